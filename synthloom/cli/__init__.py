@@ -1,0 +1,181 @@
+"""The ``synthloom`` command line: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from synthloom.config import SynthloomConfig, load_config
+from synthloom.errors import SynthloomError
+from synthloom.io.text import write_text_records
+from synthloom.lstm.train import EpochState
+from synthloom.text import TextSynthesizer
+
+app = typer.Typer(
+    help="Learn a private generative model of your data and generate synthetic records.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def _friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Print a one-line error and exit non-zero instead of a traceback."""
+
+    @wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except SynthloomError as exc:
+            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except KeyboardInterrupt:
+            console.print("[bold red]interrupted[/]")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
+    return run
+
+
+@app.command()
+@_friendly_errors
+def train(
+    config: Annotated[Path, typer.Argument(help="YAML config (Gretel LSTM schema).")],
+    model_dir: Annotated[Path, typer.Option("--model-dir", help="Folder to write the model to.")],
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Training data; default: the config's data_source."),
+    ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace an existing model once the new one is done."),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Train a model on a text file (one record per line)."""
+    loaded = load_config(config)
+    source = data or _config_data_source(loaded, config)
+    synth = TextSynthesizer(loaded.synthetics)
+    synth.fit(source, model_dir, overwrite=overwrite, show_progress=not quiet)
+    _report_training(synth, model_dir)
+
+
+def _config_data_source(config: SynthloomConfig, config_path: Path) -> Path:
+    source = config.synthetics.data_source
+    if not source:
+        raise SynthloomError("no training data: pass --data PATH or set data_source in the config")
+    path = Path(source)
+    return path if path.is_absolute() else config_path.parent / path
+
+
+def _report_training(synth: TextSynthesizer, model_dir: Path) -> None:
+    result = synth.training_result_
+    assert result is not None
+    best = next((s for s in result.history if s.epoch == result.best_epoch), None)
+    monitored = _monitored_loss(best) if best else float("nan")
+    console.print(
+        f"trained {len(result.history)} epochs in {result.seconds:.1f}s "
+        f"({result.tokens_per_second:,.0f} tokens/s), stopped by {result.stop_reason}; "
+        f"best epoch {result.best_epoch} (loss {monitored:.4f}) saved in {model_dir}",
+        highlight=False,
+    )
+    if result.stop_reason == "interrupted":
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _monitored_loss(state: EpochState) -> float:
+    return state.val_loss if state.val_loss is not None else state.loss
+
+
+@app.command()
+@_friendly_errors
+def generate(
+    model_dir: Annotated[Path, typer.Option("--model-dir", help="A trained model's folder.")],
+    output: Annotated[Path, typer.Option("--output", help="File to write the records to.")],
+    num_records: Annotated[
+        int | None, typer.Option("--num-records", help="Valid records to write.")
+    ] = None,
+    start_string: Annotated[
+        str | None, typer.Option("--start-string", help="Every record starts with this text.")
+    ] = None,
+    gen_temp: Annotated[float | None, typer.Option("--gen-temp", help="Temperature.")] = None,
+    max_invalid: Annotated[int | None, typer.Option("--max-invalid")] = None,
+    parallelism: Annotated[
+        int | None, typer.Option("--parallelism", help="Worker processes; 0 = all cores.")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed for reproducible output.")
+    ] = None,
+) -> None:
+    """Generate records from a trained model and write the valid ones, one per line."""
+    synth = TextSynthesizer.load(model_dir)
+    records = synth.generate(
+        num_records,
+        start_string=start_string,
+        gen_temp=gen_temp,
+        max_invalid=max_invalid,
+        parallelism=parallelism,
+        seed=seed,
+    )
+    invalid = 0
+
+    def valid_texts() -> Any:
+        nonlocal invalid
+        for record in records:
+            if record.valid:
+                yield record.text
+            else:
+                invalid += 1
+
+    written = write_text_records(output, valid_texts())
+    console.print(f"wrote {written} records to {output} ({invalid} invalid discarded)")
+
+
+@app.command()
+@_friendly_errors
+def demo(
+    output_dir: Annotated[Path, typer.Option("--output-dir")] = Path("demo_output"),
+    num_records: Annotated[int, typer.Option("--num-records")] = 20,
+) -> None:
+    """Train a small model on the bundled sample (fortunes) and print a few new records."""
+    sample = resources.files("synthloom") / "data" / "fortunes_sample.txt"
+    synth = TextSynthesizer(
+        vocab_size=0,
+        epochs=30,
+        batch_size=64,
+        rnn_units=256,
+        embedding_dim=64,
+        rnn_layers=1,
+        learning_rate=0.005,
+        validation_split=True,
+        max_training_time_seconds=90,
+        seed=7,
+    )
+    model_dir = output_dir / "model"
+    console.print(f"training on the bundled sample {sample.name} (at most 90 s)...")
+    synth.fit(str(sample), model_dir, overwrite=True, show_progress=True)
+    _report_training(synth, model_dir)
+    texts = [r.text for r in synth.generate(num_records, seed=7) if r.valid]
+    write_text_records(output_dir / "synthetic.txt", texts)
+    for text in texts:
+        typer.echo(text)
+    console.print(f"wrote {len(texts)} records to {output_dir / 'synthetic.txt'}")
+
+
+def main() -> None:
+    """Entry point of the ``synthloom`` command."""
+    app(prog_name="synthloom")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,287 @@
+"""The configuration schema: Gretel's LSTM YAML, parsed and validated with pydantic.
+
+Every option of ``CONFIG.md`` lives here with its default. Unknown keys are an error that
+names the nearest valid key. The Python API builds the same models from keywords
+(:meth:`SyntheticsConfig.from_options`).
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from synthloom.errors import ConfigError
+
+# Only these separators are tried when auto-detecting a field delimiter (CONFIG.md).
+M = TypeVar("M", bound=BaseModel)
+
+DELIMITER_CANDIDATES = (",", ":", "|", ";", "\t", "+", "-", "^", "@", "#", "*")
+
+
+class _Section(BaseModel):
+    """Base for config sections: strict keys, with a helpful message for typos."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_unknown_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            known = set(cls.model_fields)
+            for key in data:
+                if key not in known:
+                    raise ValueError(_unknown_key_message(str(key), known))
+        return data
+
+
+def _unknown_key_message(key: str, known: set[str]) -> str:
+    close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.5)
+    hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(sorted(known))}"
+    return f"unknown key '{key}'{hint}"
+
+
+class Params(_Section):
+    """Training and sampling parameters (``params`` in the YAML)."""
+
+    epochs: int = Field(100, ge=1)
+    batch_size: int = Field(64, ge=1)
+    vocab_size: int = Field(20000, ge=0)
+    reset_states: bool = False
+    learning_rate: float = Field(0.001, gt=0)
+    rnn_units: int = Field(256, ge=1)
+    dropout_rate: float = Field(0.2, ge=0, lt=1)
+    field_cluster_size: int = Field(20, ge=1)
+    early_stopping: bool = True
+    early_stopping_patience: int = Field(5, ge=1)
+    early_stopping_min_delta: float = Field(0.001, ge=0)
+    gen_temp: float = Field(1.0, gt=0)
+    predict_batch_size: int = Field(64, ge=1)
+    validation_split: bool | float = False
+    dp: bool = False
+    dp_noise_multiplier: float | None = Field(None, gt=0)
+    dp_l2_norm_clip: float = Field(1.0, gt=0)
+    dp_microbatches: int = Field(1, ge=1)
+    dp_epsilon: float = Field(5.0, gt=0)
+    dp_delta: float | None = Field(None, gt=0, lt=1)
+    field_delimiter: str | None = None
+    seq_length: int | None = Field(None, ge=2)
+    embedding_dim: int = Field(256, ge=1)
+    rnn_layers: int = Field(2, ge=1)
+    max_training_time_seconds: float | None = Field(None, gt=0)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    seed: int | None = None
+
+    @model_validator(mode="after")
+    def _check_split_and_delimiter(self) -> Params:
+        split = self.validation_split
+        if not isinstance(split, bool) and not 0 < split < 1:
+            raise ValueError(
+                f"validation_split={split} must be true/false or a share between 0 and 1"
+            )
+        if self.field_delimiter is not None and self.field_delimiter not in DELIMITER_CANDIDATES:
+            raise ValueError(
+                f"field_delimiter={self.field_delimiter!r} is not one of "
+                f"{' '.join(repr(c) for c in DELIMITER_CANDIDATES)}"
+            )
+        return self
+
+    @property
+    def validation_share(self) -> float:
+        """Share of records held out for validation (``true`` means 20%)."""
+        split = self.validation_split
+        if isinstance(split, bool):
+            return 0.2 if split else 0.0
+        return float(split)
+
+
+class Generate(_Section):
+    """Generation options (``generate`` in the YAML)."""
+
+    num_records: int | None = 5000
+    max_invalid: int | None = Field(None, ge=0)
+    data_source: str | None = None
+    start_string: str | None = None
+
+    @model_validator(mode="after")
+    def _check_num_records(self) -> Generate:
+        if self.num_records is not None and self.num_records <= 0:
+            raise ValueError(
+                f"num_records={self.num_records} must be a positive number of records "
+                "(or null for min(5000, training records))"
+            )
+        return self
+
+
+class Validators(_Section):
+    """Record validators learned from the training data (``validators`` in the YAML)."""
+
+    in_set_count: int = Field(10, ge=0)
+    pattern_count: int = Field(10, ge=0)
+    use_numeric_iqr: bool = True
+    open_close_chars: Literal["default"] | list[str] | None = None
+    allow_empty_values: bool = True
+
+    @model_validator(mode="after")
+    def _check_pairs(self) -> Validators:
+        if isinstance(self.open_close_chars, list):
+            bad = [p for p in self.open_close_chars if len(p) != 2]
+            if bad:
+                raise ValueError(
+                    f"open_close_chars entries must be 2-character strings like '()', got {bad}"
+                )
+        return self
+
+
+class Fallback(_Section):
+    """When and how to switch to the statistical fallback model."""
+
+    allow: bool = True
+    max_fallback_training_time_seconds: float = Field(300, gt=0)
+
+
+class SeedAttrs(_Section):
+    """Attributes of a seed task: the fields generation may be conditioned on."""
+
+    fields: list[str] = Field(min_length=1)
+
+
+class Task(_Section):
+    """A training task; ``seed`` enables smart seeding."""
+
+    type: Literal["seed"]
+    attrs: SeedAttrs
+
+
+class DataChecks(_Section):
+    """Checks on the training data before training."""
+
+    strategy: Literal["log", "skip", "interrupt"] = "log"
+
+
+class SyntheticsConfig(_Section):
+    """One ``synthetics`` model: data source plus every section."""
+
+    data_source: str | None = None
+    params: Params = Field(default_factory=Params)
+    generate: Generate = Field(default_factory=Generate)
+    validators: Validators = Field(default_factory=Validators)
+    fallback: Fallback = Field(default_factory=Fallback)
+    task: Task | None = None
+    data_checks: DataChecks = Field(default_factory=DataChecks)
+
+    @classmethod
+    def from_options(cls, **options: Any) -> SyntheticsConfig:
+        """Build a config from flat keywords, as the Python API takes them.
+
+        Keys of ``params`` and ``generate`` may be given directly (``epochs=5``,
+        ``num_records=10``); whole sections by their name (``validators={...}``).
+        """
+        sections: dict[str, Any] = {"params": {}, "generate": {}}
+        section_names = set(cls.model_fields)
+        for key, value in options.items():
+            if key in section_names:
+                sections[key] = value
+            elif key in Params.model_fields:
+                sections["params"][key] = value
+            elif key in Generate.model_fields:
+                sections["generate"][key] = value
+            else:
+                known = section_names | set(Params.model_fields) | set(Generate.model_fields)
+                raise ConfigError(_unknown_key_message(key, known))
+        return validate_config(cls, sections)
+
+
+class ModelEntry(_Section):
+    """One item of the ``models`` list."""
+
+    synthetics: SyntheticsConfig
+
+
+class SynthloomConfig(_Section):
+    """A whole configuration file."""
+
+    schema_version: str = "1.0"
+    name: str | None = None
+    models: list[ModelEntry] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _version_as_text(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("schema_version"), int | float):
+            data = {**data, "schema_version": str(data["schema_version"])}
+        return data
+
+    @model_validator(mode="after")
+    def _one_model(self) -> SynthloomConfig:
+        if self.schema_version != "1.0":
+            raise ValueError(f"schema_version '{self.schema_version}' is not supported; use '1.0'")
+        if len(self.models) > 1:
+            raise ValueError("several models in one config are not supported yet; give one")
+        return self
+
+    @property
+    def synthetics(self) -> SyntheticsConfig:
+        """The (single) synthetics model of this config."""
+        return self.models[0].synthetics
+
+
+def validate_config(model: type[M], data: Any) -> M:
+    """Validate ``data`` into ``model``, turning pydantic's errors into one ConfigError."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe_errors(exc)) from None
+
+
+def _describe_errors(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "invalid config: " + "; ".join(parts)
+
+
+def load_config(path: str | Path) -> SynthloomConfig:
+    """Read and validate a YAML config file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist; give the path of a YAML config")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping with 'models'; see CONFIG.md")
+    return validate_config(SynthloomConfig, data)
+
+
+def dump_config(config: SyntheticsConfig) -> dict[str, Any]:
+    """The config as plain JSON-ready data (what ``model_params.json`` stores)."""
+    return config.model_dump(mode="json")
+
+
+def unsupported_for_text(config: SyntheticsConfig) -> list[str]:
+    """Options that a text (line-per-record) model cannot honour yet, as readable lines."""
+    problems = []
+    params = config.params
+    if params.dp:
+        problems.append("params.dp: DP-SGD is not supported yet; set dp: false")
+    if params.field_delimiter is not None:
+        problems.append(
+            "params.field_delimiter: delimited text is a table; tables are not supported yet"
+        )
+    if config.task is not None:
+        problems.append("task: smart seeding applies to tables, which are not supported yet")
+    if config.generate.data_source is not None:
+        problems.append("generate.data_source: seeding applies to tables; not supported yet")
+    if config.validators != Validators():
+        problems.append(
+            "validators: learned field validators apply to tables, not supported yet for text; "
+            "pass a line_validator in the Python API instead"
+        )
+    return problems

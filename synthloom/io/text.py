@@ -1,0 +1,77 @@
+"""Line-delimited text: one record per line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from synthloom.errors import DataError
+
+# A control byte other than tab/CR/LF/FF in the first block means a binary file.
+_BINARY_PROBE_BYTES = 8192
+_TEXT_CONTROLS = {9, 10, 12, 13}
+
+
+def read_text_records(path: str | Path) -> list[str]:
+    """Read a UTF-8 text file as records, one per line.
+
+    Line ends (``\\n`` or ``\\r\\n``) are removed; everything else in a line, leading and
+    trailing spaces included, is kept. Blank lines are dropped: a record is never empty.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"data file {path} does not exist; check the path given with --data")
+    if path.is_dir():
+        raise DataError(f"data path {path} is a folder; give a text file with one record per line")
+    raw = path.read_bytes()
+    if b"\x00" in raw[:_BINARY_PROBE_BYTES] or _looks_binary(raw[:_BINARY_PROBE_BYTES]):
+        raise DataError(
+            f"data file {path} looks binary, not text; give a UTF-8 text file, one record per line"
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line_no = raw[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"data file {path} is not valid UTF-8 (bad byte at line {line_no}); "
+            "convert it, e.g. `iconv -f latin1 -t utf-8`"
+        ) from None
+    records = clean_records(text.split("\n"))
+    if not records:
+        raise DataError(f"data file {path} has no records; give at least one non-empty line")
+    return records
+
+
+def clean_records(lines: Iterable[str]) -> list[str]:
+    """Strip line ends and drop blank lines; raise on records holding a line break."""
+    records = []
+    for line in lines:
+        record = line.removesuffix("\r")
+        if "\n" in record or "\r" in record:
+            raise DataError("a record holds a line break; records are single lines of text")
+        if record.strip():
+            records.append(record)
+    return records
+
+
+def write_text_records(path: str | Path, records: Iterable[str]) -> int:
+    """Write records one per line (atomically: a failed write leaves any old file intact)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    count = 0
+    try:
+        with tmp.open("w", encoding="utf-8", newline="\n") as handle:
+            for record in records:
+                handle.write(record + "\n")
+                count += 1
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(path)
+    return count
+
+
+def _looks_binary(block: bytes) -> bool:
+    controls = sum(1 for b in block if b < 32 and b not in _TEXT_CONTROLS)
+    return bool(block) and controls / len(block) > 0.1

@@ -1,0 +1,139 @@
+"""Generation from a model directory: chunks of records, in-process or in worker processes.
+
+Chunk ``i`` is always sampled with a seed derived from (seed, i) and results are consumed
+in chunk order, so a fixed seed gives the same records whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from synthloom.encoding.tokenizers import Tokenizer, load_tokenizer
+from synthloom.io.model_dir import PARAMS_FILE, load_weights, read_json, require_model_dir
+from synthloom.lstm.model import ModelShape, RecordLSTM, pick_device
+from synthloom.lstm.sample import RecordSampler
+
+# Each chunk holds this many sampling batches: enough that the batch stays full most of
+# the time, small enough that little is sampled beyond what was asked.
+_BATCHES_PER_CHUNK = 8
+
+
+@dataclass
+class RecordModel:
+    """A trained network with its tokenizer, ready to sample."""
+
+    network: RecordLSTM
+    tokenizer: Tokenizer
+    device: torch.device
+    max_tokens: int
+
+    @classmethod
+    def load(cls, model_dir: str | Path, device: str = "auto") -> RecordModel:
+        """Load from a model dir (JSON + tokenizer + safetensors; nothing executable)."""
+        directory = require_model_dir(model_dir)
+        meta = read_json(directory / PARAMS_FILE)
+        network = RecordLSTM(ModelShape(**meta["model_shape"]))
+        network.load_state_dict(load_weights(directory))
+        return cls(network, load_tokenizer(directory), pick_device(device), meta["max_tokens"])
+
+    def sampler(self) -> RecordSampler:
+        """A sampler over this model's content tokens."""
+        return RecordSampler(
+            self.network, self.device, self.tokenizer.non_content_ids(), self.max_tokens
+        )
+
+
+@dataclass(frozen=True)
+class SamplingPlan:
+    """How to sample: prefix tokens, batch, temperature and the base seed."""
+
+    prefix_text: str
+    prefix: tuple[int, ...]
+    batch_size: int
+    temperature: float
+    seed: int
+    chunk_records: int
+
+    @classmethod
+    def make(
+        cls,
+        prefix_text: str,
+        prefix: tuple[int, ...],
+        batch_size: int,
+        temperature: float,
+        seed: int | None,
+        num_records: int,
+    ) -> SamplingPlan:
+        """A plan whose chunks fit ``num_records``; a random seed when none is given."""
+        base = seed if seed is not None else int.from_bytes(os.urandom(4), "little")
+        chunk = min(batch_size * _BATCHES_PER_CHUNK, max(num_records, 1))
+        return cls(prefix_text, prefix, batch_size, temperature, base, chunk)
+
+    def chunk_seed(self, index: int) -> int:
+        """The seed of chunk ``index``."""
+        return int(np.random.SeedSequence([self.seed, index]).generate_state(1)[0])
+
+
+def sample_chunk(model: RecordModel, plan: SamplingPlan, index: int) -> list[tuple[str, bool]]:
+    """Texts of chunk ``index`` with a flag saying whether each ended properly."""
+    generator = torch.Generator(device=model.device).manual_seed(plan.chunk_seed(index))
+    records = model.sampler().sample(
+        plan.chunk_records, plan.batch_size, plan.temperature, generator, plan.prefix
+    )
+    return [(plan.prefix_text + model.tokenizer.decode(r.ids), r.complete) for r in records]
+
+
+def stream_texts(
+    model: RecordModel, model_dir: Path, plan: SamplingPlan, workers: int
+) -> Iterator[tuple[str, bool]]:
+    """An endless stream of sampled texts, chunk after chunk, in chunk order."""
+    if workers > 1 and model.device.type == "cpu":
+        yield from _stream_from_workers(model_dir, plan, workers)
+        return
+    index = 0
+    while True:
+        yield from sample_chunk(model, plan, index)
+        index += 1
+
+
+def _stream_from_workers(
+    model_dir: Path, plan: SamplingPlan, workers: int
+) -> Iterator[tuple[str, bool]]:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(str(model_dir),)
+    ) as pool:
+        pending: deque[Future[list[tuple[str, bool]]]] = deque()
+        index = 0
+        try:
+            while True:
+                while len(pending) < 2 * workers:
+                    pending.append(pool.submit(_worker_chunk, plan, index))
+                    index += 1
+                yield from pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+_WORKER_MODEL: RecordModel | None = None
+
+
+def _init_worker(model_dir: str) -> None:
+    global _WORKER_MODEL
+    torch.set_num_threads(1)  # one process per core beats threads on these small matrices
+    _WORKER_MODEL = RecordModel.load(model_dir, device="cpu")
+
+
+def _worker_chunk(plan: SamplingPlan, index: int) -> list[tuple[str, bool]]:
+    assert _WORKER_MODEL is not None, "worker was not initialised"
+    return sample_chunk(_WORKER_MODEL, plan, index)

@@ -1,0 +1,66 @@
+"""The record model: Embedding → LSTM → Dropout → Linear."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from synthloom.errors import ConfigError
+
+State = tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """Everything needed to rebuild the network before loading its weights."""
+
+    vocab_size: int
+    embedding_dim: int
+    rnn_units: int
+    rnn_layers: int
+    dropout_rate: float
+
+    def to_dict(self) -> dict[str, float | int]:
+        """Plain data for ``model_params.json``."""
+        return asdict(self)
+
+
+class RecordLSTM(nn.Module):
+    """Predicts the next token of a record from the tokens before it."""
+
+    def __init__(self, shape: ModelShape) -> None:
+        super().__init__()
+        self.shape = shape
+        self.embedding = nn.Embedding(shape.vocab_size, shape.embedding_dim)
+        self.lstm = nn.LSTM(
+            shape.embedding_dim,
+            shape.rnn_units,
+            num_layers=shape.rnn_layers,
+            batch_first=True,
+            dropout=shape.dropout_rate if shape.rnn_layers > 1 else 0.0,
+        )
+        self.dropout = nn.Dropout(shape.dropout_rate)
+        self.head = nn.Linear(shape.rnn_units, shape.vocab_size)
+
+    def forward(
+        self, tokens: torch.Tensor, state: State | None = None
+    ) -> tuple[torch.Tensor, State]:
+        """Logits of shape (batch, time, vocab) and the LSTM state after the last step."""
+        hidden, state = self.lstm(self.dropout(self.embedding(tokens)), state)
+        return self.head(self.dropout(hidden)), state
+
+    def zero_state(self, batch: int, device: torch.device) -> State:
+        """The state every record starts from."""
+        shape = (self.shape.rnn_layers, batch, self.shape.rnn_units)
+        return torch.zeros(shape, device=device), torch.zeros(shape, device=device)
+
+
+def pick_device(requested: str) -> torch.device:
+    """``auto`` takes CUDA when present, else the CPU."""
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device: cuda was asked for but no CUDA GPU is visible; use auto or cpu")
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)

@@ -1,0 +1,241 @@
+"""Training loop: whole records as sequences, early stopping, time limit, best checkpoint."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from torch import nn
+
+from synthloom.config import Params
+from synthloom.encoding.tokenizers import BOS, EOR, PAD
+from synthloom.io.model_dir import save_weights, write_history
+from synthloom.lstm.model import RecordLSTM
+
+# Records are bucketed by length inside pools of this many batches, so padding stays small
+# while batch order stays random.
+_POOL_BATCHES = 50
+
+
+@dataclass(frozen=True)
+class EpochState:
+    """What an epoch callback receives after each epoch."""
+
+    epoch: int
+    loss: float
+    accuracy: float
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+    epsilon: float | None = None
+    delta: float | None = None
+    best: bool = False
+    elapsed_seconds: float = 0.0
+
+
+EpochCallback = Callable[[EpochState], None]
+
+
+@dataclass
+class TrainingResult:
+    """How training went: per-epoch history and why it stopped."""
+
+    history: list[EpochState] = field(default_factory=list)
+    best_epoch: int | None = None
+    stop_reason: str = "epochs"
+    seconds: float = 0.0
+    tokens_trained: int = 0
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Training throughput over the whole run."""
+        return self.tokens_trained / self.seconds if self.seconds else 0.0
+
+
+def records_to_sequences(encoded: Sequence[Sequence[int]]) -> list[torch.Tensor]:
+    """Each record becomes ``<bos> tokens <eor>``: the unit of training."""
+    return [torch.tensor([BOS, *ids, EOR], dtype=torch.long) for ids in encoded]
+
+
+def split_holdout(
+    n_records: int, share: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of training and held-out records (disjoint, by record)."""
+    order = rng.permutation(n_records)
+    n_val = round(n_records * share) if share else 0
+    if share and n_records >= 2:
+        n_val = min(max(n_val, 1), n_records - 1)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+class Trainer:
+    """Fits a :class:`RecordLSTM` to tokenized records, checkpointing into a model dir."""
+
+    def __init__(
+        self,
+        model: RecordLSTM,
+        params: Params,
+        model_dir: Path,
+        device: torch.device,
+        epoch_callback: EpochCallback | None = None,
+        show_progress: bool = False,
+    ) -> None:
+        self.model = model.to(device)
+        self.params = params
+        self.model_dir = model_dir
+        self.device = device
+        self.epoch_callback = epoch_callback
+        self.show_progress = show_progress
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=params.learning_rate)
+        self.loss_fn = nn.CrossEntropyLoss(ignore_index=PAD, reduction="sum")
+        self._rng = np.random.default_rng(params.seed)
+
+    def fit(self, train: list[torch.Tensor], val: list[torch.Tensor]) -> TrainingResult:
+        """Train until epochs, early stopping, the time limit or Ctrl-C; restore the best."""
+        result = TrainingResult()
+        start = time.monotonic()
+        best_score, best_state, waited = math.inf, None, 0
+        steps_per_epoch = math.ceil(len(train) / self.params.batch_size)
+        with self._progress() as progress:
+            task = progress.add_task(
+                "training", total=self.params.epochs * steps_per_epoch, loss=math.nan, epoch=0
+            )
+            advance = partial(progress.advance, task)
+            try:
+                for epoch in range(1, self.params.epochs + 1):
+                    progress.update(task, epoch=epoch)
+                    loss, accuracy, tokens, timed_out = self._train_epoch(train, start, advance)
+                    result.tokens_trained += tokens
+                    val_loss, val_accuracy = self._evaluate(val) if val else (None, None)
+                    score = val_loss if val_loss is not None else loss
+                    improved = score < best_score - self.params.early_stopping_min_delta
+                    if improved or best_state is None:
+                        best_score, waited, result.best_epoch = score, 0, epoch
+                        best_state = {
+                            k: v.detach().clone() for k, v in self.model.state_dict().items()
+                        }
+                        save_weights(self.model_dir, best_state)
+                    else:
+                        waited += 1
+                    state = EpochState(
+                        epoch,
+                        loss,
+                        accuracy,
+                        val_loss,
+                        val_accuracy,
+                        best=result.best_epoch == epoch,
+                        elapsed_seconds=time.monotonic() - start,
+                    )
+                    result.history.append(state)
+                    write_history(self.model_dir, [asdict(s) for s in result.history])
+                    progress.update(task, loss=score)
+                    if self.epoch_callback is not None:
+                        self.epoch_callback(state)
+                    if timed_out:
+                        result.stop_reason = "time_limit"
+                        break
+                    if self.params.early_stopping and waited >= self.params.early_stopping_patience:
+                        result.stop_reason = "early_stopping"
+                        break
+            except KeyboardInterrupt:
+                result.stop_reason = "interrupted"
+                if best_state is None:
+                    raise
+        if best_state is not None:
+            self.model.load_state_dict(best_state)
+        result.seconds = time.monotonic() - start
+        return result
+
+    def _train_epoch(
+        self, sequences: list[torch.Tensor], start: float, advance: Callable[[], None]
+    ) -> tuple[float, float, int, bool]:
+        self.model.train()
+        total_loss, correct, count = 0.0, 0, 0
+        limit = self.params.max_training_time_seconds
+        timed_out = False
+        for batch in self._batches(sequences, shuffle=True):
+            loss, right, n = self._step(batch)
+            total_loss, correct, count = total_loss + loss, correct + right, count + n
+            advance()
+            if limit is not None and time.monotonic() - start > limit:
+                timed_out = True
+                break
+        return total_loss / max(count, 1), correct / max(count, 1), count, timed_out
+
+    def _step(self, batch: torch.Tensor) -> tuple[float, int, int]:
+        """One optimizer step on a padded batch, in chunks of ``seq_length`` with carried state."""
+        self.optimizer.zero_grad(set_to_none=True)
+        inputs, targets = batch[:, :-1].to(self.device), batch[:, 1:].to(self.device)
+        n_tokens = int((targets != PAD).sum())
+        total, right, state = 0.0, 0, None
+        for lo in range(0, inputs.shape[1], self._chunk_length(inputs.shape[1])):
+            hi = lo + self._chunk_length(inputs.shape[1])
+            logits, state = self.model(inputs[:, lo:hi], state)
+            state = (state[0].detach(), state[1].detach())
+            chunk_targets = targets[:, lo:hi]
+            loss = self.loss_fn(logits.reshape(-1, logits.shape[-1]), chunk_targets.reshape(-1))
+            (loss / n_tokens).backward()
+            total += loss.item()
+            right += _count_correct(logits, chunk_targets)
+        nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optimizer.step()
+        return total, right, n_tokens
+
+    def _chunk_length(self, length: int) -> int:
+        return self.params.seq_length or length
+
+    @torch.no_grad()
+    def _evaluate(self, sequences: list[torch.Tensor]) -> tuple[float, float]:
+        self.model.eval()
+        total, right, count = 0.0, 0, 0
+        for batch in self._batches(sequences, shuffle=False):
+            inputs, targets = batch[:, :-1].to(self.device), batch[:, 1:].to(self.device)
+            logits, _ = self.model(inputs)
+            total += float(self.loss_fn(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1)))
+            right += _count_correct(logits, targets)
+            count += int((targets != PAD).sum())
+        return total / max(count, 1), right / max(count, 1)
+
+    def _batches(self, sequences: list[torch.Tensor], shuffle: bool) -> list[torch.Tensor]:
+        """Padded batches of records of similar length."""
+        size = self.params.batch_size
+        order = self._rng.permutation(len(sequences)) if shuffle else np.arange(len(sequences))
+        lengths = np.array([len(s) for s in sequences])
+        batches = []
+        pool = size * _POOL_BATCHES
+        for lo in range(0, len(order), pool):
+            chunk = order[lo : lo + pool]
+            chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+            batches += [chunk[i : i + size] for i in range(0, len(chunk), size)]
+        if shuffle:
+            batches = [batches[i] for i in self._rng.permutation(len(batches))]
+        return [
+            nn.utils.rnn.pad_sequence(
+                [sequences[i] for i in b], batch_first=True, padding_value=PAD
+            )
+            for b in batches
+        ]
+
+    def _progress(self) -> Progress:
+        return Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn(f"epoch {{task.fields[epoch]}}/{self.params.epochs}"),
+            TextColumn("loss {task.fields[loss]:.4f}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            disable=not self.show_progress,
+            transient=False,
+        )
+
+
+def _count_correct(logits: torch.Tensor, targets: torch.Tensor) -> int:
+    mask = targets != PAD
+    return int(((logits.argmax(-1) == targets) & mask).sum())

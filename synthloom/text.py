@@ -1,0 +1,271 @@
+"""Text records: learn line-delimited text and generate new lines (the record engine's API)."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+
+from synthloom.config import SyntheticsConfig, dump_config, unsupported_for_text
+from synthloom.encoding.tokenizers import fit_tokenizer
+from synthloom.errors import ConfigError, DataError, TooManyInvalidError
+from synthloom.io.model_dir import (
+    PARAMS_FILE,
+    SUMMARY_FILE,
+    read_json,
+    require_model_dir,
+    training_dir,
+    write_json,
+)
+from synthloom.io.text import clean_records, read_text_records
+from synthloom.lstm.generate import RecordModel, SamplingPlan, stream_texts
+from synthloom.lstm.model import ModelShape, RecordLSTM, pick_device
+from synthloom.lstm.train import (
+    EpochCallback,
+    Trainer,
+    TrainingResult,
+    records_to_sequences,
+    split_holdout,
+)
+from synthloom.validation.records import GeneratedRecord, LineValidator, check_line
+
+DEFAULT_NUM_RECORDS = 5000
+
+T = TypeVar("T")
+
+
+class TextSynthesizer:
+    """Learns a generative model of text records (one per line) and samples new records.
+
+    Options are those of the YAML config: give a :class:`SyntheticsConfig`, or keywords
+    such as ``epochs=10, vocab_size=0, rnn_units=128, num_records=100``.
+    """
+
+    def __init__(self, config: SyntheticsConfig | None = None, **options: Any) -> None:
+        if config is not None and options:
+            raise ConfigError("give either a config or keyword options, not both")
+        self.config = config if config is not None else SyntheticsConfig.from_options(**options)
+        problems = unsupported_for_text(self.config)
+        if problems:
+            raise ConfigError("; ".join(problems))
+        self.model_dir: Path | None = None
+        self.training_result_: TrainingResult | None = None
+        self._model: RecordModel | None = None
+        self._n_training_records = 0
+
+    # ----------------------------------------------------------------- training
+    def fit(
+        self,
+        data: str | Path | Sequence[str],
+        model_dir: str | Path,
+        *,
+        overwrite: bool = False,
+        epoch_callback: EpochCallback | None = None,
+        show_progress: bool = False,
+    ) -> TextSynthesizer:
+        """Train on ``data`` (a text file path or a list of records) into ``model_dir``.
+
+        The model dir is written as training goes (``model_params.json`` first, then the
+        best checkpoint after each improving epoch); an existing model there is replaced
+        only with ``overwrite=True``, and only once the new one is complete. Ctrl-C stops
+        training and keeps the best checkpoint.
+        """
+        records = _as_records(data)
+        params = self.config.params
+        _seed_everything(params.seed)
+        with training_dir(model_dir, overwrite) as directory:
+            train_idx, val_idx = split_holdout(
+                len(records), params.validation_share, np.random.default_rng(params.seed)
+            )
+            if len(train_idx) == 0:
+                raise DataError("no records left for training after the validation split")
+            tokenizer = fit_tokenizer(records, params.vocab_size, params.seed)
+            encoded = [tokenizer.encode(r) for r in records]
+            shape = ModelShape(
+                tokenizer.vocab_size,
+                params.embedding_dim,
+                params.rnn_units,
+                params.rnn_layers,
+                params.dropout_rate,
+            )
+            max_tokens = _length_cap(max(len(e) for e in encoded))
+            tokenizer.save(directory)
+            write_json(directory / PARAMS_FILE, self._model_params(shape, max_tokens, records))
+            network = RecordLSTM(shape)
+            device = pick_device(params.device)
+            sequences = records_to_sequences(encoded)
+            trainer = Trainer(network, params, directory, device, epoch_callback, show_progress)
+            result = trainer.fit([sequences[i] for i in train_idx], [sequences[i] for i in val_idx])
+            write_json(directory / SUMMARY_FILE, _summary(result, len(train_idx), len(val_idx)))
+        self.model_dir = Path(model_dir)
+        self.training_result_ = result
+        self._n_training_records = len(train_idx)
+        self._model = RecordModel(network, tokenizer, device, max_tokens)
+        return self
+
+    def _model_params(self, shape: ModelShape, max_tokens: int, records: list[str]) -> dict:
+        import synthloom
+
+        return {
+            "synthloom_version": synthloom.__version__,
+            "torch_version": torch.__version__,
+            "data_kind": "text",
+            "config": dump_config(self.config),
+            "model_shape": shape.to_dict(),
+            "tokenizer": "char" if self.config.params.vocab_size == 0 else "sentencepiece",
+            "max_tokens": max_tokens,
+            "n_records": len(records),
+            "created_unix": time.time(),
+        }
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, model_dir: str | Path, device: str = "auto") -> TextSynthesizer:
+        """Load a trained model from its directory."""
+        directory = require_model_dir(model_dir)
+        meta = read_json(directory / PARAMS_FILE)
+        if meta.get("data_kind") != "text":
+            raise ConfigError(f"{directory} holds a {meta.get('data_kind')} model, not text")
+        synth = cls(SyntheticsConfig.model_validate(meta["config"]))
+        synth.model_dir = directory
+        synth._model = RecordModel.load(directory, device)
+        summary_path = directory / SUMMARY_FILE
+        summary = read_json(summary_path) if summary_path.exists() else {}
+        synth._n_training_records = summary.get("training_records", meta["n_records"])
+        return synth
+
+    # --------------------------------------------------------------- generation
+    def generate(
+        self,
+        num_records: int | None = None,
+        *,
+        start_string: str | None = None,
+        line_validator: LineValidator | None = None,
+        max_invalid: int | None = None,
+        gen_temp: float | None = None,
+        predict_batch_size: int | None = None,
+        parallelism: int | None = None,
+        seed: int | None = None,
+    ) -> Iterator[GeneratedRecord]:
+        """Yield generated records until ``num_records`` valid ones have been produced.
+
+        Invalid records (rejected by ``line_validator``, empty, or cut at the length cap)
+        are yielded too, with ``valid=False`` and an explanation. More than
+        ``max_invalid`` of them (default 5 × ``num_records``) raises
+        :class:`TooManyInvalidError`. Arguments left as None take the config's values.
+        """
+        if self._model is None or self.model_dir is None:
+            raise ConfigError("this synthesizer is not trained; call fit() or load() first")
+        gen, params = self.config.generate, self.config.params
+        wanted = self._resolve_num_records(
+            num_records if num_records is not None else gen.num_records
+        )
+        limit = _first(max_invalid, gen.max_invalid, 5 * wanted)
+        if limit < 0:
+            raise ConfigError(f"max_invalid={limit} must be 0 or more")
+        temperature = _first(gen_temp, params.gen_temp)
+        if temperature <= 0:
+            raise ConfigError(f"gen_temp={temperature} must be above 0 (1.0 samples as trained)")
+        prefix_text = _first(start_string, gen.start_string, "")
+        plan = SamplingPlan.make(
+            prefix_text,
+            tuple(self._model.tokenizer.encode(prefix_text)),
+            _first(predict_batch_size, params.predict_batch_size),
+            temperature,
+            _first(seed, params.seed),
+            wanted,
+        )
+        workers = _first(parallelism, 1)
+        if workers < 1:
+            workers = os.cpu_count() or 1
+        return self._validated(
+            stream_texts(self._model, self.model_dir, plan, workers), wanted, limit, line_validator
+        )
+
+    def _validated(
+        self,
+        stream: Iterator[tuple[str, bool]],
+        wanted: int,
+        max_invalid: int,
+        validator: LineValidator | None,
+    ) -> Iterator[GeneratedRecord]:
+        valid = invalid = 0
+        cap = self._model.max_tokens if self._model else 0
+        try:
+            for text, complete in stream:
+                if not complete:
+                    record = GeneratedRecord(text, False, f"no end of record within {cap} tokens")
+                elif not text.strip():
+                    record = GeneratedRecord(text, False, "empty record")
+                else:
+                    record = check_line(text, validator)
+                valid += record.valid
+                invalid += not record.valid
+                yield record
+                if invalid > max_invalid:
+                    raise TooManyInvalidError(valid, invalid, max_invalid, wanted)
+                if valid >= wanted:
+                    return
+        finally:
+            stream.close()
+
+    def _resolve_num_records(self, num_records: int | None) -> int:
+        if num_records is None:
+            return min(DEFAULT_NUM_RECORDS, self._n_training_records)
+        if num_records <= 0:
+            raise ConfigError(f"num_records={num_records} must be a positive number of records")
+        return num_records
+
+
+def _as_records(data: str | Path | Sequence[str]) -> list[str]:
+    if isinstance(data, str | Path):
+        return read_text_records(data)
+    records = clean_records(data)
+    if not records:
+        raise DataError("no records to train on; give at least one non-empty line")
+    return records
+
+
+def _length_cap(longest: int) -> int:
+    """Longest record a sample may reach: half again the longest training record."""
+    return max(16, math.ceil(longest * 1.5) + 2)
+
+
+def _seed_everything(seed: int | None) -> None:
+    if seed is None:
+        return
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _first(*values: T | None) -> T:
+    """The first value that is not None."""
+    return next(v for v in values if v is not None)
+
+
+def _summary(result: TrainingResult, n_train: int, n_val: int) -> dict[str, Any]:
+    last = result.history[-1] if result.history else None
+    return {
+        "training_records": n_train,
+        "validation_records": n_val,
+        "epochs_run": len(result.history),
+        "best_epoch": result.best_epoch,
+        "stop_reason": result.stop_reason,
+        "seconds": round(result.seconds, 3),
+        "tokens_trained": result.tokens_trained,
+        "tokens_per_second": round(result.tokens_per_second, 1),
+        "final_loss": last.loss if last else None,
+        "final_val_loss": last.val_loss if last else None,
+        "dp": False,
+        "epsilon": None,
+        "delta": None,
+        "fallback_used": False,
+    }
