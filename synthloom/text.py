@@ -201,7 +201,8 @@ class TextSynthesizer:
         try:
             for text, complete in stream:
                 if not complete:
-                    record = GeneratedRecord(text, False, f"no end of record within {cap} tokens")
+                    reason = f"no end of record within the length cap of {cap} tokens"
+                    record = GeneratedRecord(text, False, reason)
                 elif not text.strip():
                     record = GeneratedRecord(text, False, "empty record")
                 else:

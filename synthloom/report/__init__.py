@@ -1,0 +1,10 @@
+"""Quality and privacy reporting for synthetic data."""
+
+from synthloom.report.metrics import (
+    AccuracyResult,
+    DcrResult,
+    dcr,
+    tvd_accuracy,
+)
+
+__all__ = ["AccuracyResult", "DcrResult", "dcr", "tvd_accuracy"]

@@ -1,0 +1,144 @@
+"""The command line, end to end, and its one-line errors."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from synthloom.cli import app
+
+runner = CliRunner()
+
+CONFIG = """
+schema_version: "1.0"
+models:
+  - synthetics:
+      data_source: lines.txt
+      params: {vocab_size: 0, epochs: 2, rnn_units: 32, embedding_dim: 16, rnn_layers: 1,
+               batch_size: 32, learning_rate: 0.01, seed: 0}
+      generate: {num_records: 40}
+"""
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, short_fortunes: list[str]) -> Path:
+    (tmp_path / "lines.txt").write_text("\n".join(short_fortunes) + "\n", encoding="utf-8")
+    (tmp_path / "config.yaml").write_text(CONFIG, encoding="utf-8")
+    return tmp_path
+
+
+def invoke(*args: str | Path):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_train_then_generate(workdir: Path) -> None:
+    # data_source in the config is relative to the config file.
+    result = invoke("train", workdir / "config.yaml", "--model-dir", workdir / "m", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "best epoch" in result.output
+    out = workdir / "syn.txt"
+    result = invoke(
+        "generate",
+        "--model-dir",
+        workdir / "m",
+        "--num-records",
+        "25",
+        "--output",
+        out,
+        "--start-string",
+        "A",
+        "--seed",
+        "1",
+    )
+    assert result.exit_code == 0, result.output
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 25 and all(line.startswith("A") for line in lines)
+
+
+def one_line_error(result, expected: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert expected in result.output
+    assert "Traceback" not in result.output
+    assert result.output.strip().startswith("error:")
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [("missing.txt", "does not exist"), ("empty.txt", "no records"), ("bin.dat", "binary")],
+)
+def test_bad_data(workdir: Path, data: str, expected: str) -> None:
+    (workdir / "empty.txt").write_text("")
+    (workdir / "bin.dat").write_bytes(bytes(range(256)) * 4)
+    result = invoke(
+        "train", workdir / "config.yaml", "--data", workdir / data, "--model-dir", workdir / "m"
+    )
+    one_line_error(result, expected)
+    assert not (workdir / "m").exists()
+
+
+def test_unknown_config_key(workdir: Path) -> None:
+    (workdir / "bad.yaml").write_text(CONFIG.replace("epochs: 2", "epoch: 2"))
+    result = invoke("train", workdir / "bad.yaml", "--model-dir", workdir / "m")
+    one_line_error(result, "did you mean 'epochs'")
+
+
+def test_existing_model_dir_without_overwrite(workdir: Path) -> None:
+    assert invoke("train", workdir / "config.yaml", "--model-dir", workdir / "m").exit_code == 0
+    before = (workdir / "m" / "weights.safetensors").read_bytes()
+    result = invoke("train", workdir / "config.yaml", "--model-dir", workdir / "m")
+    one_line_error(result, "--overwrite")
+    assert (workdir / "m" / "weights.safetensors").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--num-records", "0"], "num_records=0"),
+        (["--num-records", "5", "--gen-temp", "0"], "gen_temp"),
+    ],
+)
+def test_bad_generate_arguments(
+    trained_dir: Path, tmp_path: Path, args: list, expected: str
+) -> None:
+    out = tmp_path / "o.txt"
+    out.write_text("earlier output\n")
+    result = invoke("generate", "--model-dir", trained_dir, "--output", out, *args)
+    one_line_error(result, expected)
+    assert out.read_text() == "earlier output\n"
+
+
+def test_generate_from_a_folder_that_is_not_a_model(tmp_path: Path) -> None:
+    result = invoke("generate", "--model-dir", tmp_path, "--output", tmp_path / "o.txt")
+    one_line_error(result, "not a synthloom model dir")
+
+
+def test_ctrl_c_keeps_a_loadable_checkpoint(workdir: Path) -> None:
+    long_config = CONFIG.replace("epochs: 2", "epochs: 100000")
+    (workdir / "long.yaml").write_text(long_config)
+    model_dir = workdir / "m"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "synthloom", "train", "long.yaml", "--model-dir", "m", "--quiet"],
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (model_dir / "history.csv").exists() and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[0]
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, output
+    assert "interrupted" in output
+    result = invoke(
+        "generate", "--model-dir", model_dir, "--num-records", "5", "--output", workdir / "o.txt"
+    )
+    assert result.exit_code == 0, result.output
+    assert len((workdir / "o.txt").read_text().splitlines()) == 5
