@@ -3,13 +3,41 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import NamedTuple, Protocol
 
 import torch
 from torch import nn
 
+from synthloom.encoding.tokenizers import PAD
 from synthloom.errors import ConfigError
 
 State = tuple[torch.Tensor, torch.Tensor]
+
+
+class LossTerms(NamedTuple):
+    """Summed loss, correctly predicted tokens and the LSTM state after a chunk."""
+
+    loss: torch.Tensor
+    correct: int
+    state: State
+
+
+class SequenceModel(Protocol):
+    """What the training loop needs from a network (text records or table rows)."""
+
+    def loss_terms(
+        self, inputs: torch.Tensor, targets: torch.Tensor, state: State | None, start: int
+    ) -> LossTerms:
+        """Loss summed over the chunk's targets, which begin at position ``start``."""
+        ...
+
+    def count_targets(self, targets: torch.Tensor) -> int:
+        """Number of real (non-padding) targets."""
+        ...
+
+    def chunk_length(self, seq_length: int | None, length: int) -> int:
+        """Positions per backward pass (truncated BPTT with carried state)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -51,10 +79,25 @@ class RecordLSTM(nn.Module):
         hidden, state = self.lstm(self.dropout(self.embedding(tokens)), state)
         return self.head(self.dropout(hidden)), state
 
-    def zero_state(self, batch: int, device: torch.device) -> State:
-        """The state every record starts from."""
-        shape = (self.shape.rnn_layers, batch, self.shape.rnn_units)
-        return torch.zeros(shape, device=device), torch.zeros(shape, device=device)
+    def loss_terms(
+        self, inputs: torch.Tensor, targets: torch.Tensor, state: State | None, start: int
+    ) -> LossTerms:
+        """Cross-entropy summed over non-padding targets."""
+        logits, state = self(inputs, state)
+        flat = logits.reshape(-1, logits.shape[-1])
+        loss = nn.functional.cross_entropy(
+            flat, targets.reshape(-1), ignore_index=PAD, reduction="sum"
+        )
+        correct = int(((logits.argmax(-1) == targets) & (targets != PAD)).sum())
+        return LossTerms(loss, correct, state)
+
+    def count_targets(self, targets: torch.Tensor) -> int:
+        """Tokens that are not padding."""
+        return int((targets != PAD).sum())
+
+    def chunk_length(self, seq_length: int | None, length: int) -> int:
+        """``seq_length`` tokens per backward pass; the whole record when it is null."""
+        return seq_length or length
 
 
 def pick_device(requested: str) -> torch.device:

@@ -17,7 +17,7 @@ from torch import nn
 from synthloom.config import Params
 from synthloom.encoding.tokenizers import BOS, EOR, PAD
 from synthloom.io.model_dir import save_weights, write_history
-from synthloom.lstm.model import RecordLSTM
+from synthloom.lstm.model import SequenceModel
 
 # Records are bucketed by length inside pools of this many batches, so padding stays small
 # while batch order stays random.
@@ -75,11 +75,11 @@ def split_holdout(
 
 
 class Trainer:
-    """Fits a :class:`RecordLSTM` to tokenized records, checkpointing into a model dir."""
+    """Fits a sequence model to tokenized records, checkpointing into a model dir."""
 
     def __init__(
         self,
-        model: RecordLSTM,
+        model: SequenceModel,
         params: Params,
         model_dir: Path,
         device: torch.device,
@@ -93,7 +93,6 @@ class Trainer:
         self.epoch_callback = epoch_callback
         self.show_progress = show_progress
         self.optimizer = torch.optim.Adam(model.parameters(), lr=params.learning_rate)
-        self.loss_fn = nn.CrossEntropyLoss(ignore_index=PAD, reduction="sum")
         self._rng = np.random.default_rng(params.seed)
 
     def fit(self, train: list[torch.Tensor], val: list[torch.Tensor]) -> TrainingResult:
@@ -172,23 +171,20 @@ class Trainer:
         """One optimizer step on a padded batch, in chunks of ``seq_length`` with carried state."""
         self.optimizer.zero_grad(set_to_none=True)
         inputs, targets = batch[:, :-1].to(self.device), batch[:, 1:].to(self.device)
-        n_tokens = int((targets != PAD).sum())
+        n_tokens = self.model.count_targets(targets)
+        chunk = self.model.chunk_length(self.params.seq_length, inputs.shape[1])
         total, right, state = 0.0, 0, None
-        for lo in range(0, inputs.shape[1], self._chunk_length(inputs.shape[1])):
-            hi = lo + self._chunk_length(inputs.shape[1])
-            logits, state = self.model(inputs[:, lo:hi], state)
-            state = (state[0].detach(), state[1].detach())
-            chunk_targets = targets[:, lo:hi]
-            loss = self.loss_fn(logits.reshape(-1, logits.shape[-1]), chunk_targets.reshape(-1))
-            (loss / n_tokens).backward()
-            total += loss.item()
-            right += _count_correct(logits, chunk_targets)
+        for lo in range(0, inputs.shape[1], chunk):
+            terms = self.model.loss_terms(
+                inputs[:, lo : lo + chunk], targets[:, lo : lo + chunk], state, lo
+            )
+            state = (terms.state[0].detach(), terms.state[1].detach())
+            (terms.loss / n_tokens).backward()
+            total += terms.loss.item()
+            right += terms.correct
         nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.optimizer.step()
         return total, right, n_tokens
-
-    def _chunk_length(self, length: int) -> int:
-        return self.params.seq_length or length
 
     @torch.no_grad()
     def _evaluate(self, sequences: list[torch.Tensor]) -> tuple[float, float]:
@@ -196,10 +192,10 @@ class Trainer:
         total, right, count = 0.0, 0, 0
         for batch in self._batches(sequences, shuffle=False):
             inputs, targets = batch[:, :-1].to(self.device), batch[:, 1:].to(self.device)
-            logits, _ = self.model(inputs)
-            total += float(self.loss_fn(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1)))
-            right += _count_correct(logits, targets)
-            count += int((targets != PAD).sum())
+            terms = self.model.loss_terms(inputs, targets, None, 0)
+            total += terms.loss.item()
+            right += terms.correct
+            count += self.model.count_targets(targets)
         return total / max(count, 1), right / max(count, 1)
 
     def _batches(self, sequences: list[torch.Tensor], shuffle: bool) -> list[torch.Tensor]:
@@ -234,8 +230,3 @@ class Trainer:
             disable=not self.show_progress,
             transient=False,
         )
-
-
-def _count_correct(logits: torch.Tensor, targets: torch.Tensor) -> int:
-    mask = targets != PAD
-    return int(((logits.argmax(-1) == targets) & mask).sum())
