@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import math
 import os
-import random
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,14 +30,15 @@ from synthloom.lstm.train import (
     EpochCallback,
     Trainer,
     TrainingResult,
+    first_given,
     records_to_sequences,
+    seed_everything,
     split_holdout,
+    training_summary,
 )
 from synthloom.validation.records import GeneratedRecord, LineValidator, check_line
 
 DEFAULT_NUM_RECORDS = 5000
-
-T = TypeVar("T")
 
 
 class TextSynthesizer:
@@ -79,7 +79,7 @@ class TextSynthesizer:
         """
         records = _as_records(data)
         params = self.config.params
-        _seed_everything(params.seed)
+        seed_everything(params.seed)
         with training_dir(model_dir, overwrite) as directory:
             train_idx, val_idx = split_holdout(
                 len(records), params.validation_share, np.random.default_rng(params.seed)
@@ -103,7 +103,9 @@ class TextSynthesizer:
             sequences = records_to_sequences(encoded)
             trainer = Trainer(network, params, directory, device, epoch_callback, show_progress)
             result = trainer.fit([sequences[i] for i in train_idx], [sequences[i] for i in val_idx])
-            write_json(directory / SUMMARY_FILE, _summary(result, len(train_idx), len(val_idx)))
+            write_json(
+                directory / SUMMARY_FILE, training_summary(result, len(train_idx), len(val_idx))
+            )
         self.model_dir = Path(model_dir)
         self.training_result_ = result
         self._n_training_records = len(train_idx)
@@ -167,22 +169,22 @@ class TextSynthesizer:
         wanted = self._resolve_num_records(
             num_records if num_records is not None else gen.num_records
         )
-        limit = _first(max_invalid, gen.max_invalid, 5 * wanted)
+        limit = first_given(max_invalid, gen.max_invalid, 5 * wanted)
         if limit < 0:
             raise ConfigError(f"max_invalid={limit} must be 0 or more")
-        temperature = _first(gen_temp, params.gen_temp)
+        temperature = first_given(gen_temp, params.gen_temp)
         if temperature <= 0:
             raise ConfigError(f"gen_temp={temperature} must be above 0 (1.0 samples as trained)")
-        prefix_text = _first(start_string, gen.start_string, "")
+        prefix_text = first_given(start_string, gen.start_string, "")
         plan = SamplingPlan.make(
             prefix_text,
             tuple(self._model.tokenizer.encode(prefix_text)),
-            _first(predict_batch_size, params.predict_batch_size),
+            first_given(predict_batch_size, params.predict_batch_size),
             temperature,
-            _first(seed, params.seed),
+            first_given(seed, params.seed),
             wanted,
         )
-        workers = _first(parallelism, 1)
+        workers = first_given(parallelism, 1)
         if workers < 1:
             workers = os.cpu_count() or 1
         return self._validated(
@@ -237,36 +239,3 @@ def _as_records(data: str | Path | Sequence[str]) -> list[str]:
 def _length_cap(longest: int) -> int:
     """Longest record a sample may reach: half again the longest training record."""
     return max(16, math.ceil(longest * 1.5) + 2)
-
-
-def _seed_everything(seed: int | None) -> None:
-    if seed is None:
-        return
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def _first(*values: T | None) -> T:
-    """The first value that is not None."""
-    return next(v for v in values if v is not None)
-
-
-def _summary(result: TrainingResult, n_train: int, n_val: int) -> dict[str, Any]:
-    last = result.history[-1] if result.history else None
-    return {
-        "training_records": n_train,
-        "validation_records": n_val,
-        "epochs_run": len(result.history),
-        "best_epoch": result.best_epoch,
-        "stop_reason": result.stop_reason,
-        "seconds": round(result.seconds, 3),
-        "tokens_trained": result.tokens_trained,
-        "tokens_per_second": round(result.tokens_per_second, 1),
-        "final_loss": last.loss if last else None,
-        "final_val_loss": last.val_loss if last else None,
-        "dp": False,
-        "epsilon": None,
-        "delta": None,
-        "fallback_used": False,
-    }

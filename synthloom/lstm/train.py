@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -18,6 +20,8 @@ from synthloom.config import Params
 from synthloom.encoding.tokenizers import BOS, EOR, PAD
 from synthloom.io.model_dir import save_weights, write_history
 from synthloom.lstm.model import SequenceModel
+
+T = TypeVar("T")
 
 # Records are bucketed by length inside pools of this many batches, so padding stays small
 # while batch order stays random.
@@ -230,3 +234,38 @@ class Trainer:
             disable=not self.show_progress,
             transient=False,
         )
+
+
+def seed_everything(seed: int | None) -> None:
+    """Seed Python, NumPy and PyTorch so a run can be repeated exactly."""
+    if seed is None:
+        return
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def first_given(*values: T | None) -> T:
+    """The first value that is not None (call arguments, then config, then defaults)."""
+    return next(v for v in values if v is not None)
+
+
+def training_summary(result: TrainingResult, n_train: int, n_val: int) -> dict[str, Any]:
+    """What ``training_summary.json`` says about a run."""
+    last = result.history[-1] if result.history else None
+    return {
+        "training_records": n_train,
+        "validation_records": n_val,
+        "epochs_run": len(result.history),
+        "best_epoch": result.best_epoch,
+        "stop_reason": result.stop_reason,
+        "seconds": round(result.seconds, 3),
+        "tokens_trained": result.tokens_trained,
+        "tokens_per_second": round(result.tokens_per_second, 1),
+        "final_loss": last.loss if last else None,
+        "final_val_loss": last.val_loss if last else None,
+        "dp": False,
+        "epsilon": None,
+        "delta": None,
+        "fallback_used": False,
+    }

@@ -1,0 +1,136 @@
+"""The table network: one LSTM over a row's field tokens, one small output head per position.
+
+Position ``t`` of a row has its own vocabulary, so its head covers only that column's
+tokens: wrong-width rows cannot be sampled and each step costs little.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from synthloom.lstm.model import LossTerms, State
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """Everything needed to rebuild the table network."""
+
+    vocab_sizes: tuple[int, ...]
+    embedding_dim: int
+    rnn_units: int
+    rnn_layers: int
+    dropout_rate: float
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain data for ``model_params.json``."""
+        return {**asdict(self), "vocab_sizes": list(self.vocab_sizes)}
+
+
+class TableLSTM(nn.Module):
+    """Predicts each field token of a row from the tokens before it."""
+
+    def __init__(self, shape: TableShape) -> None:
+        super().__init__()
+        self.shape = shape
+        sizes = list(shape.vocab_sizes)
+        # Input position 0 is <bos> (id 0); position p ≥ 1 carries the token of field p - 1.
+        offsets = np.concatenate([[0], 1 + np.cumsum([0, *sizes[:-1]])])
+        self.register_buffer("offsets", torch.tensor(offsets, dtype=torch.long), persistent=False)
+        self.embedding = nn.Embedding(1 + sum(sizes), shape.embedding_dim)
+        self.lstm = nn.LSTM(
+            shape.embedding_dim,
+            shape.rnn_units,
+            num_layers=shape.rnn_layers,
+            batch_first=True,
+            dropout=shape.dropout_rate if shape.rnn_layers > 1 else 0.0,
+        )
+        self.dropout = nn.Dropout(shape.dropout_rate)
+        self.heads = nn.ModuleList(nn.Linear(shape.rnn_units, size) for size in sizes)
+
+    @property
+    def n_positions(self) -> int:
+        return len(self.shape.vocab_sizes)
+
+    def hidden(
+        self, inputs: torch.Tensor, state: State | None, start: int
+    ) -> tuple[torch.Tensor, State]:
+        """LSTM outputs for input positions ``start …`` (local token ids)."""
+        ids = inputs + self.offsets[start : start + inputs.shape[1]]
+        out, state = self.lstm(self.dropout(self.embedding(ids)), state)
+        return self.dropout(out), state
+
+    def loss_terms(
+        self, inputs: torch.Tensor, targets: torch.Tensor, state: State | None, start: int
+    ) -> LossTerms:
+        """Cross-entropy of every field token, summed over the chunk."""
+        hidden, state = self.hidden(inputs, state, start)
+        loss = hidden.new_zeros(())
+        correct = 0
+        for j in range(inputs.shape[1]):
+            logits = self.heads[start + j](hidden[:, j])
+            loss = loss + nn.functional.cross_entropy(logits, targets[:, j], reduction="sum")
+            correct += int((logits.argmax(-1) == targets[:, j]).sum())
+        return LossTerms(loss, correct, state)
+
+    def count_targets(self, targets: torch.Tensor) -> int:
+        """Every position of a row is a real target."""
+        return targets.numel()
+
+    def chunk_length(self, seq_length: int | None, length: int) -> int:
+        """Rows are short: one backward pass over the whole row."""
+        return length
+
+
+class TableSampler:
+    """Samples rows field by field, many rows per step, with optional forced (seed) tokens."""
+
+    def __init__(self, model: TableLSTM, device: torch.device, banned: list[list[int]]) -> None:
+        self.model = model.to(device).eval()
+        self.device = device
+        self._masks = []
+        for size, ids in zip(model.shape.vocab_sizes, banned, strict=True):
+            mask = torch.zeros(size, device=device)
+            mask[ids] = -torch.inf
+            self._masks.append(mask)
+
+    @torch.inference_mode()
+    def sample(
+        self,
+        n_rows: int,
+        batch_size: int,
+        temperature: float,
+        generator: torch.Generator,
+        forced: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Token ids of shape (n_rows, positions); ``forced`` ≥ 0 entries are kept as given."""
+        parts = []
+        for lo in range(0, n_rows, batch_size):
+            hi = min(lo + batch_size, n_rows)
+            fixed = None if forced is None else torch.as_tensor(forced[lo:hi], device=self.device)
+            parts.append(self._sample_batch(hi - lo, temperature, generator, fixed).cpu().numpy())
+        return np.concatenate(parts) if parts else np.zeros((0, self.model.n_positions), np.int64)
+
+    def _sample_batch(
+        self,
+        n: int,
+        temperature: float,
+        generator: torch.Generator,
+        forced: torch.Tensor | None,
+    ) -> torch.Tensor:
+        model = self.model
+        out = torch.empty((n, model.n_positions), dtype=torch.long, device=self.device)
+        token = torch.zeros(n, dtype=torch.long, device=self.device)
+        state = None
+        for t in range(model.n_positions):
+            hidden, state = model.hidden(token.unsqueeze(1), state, t)
+            logits = model.heads[t](hidden[:, -1]) / temperature + self._masks[t]
+            token = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator).squeeze(1)
+            if forced is not None:
+                column = forced[:, t]
+                token = torch.where(column >= 0, column, token)
+            out[:, t] = token
+        return out
