@@ -105,6 +105,7 @@ class Generate(_Section):
     max_invalid: int | None = Field(None, ge=0)
     data_source: str | None = None
     start_string: str | None = None
+    rebalance: dict[str, dict[str, float]] | None = None
 
     @model_validator(mode="after")
     def _check_num_records(self) -> Generate:

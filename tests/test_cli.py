@@ -8,10 +8,12 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from synthloom.cli import app
+from tests.conftest import SHARED_DATA
 
 runner = CliRunner()
 
@@ -142,3 +144,80 @@ def test_ctrl_c_keeps_a_loadable_checkpoint(workdir: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert len((workdir / "o.txt").read_text().splitlines()) == 5
+
+
+TABLE_CONFIG = """
+schema_version: "1.0"
+models:
+  - synthetics:
+      params: {epochs: 2, rnn_units: 32, embedding_dim: 16, rnn_layers: 1, seed: 0}
+      task: {type: seed, attrs: {fields: [sex]}}
+"""
+
+
+@pytest.fixture
+def table_dir(tmp_path: Path) -> Path:
+    adult = SHARED_DATA / "tabular" / "adult.csv"
+    if not adult.exists():
+        pytest.skip("shared/data/tabular/adult.csv absent")
+    lines = adult.read_text(encoding="utf-8").splitlines()[:801]
+    (tmp_path / "adult.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "table.yaml").write_text(TABLE_CONFIG, encoding="utf-8")
+    return tmp_path
+
+
+def test_table_train_generate_and_seed(table_dir: Path) -> None:
+    result = invoke(
+        "train",
+        table_dir / "table.yaml",
+        "--data",
+        table_dir / "adult.csv",
+        "--model-dir",
+        table_dir / "m",
+        "--quiet",
+    )
+    assert result.exit_code == 0, result.output
+    out = table_dir / "syn.csv"
+    result = invoke(
+        "generate", "--model-dir", table_dir / "m", "--num-records", "120", "--output", out
+    )
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert lines[0] == (table_dir / "adult.csv").read_text().splitlines()[0]
+    assert len(lines) == 121
+    assert all(line.count(",") == 14 for line in lines)
+    (table_dir / "seeds.csv").write_text("sex\nFemale\nMale\nFemale\n")
+    result = invoke(
+        "generate",
+        "--model-dir",
+        table_dir / "m",
+        "--seeds",
+        table_dir / "seeds.csv",
+        "--output",
+        table_dir / "seeded.parquet",
+    )
+    assert result.exit_code == 0, result.output
+    seeded = pd.read_parquet(table_dir / "seeded.parquet")
+    assert seeded["sex"].tolist() == ["Female", "Male", "Female"]
+    assert seeded["age"].dtype.kind in "iu" or str(seeded["age"].dtype) == "Int64"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("a,b\n", "no rows"),
+        ("a,b\n1,2\n3,4,5\n", "line 3"),
+        ("a,a\n1,2\n", "duplicate"),
+    ],
+)
+def test_bad_tables(table_dir: Path, content: str, expected: str) -> None:
+    (table_dir / "bad.csv").write_text(content)
+    result = invoke(
+        "train",
+        table_dir / "table.yaml",
+        "--data",
+        table_dir / "bad.csv",
+        "--model-dir",
+        table_dir / "m",
+    )
+    one_line_error(result, expected)

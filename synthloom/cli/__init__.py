@@ -14,8 +14,11 @@ from rich.console import Console
 
 from synthloom.config import SynthloomConfig, load_config
 from synthloom.errors import SynthloomError
+from synthloom.io.tables import write_table
 from synthloom.io.text import write_text_records
 from synthloom.lstm.train import EpochState
+from synthloom.models import Synthesizer, load_model, synthesizer_for
+from synthloom.table import TableSynthesizer
 from synthloom.text import TextSynthesizer
 
 app = typer.Typer(
@@ -62,10 +65,10 @@ def train(
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
-    """Train a model on a text file (one record per line)."""
+    """Train on a table (CSV/JSON/JSONL/Parquet) or a text file (one record per line)."""
     loaded = load_config(config)
     source = data or _config_data_source(loaded, config)
-    synth = TextSynthesizer(loaded.synthetics)
+    synth = synthesizer_for(source, loaded.synthetics)
     synth.fit(source, model_dir, overwrite=overwrite, show_progress=not quiet)
     _report_training(synth, model_dir)
 
@@ -78,7 +81,7 @@ def _config_data_source(config: SynthloomConfig, config_path: Path) -> Path:
     return path if path.is_absolute() else config_path.parent / path
 
 
-def _report_training(synth: TextSynthesizer, model_dir: Path) -> None:
+def _report_training(synth: Synthesizer, model_dir: Path) -> None:
     result = synth.training_result_
     assert result is not None
     best = next((s for s in result.history if s.epoch == result.best_epoch), None)
@@ -116,9 +119,24 @@ def generate(
     seed: Annotated[
         int | None, typer.Option("--seed", help="Seed for reproducible output.")
     ] = None,
+    seeds: Annotated[
+        Path | None, typer.Option("--seeds", help="Table of seed values: one record per row.")
+    ] = None,
 ) -> None:
-    """Generate records from a trained model and write the valid ones, one per line."""
-    synth = TextSynthesizer.load(model_dir)
+    """Generate records from a trained model and write the valid ones."""
+    synth = load_model(model_dir)
+    if isinstance(synth, TableSynthesizer):
+        if start_string is not None or parallelism is not None:
+            raise SynthloomError("--start-string and --parallelism apply to text models only")
+        frame = synth.generate(
+            num_records, seeds=seeds, gen_temp=gen_temp, max_invalid=max_invalid, seed=seed
+        )
+        write_table(frame, output, synth.table_format)
+        invalid = synth.generation_stats_.get("invalid", 0)
+        console.print(f"wrote {len(frame)} records to {output} ({invalid} invalid discarded)")
+        return
+    if seeds is not None:
+        raise SynthloomError("--seeds applies to table models; this model is a text model")
     records = synth.generate(
         num_records,
         start_string=start_string,

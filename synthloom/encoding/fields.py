@@ -1,0 +1,305 @@
+"""Field-aware tokens for tables: each column has its own small vocabulary.
+
+A categorical value is one token. A number with few distinct values is one token per
+value; otherwise it is two tokens: a bin (frequent exact values get a bin of their own)
+and a fine position inside the bin. Dates are numbers of days or seconds. A row is the
+fixed-length sequence of its columns' tokens, so a generated row always has every field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthloom.errors import DataError
+from synthloom.io.schema import ColumnInfo
+
+# Numbers with at most this many distinct values are kept exact, one token per value.
+EXACT_NUMERIC_MAX = 200
+# Bins for other numbers; a value holding at least 1/(2·NUM_BINS) of rows gets its own token.
+NUM_BINS = 48
+FINE_STEPS = 50
+_NS_PER_DAY = 86_400 * 10**9
+_NS_PER_SECOND = 10**9
+
+
+@dataclass
+class CategoricalField:
+    """One token per distinct value; ``<na>`` and an ``<unk>`` for unseen seed values."""
+
+    name: str
+    values: list[Any]
+    counts: list[int]
+    has_na: bool
+    has_unk: bool
+    kind: str = "categorical"
+
+    @classmethod
+    def fit(cls, name: str, column: pd.Series, seedable: bool) -> CategoricalField:
+        """Learn the distinct values of ``column`` (most frequent first)."""
+        counts = column.dropna().value_counts(sort=True)
+        values = [_plain(v) for v in counts.index]
+        return cls(name, values, counts.tolist(), bool(column.isna().any()), seedable)
+
+    @property
+    def vocab_sizes(self) -> list[int]:
+        """One position with every value, then ``<na>`` and ``<unk>`` when present."""
+        return [len(self.values) + self.has_na + self.has_unk]
+
+    @property
+    def na_token(self) -> int:
+        return len(self.values)
+
+    @property
+    def unk_token(self) -> int:
+        return len(self.values) + self.has_na
+
+    def banned(self) -> list[list[int]]:
+        """Tokens never sampled: ``<unk>`` only stands for seed values."""
+        return [[self.unk_token] if self.has_unk else []]
+
+    def encode(self, column: pd.Series, seeds: bool = False) -> np.ndarray:
+        """Tokens of ``column``; unseen values are an error unless they are seeds."""
+        lookup = {v: i for i, v in enumerate(self.values)}
+        missing = column.isna().to_numpy()
+        plain = [None if m else _plain(v) for v, m in zip(column.tolist(), missing, strict=True)]
+        tokens = np.array([lookup.get(v, -1) for v in plain], dtype=np.int64)
+        tokens[missing] = self.na_token if self.has_na else -1
+        unknown = tokens < 0
+        if unknown.any():
+            if not (seeds and self.has_unk):
+                example = column[unknown].iloc[0]
+                raise DataError(f"column {self.name!r}: value {example!r} was never seen")
+            tokens[unknown] = self.unk_token
+        return tokens[:, None]
+
+    def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        """Values of the tokens (``<na>`` becomes missing)."""
+        table = np.array([*self.values, None, None], dtype=object)
+        return pd.Series(table[tokens[:, 0]], dtype=object)
+
+
+@dataclass
+class NumericField:
+    """Exact tokens for frequent values, else a quantile bin and a fine position in it."""
+
+    name: str
+    exact: list[float]
+    edges: list[float]
+    has_na: bool
+    unit: str = "number"  # or "days"/"seconds" for dates
+    kind: str = "numeric"
+    fine_steps: int = FINE_STEPS
+
+    @classmethod
+    def fit(cls, name: str, values: pd.Series, unit: str) -> NumericField:
+        """Learn exact values and bin edges from a numeric series (NA allowed)."""
+        present = values.dropna().to_numpy(dtype=np.float64)
+        counts = pd.Series(present).value_counts()
+        exact = sorted(counts[counts >= len(present) / (2 * NUM_BINS)].index.tolist())
+        rest = present[~np.isin(present, exact)]
+        edges = np.unique(np.quantile(rest, np.linspace(0, 1, NUM_BINS + 1))) if len(rest) else []
+        return cls(
+            name,
+            [float(v) for v in exact],
+            [float(e) for e in edges],
+            bool(values.isna().any()),
+            unit,
+        )
+
+    @property
+    def n_bins(self) -> int:
+        return max(len(self.edges) - 1, 1) if self.edges else 0
+
+    @property
+    def vocab_sizes(self) -> list[int]:
+        """Bin position (exact values, bins, ``<na>``) then the fine position."""
+        return [len(self.exact) + self.n_bins + self.has_na, self.fine_steps]
+
+    def banned(self) -> list[list[int]]:
+        return [[], []]
+
+    def encode(self, values: pd.Series, seeds: bool = False) -> np.ndarray:
+        """Two tokens per value. Seeds outside the training range fall in the edge bins."""
+        x = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        missing = np.isnan(x)
+        if missing.any() and not self.has_na:
+            raise DataError(f"column {self.name!r}: missing values were never seen in training")
+        first = np.zeros(len(x), dtype=np.int64)
+        fine = np.zeros(len(x), dtype=np.int64)
+        exact_pos = {v: i for i, v in enumerate(self.exact)}
+        is_exact = np.array([v in exact_pos for v in x]) if self.exact else np.zeros(len(x), bool)
+        first[is_exact] = [exact_pos[v] for v in x[is_exact]]
+        binned = ~is_exact & ~missing
+        if binned.any():
+            if not self.n_bins:  # only exact values in training: snap to the nearest one
+                nearest = np.abs(np.array(self.exact)[None, :] - x[binned, None]).argmin(1)
+                first[binned] = nearest
+            else:
+                edges = np.array(self.edges)
+                index = np.clip(
+                    np.searchsorted(edges, x[binned], side="right") - 1, 0, self.n_bins - 1
+                )
+                lo, hi = edges[index], edges[index + 1]
+                position = np.where(hi > lo, (x[binned] - lo) / np.where(hi > lo, hi - lo, 1), 0)
+                fine[binned] = np.clip(
+                    (position * self.fine_steps).astype(np.int64), 0, self.fine_steps - 1
+                )
+                first[binned] = len(self.exact) + index
+        first[missing] = len(self.exact) + self.n_bins
+        return np.stack([first, fine], axis=1)
+
+    def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        """Numbers of the tokens; a fine position decodes to a uniform draw inside it."""
+        first, fine = tokens[:, 0], tokens[:, 1]
+        out = np.full(len(first), np.nan)
+        n_exact = len(self.exact)
+        is_exact = first < n_exact
+        out[is_exact] = np.array(self.exact)[first[is_exact]] if n_exact else []
+        binned = (first >= n_exact) & (first < n_exact + self.n_bins)
+        if binned.any():
+            edges = np.array(self.edges)
+            index = first[binned] - n_exact
+            lo, hi = edges[index], edges[index + 1]
+            share = (fine[binned] + rng.random(binned.sum())) / self.fine_steps
+            out[binned] = lo + share * (hi - lo)
+        return pd.Series(out)
+
+
+FieldCodec = CategoricalField | NumericField
+
+
+@dataclass
+class TableCodec:
+    """Rows ⇄ fixed-length token sequences, column by column in model order."""
+
+    fields: list[FieldCodec]
+    columns: list[ColumnInfo] = field(default_factory=list)
+
+    @classmethod
+    def fit(
+        cls, frame: pd.DataFrame, columns: list[ColumnInfo], seed_fields: list[str]
+    ) -> TableCodec:
+        """Learn one field codec per column; ``columns`` is already in model order."""
+        codecs: list[FieldCodec] = []
+        for info in columns:
+            series = frame[info.name]
+            seedable = info.name in seed_fields
+            if info.kind in ("integer", "float", "datetime"):
+                numbers, unit = _to_numbers(series, info)
+                if numbers.nunique() > EXACT_NUMERIC_MAX:
+                    codecs.append(NumericField.fit(info.name, numbers, unit))
+                    continue
+            codecs.append(CategoricalField.fit(info.name, series, seedable))
+        return cls(codecs, list(columns))
+
+    @property
+    def vocab_sizes(self) -> list[int]:
+        """Vocabulary size of every token position of a row."""
+        return [size for codec in self.fields for size in codec.vocab_sizes]
+
+    @property
+    def banned(self) -> list[list[int]]:
+        """Per position, the tokens the sampler must never draw."""
+        return [ids for codec in self.fields for ids in codec.banned()]
+
+    def positions(self, names: list[str]) -> list[int]:
+        """Token positions of the given columns."""
+        out, position = [], 0
+        for codec in self.fields:
+            width = len(codec.vocab_sizes)
+            if codec.name in names:
+                out += list(range(position, position + width))
+            position += width
+        return out
+
+    def encode(self, frame: pd.DataFrame, seeds: bool = False) -> np.ndarray:
+        """Tokens of every row, shape (rows, positions), for the columns present in ``frame``."""
+        parts = []
+        for codec, info in zip(self.fields, self.columns, strict=True):
+            if info.name not in frame:
+                continue
+            series = frame[info.name]
+            if info.kind in ("integer", "float") or isinstance(codec, NumericField):
+                numbers, _ = _to_numbers(series, info, strict=seeds)
+                # Exact numbers are looked up as the training values were: ints as ints.
+                exact = info.kind == "integer" and isinstance(codec, CategoricalField)
+                series = numbers.round().astype("Int64") if exact else numbers
+            parts.append(codec.encode(series, seeds=seeds))
+        return np.concatenate(parts, axis=1)
+
+    def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+        """Rows of values with each column's type (pandas nullable dtypes)."""
+        data, position = {}, 0
+        for codec, info in zip(self.fields, self.columns, strict=True):
+            width = len(codec.vocab_sizes)
+            values = codec.decode(tokens[:, position : position + width], rng)
+            data[info.name] = _typed(values, info, codec)
+            position += width
+        return pd.DataFrame(data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for ``model_params.json``."""
+        return {
+            "fields": [{**vars(codec)} for codec in self.fields],
+            "columns": [c.to_dict() for c in self.columns],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TableCodec:
+        """Inverse of :meth:`to_dict`."""
+        fields: list[FieldCodec] = []
+        for item in data["fields"]:
+            kind = item["kind"]
+            fields.append(
+                CategoricalField(**item) if kind == "categorical" else NumericField(**item)
+            )
+        return cls(fields, [ColumnInfo(**c) for c in data["columns"]])
+
+
+def _to_numbers(series: pd.Series, info: ColumnInfo, strict: bool = False) -> tuple[pd.Series, str]:
+    """A numeric view of a number or date column (dates as days or seconds)."""
+    if info.kind == "datetime":
+        stamps = pd.to_datetime(series, errors="coerce", format=info.datetime_format)
+        ns = stamps.astype("int64").where(stamps.notna())
+        midnight = (ns.dropna() % _NS_PER_DAY == 0).all()
+        unit = "days" if midnight else "seconds"
+        return (ns / (_NS_PER_DAY if midnight else _NS_PER_SECOND)).astype("Float64"), unit
+    numbers = pd.to_numeric(series, errors="coerce")
+    if strict:
+        bad = numbers.isna() & series.notna()
+        if bad.any():
+            raise DataError(
+                f"column {info.name!r} is numeric but got {series[bad].iloc[0]!r}; give a number"
+            )
+    return numbers.astype("Float64"), "number"
+
+
+def _typed(values: pd.Series, info: ColumnInfo, codec: FieldCodec) -> pd.Series:
+    """Cast decoded values back to the column's type."""
+    if info.kind == "datetime":
+        numbers = pd.to_numeric(values, errors="coerce")
+        if isinstance(codec, CategoricalField):
+            return pd.to_datetime(values, errors="coerce")
+        scale = _NS_PER_DAY if codec.unit == "days" else _NS_PER_SECOND
+        return pd.to_datetime((numbers.round() * scale).astype("Int64"), errors="coerce")
+    if info.kind == "integer":
+        return pd.to_numeric(values, errors="coerce").round().astype("Int64")
+    if info.kind == "float":
+        numbers = pd.to_numeric(values, errors="coerce").astype("Float64")
+        return numbers.round(info.decimals) if info.decimals is not None else numbers
+    if info.kind == "boolean":
+        return values.astype("boolean")
+    return values
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready Python value (numpy scalars and timestamps unwrapped)."""
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return value

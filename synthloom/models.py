@@ -1,0 +1,31 @@
+"""Choosing the synthesizer: text for line files, table for CSV/JSON/JSONL/Parquet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from synthloom.config import SyntheticsConfig
+from synthloom.io.model_dir import PARAMS_FILE, read_json, require_model_dir
+from synthloom.table import TableSynthesizer
+from synthloom.text import TextSynthesizer
+
+TABLE_SUFFIXES = {".csv", ".tsv", ".json", ".jsonl", ".parquet", ".pq"}
+
+Synthesizer = TextSynthesizer | TableSynthesizer
+
+
+def is_table_path(path: str | Path) -> bool:
+    """Whether a data file is a table (by its extension); anything else is text lines."""
+    return Path(path).suffix.lower() in TABLE_SUFFIXES
+
+
+def synthesizer_for(data: str | Path, config: SyntheticsConfig) -> Synthesizer:
+    """A table synthesizer for table files, a text synthesizer for other files."""
+    return TableSynthesizer(config) if is_table_path(data) else TextSynthesizer(config)
+
+
+def load_model(model_dir: str | Path) -> Synthesizer:
+    """Load whichever kind of model ``model_dir`` holds."""
+    directory = require_model_dir(model_dir)
+    kind = read_json(directory / PARAMS_FILE).get("data_kind")
+    return TableSynthesizer.load(directory) if kind == "table" else TextSynthesizer.load(directory)

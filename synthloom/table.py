@@ -1,0 +1,530 @@
+"""Tables: learn a CSV/JSON/JSONL/Parquet table or a DataFrame and generate valid rows.
+
+A table narrower than ``field_cluster_size`` is one model. A wider one is split into
+clusters of correlated columns (one model each); every later cluster is conditioned on
+anchor columns of the earlier ones through the same forced-prefix path as smart seeding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from synthloom.config import Params, SyntheticsConfig, dump_config
+from synthloom.encoding.clusters import Cluster, association_matrix, plan_clusters
+from synthloom.encoding.fields import CategoricalField, TableCodec
+from synthloom.errors import ConfigError, DataError, TooManyInvalidError
+from synthloom.io.model_dir import (
+    PARAMS_FILE,
+    SUMMARY_FILE,
+    load_weights,
+    read_json,
+    require_model_dir,
+    training_dir,
+    write_json,
+)
+from synthloom.io.schema import TableFormat
+from synthloom.io.tables import describe_frame, read_table
+from synthloom.lstm.model import pick_device
+from synthloom.lstm.table_model import TableLSTM, TableSampler, TableShape
+from synthloom.lstm.train import (
+    EpochCallback,
+    Trainer,
+    TrainingResult,
+    first_given,
+    seed_everything,
+    split_holdout,
+    training_summary,
+)
+from synthloom.validation.data_checks import apply_data_checks
+from synthloom.validation.field_validators import FieldValidators
+
+log = logging.getLogger("synthloom")
+
+VALIDATORS_FILE = "validators.json"
+DEFAULT_NUM_RECORDS = 5000
+# Rows sampled per forward step unless predict_batch_size asks for more: small LSTM
+# steps are cheap, so wide batches keep the CPU busy.
+TABLE_SAMPLING_BATCH = 4096
+
+# Params a user left unset are sized to the table (Gretel's defaults suit char models).
+_TABLE_DEFAULTS = {
+    "rnn_units": 128,
+    "embedding_dim": 32,
+    "rnn_layers": 2,
+    "batch_size": 256,
+    "learning_rate": 0.004,
+    "dropout_rate": 0.1,
+}
+
+
+def table_params(params: Params) -> Params:
+    """``params`` with every option the user did not set replaced by a table default."""
+    unset = {k: v for k, v in _TABLE_DEFAULTS.items() if k not in params.model_fields_set}
+    return params.model_copy(update=unset)
+
+
+@dataclass
+class _Part:
+    """One cluster's model: it generates ``columns`` given the ``conditioned`` ones."""
+
+    columns: list[str]
+    conditioned: list[str]
+    codec: TableCodec
+    network: TableLSTM
+    folder: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "columns": self.columns,
+            "conditioned": self.conditioned,
+            "codec": self.codec.to_dict(),
+            "model_shape": self.network.shape.to_dict(),
+            "folder": self.folder,
+        }
+
+    @classmethod
+    def load(cls, directory: Path, data: dict[str, Any]) -> _Part:
+        shape = data["model_shape"]
+        network = TableLSTM(TableShape(**{**shape, "vocab_sizes": tuple(shape["vocab_sizes"])}))
+        network.load_state_dict(load_weights(directory / data["folder"]))
+        codec = TableCodec.from_dict(data["codec"])
+        return cls(data["columns"], data["conditioned"], codec, network, data["folder"])
+
+
+class TableSynthesizer:
+    """Learns a table (file or DataFrame) and generates synthetic rows.
+
+    Options are those of the YAML config, as a :class:`SyntheticsConfig` or keywords.
+    Params left unset get table-sized defaults (128 units, batch 256, …).
+    """
+
+    def __init__(self, config: SyntheticsConfig | None = None, **options: Any) -> None:
+        if config is not None and options:
+            raise ConfigError("give either a config or keyword options, not both")
+        self.config = config if config is not None else SyntheticsConfig.from_options(**options)
+        if self.config.params.dp:
+            raise ConfigError("params.dp: DP-SGD is not supported yet; set dp: false")
+        self.model_dir: Path | None = None
+        self.training_result_: TrainingResult | None = None
+        self.table_format: TableFormat | None = None
+        self.clusters_: list[Cluster] = []
+        self.invalid_examples_: list[str] = []
+        self.generation_stats_: dict[str, int] = {}
+        self._parts: list[_Part] = []
+        self._validators: FieldValidators | None = None
+        self._device = torch.device("cpu")
+        self._n_training_records = 0
+
+    @property
+    def seed_fields(self) -> list[str]:
+        """Fields generation may be conditioned on (the seed task's)."""
+        task = self.config.task
+        return list(task.attrs.fields) if task is not None else []
+
+    # ----------------------------------------------------------------- training
+    def fit(
+        self,
+        data: str | Path | pd.DataFrame,
+        model_dir: str | Path,
+        *,
+        overwrite: bool = False,
+        epoch_callback: EpochCallback | None = None,
+        show_progress: bool = False,
+        log_warning: Callable[[str], None] = log.warning,
+    ) -> TableSynthesizer:
+        """Check, encode and train on ``data``; write the model into ``model_dir``."""
+        frame, table_format = _read(data, self.config.params.field_delimiter)
+        if frame.empty:
+            raise DataError("the table has a header but no rows; give at least one row")
+        dtypes = {name: str(dtype) for name, dtype in frame.dtypes.items()}
+        table_format = replace(table_format, extra={**table_format.extra, "dtypes": dtypes})
+        self._check_seed_fields(table_format)
+        apply_data_checks(frame, self.config.data_checks.strategy, log_warning)
+        params = table_params(self.config.params)
+        seed_everything(params.seed)
+        clusters = self._plan(frame, params)
+        start = time.monotonic()
+        with training_dir(model_dir, overwrite) as directory:
+            validators = FieldValidators.learn(frame, self.config.validators)
+            write_json(directory / VALIDATORS_FILE, validators.to_dict())
+            parts, results = [], []
+            for index, cluster in enumerate(clusters):
+                part = self._new_part(frame, table_format, cluster, index, params)
+                parts.append(part)
+                write_json(
+                    directory / PARAMS_FILE,
+                    self._model_params(table_format, parts, clusters, params, len(frame)),
+                )
+                budget = _time_share(params, start, len(clusters) - index)
+                results.append(
+                    self._train_part(
+                        part, frame, directory, params, budget, epoch_callback, show_progress
+                    )
+                )
+            result = _combine(results)
+            n_train, n_val = _split_sizes(len(frame), params)
+            write_json(directory / SUMMARY_FILE, training_summary(result, n_train, n_val))
+        self.model_dir = Path(model_dir)
+        self.training_result_ = result
+        self.table_format = table_format
+        self.clusters_ = clusters
+        self._parts, self._validators = parts, validators
+        self._device = pick_device(params.device)
+        self._n_training_records = n_train
+        return self
+
+    def _plan(self, frame: pd.DataFrame, params: Params) -> list[Cluster]:
+        if frame.shape[1] <= params.field_cluster_size:
+            return [Cluster(list(frame.columns), [])]
+        clusters = plan_clusters(
+            association_matrix(frame, seed=params.seed or 0),
+            params.field_cluster_size,
+            first=self.seed_fields,
+        )
+        log.info("%d columns split into %d clusters", frame.shape[1], len(clusters))
+        return clusters
+
+    def _new_part(
+        self,
+        frame: pd.DataFrame,
+        table_format: TableFormat,
+        cluster: Cluster,
+        index: int,
+        params: Params,
+    ) -> _Part:
+        conditioned = self.seed_fields if index == 0 else cluster.anchors
+        order = conditioned + [c for c in cluster.columns if c not in conditioned]
+        codec = TableCodec.fit(frame, [table_format.column(c) for c in order], conditioned)
+        shape = TableShape(
+            tuple(codec.vocab_sizes),
+            params.embedding_dim,
+            params.rnn_units,
+            params.rnn_layers,
+            params.dropout_rate,
+        )
+        folder = "." if index == 0 else f"cluster_{index}"
+        return _Part(cluster.columns, conditioned, codec, TableLSTM(shape), folder)
+
+    def _train_part(
+        self,
+        part: _Part,
+        frame: pd.DataFrame,
+        directory: Path,
+        params: Params,
+        budget: float | None,
+        epoch_callback: EpochCallback | None,
+        show_progress: bool,
+    ) -> TrainingResult:
+        folder = directory / part.folder
+        folder.mkdir(exist_ok=True)
+        tokens = part.codec.encode(frame[[c.name for c in part.codec.columns]])
+        rows = torch.as_tensor(np.concatenate([np.zeros((len(tokens), 1), np.int64), tokens], 1))
+        train_idx, val_idx = split_holdout(
+            len(rows), params.validation_share, np.random.default_rng(params.seed)
+        )
+        part_params = params.model_copy(update={"max_training_time_seconds": budget})
+        device = pick_device(params.device)
+        trainer = Trainer(part.network, part_params, folder, device, epoch_callback, show_progress)
+        return trainer.fit(list(rows[train_idx]), list(rows[val_idx]))
+
+    def _check_seed_fields(self, table_format: TableFormat) -> None:
+        missing = [f for f in self.seed_fields if f not in table_format.names]
+        if missing:
+            raise ConfigError(
+                f"task.attrs.fields names columns not in the data: {missing}; "
+                f"columns are {table_format.names}"
+            )
+
+    def _model_params(
+        self,
+        table_format: TableFormat,
+        parts: list[_Part],
+        clusters: list[Cluster],
+        params: Params,
+        n: int,
+    ) -> dict[str, Any]:
+        import synthloom
+
+        return {
+            "synthloom_version": synthloom.__version__,
+            "torch_version": torch.__version__,
+            "data_kind": "table",
+            "config": dump_config(self.config),
+            "effective_params": params.model_dump(mode="json"),
+            "table_format": table_format.to_dict(),
+            "clusters": [c.to_dict() for c in clusters],
+            "parts": [p.to_dict() for p in parts],
+            "n_records": n,
+        }
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, model_dir: str | Path, device: str = "auto") -> TableSynthesizer:
+        """Load a trained table model from its directory."""
+        directory = require_model_dir(model_dir)
+        meta = read_json(directory / PARAMS_FILE)
+        if meta.get("data_kind") != "table":
+            raise ConfigError(f"{directory} holds a {meta.get('data_kind')} model, not a table")
+        synth = cls(SyntheticsConfig.model_validate(meta["config"]))
+        synth.model_dir = directory
+        synth.table_format = TableFormat.from_dict(meta["table_format"])
+        synth.clusters_ = [Cluster(**c) for c in meta["clusters"]]
+        synth._parts = [_Part.load(directory, p) for p in meta["parts"]]
+        synth._validators = FieldValidators.from_dict(read_json(directory / VALIDATORS_FILE))
+        synth._device = pick_device(device)
+        summary_path = directory / SUMMARY_FILE
+        summary = read_json(summary_path) if summary_path.exists() else {}
+        synth._n_training_records = summary.get("training_records", meta["n_records"])
+        return synth
+
+    # --------------------------------------------------------------- generation
+    def generate(
+        self,
+        num_records: int | None = None,
+        *,
+        seeds: pd.DataFrame | str | Path | None = None,
+        rebalance: dict[str, dict[Any, float]] | None = None,
+        max_invalid: int | None = None,
+        gen_temp: float | None = None,
+        predict_batch_size: int | None = None,
+        seed: int | None = None,
+    ) -> pd.DataFrame:
+        """Generate valid rows, in the training table's column order and types.
+
+        With ``seeds`` (a DataFrame or file whose columns are the seed task's fields), one
+        row per seed row, in order, each keeping its seed values exactly. With
+        ``rebalance`` (``{column: {value: share}}``, the column a seed field), the rows
+        have the requested shares of those values; the remaining share goes to the other
+        values in their training proportions.
+        """
+        if not self._parts or self.table_format is None:
+            raise ConfigError("this synthesizer is not trained; call fit() or load() first")
+        gen, params = self.config.generate, self.config.params
+        rng = np.random.default_rng(first_given(seed, params.seed, 0))
+        seed_frame = self._seed_frame(seeds if seeds is not None else gen.data_source)
+        rebalance = rebalance if rebalance is not None else gen.rebalance
+        if seed_frame is not None:
+            wanted = len(seed_frame)
+        else:
+            wanted = self._resolve_num_records(first_given(num_records, gen.num_records))
+            if rebalance:
+                seed_frame = self._rebalance_seeds(rebalance, wanted, rng)
+        limit = first_given(max_invalid, gen.max_invalid, 5 * wanted)
+        temperature = first_given(gen_temp, params.gen_temp)
+        if temperature <= 0:
+            raise ConfigError(f"gen_temp={temperature} must be above 0 (1.0 samples as trained)")
+        batch = max(
+            first_given(predict_batch_size, params.predict_batch_size), TABLE_SAMPLING_BATCH
+        )
+        run = _Run(self, temperature, batch, first_given(seed, params.seed), limit, wanted)
+        try:
+            frame = run.seeded(seed_frame) if seed_frame is not None else run.free(wanted)
+        finally:
+            self.invalid_examples_ = run.examples
+            self.generation_stats_ = {"valid": run.valid, "invalid": run.invalid}
+        frame = frame[self.table_format.names].reset_index(drop=True)
+        return _restore_dtypes(frame, self.table_format.extra.get("dtypes", {}))
+
+    def _resolve_num_records(self, num_records: int | None) -> int:
+        if num_records is None:
+            return min(DEFAULT_NUM_RECORDS, self._n_training_records)
+        if num_records <= 0:
+            raise ConfigError(f"num_records={num_records} must be a positive number of records")
+        return num_records
+
+    def _seed_frame(self, seeds: pd.DataFrame | str | Path | None) -> pd.DataFrame | None:
+        if seeds is None:
+            return None
+        self._require_seed_task("to generate from seeds")
+        frame = seeds if isinstance(seeds, pd.DataFrame) else read_table(seeds)[0]
+        if sorted(frame.columns) != sorted(self.seed_fields):
+            raise DataError(
+                f"seed columns {list(frame.columns)} must be exactly the seed fields "
+                f"{self.seed_fields}"
+            )
+        if frame.empty:
+            raise DataError("the seeds file has no rows")
+        return frame.reset_index(drop=True)
+
+    def _require_seed_task(self, purpose: str) -> None:
+        if not self.seed_fields:
+            raise ConfigError(
+                f"this model was trained without a seed task; retrain with "
+                f"task: {{type: seed, attrs: {{fields: [...]}}}} {purpose}"
+            )
+
+    def _rebalance_seeds(
+        self, rebalance: dict[str, dict[Any, float]], wanted: int, rng: np.random.Generator
+    ) -> pd.DataFrame:
+        """Seed rows whose values of the rebalanced column have the requested shares."""
+        self._require_seed_task("with the rebalanced column among its fields")
+        if len(rebalance) != 1:
+            raise ConfigError("rebalance takes one column at a time")
+        ((column, shares),) = rebalance.items()
+        codec = next((f for f in self._parts[0].codec.fields if f.name == column), None)
+        if column not in self.seed_fields or not isinstance(codec, CategoricalField):
+            raise ConfigError(
+                f"rebalance column {column!r} must be a categorical seed field "
+                f"(seed fields: {self.seed_fields})"
+            )
+        values = _rebalanced_values(codec, shares, wanted, rng)
+        return pd.DataFrame({column: values})
+
+
+class _Run:
+    """One generation call: sample, decode, validate, and retry until enough valid rows."""
+
+    def __init__(
+        self,
+        synth: TableSynthesizer,
+        temperature: float,
+        batch: int,
+        seed: int | None,
+        max_invalid: int,
+        wanted: int,
+    ) -> None:
+        self.synth = synth
+        self.samplers = [
+            TableSampler(p.network, synth._device, p.codec.banned) for p in synth._parts
+        ]
+        self.temperature, self.batch = temperature, batch
+        self.generator = torch.Generator(device=synth._device)
+        self.generator.manual_seed(seed if seed is not None else int(torch.seed() % 2**62))
+        self.rng = np.random.default_rng(seed)
+        self.max_invalid, self.wanted = max_invalid, wanted
+        self.valid = self.invalid = 0
+        self.examples: list[str] = []
+
+    def free(self, wanted: int) -> pd.DataFrame:
+        parts: list[pd.DataFrame] = []
+        while self.valid < wanted:
+            need = wanted - self.valid
+            frame = self._draw(math.ceil(need * 1.05) + 8, None)
+            ok = self._check(frame, skip=[])
+            good = frame[ok].head(need)
+            self.valid += len(good)
+            parts.append(good)
+        return pd.concat(parts, ignore_index=True)
+
+    def seeded(self, seeds: pd.DataFrame) -> pd.DataFrame:
+        fields = list(seeds.columns)
+        kept: list[pd.DataFrame] = []
+        pending = np.arange(len(seeds))
+        while len(pending):
+            rows = seeds.iloc[pending].reset_index(drop=True)
+            frame = self._draw(len(pending), rows)
+            for name in fields:  # seed values come back exactly as given
+                frame[name] = _cast_like(rows[name].to_numpy(), frame[name])
+            ok = self._check(frame, skip=fields)
+            frame.index = pending
+            kept.append(frame[ok])
+            self.valid += int(ok.sum())
+            pending = pending[~ok]
+        return pd.concat(kept).sort_index()
+
+    def _draw(self, n: int, seeds: pd.DataFrame | None) -> pd.DataFrame:
+        """Rows from every part in turn; each later part is forced to its anchors' values."""
+        frame: pd.DataFrame | None = None
+        for part, sampler in zip(self.synth._parts, self.samplers, strict=True):
+            given = seeds if frame is None else frame[part.conditioned]
+            forced = None
+            if given is not None and len(given.columns):
+                forced = np.full((n, len(part.codec.vocab_sizes)), -1, dtype=np.int64)
+                columns = list(given.columns)
+                forced[:, part.codec.positions(columns)] = part.codec.encode(given, seeds=True)
+            tokens = sampler.sample(n, self.batch, self.temperature, self.generator, forced)
+            decoded = part.codec.decode(tokens, self.rng)[part.columns]
+            frame = decoded if frame is None else frame.join(decoded)
+        assert frame is not None
+        return frame
+
+    def _check(self, frame: pd.DataFrame, skip: list[str]) -> np.ndarray:
+        validators = self.synth._validators
+        if validators is None:
+            return np.ones(len(frame), dtype=bool)
+        explanations = validators.check_frame(frame.drop(columns=skip))
+        ok = explanations.isna().to_numpy()
+        bad = explanations[~ok]
+        self.invalid += len(bad)
+        self.examples = (self.examples + bad.astype(str).tolist())[:10]
+        if self.invalid > self.max_invalid:
+            raise TooManyInvalidError(self.valid, self.invalid, self.max_invalid, self.wanted)
+        return ok
+
+
+def _rebalanced_values(
+    codec: CategoricalField, shares: dict[Any, float], wanted: int, rng: np.random.Generator
+) -> np.ndarray:
+    total = sum(shares.values())
+    if any(s < 0 for s in shares.values()) or total > 1 + 1e-9:
+        raise ConfigError(f"rebalance shares {shares} must be ≥ 0 and sum to at most 1")
+    counts = {value: round(share * wanted) for value, share in shares.items()}
+    others = [v for v in codec.values if v not in shares]
+    weights = np.array([codec.counts[codec.values.index(v)] for v in others], dtype=float)
+    rest = wanted - sum(counts.values())
+    if rest > 0 and not others:
+        raise ConfigError("rebalance shares must sum to 1 when they name every value")
+    values = [v for value, count in counts.items() for v in [value] * count]
+    if rest > 0:
+        values += list(rng.choice(np.array(others, dtype=object), rest, p=weights / weights.sum()))
+    values = np.array(values[:wanted], dtype=object)
+    rng.shuffle(values)
+    return values
+
+
+def _time_share(params: Params, start: float, parts_left: int) -> float | None:
+    """Each remaining part gets an equal share of what is left of the time cap."""
+    cap = params.max_training_time_seconds
+    if cap is None:
+        return None
+    return max((cap - (time.monotonic() - start)) / parts_left, 1.0)
+
+
+def _combine(results: list[TrainingResult]) -> TrainingResult:
+    """One result for several parts: the first part's history, summed time and tokens."""
+    combined = replace(results[0])
+    combined.seconds = sum(r.seconds for r in results)
+    combined.tokens_trained = sum(r.tokens_trained for r in results)
+    reasons = {r.stop_reason for r in results}
+    combined.stop_reason = "interrupted" if "interrupted" in reasons else results[-1].stop_reason
+    return combined
+
+
+def _split_sizes(n: int, params: Params) -> tuple[int, int]:
+    train, val = split_holdout(n, params.validation_share, np.random.default_rng(params.seed))
+    return len(train), len(val)
+
+
+def _cast_like(values: np.ndarray, like: pd.Series) -> pd.Series:
+    """Seed values in the generated column's dtype when they fit it, else as given."""
+    try:
+        return pd.Series(values, index=like.index).astype(like.dtype)
+    except (TypeError, ValueError):
+        return pd.Series(values, index=like.index, dtype=object)
+
+
+def _restore_dtypes(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
+    """Give each column the dtype it had in training (seed values that do not fit stay)."""
+    for name, dtype in dtypes.items():
+        with contextlib.suppress(TypeError, ValueError):
+            frame[name] = frame[name].astype(dtype)
+    return frame
+
+
+def _read(
+    data: str | Path | pd.DataFrame, delimiter: str | None
+) -> tuple[pd.DataFrame, TableFormat]:
+    if isinstance(data, pd.DataFrame):
+        return data.reset_index(drop=True), describe_frame(data)
+    return read_table(data, field_delimiter=delimiter)

@@ -1,0 +1,179 @@
+"""Tables: fit a real table, generate rows of the right shape and types, seed, validate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthloom import ConfigError, DataError, TooManyInvalidError
+from synthloom.config import Validators
+from synthloom.io.tables import read_table
+from synthloom.table import TableSynthesizer
+from synthloom.validation.field_validators import FieldValidators
+from tests.conftest import SHARED_DATA
+
+ADULT = SHARED_DATA / "tabular" / "adult.csv"
+TINY_TABLE = {
+    "epochs": 3,
+    "rnn_units": 32,
+    "embedding_dim": 16,
+    "rnn_layers": 1,
+    "batch_size": 128,
+    "learning_rate": 0.01,
+    "seed": 0,
+}
+
+pytestmark = pytest.mark.skipif(not ADULT.exists(), reason="shared/data/tabular/adult.csv absent")
+
+
+@pytest.fixture(scope="module")
+def adult() -> pd.DataFrame:
+    frame, _ = read_table(ADULT)
+    return frame.head(1500).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory, adult: pd.DataFrame) -> TableSynthesizer:
+    task = {"type": "seed", "attrs": {"fields": ["sex", "age"]}}
+    options = {**TINY_TABLE, "epochs": 15, "batch_size": 64}
+    return TableSynthesizer(**options, task=task).fit(
+        adult, tmp_path_factory.mktemp("m") / "seeded"
+    )
+
+
+def test_rows_have_every_column_and_type(adult: pd.DataFrame, tmp_path: Path) -> None:
+    synth = TableSynthesizer(**TINY_TABLE).fit(adult, tmp_path / "m")
+    out = synth.generate(700, seed=1)
+    assert len(out) == 700
+    assert list(out.columns) == list(adult.columns)
+    assert out.dtypes.astype(str).tolist() == adult.dtypes.astype(str).tolist()
+    assert set(out["sex"].dropna()) <= set(adult["sex"])
+    assert out["age"].between(adult["age"].min(), adult["age"].max()).all()
+    # fnlwgt has thousands of values: bins + fine positions, so values are new but in range.
+    assert out["fnlwgt"].between(adult["fnlwgt"].min(), adult["fnlwgt"].max()).all()
+    assert out["fnlwgt"].nunique() > 300
+
+
+def test_marginals_are_learned(adult: pd.DataFrame, tmp_path: Path) -> None:
+    synth = TableSynthesizer(**{**TINY_TABLE, "epochs": 6}).fit(adult, tmp_path / "m")
+    out = synth.generate(3000, seed=2)
+    real = adult["relationship"].value_counts(normalize=True)
+    fake = out["relationship"].value_counts(normalize=True).reindex(real.index, fill_value=0)
+    assert (real - fake).abs().sum() / 2 < 0.1
+
+
+def test_save_load_same_rows(seeded: TableSynthesizer) -> None:
+    again = TableSynthesizer.load(seeded.model_dir)
+    pd.testing.assert_frame_equal(seeded.generate(50, seed=4), again.generate(50, seed=4))
+
+
+def test_seeds_are_kept_in_order_even_unseen(seeded: TableSynthesizer) -> None:
+    seeds = pd.DataFrame({"sex": ["Female", "Male", "Martian", "Female"], "age": [23, 61, 40, 130]})
+    out = seeded.generate(seeds=seeds, seed=3)
+    assert len(out) == 4
+    assert out["sex"].tolist() == seeds["sex"].tolist()
+    assert out["age"].tolist() == seeds["age"].tolist()
+
+
+def test_seeding_shifts_other_columns(seeded: TableSynthesizer) -> None:
+    women = seeded.generate(
+        seeds=pd.DataFrame({"sex": ["Female"] * 400, "age": [40] * 400}), seed=5
+    )
+    men = seeded.generate(seeds=pd.DataFrame({"sex": ["Male"] * 400, "age": [40] * 400}), seed=5)
+    assert (women["relationship"] == "Husband").mean() < (men["relationship"] == "Husband").mean()
+
+
+def test_bad_seeds(seeded: TableSynthesizer, tmp_path: Path, adult: pd.DataFrame) -> None:
+    with pytest.raises(DataError, match="seed fields"):
+        seeded.generate(seeds=pd.DataFrame({"sex": ["Male"]}))
+    with pytest.raises(DataError, match="numeric"):
+        seeded.generate(seeds=pd.DataFrame({"sex": ["Male"], "age": ["old"]}))
+    plain = TableSynthesizer(**{**TINY_TABLE, "epochs": 1}).fit(adult, tmp_path / "plain")
+    with pytest.raises(ConfigError, match="without a seed task"):
+        plain.generate(seeds=pd.DataFrame({"sex": ["Male"]}))
+
+
+def test_unknown_seed_field_in_config(adult: pd.DataFrame, tmp_path: Path) -> None:
+    task = {"type": "seed", "attrs": {"fields": ["sexx"]}}
+    with pytest.raises(ConfigError, match="sexx"):
+        TableSynthesizer(**TINY_TABLE, task=task).fit(adult, tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+
+
+def test_max_invalid_with_real_validators(seeded: TableSynthesizer, adult: pd.DataFrame) -> None:
+    # Validators learned from men only reject every generated woman.
+    seeded._validators = FieldValidators.learn(adult[adult["sex"] == "Male"], Validators())
+    try:
+        with pytest.raises(TooManyInvalidError, match="max_invalid=3"):
+            seeded.generate(200, max_invalid=3, seed=0)
+        out = seeded.generate(100, max_invalid=10_000, seed=0)
+        assert len(out) == 100 and (out["sex"] == "Male").all()
+        assert any("sex" in e for e in seeded.invalid_examples_)
+    finally:
+        seeded._validators = FieldValidators.from_dict(
+            FieldValidators.learn(adult, Validators()).to_dict()
+        )
+
+
+def test_header_only_and_interrupting_data_checks(tmp_path: Path, adult: pd.DataFrame) -> None:
+    (tmp_path / "h.csv").write_text("a,b\n")
+    with pytest.raises(DataError, match=r"no rows|header"):
+        TableSynthesizer(**TINY_TABLE).fit(tmp_path / "h.csv", tmp_path / "m")
+    messy = adult.head(200).assign(workclass=" " + adult["workclass"].head(200))
+    with pytest.raises(DataError, match="workclass"):
+        TableSynthesizer(**TINY_TABLE, data_checks={"strategy": "interrupt"}).fit(
+            messy, tmp_path / "m"
+        )
+    assert not (tmp_path / "m").exists()
+
+
+def test_rebalance_gives_requested_shares(seeded: TableSynthesizer) -> None:
+    out = seeded.generate(400, rebalance={"sex": {"Female": 0.7}}, seed=6)
+    assert len(out) == 400
+    assert (out["sex"] == "Female").mean() == pytest.approx(0.7, abs=0.005)
+    with pytest.raises(ConfigError, match="seed field"):
+        seeded.generate(10, rebalance={"income": {">50K": 0.5}})
+    with pytest.raises(ConfigError, match="sum to at most 1"):
+        seeded.generate(10, rebalance={"sex": {"Female": 0.7, "Male": 0.6}})
+
+
+def cross_cluster_accuracy(real: pd.DataFrame, fake: pd.DataFrame, clusters: list) -> float:
+    """Mean bivariate accuracy over column pairs that two different clusters generate."""
+    from synthloom.report.metrics import tvd_accuracy
+
+    owner = {c: i for i, cluster in enumerate(clusters) for c in cluster.columns}
+    pairs = tvd_accuracy(real, fake).bivariate
+    cross = [v for (a, b), v in pairs.items() if owner[a] != owner[b]]
+    return sum(cross) / len(cross)
+
+
+def test_wide_table_is_clustered_and_keeps_cross_cluster_links(
+    adult: pd.DataFrame, tmp_path: Path
+) -> None:
+    base = adult[["sex", "relationship", "marital_status", "income", "race"]].head(1200)
+    wide = pd.concat(
+        [base.add_suffix(f"_{k}") for k in range(12)], axis=1
+    )  # 60 columns, copies of 5 real ones: strong links everywhere
+    synth = TableSynthesizer(
+        **{**TINY_TABLE, "epochs": 8, "batch_size": 64, "field_cluster_size": 20}
+    )
+    synth.fit(wide, tmp_path / "m")
+    assert len(synth.clusters_) >= 3
+    assert all(len(c.columns) + len(c.anchors) <= 20 for c in synth.clusters_)
+    out = synth.generate(1000, seed=0)
+    assert list(out.columns) == list(wide.columns)
+    # An independent join of the clusters (each cluster's columns shuffled apart).
+    rng = np.random.default_rng(0)
+    independent = out.copy()
+    for cluster in synth.clusters_[1:]:
+        independent[cluster.columns] = (
+            out[cluster.columns].iloc[rng.permutation(len(out))].to_numpy()
+        )
+    ours = cross_cluster_accuracy(wide, out, synth.clusters_)
+    naive = cross_cluster_accuracy(wide, independent, synth.clusters_)
+    assert ours > naive + 0.05
+    reloaded = TableSynthesizer.load(tmp_path / "m")
+    assert list(reloaded.generate(5, seed=1).columns) == list(wide.columns)
