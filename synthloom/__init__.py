@@ -9,6 +9,7 @@ from synthloom.errors import (
     TooManyInvalidError,
 )
 from synthloom.lstm.train import EpochState
+from synthloom.table import TableSynthesizer
 from synthloom.text import TextSynthesizer
 from synthloom.validation.records import GeneratedRecord
 
@@ -21,6 +22,7 @@ __all__ = [
     "GeneratedRecord",
     "ModelDirError",
     "SyntheticsConfig",
+    "TableSynthesizer",
     "SynthloomConfig",
     "SynthloomError",
     "TextSynthesizer",
