@@ -197,9 +197,29 @@ class SyntheticsConfig(_Section):
 
 
 class ModelEntry(_Section):
-    """One item of the ``models`` list."""
+    """One item of the ``models`` list: an LSTM (``synthetics``) or the statistical
+    model (``amplify``), with the same sections."""
 
-    synthetics: SyntheticsConfig
+    synthetics: SyntheticsConfig | None = None
+    amplify: SyntheticsConfig | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ModelEntry:
+        if (self.synthetics is None) == (self.amplify is None):
+            raise ValueError("each model entry needs exactly one of 'synthetics' or 'amplify'")
+        return self
+
+    @property
+    def engine(self) -> str:
+        """``lstm`` for synthetics, ``amplify`` for the statistical model."""
+        return "lstm" if self.synthetics is not None else "amplify"
+
+    @property
+    def settings(self) -> SyntheticsConfig:
+        """The entry's sections, whichever model it names."""
+        settings = self.synthetics or self.amplify
+        assert settings is not None
+        return settings
 
 
 class SynthloomConfig(_Section):
@@ -226,8 +246,13 @@ class SynthloomConfig(_Section):
 
     @property
     def synthetics(self) -> SyntheticsConfig:
-        """The (single) synthetics model of this config."""
-        return self.models[0].synthetics
+        """The sections of the (single) model of this config."""
+        return self.models[0].settings
+
+    @property
+    def engine(self) -> str:
+        """Which model the config asks for: ``lstm`` or ``amplify``."""
+        return self.models[0].engine
 
 
 def validate_config(model: type[M], data: Any) -> M:

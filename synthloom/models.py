@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from synthloom.config import SyntheticsConfig
+from synthloom.errors import ConfigError
 from synthloom.io.model_dir import PARAMS_FILE, read_json, require_model_dir
 from synthloom.table import TableSynthesizer
 from synthloom.text import TextSynthesizer
@@ -19,9 +20,15 @@ def is_table_path(path: str | Path) -> bool:
     return Path(path).suffix.lower() in TABLE_SUFFIXES
 
 
-def synthesizer_for(data: str | Path, config: SyntheticsConfig) -> Synthesizer:
+def synthesizer_for(
+    data: str | Path, config: SyntheticsConfig, engine: str = "lstm"
+) -> Synthesizer:
     """A table synthesizer for table files, a text synthesizer for other files."""
-    return TableSynthesizer(config) if is_table_path(data) else TextSynthesizer(config)
+    if is_table_path(data):
+        return TableSynthesizer(config, engine=engine)
+    if engine != "lstm":
+        raise ConfigError(f"the {engine} model takes tables (CSV/JSON/JSONL/Parquet), not text")
+    return TextSynthesizer(config)
 
 
 def load_model(model_dir: str | Path) -> Synthesizer:

@@ -23,7 +23,8 @@ import torch
 from synthloom.config import Params, SyntheticsConfig, dump_config
 from synthloom.encoding.clusters import Cluster, association_matrix, plan_clusters
 from synthloom.encoding.fields import CategoricalField, TableCodec
-from synthloom.errors import ConfigError, DataError, TooManyInvalidError
+from synthloom.errors import ConfigError, DataError, SynthloomError, TooManyInvalidError
+from synthloom.fallback import FitTimeoutError, StatisticalModel
 from synthloom.io.model_dir import (
     PARAMS_FILE,
     SUMMARY_FILE,
@@ -52,6 +53,8 @@ from synthloom.validation.field_validators import FieldValidators
 log = logging.getLogger("synthloom")
 
 VALIDATORS_FILE = "validators.json"
+FALLBACK_DIR = "fallback"
+ENGINES = ("lstm", "amplify")
 DEFAULT_NUM_RECORDS = 5000
 # Rows sampled per forward step unless predict_batch_size asks for more: small LSTM
 # steps are cheap, so wide batches keep the CPU busy.
@@ -109,12 +112,19 @@ class TableSynthesizer:
     Params left unset get table-sized defaults (128 units, batch 256, …).
     """
 
-    def __init__(self, config: SyntheticsConfig | None = None, **options: Any) -> None:
+    def __init__(
+        self, config: SyntheticsConfig | None = None, *, engine: str = "lstm", **options: Any
+    ) -> None:
         if config is not None and options:
             raise ConfigError("give either a config or keyword options, not both")
+        if engine not in ENGINES:
+            raise ConfigError(f"engine {engine!r} is not one of {ENGINES}")
         self.config = config if config is not None else SyntheticsConfig.from_options(**options)
         if self.config.params.dp:
             raise ConfigError("params.dp: DP-SGD is not supported yet; set dp: false")
+        self.engine = engine
+        self.fallback_reason_: str | None = None
+        self._fallback: StatisticalModel | None = None
         self.model_dir: Path | None = None
         self.training_result_: TrainingResult | None = None
         self.table_format: TableFormat | None = None
@@ -158,23 +168,29 @@ class TableSynthesizer:
         with training_dir(model_dir, overwrite) as directory:
             validators = FieldValidators.learn(frame, self.config.validators)
             write_json(directory / VALIDATORS_FILE, validators.to_dict())
-            parts, results = [], []
-            for index, cluster in enumerate(clusters):
-                part = self._new_part(frame, table_format, cluster, index, params)
-                parts.append(part)
-                write_json(
-                    directory / PARAMS_FILE,
-                    self._model_params(table_format, parts, clusters, params, len(frame)),
+            self._fallback = self._fit_fallback(frame, directory)
+            parts: list[_Part] = []
+            result = TrainingResult(stop_reason="not trained")
+            write_json(
+                directory / PARAMS_FILE,
+                self._model_params(table_format, parts, clusters, params, len(frame)),
+            )
+            if self.engine == "lstm":
+                parts, result = self._train_lstm(
+                    frame,
+                    table_format,
+                    clusters,
+                    params,
+                    directory,
+                    start,
+                    epoch_callback,
+                    show_progress,
                 )
-                budget = _time_share(params, start, len(clusters) - index)
-                results.append(
-                    self._train_part(
-                        part, frame, directory, params, budget, epoch_callback, show_progress
-                    )
-                )
-            result = _combine(results)
             n_train, n_val = _split_sizes(len(frame), params)
-            write_json(directory / SUMMARY_FILE, training_summary(result, n_train, n_val))
+            summary = training_summary(result, n_train, n_val)
+            summary.update(engine=self.engine, fallback_reason=self.fallback_reason_)
+            summary["fallback_used"] = self.fallback_reason_ is not None
+            write_json(directory / SUMMARY_FILE, summary)
         self.model_dir = Path(model_dir)
         self.training_result_ = result
         self.table_format = table_format
@@ -183,6 +199,65 @@ class TableSynthesizer:
         self._device = pick_device(params.device)
         self._n_training_records = n_train
         return self
+
+    def _train_lstm(
+        self,
+        frame: pd.DataFrame,
+        table_format: TableFormat,
+        clusters: list[Cluster],
+        params: Params,
+        directory: Path,
+        start: float,
+        epoch_callback: EpochCallback | None,
+        show_progress: bool,
+    ) -> tuple[list[_Part], TrainingResult]:
+        """Train one LSTM per cluster; a failed run hands over to the fallback if allowed."""
+        parts, results = [], []
+        try:
+            for index, cluster in enumerate(clusters):
+                part = self._new_part(frame, table_format, cluster, index, params)
+                parts.append(part)
+                budget = _time_share(params, start, len(clusters) - index)
+                results.append(
+                    self._train_part(
+                        part, frame, directory, params, budget, epoch_callback, show_progress
+                    )
+                )
+                write_json(
+                    directory / PARAMS_FILE,
+                    self._model_params(table_format, parts, clusters, params, len(frame)),
+                )
+        except (SynthloomError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # the LSTM could not train: say so, use the fallback
+            if self._fallback is None:
+                raise
+            self.fallback_reason_ = f"LSTM training failed ({type(exc).__name__}: {exc})"
+            log.warning(
+                "%s; the statistical fallback model will generate the data", self.fallback_reason_
+            )
+            (directory / "weights.safetensors").unlink(missing_ok=True)
+            return [], TrainingResult(stop_reason="failed")
+        return parts, _combine(results)
+
+    def _fit_fallback(self, frame: pd.DataFrame, directory: Path) -> StatisticalModel | None:
+        """Fit the statistical model (the engine itself for amplify, else the fallback)."""
+        if self.engine == "lstm" and not self.config.fallback.allow:
+            return None
+        cap = self.config.fallback.max_fallback_training_time_seconds
+        try:
+            model = StatisticalModel(random_state=self.config.params.seed or 0)
+            model.fit(frame, max_seconds=cap)
+        except FitTimeoutError as exc:
+            if self.engine == "amplify":
+                raise SynthloomError(
+                    f"the statistical model did not fit within {cap:g} s ({exc}); raise "
+                    "fallback.max_fallback_training_time_seconds"
+                ) from None
+            log.warning("fallback model not available: %s", exc)
+            return None
+        model.save(directory / FALLBACK_DIR)
+        return model
 
     def _plan(self, frame: pd.DataFrame, params: Params) -> list[Cluster]:
         if frame.shape[1] <= params.field_cluster_size:
@@ -260,6 +335,7 @@ class TableSynthesizer:
             "synthloom_version": synthloom.__version__,
             "torch_version": torch.__version__,
             "data_kind": "table",
+            "engine": self.engine,
             "config": dump_config(self.config),
             "effective_params": params.model_dump(mode="json"),
             "table_format": table_format.to_dict(),
@@ -276,9 +352,11 @@ class TableSynthesizer:
         meta = read_json(directory / PARAMS_FILE)
         if meta.get("data_kind") != "table":
             raise ConfigError(f"{directory} holds a {meta.get('data_kind')} model, not a table")
-        synth = cls(SyntheticsConfig.model_validate(meta["config"]))
+        synth = cls(SyntheticsConfig.model_validate(meta["config"]), engine=meta["engine"])
         synth.model_dir = directory
         synth.table_format = TableFormat.from_dict(meta["table_format"])
+        if (directory / FALLBACK_DIR).is_dir():
+            synth._fallback = StatisticalModel.load(directory / FALLBACK_DIR)
         synth.clusters_ = [Cluster(**c) for c in meta["clusters"]]
         synth._parts = [_Part.load(directory, p) for p in meta["parts"]]
         synth._validators = FieldValidators.from_dict(read_json(directory / VALIDATORS_FILE))
@@ -286,6 +364,7 @@ class TableSynthesizer:
         summary_path = directory / SUMMARY_FILE
         summary = read_json(summary_path) if summary_path.exists() else {}
         synth._n_training_records = summary.get("training_records", meta["n_records"])
+        synth.fallback_reason_ = summary.get("fallback_reason")
         return synth
 
     # --------------------------------------------------------------- generation
@@ -308,7 +387,7 @@ class TableSynthesizer:
         have the requested shares of those values; the remaining share goes to the other
         values in their training proportions.
         """
-        if not self._parts or self.table_format is None:
+        if self.table_format is None or not (self._parts or self._fallback):
             raise ConfigError("this synthesizer is not trained; call fit() or load() first")
         gen, params = self.config.generate, self.config.params
         rng = np.random.default_rng(first_given(seed, params.seed, 0))
@@ -329,10 +408,15 @@ class TableSynthesizer:
         )
         run = _Run(self, temperature, batch, first_given(seed, params.seed), limit, wanted)
         try:
-            frame = run.seeded(seed_frame) if seed_frame is not None else run.free(wanted)
+            frame = run.generate(seed_frame)
         finally:
             self.invalid_examples_ = run.examples
-            self.generation_stats_ = {"valid": run.valid, "invalid": run.invalid}
+            self.generation_stats_ = {
+                "valid": run.valid,
+                "invalid": run.invalid,
+                "fallback_records": run.fallback_records,
+            }
+            self.generation_stats_["fallback_reason"] = run.fallback_reason
         frame = frame[self.table_format.names].reset_index(drop=True)
         return _restore_dtypes(frame, self.table_format.extra.get("dtypes", {}))
 
@@ -405,33 +489,61 @@ class _Run:
         self.max_invalid, self.wanted = max_invalid, wanted
         self.valid = self.invalid = 0
         self.examples: list[str] = []
+        self.seed = seed
+        self.fallback_records = 0
+        self.fallback_reason = synth.fallback_reason_ if not synth._parts else None
+        if synth.engine == "amplify":
+            self.fallback_reason = None
 
-    def free(self, wanted: int) -> pd.DataFrame:
-        parts: list[pd.DataFrame] = []
-        while self.valid < wanted:
-            need = wanted - self.valid
-            frame = self._draw(math.ceil(need * 1.05) + 8, None)
-            ok = self._check(frame, skip=[])
-            good = frame[ok].head(need)
-            self.valid += len(good)
-            parts.append(good)
-        return pd.concat(parts, ignore_index=True)
-
-    def seeded(self, seeds: pd.DataFrame) -> pd.DataFrame:
-        fields = list(seeds.columns)
+    def generate(self, seeds: pd.DataFrame | None) -> pd.DataFrame:
+        """All wanted rows: from the LSTM, or the statistical model when it must take over."""
         kept: list[pd.DataFrame] = []
-        pending = np.arange(len(seeds))
+        pending = np.arange(self.wanted)
+        use_lstm = bool(self.synth._parts) and self.synth.engine == "lstm"
+        try:
+            if use_lstm:
+                kept.append(self._collect(seeds, pending, self._draw))
+                return pd.concat(kept).sort_index()
+        except TooManyInvalidError as exc:
+            if self.synth._fallback is None or not self.synth.config.fallback.allow:
+                raise
+            self.fallback_reason = f"LSTM output exceeded max_invalid ({exc})"
+            log.warning(
+                "%s; the statistical fallback model generates the rest", self.fallback_reason
+            )
+            kept.append(self._done)
+            pending = np.setdiff1d(pending, self._done.index)
+            self.invalid = 0
+        before = self.valid
+        kept.append(self._collect(seeds, pending, self._draw_statistical))
+        self.fallback_records = self.valid - before
+        return pd.concat(kept).sort_index()
+
+    def _collect(self, seeds: pd.DataFrame | None, pending: np.ndarray, draw) -> pd.DataFrame:
+        """Valid rows for the ``pending`` slots; ``self._done`` holds them even on failure."""
+        self._done = pd.DataFrame()
+        fields = list(seeds.columns) if seeds is not None else []
+        kept: list[pd.DataFrame] = []
         while len(pending):
-            rows = seeds.iloc[pending].reset_index(drop=True)
-            frame = self._draw(len(pending), rows)
+            rows = seeds.iloc[pending].reset_index(drop=True) if seeds is not None else None
+            n = len(pending) if seeds is not None else math.ceil(len(pending) * 1.05) + 8
+            frame = draw(n, rows)
             for name in fields:  # seed values come back exactly as given
                 frame[name] = _cast_like(rows[name].to_numpy(), frame[name])
             ok = self._check(frame, skip=fields)
-            frame.index = pending
-            kept.append(frame[ok])
-            self.valid += int(ok.sum())
-            pending = pending[~ok]
-        return pd.concat(kept).sort_index()
+            good = frame[ok].head(len(pending))
+            good.index = pending[: len(good)] if seeds is None else pending[ok]
+            kept.append(good)
+            self._done = pd.concat(kept)
+            self.valid += len(good)
+            pending = np.setdiff1d(pending, good.index)
+        return pd.concat(kept) if kept else pd.DataFrame()
+
+    def _draw_statistical(self, n: int, seeds: pd.DataFrame | None) -> pd.DataFrame:
+        model = self.synth._fallback
+        assert model is not None
+        self.seed = None if self.seed is None else self.seed + 1
+        return model.generate(n, conditions=seeds, seed=self.seed)
 
     def _draw(self, n: int, seeds: pd.DataFrame | None) -> pd.DataFrame:
         """Rows from every part in turn; each later part is forced to its anchors' values."""

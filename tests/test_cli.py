@@ -221,3 +221,36 @@ def test_bad_tables(table_dir: Path, content: str, expected: str) -> None:
         table_dir / "m",
     )
     one_line_error(result, expected)
+
+
+def test_amplify_from_yaml_and_flag(table_dir: Path) -> None:
+    amplify = TABLE_CONFIG.replace("- synthetics:", "- amplify:")
+    (table_dir / "amplify.yaml").write_text(amplify)
+    result = invoke(
+        "train",
+        table_dir / "amplify.yaml",
+        "--data",
+        table_dir / "adult.csv",
+        "--model-dir",
+        table_dir / "a",
+    )
+    assert result.exit_code == 0, result.output
+    params = (table_dir / "a" / "model_params.json").read_text()
+    assert '"engine": "amplify"' in params
+    result = invoke(
+        "train",
+        table_dir / "table.yaml",
+        "--data",
+        table_dir / "adult.csv",
+        "--model-dir",
+        table_dir / "b",
+        "--model",
+        "amplify",
+    )
+    assert result.exit_code == 0, result.output
+    out = table_dir / "a.jsonl"
+    result = invoke(
+        "generate", "--model-dir", table_dir / "b", "--num-records", "30", "--output", out
+    )
+    assert result.exit_code == 0, result.output
+    assert len(out.read_text().splitlines()) == 30

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -177,3 +178,58 @@ def test_wide_table_is_clustered_and_keeps_cross_cluster_links(
     assert ours > naive + 0.05
     reloaded = TableSynthesizer.load(tmp_path / "m")
     assert list(reloaded.generate(5, seed=1).columns) == list(wide.columns)
+
+
+def test_amplify_engine_generates_seeded_rows(adult: pd.DataFrame, tmp_path: Path) -> None:
+    task = {"type": "seed", "attrs": {"fields": ["sex"]}}
+    TableSynthesizer(engine="amplify", task=task, seed=0).fit(adult, tmp_path / "m")
+    assert not (tmp_path / "m" / "weights.safetensors").exists()
+    summary = json.loads((tmp_path / "m" / "training_summary.json").read_text())
+    assert summary["engine"] == "amplify" and summary["fallback_used"] is False
+    loaded = TableSynthesizer.load(tmp_path / "m")
+    out = loaded.generate(seeds=pd.DataFrame({"sex": ["Female", "Male"] * 50}), seed=1)
+    assert out["sex"].tolist() == ["Female", "Male"] * 50
+    assert list(out.columns) == list(adult.columns)
+    assert out.dtypes.astype(str).tolist() == adult.dtypes.astype(str).tolist()
+
+
+def test_failed_lstm_training_switches_to_fallback(
+    adult: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_fit(self, train, val):
+        raise RuntimeError("loss became NaN")
+
+    monkeypatch.setattr("synthloom.table.Trainer.fit", broken_fit)
+    synth = TableSynthesizer(**TINY_TABLE).fit(adult, tmp_path / "m")
+    summary = json.loads((tmp_path / "m" / "training_summary.json").read_text())
+    assert summary["fallback_used"] is True and "NaN" in summary["fallback_reason"]
+    out = TableSynthesizer.load(tmp_path / "m").generate(50, seed=0)
+    assert len(out) == 50
+    monkeypatch.undo()
+    with pytest.raises(RuntimeError, match="NaN"):
+        monkeypatch.setattr("synthloom.table.Trainer.fit", broken_fit)
+        TableSynthesizer(**TINY_TABLE, fallback={"allow": False}).fit(adult, tmp_path / "m2")
+    assert synth.fallback_reason_ is not None
+
+
+def test_too_many_invalid_lstm_rows_switch_to_fallback(
+    seeded: TableSynthesizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from synthloom.table import _Run
+
+    real_draw = _Run._draw
+
+    def bad_draw(self, n, seeds):
+        frame = real_draw(self, n, seeds)
+        frame["workclass"] = "Astronaut"  # outside the learned set: every row invalid
+        return frame
+
+    monkeypatch.setattr(_Run, "_draw", bad_draw)
+    out = seeded.generate(40, max_invalid=10, seed=0)
+    assert len(out) == 40 and "Astronaut" not in set(out["workclass"])
+    stats = seeded.generation_stats_
+    assert stats["fallback_records"] == 40
+    assert "max_invalid" in stats["fallback_reason"]
+    seeds = pd.DataFrame({"sex": ["Female"] * 5, "age": [33] * 5})
+    out = seeded.generate(seeds=seeds, max_invalid=2, seed=0)
+    assert out["sex"].tolist() == ["Female"] * 5 and out["age"].tolist() == [33] * 5

@@ -64,11 +64,15 @@ def train(
         typer.Option("--overwrite", help="Replace an existing model once the new one is done."),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="lstm or amplify (statistical); default: the config's."),
+    ] = None,
 ) -> None:
     """Train on a table (CSV/JSON/JSONL/Parquet) or a text file (one record per line)."""
     loaded = load_config(config)
     source = data or _config_data_source(loaded, config)
-    synth = synthesizer_for(source, loaded.synthetics)
+    synth = synthesizer_for(source, loaded.synthetics, model or loaded.engine)
     synth.fit(source, model_dir, overwrite=overwrite, show_progress=not quiet)
     _report_training(synth, model_dir)
 
@@ -82,6 +86,16 @@ def _config_data_source(config: SynthloomConfig, config_path: Path) -> Path:
 
 
 def _report_training(synth: Synthesizer, model_dir: Path) -> None:
+    if isinstance(synth, TableSynthesizer) and synth.engine == "amplify":
+        console.print(f"statistical model (amplify) fitted and saved in {model_dir}")
+        return
+    if isinstance(synth, TableSynthesizer) and synth.fallback_reason_:
+        console.print(
+            f"[bold yellow]fallback:[/] {synth.fallback_reason_}; the statistical model "
+            f"saved in {model_dir} will generate the data",
+            highlight=False,
+        )
+        return
     result = synth.training_result_
     assert result is not None
     best = next((s for s in result.history if s.epoch == result.best_epoch), None)
@@ -132,8 +146,16 @@ def generate(
             num_records, seeds=seeds, gen_temp=gen_temp, max_invalid=max_invalid, seed=seed
         )
         write_table(frame, output, synth.table_format)
-        invalid = synth.generation_stats_.get("invalid", 0)
-        console.print(f"wrote {len(frame)} records to {output} ({invalid} invalid discarded)")
+        stats = synth.generation_stats_
+        console.print(
+            f"wrote {len(frame)} records to {output} ({stats.get('invalid', 0)} invalid discarded)"
+        )
+        if stats.get("fallback_reason"):
+            console.print(
+                f"[bold yellow]fallback:[/] {stats['fallback_records']} records came from the "
+                f"statistical model because {stats['fallback_reason']}",
+                highlight=False,
+            )
         return
     if seeds is not None:
         raise SynthloomError("--seeds applies to table models; this model is a text model")

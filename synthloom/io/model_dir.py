@@ -20,6 +20,8 @@ PARAMS_FILE = "model_params.json"
 WEIGHTS_FILE = "weights.safetensors"
 HISTORY_FILE = "history.csv"
 SUMMARY_FILE = "training_summary.json"
+# A table model whose generator is the statistical model alone has no LSTM weights.
+FALLBACK_MODEL = "fallback/model.json"
 
 
 def is_model_dir(path: Path) -> bool:
@@ -80,7 +82,7 @@ def require_model_dir(path: str | Path) -> Path:
             f"{path} is not a synthloom model dir (no {PARAMS_FILE}); give the folder "
             "that `synthloom train --model-dir` wrote"
         )
-    if not (path / WEIGHTS_FILE).is_file():
+    if not (path / WEIGHTS_FILE).is_file() and not (path / FALLBACK_MODEL).is_file():
         raise ModelDirError(
             f"{path} has no {WEIGHTS_FILE}: training stopped before its first checkpoint; "
             "train again"
