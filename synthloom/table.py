@@ -491,9 +491,10 @@ class _Run:
         self.examples: list[str] = []
         self.seed = seed
         self.fallback_records = 0
-        self.fallback_reason = synth.fallback_reason_ if not synth._parts else None
-        if synth.engine == "amplify":
-            self.fallback_reason = None
+        # A failed LSTM training left only the fallback: every row comes from it, and why.
+        lstm_failed = synth.engine == "lstm" and not synth._parts
+        self.fallback_reason = synth.fallback_reason_ if lstm_failed else None
+        self._done = pd.DataFrame()
 
     def generate(self, seeds: pd.DataFrame | None) -> pd.DataFrame:
         """All wanted rows: from the LSTM, or the statistical model when it must take over."""
@@ -519,7 +520,12 @@ class _Run:
         self.fallback_records = self.valid - before
         return pd.concat(kept).sort_index()
 
-    def _collect(self, seeds: pd.DataFrame | None, pending: np.ndarray, draw) -> pd.DataFrame:
+    def _collect(
+        self,
+        seeds: pd.DataFrame | None,
+        pending: np.ndarray,
+        draw: Callable[[int, pd.DataFrame | None], pd.DataFrame],
+    ) -> pd.DataFrame:
         """Valid rows for the ``pending`` slots; ``self._done`` holds them even on failure."""
         self._done = pd.DataFrame()
         fields = list(seeds.columns) if seeds is not None else []

@@ -1,0 +1,98 @@
+"""Options and result of :func:`synthloom.report.build_report`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from synthloom.errors import ConfigError
+
+__all__ = ["ReportOptions", "ReportResult"]
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What a report covers and how much data each section samples.
+
+    Column limits keep wide tables readable and fast: a section looks at the first ``N``
+    common columns in the real frame's order (the ``target`` column, when given, always
+    takes part). Row limits cap the random samples (drawn with ``seed``) that the
+    expensive sections work on; the univariate and accuracy sections always use every row.
+
+    Attributes:
+        max_columns_univariate: columns that get a distribution chart (all columns are still
+            scored).
+        max_columns_bivariate: columns of the correlation matrices, of the bivariate
+            accuracy pairs and of the deep structure (PCA) analysis.
+        max_columns_knn: columns that enter the k-NN (distance to closest record) analysis.
+        max_columns_phik: columns of the PhiK matrices.
+        max_rows_correlation: rows sampled from each frame for correlations and PCA.
+        max_rows_knn: rows sampled from each frame for the k-NN analysis.
+        max_rows_phik: rows sampled from each frame for PhiK.
+        max_rows_ml: rows sampled from each frame for the ML utility models.
+        bins: bins per column for accuracy, distribution and PCA stability (10 as mostlyai-qa).
+        seed: seed of every random choice; the same inputs and seed give the same report.
+        title: heading of the HTML and PDF report.
+    """
+
+    max_columns_univariate: int = 60
+    max_columns_bivariate: int = 30
+    max_columns_knn: int = 60
+    max_columns_phik: int = 30
+    max_rows_correlation: int = 20_000
+    max_rows_knn: int = 10_000
+    max_rows_phik: int = 10_000
+    max_rows_ml: int = 20_000
+    bins: int = 10
+    seed: int = 0
+    title: str = "Synthetic data report"
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if field.name in ("seed", "title"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(
+                    f"report option {field.name} must be a positive integer, got {value!r}"
+                )
+        if self.max_columns_bivariate < 2 or self.max_columns_phik < 2:
+            raise ConfigError(
+                "report options max_columns_bivariate and max_columns_phik must be at least 2"
+            )
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ConfigError(f"report option seed must be an integer >= 0, got {self.seed!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The options as a JSON-friendly dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What :func:`~synthloom.report.build_report` wrote and found.
+
+    Attributes:
+        html_path: the self-contained HTML report.
+        pdf_path: the PDF report (one or more pages per section).
+        json_path: the scores as JSON (the same content as :attr:`scores`).
+        scores: every score of the report, JSON-friendly (see ``METRICS.md``).
+        warnings: plain-words warnings worth showing on a terminal (privacy first).
+    """
+
+    html_path: Path
+    pdf_path: Path
+    json_path: Path
+    scores: dict[str, Any]
+    warnings: list[str]
+
+    @property
+    def quality_score(self) -> float:
+        """The overall quality score, 0 to 100."""
+        return float(self.scores["quality"]["score"])
+
+    @property
+    def privacy_level(self) -> str:
+        """The privacy verdict: ``"ok"``, ``"caution"`` or ``"warning"``."""
+        return str(self.scores["privacy"]["verdict"]["level"])
