@@ -6,6 +6,7 @@ prefix), so the batch stays full until the last records.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -13,6 +14,8 @@ import torch
 
 from synthloom.encoding.tokenizers import BOS, EOR
 from synthloom.lstm.model import RecordLSTM, State
+
+_RECORDS_PER_SLOT = 4
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,9 @@ class RecordSampler:
     ) -> list[SampledRecord]:
         """Sample ``n_records`` records (prefix tokens not included in the ids)."""
         start_logits, start_state = self._prefix(prefix)
-        slots = min(batch_size, n_records)
+        # Each slot should serve several records: a wave of one record per slot waits for
+        # its longest record, while refilled slots keep the batch busy.
+        slots = min(batch_size, max(math.ceil(n_records / _RECORDS_PER_SLOT), 1))
         logits = start_logits.expand(slots, -1).clone()
         state = tuple(s.expand(-1, slots, -1).contiguous() for s in start_state)
         buffer = torch.zeros((slots, self.max_tokens), dtype=torch.long, device=self.device)
