@@ -20,31 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthloom.io.tables import DATETIME_FORMATS
+
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 DATETIME = "datetime"
 
 _MAX_DECIMALS = 10
-_DATE_FORMATS = (
-    "%Y-%m-%d",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%dT%H:%M",
-    "%Y-%m-%d %H:%M:%S.%f",
-    "%Y-%m-%dT%H:%M:%S.%f",
-    "%Y-%m-%dT%H:%M:%SZ",
-    "%Y/%m/%d",
-    "%Y/%m/%d %H:%M:%S",
-    "%m/%d/%Y",
-    "%d/%m/%Y",
-    "%m/%d/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M:%S",
-    "%d.%m.%Y",
-    "%d-%m-%Y",
-    "%b %d, %Y",
-    "%d %b %Y",
-)
 # Time steps tried as the resolution of a datetime column, coarsest first, in nanoseconds.
 _STEPS_NS = (86_400_000_000_000, 3_600_000_000_000, 60_000_000_000, 1_000_000_000, 1_000_000, 1_000)
 _NS_PER_UNIT = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
@@ -152,7 +134,7 @@ def _detect_date_format(series: pd.Series) -> str | None:
     if values.empty or not all(isinstance(v, str) for v in values.iloc[:1000]):
         return None
     probe = pd.Series(values.unique()[:200])
-    for date_format in _DATE_FORMATS:
+    for date_format in DATETIME_FORMATS:
         if _round_trips(probe, date_format) and _round_trips(values, date_format):
             return date_format
     return None

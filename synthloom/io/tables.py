@@ -56,6 +56,7 @@ DATETIME_FORMATS = (
     "%Y-%m-%dT%H:%M",
     "%Y-%m-%d %H:%M:%S.%f",
     "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%SZ",
     "%m/%d/%Y",
     "%d/%m/%Y",
     "%Y/%m/%d",

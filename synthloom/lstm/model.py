@@ -62,12 +62,8 @@ class RecordLSTM(nn.Module):
         super().__init__()
         self.shape = shape
         self.embedding = nn.Embedding(shape.vocab_size, shape.embedding_dim)
-        self.lstm = nn.LSTM(
-            shape.embedding_dim,
-            shape.rnn_units,
-            num_layers=shape.rnn_layers,
-            batch_first=True,
-            dropout=shape.dropout_rate if shape.rnn_layers > 1 else 0.0,
+        self.lstm = recurrent_layers(
+            shape.embedding_dim, shape.rnn_units, shape.rnn_layers, shape.dropout_rate
         )
         self.dropout = nn.Dropout(shape.dropout_rate)
         self.head = nn.Linear(shape.rnn_units, shape.vocab_size)
@@ -98,6 +94,19 @@ class RecordLSTM(nn.Module):
     def chunk_length(self, seq_length: int | None, length: int) -> int:
         """``seq_length`` tokens per backward pass; the whole record when it is null."""
         return seq_length or length
+
+
+def recurrent_layers(
+    input_size: int, units: int, layers: int, dropout_rate: float
+) -> nn.LSTM:
+    """Stacked LSTM layers (batch first), with dropout between layers when there are several."""
+    return nn.LSTM(
+        input_size,
+        units,
+        num_layers=layers,
+        batch_first=True,
+        dropout=dropout_rate if layers > 1 else 0.0,
+    )
 
 
 def pick_device(requested: str) -> torch.device:

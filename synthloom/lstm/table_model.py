@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from synthloom.lstm.model import LossTerms, State
+from synthloom.lstm.model import LossTerms, State, recurrent_layers
 
 
 @dataclass(frozen=True)
@@ -41,12 +41,8 @@ class TableLSTM(nn.Module):
         offsets = np.concatenate([[0], 1 + np.cumsum([0, *sizes[:-1]])])
         self.register_buffer("offsets", torch.tensor(offsets, dtype=torch.long), persistent=False)
         self.embedding = nn.Embedding(1 + sum(sizes), shape.embedding_dim)
-        self.lstm = nn.LSTM(
-            shape.embedding_dim,
-            shape.rnn_units,
-            num_layers=shape.rnn_layers,
-            batch_first=True,
-            dropout=shape.dropout_rate if shape.rnn_layers > 1 else 0.0,
+        self.lstm = recurrent_layers(
+            shape.embedding_dim, shape.rnn_units, shape.rnn_layers, shape.dropout_rate
         )
         self.dropout = nn.Dropout(shape.dropout_rate)
         self.heads = nn.ModuleList(nn.Linear(shape.rnn_units, size) for size in sizes)
