@@ -33,6 +33,7 @@ from pandas.api import types as ptypes
 from synthloom.config import DELIMITER_CANDIDATES
 from synthloom.errors import DataError
 from synthloom.io.schema import ColumnInfo, ColumnKind, FileFormat, TableFormat
+from synthloom.io.text import decode_utf8
 
 EXTENSIONS: dict[str, FileFormat] = {
     ".csv": "csv",
@@ -175,15 +176,7 @@ def _format_from_extension(path: Path) -> FileFormat | None:
 
 
 def _read_utf8(path: Path) -> str:
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line_no = raw[: exc.start].count(b"\n") + 1
-        raise DataError(
-            f"data file {path} is not valid UTF-8 text (bad byte at line {line_no}); "
-            "convert it, e.g. `iconv -f latin1 -t utf-8`"
-        ) from None
+    return decode_utf8(path.read_bytes(), path)
 
 
 def _read_parquet(path: Path) -> tuple[pd.DataFrame, TableFormat]:

@@ -28,18 +28,22 @@ def read_text_records(path: str | Path) -> list[str]:
         raise DataError(
             f"data file {path} looks binary, not text; give a UTF-8 text file, one record per line"
         )
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line_no = raw[: exc.start].count(b"\n") + 1
-        raise DataError(
-            f"data file {path} is not valid UTF-8 (bad byte at line {line_no}); "
-            "convert it, e.g. `iconv -f latin1 -t utf-8`"
-        ) from None
-    records = clean_records(text.split("\n"))
+    records = clean_records(decode_utf8(raw, path).split("\n"))
     if not records:
         raise DataError(f"data file {path} has no records; give at least one non-empty line")
     return records
+
+
+def decode_utf8(raw: bytes, path: Path) -> str:
+    """The text of a UTF-8 file (a byte-order mark is dropped), or a DataError naming the line."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line_no = raw[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"data file {path} is not valid UTF-8 text (bad byte at line {line_no}); "
+            "convert it, e.g. `iconv -f latin1 -t utf-8`"
+        ) from None
 
 
 def clean_records(lines: Iterable[str]) -> list[str]:
