@@ -299,15 +299,15 @@ def unsupported_for_text(config: SyntheticsConfig) -> list[str]:
         problems.append("params.dp: DP-SGD is not supported yet; set dp: false")
     if params.field_delimiter is not None:
         problems.append(
-            "params.field_delimiter: delimited text is a table; tables are not supported yet"
+            "params.field_delimiter: delimited text is a table; train a TableSynthesizer on it"
         )
     if config.task is not None:
-        problems.append("task: smart seeding applies to tables, which are not supported yet")
-    if config.generate.data_source is not None:
-        problems.append("generate.data_source: seeding applies to tables; not supported yet")
+        problems.append("task: smart seeding applies to tables (CSV/JSON/JSONL/Parquet)")
+    if config.generate.data_source is not None or config.generate.rebalance is not None:
+        problems.append("generate.data_source/rebalance: seeding applies to tables only")
     if config.validators != Validators():
         problems.append(
-            "validators: learned field validators apply to tables, not supported yet for text; "
-            "pass a line_validator in the Python API instead"
+            "validators: learned field validators apply to tables; for text pass a "
+            "line_validator in the Python API instead"
         )
     return problems

@@ -23,8 +23,8 @@ def is_table_path(path: str | Path) -> bool:
 def synthesizer_for(
     data: str | Path, config: SyntheticsConfig, engine: str = "lstm"
 ) -> Synthesizer:
-    """A table synthesizer for table files, a text synthesizer for other files."""
-    if is_table_path(data):
+    """A table synthesizer for table files (or text with a ``field_delimiter``), else text."""
+    if is_table_path(data) or config.params.field_delimiter is not None:
         return TableSynthesizer(config, engine=engine)
     if engine != "lstm":
         raise ConfigError(f"the {engine} model takes tables (CSV/JSON/JSONL/Parquet), not text")

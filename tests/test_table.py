@@ -233,3 +233,22 @@ def test_too_many_invalid_lstm_rows_switch_to_fallback(
     seeds = pd.DataFrame({"sex": ["Female"] * 5, "age": [33] * 5})
     out = seeded.generate(seeds=seeds, max_invalid=2, seed=0)
     assert out["sex"].tolist() == ["Female"] * 5 and out["age"].tolist() == [33] * 5
+
+
+def test_empty_column_and_delimited_text(adult: pd.DataFrame, tmp_path: Path) -> None:
+    from synthloom.config import SyntheticsConfig
+    from synthloom.models import synthesizer_for
+
+    frame = adult.head(300)[["age", "sex", "income"]].assign(notes=pd.NA)
+    path = tmp_path / "rows.txt"
+    lines = [
+        "|".join(map(str, row)) for row in frame[["age", "sex", "income"]].itertuples(index=False)
+    ]
+    path.write_text("age|sex|income\n" + "\n".join(lines) + "\n")
+    config = SyntheticsConfig.from_options(**{**TINY_TABLE, "field_delimiter": "|"})
+    synth = synthesizer_for(path, config)
+    assert isinstance(synth, TableSynthesizer)
+    synth.fit(path, tmp_path / "txt")
+    assert list(synth.generate(20, seed=0).columns) == ["age", "sex", "income"]
+    out = TableSynthesizer(**TINY_TABLE).fit(frame, tmp_path / "m").generate(30, seed=0)
+    assert out["notes"].isna().all() and len(out) == 30
