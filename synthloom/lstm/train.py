@@ -23,6 +23,9 @@ from synthloom.lstm.model import SequenceModel
 
 T = TypeVar("T")
 
+# After an epoch without improvement the learning rate halves, down to 1/16 of its start.
+_MAX_LR_DECAY = 16
+
 # Records are bucketed by length inside pools of this many batches, so padding stays small
 # while batch order stays random.
 _POOL_BATCHES = 50
@@ -126,6 +129,7 @@ class Trainer:
                         save_weights(self.model_dir, best_state)
                     else:
                         waited += 1
+                        self._decay_learning_rate()
                     state = EpochState(
                         epoch,
                         loss,
@@ -154,6 +158,12 @@ class Trainer:
             self.model.load_state_dict(best_state)
         result.seconds = time.monotonic() - start
         return result
+
+    def _decay_learning_rate(self) -> None:
+        """Halve the step size after an epoch without improvement (down to 1/16 of it)."""
+        floor = self.params.learning_rate / _MAX_LR_DECAY
+        for group in self.optimizer.param_groups:
+            group["lr"] = max(group["lr"] / 2, floor)
 
     def _train_epoch(
         self, sequences: list[torch.Tensor], start: float, advance: Callable[[], None]

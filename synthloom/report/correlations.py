@@ -23,11 +23,12 @@ import pandas as pd
 from synthloom.report.metrics import _as_datetime, _as_float, _Binning, _fit_binning, _Kind
 
 __all__ = [
+    "MAX_CATEGORIES",
     "Association",
     "ColumnCoder",
     "association_matrix",
-    "MAX_CATEGORIES",
     "fit_coders",
+    "mean_abs_difference",
     "phik_matrix",
 ]
 
@@ -209,3 +210,13 @@ def phik_matrix(
         matrix[i, j] = matrix[j, i] = _phik_pair(codes[i], codes[j], n_bins[i], n_bins[j])
     methods = [["phik"] * n for _ in range(n)]
     return Association(columns=columns, matrix=matrix, methods=methods)
+
+
+def mean_abs_difference(real: Association, other: Association) -> float | None:
+    """Mean of ``|A_R - A_O|`` over the off-diagonal cells (NaN as 0); None below 2 columns."""
+    n = len(real.columns)
+    if n < 2:
+        return None
+    off = ~np.eye(n, dtype=bool)
+    difference = np.nan_to_num(real.matrix[off]) - np.nan_to_num(other.matrix[off])
+    return float(np.mean(np.abs(difference)))

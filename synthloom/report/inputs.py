@@ -10,7 +10,6 @@ import pandas as pd
 
 from synthloom.errors import DataError
 from synthloom.report.metrics import _column_kind, _Kind
-from synthloom.report.options import ReportOptions
 
 __all__ = ["ReportInputs", "prepare_inputs", "sample_rows", "select_columns"]
 

@@ -33,6 +33,10 @@ class ReportOptions:
         max_rows_ml: rows sampled from each frame for the ML utility models.
         bins: bins per column for accuracy, distribution and PCA stability (10 as mostlyai-qa).
         seed: seed of every random choice; the same inputs and seed give the same report.
+        threads: threads that native code (OpenMP, BLAS: nearest neighbours, gradient
+            boosting, PCA) may use while scores are computed. One is the default because
+            several OpenMP runtimes in one process (PyTorch's and scikit-learn's) slow each
+            other down badly when they share a few busy cores.
         title: heading of the HTML and PDF report.
     """
 
@@ -46,6 +50,7 @@ class ReportOptions:
     max_rows_ml: int = 20_000
     bins: int = 10
     seed: int = 0
+    threads: int = 1
     title: str = "Synthetic data report"
 
     def __post_init__(self) -> None:

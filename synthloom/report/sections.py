@@ -1,0 +1,412 @@
+"""The report as a list of sections, each turned into HTML and PDF pages by ``render``.
+
+A :class:`Section` is format-neutral: a title, a plain-words introduction, key facts,
+tables, charts (built lazily, so each is drawn once and closed) and notes. To add a section
+(for instance a table-pair section of a relational report), write a function that returns a
+:class:`Section` and append it to the list that :func:`build_sections` returns; the renderers
+need no change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from synthloom.report import charts
+from synthloom.report.correlations import Association, ColumnCoder, mean_abs_difference
+from synthloom.report.inputs import ReportInputs
+from synthloom.report.options import ReportOptions
+from synthloom.report.privacy import PrivacyResult, Verdict
+from synthloom.report.scores import AccuracyWithCeiling, QualityScore, StructureResult
+from synthloom.report.utility import UtilityResult
+
+__all__ = ["Findings", "Section", "Table", "build_sections"]
+
+FigureFactory = Callable[[], list[Figure]]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of text cells."""
+
+    caption: str
+    header: list[str]
+    rows: list[list[str]]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the report (see the module docstring).
+
+    ``level`` (``ok``, ``caution`` or ``warning``), when set, is shown as a coloured badge
+    beside the title.
+    """
+
+    key: str
+    title: str
+    intro: str
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    figures: list[FigureFactory] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    level: str | None = None
+
+
+@dataclass(frozen=True)
+class Findings:
+    """Everything the report computed; ``*_holdout`` fields hold the holdout's ceiling."""
+
+    inputs: ReportInputs
+    options: ReportOptions
+    coders: dict[Hashable, ColumnCoder]
+    univariate_columns: list[Hashable]
+    bivariate_columns: list[Hashable]
+    phik_columns: list[Hashable]
+    accuracy: AccuracyWithCeiling
+    distribution: dict[Hashable, float]
+    distribution_holdout: dict[Hashable, float] | None
+    association_real: Association
+    association_synthetic: Association
+    correlation_stability: float | None
+    correlation_stability_holdout: float | None
+    structure: StructureResult
+    structure_holdout: StructureResult | None
+    quality: QualityScore
+    quality_holdout: QualityScore | None
+    phik_real: Association
+    phik_synthetic: Association
+    privacy: PrivacyResult
+    verdict: Verdict
+    utility: UtilityResult | None
+    utility_note: str | None
+    n_rows_correlation: int
+    n_rows_phik: int
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _with_ceiling(value: float | None, ceiling: float | None) -> str:
+    if ceiling is None:
+        return _pct(value)
+    return f"{_pct(value)} (holdout: {_pct(ceiling)})"
+
+
+def _overview(f: Findings) -> Section:
+    q, qh = f.quality, f.quality_holdout
+    acc, acc_h = f.accuracy.synthetic, f.accuracy.holdout
+    facts = [
+        ("Quality score", f"{q.score:.1f} / 100 ({q.grade})"),
+        (
+            "Field distribution stability",
+            _with_ceiling(q.field_distribution_stability, qh and qh.field_distribution_stability),
+        ),
+        (
+            "Field correlation stability",
+            _with_ceiling(q.field_correlation_stability, qh and qh.field_correlation_stability),
+        ),
+        (
+            "Deep structure stability",
+            _with_ceiling(q.deep_structure_stability, qh and qh.deep_structure_stability),
+        ),
+        ("Accuracy (mostlyai-qa)", _with_ceiling(acc.overall, acc_h and acc_h.overall)),
+        ("Privacy", f.verdict.headline),
+    ]
+    if qh is not None:
+        facts.insert(1, ("Holdout's quality score (ceiling)", f"{qh.score:.1f} / 100"))
+    if f.utility is not None and f.utility.utility is not None:
+        facts.append(("ML utility", f"{_pct(f.utility.utility)} of real data's {f.utility.metric}"))
+    inputs = f.inputs
+    sizes = f"real {len(inputs.real):,}, synthetic {len(inputs.synthetic):,}"
+    if inputs.holdout is not None:
+        sizes += f", holdout {len(inputs.holdout):,}"
+    facts.append(("Rows", sizes))
+    facts.append(("Columns compared", str(len(inputs.columns))))
+    bars = [
+        ("Quality score", q.score / 100, qh and qh.score / 100),
+        (
+            "Distribution stability",
+            q.field_distribution_stability,
+            qh and qh.field_distribution_stability,
+        ),
+        (
+            "Correlation stability",
+            q.field_correlation_stability,
+            qh and qh.field_correlation_stability,
+        ),
+        (
+            "Deep structure stability",
+            q.deep_structure_stability,
+            qh and qh.deep_structure_stability,
+        ),
+        ("Accuracy, univariate", acc.univariate_mean, acc_h and acc_h.univariate_mean),
+        (
+            "Accuracy, bivariate",
+            None if np.isnan(acc.bivariate_mean) else acc.bivariate_mean,
+            None if acc_h is None or np.isnan(acc_h.bivariate_mean) else acc_h.bivariate_mean,
+        ),
+    ]
+    return Section(
+        key="overview",
+        title="Overview",
+        intro=(
+            "Is this data good, and is it safe? The quality score (0–100) averages how well "
+            "the synthetic data keeps each column's distribution, the associations between "
+            "columns, and the deep structure of whole records. Where a holdout of unseen real "
+            "data is given, its own scores show the best a generator can expect."
+        ),
+        facts=facts,
+        figures=[lambda: [charts.overview_figure(bars)]],
+        notes=list(inputs.notes),
+        level=f.verdict.level,
+    )
+
+
+def _accuracy(f: Findings) -> Section:
+    acc, acc_h = f.accuracy.synthetic, f.accuracy.holdout
+    header = ["column", "kind", "accuracy", "distribution stability"]
+    if acc_h is not None:
+        header += ["holdout accuracy", "holdout stability"]
+    rows = []
+    for column in f.inputs.columns:
+        row = [
+            str(column),
+            f.inputs.kinds[column],
+            _pct(acc.univariate[column]),
+            _pct(f.distribution[column]),
+        ]
+        if acc_h is not None and f.distribution_holdout is not None:
+            row += [_pct(acc_h.univariate[column]), _pct(f.distribution_holdout[column])]
+        rows.append(row)
+    facts = [
+        ("Accuracy", _with_ceiling(acc.overall, acc_h and acc_h.overall)),
+        (
+            "Univariate accuracy",
+            _with_ceiling(acc.univariate_mean, acc_h and acc_h.univariate_mean),
+        ),
+        (
+            "Bivariate accuracy",
+            _with_ceiling(
+                None if np.isnan(acc.bivariate_mean) else acc.bivariate_mean,
+                None if acc_h is None or np.isnan(acc_h.bivariate_mean) else acc_h.bivariate_mean,
+            ),
+        ),
+    ]
+    return Section(
+        key="accuracy",
+        title="Accuracy",
+        intro=(
+            "Accuracy as mostlyai-qa defines it: every column is cut into about 10 bins fitted "
+            "on the real data, and accuracy is 1 minus the total variation distance between "
+            "the real and synthetic shares of the bins, for single columns (univariate) and "
+            "for pairs of columns (bivariate). 100% means identical binned distributions."
+        ),
+        facts=facts,
+        tables=[Table("Per column", header, rows)],
+        figures=[
+            lambda: [charts.accuracy_figure(f.bivariate_columns, acc.univariate, acc.bivariate)]
+        ],
+    )
+
+
+def _univariate(f: Findings) -> Section:
+    columns = f.univariate_columns
+    notes = []
+    if len(columns) < len(f.inputs.columns):
+        notes.append(
+            f"Charts show the first {len(columns)} of {len(f.inputs.columns)} columns "
+            "(option max_columns_univariate)."
+        )
+    return Section(
+        key="univariate",
+        title="Univariate distributions",
+        intro=(
+            "Each column of the real data (blue) next to the synthetic data (orange): "
+            "histograms for numbers and dates, the most frequent categories for the rest."
+        ),
+        figures=[
+            (
+                lambda i=i: charts.univariate_figures(
+                    f.inputs.real,
+                    f.inputs.synthetic,
+                    columns,
+                    f.coders,
+                    f.accuracy.synthetic.univariate,
+                    pages=[i],
+                )
+            )
+            for i in range(charts.univariate_pages(len(columns)))
+        ],
+        notes=notes,
+    )
+
+
+def _correlations(f: Findings) -> Section:
+    facts = [
+        (
+            "Field correlation stability",
+            _with_ceiling(f.correlation_stability, f.correlation_stability_holdout),
+        ),
+        (
+            "Mean absolute difference",
+            _num(mean_abs_difference(f.association_real, f.association_synthetic)),
+        ),
+        ("Rows sampled per table", f"{f.n_rows_correlation:,}"),
+    ]
+    return Section(
+        key="correlations",
+        title="Correlations",
+        intro=(
+            "How strongly columns go together, in the real and in the synthetic data, and the "
+            "difference. Two numeric columns: Pearson correlation (−1 to 1). Two categorical "
+            "columns: Theil's U, the share of the row column's uncertainty that the other "
+            "column removes (0 to 1). Numeric with categorical: the correlation ratio (0 to 1)."
+        ),
+        facts=facts,
+        figures=[
+            lambda: charts.association_figures(
+                f.association_real, f.association_synthetic, "Association", signed=True
+            )
+        ],
+        notes=_column_limit_note(f.bivariate_columns, f, "max_columns_bivariate"),
+    )
+
+
+def _column_limit_note(columns: list[Hashable], f: Findings, option: str) -> list[str]:
+    if len(columns) == len(f.inputs.columns):
+        return []
+    return [f"Only {len(columns)} of {len(f.inputs.columns)} columns are shown (option {option})."]
+
+
+def _phik(f: Findings) -> Section:
+    facts = [
+        ("Mean absolute difference", _num(mean_abs_difference(f.phik_real, f.phik_synthetic))),
+        ("Rows sampled per table", f"{f.n_rows_phik:,}"),
+    ]
+    return Section(
+        key="phik",
+        title="PhiK correlations",
+        intro=(
+            "PhiK (φK) is one correlation coefficient for every pair of columns, numeric or "
+            "categorical, that also catches non-linear dependence: 0 is independent, 1 fully "
+            "dependent. Computed with the phik library on bins shared by real and synthetic."
+        ),
+        facts=facts,
+        figures=[
+            lambda: charts.association_figures(f.phik_real, f.phik_synthetic, "PhiK", signed=False)
+        ],
+        notes=_column_limit_note(f.phik_columns, f, "max_columns_phik"),
+    )
+
+
+def _structure(f: Findings) -> Section:
+    s, sh = f.structure, f.structure_holdout
+    facts = [
+        ("Deep structure stability", _with_ceiling(s.stability, sh and sh.stability)),
+        ("Components compared", str(len(s.per_component))),
+    ]
+    return Section(
+        key="structure",
+        title="Deep structure",
+        intro=(
+            "Whole records, not single columns: the principal components of the real data "
+            "(PCA) are the directions along which records vary most. Real and synthetic records "
+            "are projected on them; similar clouds mean the synthetic records combine values "
+            "the way real ones do."
+        ),
+        facts=facts,
+        figures=[lambda: [charts.structure_figure(s, f.options.seed)]],
+        notes=_column_limit_note(f.bivariate_columns, f, "max_columns_bivariate"),
+    )
+
+
+def _privacy(f: Findings) -> Section:
+    p = f.privacy
+    facts = [
+        ("Verdict", f.verdict.headline),
+        (
+            "DCR share",
+            "n/a (no holdout)" if p.dcr_share is None else f"{p.dcr_share:.3f} (ideal 0.5)",
+        ),
+        ("Exact copies of training records", _pct(p.exact_copy_share)),
+    ]
+    if p.holdout_exact_copy_share is not None:
+        facts.append(("Holdout records found in training", _pct(p.holdout_exact_copy_share)))
+    median = p.to_dict()
+    facts += [
+        ("Median distance to closest training record", _num(median["dcr_training_median"])),
+        ("Median distance to closest holdout record", _num(median["dcr_holdout_median"])),
+        ("Median NNDR (synthetic)", _num(median["nndr_training_median"])),
+        ("Median NNDR (holdout)", _num(median["holdout_nndr_training_median"])),
+        (
+            "Rows compared",
+            f"training {p.n_training:,}, holdout {p.n_holdout:,}, synthetic {p.n_synthetic:,}",
+        ),
+    ]
+    return Section(
+        key="privacy",
+        title="Privacy (k-nearest neighbours)",
+        intro=(
+            "For every synthetic record, the distance to the closest training record and to "
+            "the closest holdout record (real records the generator never saw). A generator "
+            "that memorises puts its records closer to the training data: half of them should "
+            "be closer to training and half closer to holdout (DCR share 0.5)."
+        ),
+        facts=facts,
+        figures=[lambda: [charts.privacy_figure(p)]],
+        notes=list(f.verdict.reasons) + _column_limit_note(p.columns, f, "max_columns_knn"),
+        level=f.verdict.level,
+    )
+
+
+_UTILITY_HEADER = ["metric", "trained on real", "trained on synthetic"]
+
+
+def _utility(f: Findings) -> Section:
+    u = f.utility
+    if u is None:
+        return Section(key="utility", title="ML utility", intro=f.utility_note or "")
+    metrics = sorted(set(u.real) | set(u.synthetic))
+    rows = [[m, _num(u.real.get(m)), _num(u.synthetic.get(m))] for m in metrics]
+    facts = [
+        ("Target", f"{u.target} ({u.task})"),
+        ("Utility", f"{_pct(u.utility)} (synthetic {u.metric} / real {u.metric})"),
+        ("Rows", f"trained on {u.n_train:,} each, tested on {u.n_test:,} holdout rows"),
+    ]
+    return Section(
+        key="utility",
+        title="ML utility",
+        intro=(
+            "Would a model trained on the synthetic data do as well as one trained on real "
+            "data? Two gradient-boosted models predict the target from the other columns, one "
+            "trained on synthetic and one on real data, and both are scored on the holdout."
+        ),
+        facts=facts,
+        tables=[Table("Scores on the holdout", _UTILITY_HEADER, rows)] if rows else [],
+        figures=[lambda: [charts.utility_figure(u)]] if u.real else [],
+        notes=list(u.notes),
+    )
+
+
+def build_sections(findings: Findings) -> list[Section]:
+    """The report's sections, in order."""
+    sections = [
+        _overview(findings),
+        _accuracy(findings),
+        _univariate(findings),
+        _correlations(findings),
+        _phik(findings),
+        _structure(findings),
+        _privacy(findings),
+    ]
+    if findings.inputs.target is not None:
+        sections.append(_utility(findings))
+    return sections

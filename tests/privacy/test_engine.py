@@ -1,0 +1,243 @@
+"""The DP-SGD boundary: DP LSTM, per-record clipping, noise, Poisson batches."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from opacus import GradSampleModule
+from opacus.optimizers import DPOptimizer
+from torch import nn
+
+from synthloom.lstm.model import ModelShape, RecordLSTM
+from synthloom.lstm.table_model import TableLSTM, TableShape
+from synthloom.privacy.accounting import PrivacyLedger
+from synthloom.privacy.engine import dp_lstm, make_private, plain_state_dict, poisson_batches
+
+pytestmark = pytest.mark.filterwarnings("ignore:Full backward hook is firing")
+
+VOCAB, PAD = 12, 0
+
+
+class TinyModel(nn.Module):
+    """Embedding → LSTM → Linear, as RecordLSTM, with a DP or a plain LSTM."""
+
+    def __init__(self, dp: bool = True, layers: int = 1) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(VOCAB, 6)
+        lstm = dp_lstm if dp else nn.LSTM
+        self.lstm = lstm(6, 8, num_layers=layers, batch_first=True)
+        self.head = nn.Linear(8, VOCAB)
+
+    def forward(self, tokens: torch.Tensor, state=None):
+        hidden, state = self.lstm(self.embedding(tokens), state)
+        return self.head(hidden), state
+
+
+def _records(n: int, seed: int) -> torch.Tensor:
+    """Padded token records of different lengths (PAD after the end)."""
+    gen = torch.Generator().manual_seed(seed)
+    batch = torch.randint(1, VOCAB, (n, 9), generator=gen)
+    for i in range(n):
+        batch[i, 3 + i % 6 :] = PAD
+    return batch
+
+
+def _loss_and_backward(model: nn.Module, batch: torch.Tensor, chunk: int) -> None:
+    """Σ over records of each record's own mean token loss, in chunks with carried state."""
+    inputs, targets = batch[:, :-1], batch[:, 1:]
+    per_record_tokens = (targets != PAD).sum(1).clamp(min=1)
+    state = None
+    for lo in range(0, inputs.shape[1], chunk):
+        logits, state = model(inputs[:, lo : lo + chunk], state)
+        state = (state[0].detach(), state[1].detach())
+        part = targets[:, lo : lo + chunk]
+        token_loss = nn.functional.cross_entropy(
+            logits.transpose(1, 2), part, ignore_index=PAD, reduction="none"
+        )
+        (token_loss.sum(1) / per_record_tokens).sum().backward()
+
+
+def _flat(tensors) -> torch.Tensor:
+    return torch.cat([t.reshape(-1) for t in tensors])
+
+
+def _private_gradient(model: nn.Module, batch: torch.Tensor, clip: float, chunk: int = 3):
+    """The summed clipped gradient DP-SGD computes for ``batch`` (noise 0, no averaging)."""
+    model = copy.deepcopy(model)
+    _, optimizer = make_private(
+        model,
+        torch.optim.SGD(model.parameters(), lr=0.0),
+        noise_multiplier=0.0,
+        max_grad_norm=clip,
+        expected_batch_size=len(batch),
+        average=False,
+    )
+    optimizer.zero_grad()
+    _loss_and_backward(model, batch, chunk)
+    optimizer.pre_step()
+    return _flat(p.grad for p in model.parameters())
+
+
+def _reference_gradient(model: nn.Module, record: torch.Tensor, chunk: int = 3) -> torch.Tensor:
+    """One record's gradient by plain autograd, on its own."""
+    model = copy.deepcopy(model)
+    model.zero_grad()
+    _loss_and_backward(model, record[None], chunk)
+    return _flat(p.grad for p in model.parameters())
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_dp_lstm_is_a_drop_in_for_nn_lstm(layers: int) -> None:
+    torch.manual_seed(0)
+    private, plain = TinyModel(dp=True, layers=layers), TinyModel(dp=False, layers=layers)
+    weights = plain_state_dict(private)
+    assert set(weights) == set(plain.state_dict())
+    plain.load_state_dict(weights, strict=True)
+    tokens = torch.randint(0, VOCAB, (3, 7))
+    (out_a, (h_a, c_a)), (out_b, (h_b, c_b)) = private(tokens), plain(tokens)
+    assert out_a.shape == out_b.shape == (3, 7, VOCAB)
+    assert h_a.shape == h_b.shape == c_a.shape == c_b.shape == (layers, 3, 8)
+    torch.testing.assert_close(out_a, out_b, atol=1e-5, rtol=1e-4)
+    again, _ = private(tokens[:, :2], (h_b, c_b))
+    torch.testing.assert_close(again, plain(tokens[:, :2], (h_b, c_b))[0], atol=1e-5, rtol=1e-4)
+
+
+def test_grad_sample_module_gives_per_record_gradients() -> None:
+    torch.manual_seed(1)
+    model = TinyModel()
+    module, optimizer = make_private(
+        model,
+        torch.optim.Adam(model.parameters()),
+        noise_multiplier=1.0,
+        max_grad_norm=1.0,
+        expected_batch_size=4,
+    )
+    with torch.no_grad():
+        logits, _ = module(_records(4, 0))
+    assert logits.shape == (4, 9, VOCAB)
+    _loss_and_backward(model, _records(4, 0), chunk=9)  # the wrapped model itself is hooked
+    assert all(p.grad_sample.shape == (4, *p.shape) for p in model.parameters())
+    before = _flat(p.detach().clone() for p in model.parameters())
+    optimizer.step()
+    assert not torch.equal(before, _flat(p.detach() for p in model.parameters()))
+
+
+def test_nn_lstm_is_refused() -> None:
+    model = TinyModel(dp=False)
+    with pytest.raises(ValueError, match="DPLSTM"):
+        make_private(
+            model,
+            torch.optim.SGD(model.parameters(), lr=0.1),
+            noise_multiplier=1.0,
+            max_grad_norm=1.0,
+            expected_batch_size=4,
+        )
+
+
+def test_clipping_bounds_each_records_contribution() -> None:
+    torch.manual_seed(2)
+    model, clip = TinyModel(), 0.05
+    batch = _records(6, 1)
+    reference = [_reference_gradient(model, record) for record in batch]
+    assert min(g.norm() for g in reference) > clip  # every record is clipped here
+    # the summed clipped gradient is Σ clip(gᵢ), each record clipped once over all chunks
+    expected = sum(g * min(1.0, clip / float(g.norm())) for g in reference)
+    torch.testing.assert_close(
+        _private_gradient(model, batch, clip), expected, rtol=1e-3, atol=1e-6
+    )
+    for record in batch:
+        assert float(_private_gradient(model, record[None], clip).norm()) <= clip * (1 + 1e-4)
+    # neighbouring datasets: remove one record (≤ clip), replace one record (≤ 2·clip)
+    full = _private_gradient(model, batch, clip)
+    removed = _private_gradient(model, batch[1:], clip)
+    replaced = _private_gradient(model, torch.cat([_records(1, 99), batch[1:]]), clip)
+    assert float((full - removed).norm()) <= clip * (1 + 1e-4)
+    assert float((full - replaced).norm()) <= 2 * clip * (1 + 1e-4)
+
+
+def test_a_record_trained_in_chunks_is_clipped_once() -> None:
+    torch.manual_seed(3)
+    model, clip = TinyModel(), 0.05
+    record = _records(6, 1)[5:]  # the longest record: 8 targets, 3 chunks of 3
+    chunked = _private_gradient(model, record, clip, chunk=3)
+    reference = _reference_gradient(model, record[0], chunk=3)  # truncated BPTT, 3 passes
+    assert float(reference.norm()) > clip
+    torch.testing.assert_close(chunked, reference * clip / reference.norm(), rtol=1e-3, atol=1e-7)
+    # opacus alone would take each chunk for a separate sample and clip it on its own
+    model = copy.deepcopy(model)
+    GradSampleModule(model, batch_first=True, loss_reduction="sum")
+    plain = DPOptimizer(
+        torch.optim.SGD(model.parameters(), lr=0.0),
+        noise_multiplier=0.0,
+        max_grad_norm=clip,
+        expected_batch_size=1,
+        loss_reduction="sum",
+    )
+    _loss_and_backward(model, record, chunk=3)
+    plain.pre_step()
+    assert float(_flat(p.grad for p in model.parameters()).norm()) > 1.5 * clip
+
+
+def test_noise_has_the_stated_scale_and_empty_batches_still_step() -> None:
+    torch.manual_seed(4)
+    model, ledger = TinyModel(), PrivacyLedger()
+    _, optimizer = make_private(
+        model,
+        torch.optim.SGD(model.parameters(), lr=1.0),
+        noise_multiplier=2.0,
+        max_grad_norm=0.5,
+        expected_batch_size=10,
+        ledger=ledger,
+        sample_rate=0.1,
+    )
+    before = _flat(p.detach().clone() for p in model.parameters())
+    optimizer.noise_step()
+    update = before - _flat(p.detach() for p in model.parameters())
+    # pure noise: std σ·C / expected batch size per coordinate
+    assert float(update.std()) == pytest.approx(2.0 * 0.5 / 10, rel=0.1)
+    assert abs(float(update.mean())) < 0.02
+    optimizer.zero_grad()
+    _loss_and_backward(model, _records(3, 5), chunk=4)
+    optimizer.step()
+    assert ledger.history == [(2.0, 0.1, 2)]
+
+
+def test_poisson_batches_average_q_n_and_include_empty_ones() -> None:
+    rng = np.random.default_rng(0)
+    sizes = [len(b) for _ in range(40) for b in poisson_batches(1000, 0.05, rng)]
+    assert len(sizes) == 40 * 20
+    assert np.mean(sizes) == pytest.approx(50, rel=0.03)
+    assert np.std(sizes) == pytest.approx(np.sqrt(1000 * 0.05 * 0.95), rel=0.15)
+    batch = next(poisson_batches(1000, 0.05, rng))
+    assert np.all(np.diff(batch) > 0) and batch.max() < 1000
+    tiny = list(poisson_batches(30, 0.01, rng))
+    assert len(tiny) == 100 and any(len(b) == 0 for b in tiny)
+
+
+@pytest.mark.parametrize("kind", ["text", "table"])
+def test_synthloom_models_train_privately_with_a_dp_lstm(kind: str) -> None:
+    torch.manual_seed(5)
+    if kind == "text":
+        model = RecordLSTM(ModelShape(VOCAB, 6, 8, 2, 0.1))
+        batch = _records(5, 2)
+    else:
+        model = TableLSTM(TableShape((3, 4, 5), 6, 8, 1, 0.0))
+        batch = torch.stack([torch.zeros(5, dtype=torch.long), *(torch.arange(5) % 3,) * 3], 1)
+    layers = model.lstm.num_layers
+    model.lstm = dp_lstm(6, 8, num_layers=layers, dropout=0.1 if layers > 1 else 0.0)
+    _, optimizer = make_private(
+        model,
+        torch.optim.Adam(model.parameters()),
+        noise_multiplier=1.0,
+        max_grad_norm=1.0,
+        expected_batch_size=5,
+    )
+    terms = model.loss_terms(batch[:, :-1], batch[:, 1:], None, 0)  # Σ of per-record sums
+    terms.loss.backward()
+    assert all(p.grad_sample.shape[0] == 5 for p in model.parameters())
+    optimizer.step()
+    fresh = RecordLSTM(model.shape) if kind == "text" else TableLSTM(model.shape)
+    fresh.load_state_dict(plain_state_dict(model), strict=True)
