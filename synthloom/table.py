@@ -26,6 +26,7 @@ from synthloom.encoding.fields import CategoricalField, TableCodec
 from synthloom.errors import ConfigError, DataError, SynthloomError, TooManyInvalidError
 from synthloom.fallback import FitTimeoutError, StatisticalModel
 from synthloom.io.model_dir import (
+    HOLDOUT_FILE,
     PARAMS_FILE,
     SUMMARY_FILE,
     load_weights,
@@ -53,6 +54,7 @@ from synthloom.validation.field_validators import FieldValidators
 log = logging.getLogger("synthloom")
 
 VALIDATORS_FILE = "validators.json"
+
 FALLBACK_DIR = "fallback"
 ENGINES = ("lstm", "amplify")
 DEFAULT_NUM_RECORDS = 5000
@@ -165,10 +167,20 @@ class TableSynthesizer:
         seed_everything(params.seed)
         clusters = self._plan(frame, params)
         start = time.monotonic()
+        train_rows, holdout_rows = split_holdout(
+            len(frame), params.validation_share, np.random.default_rng(params.seed)
+        )
         with training_dir(model_dir, overwrite) as directory:
             validators = FieldValidators.learn(frame, self.config.validators)
             write_json(directory / VALIDATORS_FILE, validators.to_dict())
-            self._fallback = self._fit_fallback(frame, directory)
+            # The LSTM never sees the held-out rows; neither may its backup, so the
+            # report can use them as a true holdout. Amplify learns from every row.
+            if self.engine != "lstm":
+                train_rows, holdout_rows = np.arange(len(frame)), holdout_rows[:0]
+            write_json(directory / HOLDOUT_FILE, _holdout_record(data, holdout_rows))
+            self._fallback = self._fit_fallback(
+                frame.iloc[train_rows].reset_index(drop=True), directory
+            )
             parts: list[_Part] = []
             result = TrainingResult(stop_reason="not trained")
             write_json(
@@ -178,6 +190,7 @@ class TableSynthesizer:
             if self.engine == "lstm":
                 parts, result = self._train_lstm(
                     frame,
+                    (train_rows, holdout_rows),
                     table_format,
                     clusters,
                     params,
@@ -186,7 +199,7 @@ class TableSynthesizer:
                     epoch_callback,
                     show_progress,
                 )
-            n_train, n_val = _split_sizes(len(frame), params)
+            n_train, n_val = len(train_rows), len(holdout_rows)
             summary = training_summary(result, n_train, n_val)
             summary.update(engine=self.engine, fallback_reason=self.fallback_reason_)
             summary["fallback_used"] = self.fallback_reason_ is not None
@@ -203,6 +216,7 @@ class TableSynthesizer:
     def _train_lstm(
         self,
         frame: pd.DataFrame,
+        split: tuple[np.ndarray, np.ndarray],
         table_format: TableFormat,
         clusters: list[Cluster],
         params: Params,
@@ -220,7 +234,8 @@ class TableSynthesizer:
                 budget = _time_share(params, start, len(clusters) - index)
                 results.append(
                     self._train_part(
-                        part, frame, directory, params, budget, epoch_callback, show_progress
+                        part, frame, split, directory, params, budget, epoch_callback,
+                        show_progress,
                     )
                 )
                 write_json(
@@ -295,6 +310,7 @@ class TableSynthesizer:
         self,
         part: _Part,
         frame: pd.DataFrame,
+        split: tuple[np.ndarray, np.ndarray],
         directory: Path,
         params: Params,
         budget: float | None,
@@ -305,9 +321,7 @@ class TableSynthesizer:
         folder.mkdir(exist_ok=True)
         tokens = part.codec.encode(frame[[c.name for c in part.codec.columns]])
         rows = torch.as_tensor(np.concatenate([np.zeros((len(tokens), 1), np.int64), tokens], 1))
-        train_idx, val_idx = split_holdout(
-            len(rows), params.validation_share, np.random.default_rng(params.seed)
-        )
+        train_idx, val_idx = split
         part_params = params.model_copy(update={"max_training_time_seconds": budget})
         device = pick_device(params.device)
         trainer = Trainer(part.network, part_params, folder, device, epoch_callback, show_progress)
@@ -406,7 +420,8 @@ class TableSynthesizer:
         batch = max(
             first_given(predict_batch_size, params.predict_batch_size), TABLE_SAMPLING_BATCH
         )
-        run = _Run(self, temperature, batch, first_given(seed, params.seed), limit, wanted)
+        run_seed = seed if seed is not None else params.seed
+        run = _Run(self, temperature, batch, run_seed, limit, wanted)
         try:
             frame = run.generate(seed_frame)
         finally:
@@ -619,9 +634,10 @@ def _combine(results: list[TrainingResult]) -> TrainingResult:
     return combined
 
 
-def _split_sizes(n: int, params: Params) -> tuple[int, int]:
-    train, val = split_holdout(n, params.validation_share, np.random.default_rng(params.seed))
-    return len(train), len(val)
+def _holdout_record(data: str | Path | pd.DataFrame, rows: np.ndarray) -> dict[str, Any]:
+    """Where the training data was and which of its rows no model learned from."""
+    source = None if isinstance(data, pd.DataFrame) else str(Path(data).resolve())
+    return {"data_source": source, "holdout_rows": rows.tolist()}
 
 
 def _cast_like(values: np.ndarray, like: pd.Series) -> pd.Series:

@@ -181,7 +181,7 @@ class TextSynthesizer:
             tuple(self._model.tokenizer.encode(prefix_text)),
             first_given(predict_batch_size, params.predict_batch_size),
             temperature,
-            first_given(seed, params.seed),
+            seed if seed is not None else params.seed,
             wanted,
         )
         workers = first_given(parallelism, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -150,7 +151,8 @@ TABLE_CONFIG = """
 schema_version: "1.0"
 models:
   - synthetics:
-      params: {epochs: 2, rnn_units: 32, embedding_dim: 16, rnn_layers: 1, seed: 0}
+      params: {epochs: 2, rnn_units: 32, embedding_dim: 16, rnn_layers: 1, seed: 0,
+               validation_split: 0.1}
       task: {type: seed, attrs: {fields: [sex]}}
 """
 
@@ -186,6 +188,12 @@ def test_table_train_generate_and_seed(table_dir: Path) -> None:
     assert lines[0] == (table_dir / "adult.csv").read_text().splitlines()[0]
     assert len(lines) == 121
     assert all(line.count(",") == 14 for line in lines)
+    # The automatic report compares with the training rows and the rows held out for
+    # validation, which no model learned from.
+    scores = json.loads((table_dir / "syn_report" / "report.json").read_text())
+    summary = json.loads((table_dir / "m" / "training_summary.json").read_text())
+    assert scores["data"]["n_holdout"] == summary["validation_records"] == 80
+    assert scores["data"]["n_real"] == summary["training_records"] == 720
     (table_dir / "seeds.csv").write_text("sex\nFemale\nMale\nFemale\n")
     result = invoke(
         "generate",
@@ -195,11 +203,13 @@ def test_table_train_generate_and_seed(table_dir: Path) -> None:
         table_dir / "seeds.csv",
         "--output",
         table_dir / "seeded.parquet",
+        "--no-report",
     )
     assert result.exit_code == 0, result.output
     seeded = pd.read_parquet(table_dir / "seeded.parquet")
     assert seeded["sex"].tolist() == ["Female", "Male", "Female"]
     assert seeded["age"].dtype.kind in "iu" or str(seeded["age"].dtype) == "Int64"
+    assert not (table_dir / "seeded_report").exists()
 
 
 @pytest.mark.parametrize(
@@ -254,3 +264,32 @@ def test_amplify_from_yaml_and_flag(table_dir: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert len(out.read_text().splitlines()) == 30
+    # The training data moved away: the data is still written, the report is skipped.
+    (table_dir / "adult.csv").rename(table_dir / "moved.csv")
+    result = invoke(
+        "generate", "--model-dir", table_dir / "b", "--num-records", "30", "--output", out
+    )
+    assert result.exit_code == 0, result.output
+    assert "no report" in result.output and "is gone" in result.output
+    assert len(out.read_text().splitlines()) == 30
+
+
+def test_report_command(table_dir: Path) -> None:
+    real = pd.read_csv(table_dir / "adult.csv")
+    real.iloc[:400].to_csv(table_dir / "train.csv", index=False)
+    real.iloc[400:].to_csv(table_dir / "holdout.csv", index=False)
+    real.iloc[:400].to_csv(table_dir / "copies.csv", index=False)
+    args = ["--real", table_dir / "train.csv", "--synthetic", table_dir / "copies.csv"]
+    result = invoke(
+        "report", *args, "--holdout", table_dir / "holdout.csv", "--output", table_dir / "r"
+    )
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in (table_dir / "r").iterdir()} >= {
+        "report.html",
+        "report.pdf",
+        "report.json",
+    }
+    scores = json.loads((table_dir / "r" / "report.json").read_text())
+    assert scores["privacy"]["exact_copy_share"] == pytest.approx(1.0)
+    result = invoke("report", *args, "--target", "no_such", "--output", table_dir / "r2")
+    one_line_error(result, "no_such")

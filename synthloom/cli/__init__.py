@@ -14,10 +14,11 @@ from rich.console import Console
 
 from synthloom.config import SynthloomConfig, load_config
 from synthloom.errors import SynthloomError
-from synthloom.io.tables import write_table
+from synthloom.io.tables import read_table, write_table
 from synthloom.io.text import write_text_records
 from synthloom.lstm.train import EpochState
 from synthloom.models import Synthesizer, load_model, synthesizer_for
+from synthloom.report.from_model import training_and_holdout
 from synthloom.table import TableSynthesizer
 from synthloom.text import TextSynthesizer
 
@@ -136,6 +137,14 @@ def generate(
     seeds: Annotated[
         Path | None, typer.Option("--seeds", help="Table of seed values: one record per row.")
     ] = None,
+    report: Annotated[
+        bool,
+        typer.Option(
+            "--report/--no-report",
+            help="For tables: write a quality and privacy report beside the output "
+            "(needs the training data still where it was).",
+        ),
+    ] = True,
 ) -> None:
     """Generate records from a trained model and write the valid ones."""
     synth = load_model(model_dir)
@@ -156,6 +165,8 @@ def generate(
                 f"statistical model because {stats['fallback_reason']}",
                 highlight=False,
             )
+        if report:
+            _report_beside(synth, model_dir, frame, output)
         return
     if seeds is not None:
         raise SynthloomError("--seeds applies to table models; this model is a text model")
@@ -179,6 +190,50 @@ def generate(
 
     written = write_text_records(output, valid_texts())
     console.print(f"wrote {written} records to {output} ({invalid} invalid discarded)")
+
+
+def _report_beside(
+    synth: TableSynthesizer, model_dir: Path, synthetic: Any, output: Path
+) -> None:
+    """The automatic report after ``generate``; a missing input only skips it."""
+    try:
+        real, holdout = training_and_holdout(model_dir, synth.config.params.field_delimiter)
+    except SynthloomError as exc:
+        console.print(f"no report: {exc}; run `synthloom report` with the data", highlight=False)
+        return
+    _write_report(real, synthetic, holdout, None, output.parent / f"{output.stem}_report")
+
+
+def _write_report(
+    real: Any, synthetic: Any, holdout: Any, target: str | None, output_dir: Path
+) -> None:
+    from synthloom.report import build_report  # matplotlib and phik: load only when used
+
+    result = build_report(real, synthetic, output_dir, holdout=holdout, target=target)
+    console.print(
+        f"report: quality {result.quality_score:.1f}/100, privacy {result.privacy_level}; "
+        f"{result.html_path}",
+        highlight=False,
+    )  # its warnings are already logged
+
+
+@app.command("report")
+@_friendly_errors
+def report_command(
+    real: Annotated[Path, typer.Option("--real", help="The training data.")],
+    synthetic: Annotated[Path, typer.Option("--synthetic", help="The generated data.")],
+    output: Annotated[Path, typer.Option("--output", help="Folder for the report files.")],
+    holdout: Annotated[
+        Path | None,
+        typer.Option("--holdout", help="Real records the model never saw (privacy, utility)."),
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="Column to predict for the ML utility.")
+    ] = None,
+) -> None:
+    """Write report.html, report.pdf and report.json comparing synthetic to real data."""
+    frames = [read_table(path)[0] if path else None for path in (real, synthetic, holdout)]
+    _write_report(frames[0], frames[1], frames[2], target, output)
 
 
 @app.command()

@@ -20,6 +20,7 @@ PARAMS_FILE = "model_params.json"
 WEIGHTS_FILE = "weights.safetensors"
 HISTORY_FILE = "history.csv"
 SUMMARY_FILE = "training_summary.json"
+HOLDOUT_FILE = "holdout.json"
 # A table model whose generator is the statistical model alone has no LSTM weights.
 FALLBACK_MODEL = "fallback/model.json"
 
