@@ -24,10 +24,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from synthloom.encoding.tokenizers import BOS, EOR, PAD
+from synthloom.encoding.tokenizers import BOS, EOR, PAD, ByteTokenizer
 from synthloom.lstm.model import ModelShape, RecordLSTM
 from synthloom.privacy.accounting import PrivacyLedger, plan_dp_sgd
-from synthloom.privacy.domain import ByteTokenizer
 from synthloom.privacy.engine import dp_lstm, make_private, plain_state_dict, poisson_batches
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -67,6 +67,7 @@ class Params(_Section):
     dp_microbatches: int = Field(1, ge=1)
     dp_epsilon: float = Field(5.0, gt=0)
     dp_delta: float | None = Field(None, gt=0, lt=1)
+    dp_accountant: Literal["rdp", "prv"] = "rdp"
     field_delimiter: str | None = None
     seq_length: int | None = Field(None, ge=2)
     embedding_dim: int = Field(256, ge=1)
@@ -295,12 +296,11 @@ def unsupported_for_text(config: SyntheticsConfig) -> list[str]:
     """Options that a text (line-per-record) model cannot honour yet, as readable lines."""
     problems = []
     params = config.params
-    if params.dp:
-        problems.append("params.dp: DP-SGD is not supported yet; set dp: false")
     if params.field_delimiter is not None:
         problems.append(
             "params.field_delimiter: delimited text is a table; train a TableSynthesizer on it"
         )
+
     if config.task is not None:
         problems.append("task: smart seeding applies to tables (CSV/JSON/JSONL/Parquet)")
     if config.generate.data_source is not None or config.generate.rebalance is not None:

@@ -21,8 +21,13 @@ import pandas as pd
 import torch
 
 from synthloom.config import Params, SyntheticsConfig, dump_config
-from synthloom.encoding.clusters import Cluster, association_matrix, plan_clusters
-from synthloom.encoding.fields import CategoricalField, TableCodec
+from synthloom.encoding.clusters import (
+    Cluster,
+    association_matrix,
+    plan_clusters,
+    schema_order_clusters,
+)
+from synthloom.encoding.fields import CategoricalField, DomainBudget, TableCodec
 from synthloom.errors import ConfigError, DataError, SynthloomError, TooManyInvalidError
 from synthloom.fallback import FitTimeoutError, StatisticalModel
 from synthloom.io.model_dir import (
@@ -48,6 +53,8 @@ from synthloom.lstm.train import (
     split_holdout,
     training_summary,
 )
+from synthloom.privacy.accounting import Release, resolve_delta, split_budget
+from synthloom.privacy.training import PrivateTrainer, PrivateTraining, log_privacy
 from synthloom.validation.data_checks import apply_data_checks
 from synthloom.validation.field_validators import FieldValidators
 
@@ -122,8 +129,6 @@ class TableSynthesizer:
         if engine not in ENGINES:
             raise ConfigError(f"engine {engine!r} is not one of {ENGINES}")
         self.config = config if config is not None else SyntheticsConfig.from_options(**options)
-        if self.config.params.dp:
-            raise ConfigError("params.dp: DP-SGD is not supported yet; set dp: false")
         self.engine = engine
         self.fallback_reason_: str | None = None
         self._fallback: StatisticalModel | None = None
@@ -137,6 +142,7 @@ class TableSynthesizer:
         self._validators: FieldValidators | None = None
         self._device = torch.device("cpu")
         self._n_training_records = 0
+        self._private: _PrivateRun | None = None
 
     @property
     def seed_fields(self) -> list[str]:
@@ -170,8 +176,17 @@ class TableSynthesizer:
         train_rows, holdout_rows = split_holdout(
             len(frame), params.validation_share, np.random.default_rng(params.seed)
         )
+        self._private = (
+            _PrivateRun.plan(frame, table_format, train_rows, params, len(clusters))
+            if params.dp
+            else None
+        )
         with training_dir(model_dir, overwrite) as directory:
-            validators = FieldValidators.learn(frame, self.config.validators)
+            validators = (
+                FieldValidators([])  # learned from raw values: off under DP
+                if self._private
+                else FieldValidators.learn(frame, self.config.validators)
+            )
             write_json(directory / VALIDATORS_FILE, validators.to_dict())
             # The LSTM never sees the held-out rows; neither may its backup, so the
             # report can use them as a true holdout. Amplify learns from every row.
@@ -200,7 +215,9 @@ class TableSynthesizer:
                     show_progress,
                 )
             n_train, n_val = len(train_rows), len(holdout_rows)
-            summary = training_summary(result, n_train, n_val)
+            privacy = self._private.training.summary() if self._private else None
+            summary = training_summary(result, n_train, n_val, privacy)
+            log_privacy(summary)
             summary.update(engine=self.engine, fallback_reason=self.fallback_reason_)
             summary["fallback_used"] = self.fallback_reason_ is not None
             write_json(directory / SUMMARY_FILE, summary)
@@ -259,6 +276,9 @@ class TableSynthesizer:
         """Fit the statistical model (the engine itself for amplify, else the fallback)."""
         if self.engine == "lstm" and not self.config.fallback.allow:
             return None
+        if self.config.params.dp:
+            log.warning("DP: the statistical fallback is off (it is not differentially private)")
+            return None
         cap = self.config.fallback.max_fallback_training_time_seconds
         try:
             model = StatisticalModel(random_state=self.config.params.seed or 0)
@@ -277,6 +297,10 @@ class TableSynthesizer:
     def _plan(self, frame: pd.DataFrame, params: Params) -> list[Cluster]:
         if frame.shape[1] <= params.field_cluster_size:
             return [Cluster(list(frame.columns), [])]
+        if params.dp:  # correlations are raw-data facts: cut the schema order instead
+            return schema_order_clusters(
+                list(frame.columns), params.field_cluster_size, self.seed_fields
+            )
         clusters = plan_clusters(
             association_matrix(frame, seed=params.seed or 0),
             params.field_cluster_size,
@@ -295,7 +319,11 @@ class TableSynthesizer:
     ) -> _Part:
         conditioned = self.seed_fields if index == 0 else cluster.anchors
         order = conditioned + [c for c in cluster.columns if c not in conditioned]
-        codec = TableCodec.fit(frame, [table_format.column(c) for c in order], conditioned)
+        columns = [table_format.column(c) for c in order]
+        if self._private is None:
+            codec = TableCodec.fit(frame, columns, conditioned)
+        else:  # each column's vocabulary was released once, with DP
+            codec = TableCodec([self._private.codec.field(c) for c in order], columns)
         shape = TableShape(
             tuple(codec.vocab_sizes),
             params.embedding_dim,
@@ -324,7 +352,20 @@ class TableSynthesizer:
         train_idx, val_idx = split
         part_params = params.model_copy(update={"max_training_time_seconds": budget})
         device = pick_device(params.device)
-        trainer = Trainer(part.network, part_params, folder, device, epoch_callback, show_progress)
+        if self._private is None:
+            trainer = Trainer(
+                part.network, part_params, folder, device, epoch_callback, show_progress
+            )
+        else:
+            trainer = PrivateTrainer(
+                part.network,
+                part_params,
+                folder,
+                device,
+                self._private.training,
+                epoch_callback,
+                show_progress,
+            )
         return trainer.fit(list(rows[train_idx]), list(rows[val_idx]))
 
     def _check_seed_fields(self, table_format: TableFormat) -> None:
@@ -479,6 +520,54 @@ class TableSynthesizer:
             )
         values = _rebalanced_values(codec, shares, wanted, rng)
         return pd.DataFrame({column: values})
+
+
+# Share of dp_epsilon (and half of δ) spent on the columns' vocabularies; DP-SGD gets the rest.
+DP_DOMAIN_SHARE = 0.2
+
+
+@dataclass
+class _PrivateRun:
+    """A DP table run: DP-SGD's plan and ledger, and each column's vocabulary budget."""
+
+    training: PrivateTraining
+    codec: TableCodec
+
+    @classmethod
+    def plan(
+        cls,
+        frame: pd.DataFrame,
+        table_format: TableFormat,
+        rows: np.ndarray,
+        params: Params,
+        n_models: int,
+    ) -> _PrivateRun:
+        """Split the budget, plan DP-SGD and release every column's vocabulary once."""
+        n = len(rows)
+        delta = resolve_delta(params.dp_delta, n)
+        (sgd_eps, sgd_delta), (domain_eps, domain_delta) = split_budget(
+            params.dp_epsilon, delta, DP_DOMAIN_SHARE
+        )
+        training = PrivateTraining.for_params(
+            params, n, models=n_models, epsilon=sgd_eps, delta=sgd_delta
+        )
+        k = frame.shape[1]
+        rng = np.random.default_rng(params.seed)
+        budgets = {c: DomainBudget(domain_eps / k, domain_delta / k, n, rng) for c in frame}
+        training.releases = [
+            Release(
+                f"column {c!r}: its values or frequent values, range and bin edges",
+                "Laplace histogram with threshold; exponential-mechanism quantiles",
+                domain_eps / k,
+                domain_delta / k,
+            )
+            for c in frame
+        ]
+        training.not_covered.append(
+            "values too rare to release under DP come out missing (<na>) in generated rows"
+        )
+        columns = [table_format.column(c) for c in frame.columns]
+        return cls(training, TableCodec.fit(frame.iloc[rows], columns, [], budgets))
 
 
 class _Run:

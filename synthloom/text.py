@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from synthloom.config import SyntheticsConfig, dump_config, unsupported_for_text
-from synthloom.encoding.tokenizers import fit_tokenizer
+from synthloom.config import Params, SyntheticsConfig, dump_config, unsupported_for_text
+from synthloom.encoding.tokenizers import ByteTokenizer, fit_tokenizer
 from synthloom.errors import ConfigError, DataError, TooManyInvalidError
 from synthloom.io.model_dir import (
     PARAMS_FILE,
@@ -36,9 +36,12 @@ from synthloom.lstm.train import (
     split_holdout,
     training_summary,
 )
+from synthloom.privacy.training import PrivateTrainer, PrivateTraining, log_privacy
 from synthloom.validation.records import GeneratedRecord, LineValidator, check_line
 
 DEFAULT_NUM_RECORDS = 5000
+# Under DP the sampler's length cap cannot come from the data; records are cut here.
+DP_MAX_RECORD_BYTES = 2048
 
 
 class TextSynthesizer:
@@ -79,6 +82,11 @@ class TextSynthesizer:
         """
         records = _as_records(data)
         params = self.config.params
+        if params.dp and "vocab_size" in params.model_fields_set and params.vocab_size:
+            raise ConfigError(
+                "params.vocab_size: a SentencePiece vocabulary is learned from the raw text, "
+                "outside DP-SGD; with dp: true set vocab_size: 0 (public byte tokens)"
+            )
         seed_everything(params.seed)
         with training_dir(model_dir, overwrite) as directory:
             train_idx, val_idx = split_holdout(
@@ -86,7 +94,14 @@ class TextSynthesizer:
             )
             if len(train_idx) == 0:
                 raise DataError("no records left for training after the validation split")
-            tokenizer = fit_tokenizer(records, params.vocab_size, params.seed)
+            privacy = (
+                PrivateTraining.for_params(params, len(train_idx)) if params.dp else None
+            )
+            tokenizer = (
+                ByteTokenizer()  # a public vocabulary: nothing learned outside DP-SGD
+                if privacy
+                else fit_tokenizer(records, params.vocab_size, params.seed)
+            )
             encoded = [tokenizer.encode(r) for r in records]
             shape = ModelShape(
                 tokenizer.vocab_size,
@@ -95,17 +110,27 @@ class TextSynthesizer:
                 params.rnn_layers,
                 params.dropout_rate,
             )
-            max_tokens = _length_cap(max(len(e) for e in encoded))
+            # Under DP the longest record must not set the cap: a public one instead.
+            longest = DP_MAX_RECORD_BYTES if privacy else max(len(e) for e in encoded)
+            max_tokens = _length_cap(longest)
             tokenizer.save(directory)
             write_json(directory / PARAMS_FILE, self._model_params(shape, max_tokens, records))
             network = RecordLSTM(shape)
             device = pick_device(params.device)
             sequences = records_to_sequences(encoded)
-            trainer = Trainer(network, params, directory, device, epoch_callback, show_progress)
-            result = trainer.fit([sequences[i] for i in train_idx], [sequences[i] for i in val_idx])
-            write_json(
-                directory / SUMMARY_FILE, training_summary(result, len(train_idx), len(val_idx))
+            trainer = (
+                PrivateTrainer(
+                    network, params, directory, device, privacy, epoch_callback, show_progress
+                )
+                if privacy
+                else Trainer(network, params, directory, device, epoch_callback, show_progress)
             )
+            result = trainer.fit([sequences[i] for i in train_idx], [sequences[i] for i in val_idx])
+            summary = training_summary(
+                result, len(train_idx), len(val_idx), privacy.summary() if privacy else None
+            )
+            write_json(directory / SUMMARY_FILE, summary)
+            log_privacy(summary)
         self.model_dir = Path(model_dir)
         self.training_result_ = result
         self._n_training_records = len(train_idx)
@@ -121,7 +146,7 @@ class TextSynthesizer:
             "data_kind": "text",
             "config": dump_config(self.config),
             "model_shape": shape.to_dict(),
-            "tokenizer": "char" if self.config.params.vocab_size == 0 else "sentencepiece",
+            "tokenizer": _tokenizer_kind(self.config.params),
             "max_tokens": max_tokens,
             "n_records": len(records),
             "created_unix": time.time(),
@@ -234,6 +259,12 @@ def _as_records(data: str | Path | Sequence[str]) -> list[str]:
     if not records:
         raise DataError("no records to train on; give at least one non-empty line")
     return records
+
+
+def _tokenizer_kind(params: Params) -> str:
+    if params.dp:
+        return "byte"
+    return "char" if params.vocab_size == 0 else "sentencepiece"
 
 
 def _length_cap(longest: int) -> int:

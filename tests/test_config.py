@@ -116,11 +116,10 @@ def test_keywords_route_to_sections() -> None:
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        ({"dp": True}, "DP-SGD is not supported yet"),
         ({"task": {"type": "seed", "attrs": {"fields": ["a"]}}}, "seeding"),
         ({"validators": {"in_set_count": 3}}, "validators"),
     ],
 )
-def test_options_not_built_yet_are_refused(options: dict, expected: str) -> None:
+def test_table_options_are_refused_for_text(options: dict, expected: str) -> None:
     with pytest.raises(ConfigError, match=expected):
         TextSynthesizer(**options)

@@ -12,8 +12,10 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from synthloom.cli.relational import app as relational_app
 from synthloom.config import SynthloomConfig, load_config
 from synthloom.errors import SynthloomError
+from synthloom.io.model_dir import SUMMARY_FILE, read_json
 from synthloom.io.tables import read_table, write_table
 from synthloom.io.text import write_text_records
 from synthloom.lstm.train import EpochState
@@ -29,6 +31,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True)
+app.add_typer(relational_app, name="relational")
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -107,6 +110,15 @@ def _report_training(synth: Synthesizer, model_dir: Path) -> None:
         f"best epoch {result.best_epoch} (loss {monitored:.4f}) saved in {model_dir}",
         highlight=False,
     )
+    last = result.history[-1] if result.history else None
+    if last is not None and last.epsilon is not None:
+        summary = read_json(model_dir / SUMMARY_FILE)
+        console.print(
+            f"differential privacy: ε = {summary['epsilon']:.3f}, δ = {summary['delta']:.3g} "
+            f"in total (DP-SGD: ε = {last.epsilon:.3f}); training_summary.json says what ε "
+            "covers",
+            highlight=False,
+        )
     if result.stop_reason == "interrupted":
         raise typer.Exit(EXIT_INTERRUPTED)
 

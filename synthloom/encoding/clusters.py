@@ -72,6 +72,24 @@ def plan_clusters(
     return clusters
 
 
+def schema_order_clusters(
+    names: list[str], cluster_size: int, first: list[str] | None = None
+) -> list[Cluster]:
+    """Clusters cut from the column order (``first`` columns lead), for when the data may
+    not be looked at (DP). Each later cluster is anchored on the last columns before it."""
+    first = list(first or [])
+    order = first + [n for n in names if n not in first]
+    anchors_each = min(ANCHORS_PER_CLUSTER, cluster_size - 1)
+    clusters: list[Cluster] = [Cluster(order[:cluster_size], [])]
+    done = cluster_size
+    while done < len(order):
+        anchors = order[max(0, done - anchors_each) : done]
+        members = order[done : done + cluster_size - len(anchors)]
+        clusters.append(Cluster(members, anchors))
+        done += len(members)
+    return clusters
+
+
 def _best_anchors(association: pd.DataFrame, done: list[str], left: list[str], k: int) -> list[str]:
     """Earlier columns most associated with the columns still to place."""
     scores = association.loc[done, left].max(axis=1)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from synthloom.errors import DataError
 from synthloom.io.schema import ColumnInfo
+from synthloom.privacy.domain import private_histogram, private_quantiles, private_range
 
 # Numbers with at most this many distinct values are kept exact, one token per value.
 EXACT_NUMERIC_MAX = 200
@@ -36,6 +37,8 @@ class CategoricalField:
     has_na: bool
     has_unk: bool
     kind: str = "categorical"
+    # Under DP rare values are not released: they train and sample as ``<unk>`` (missing).
+    other: bool = False
 
     @classmethod
     def fit(cls, name: str, column: pd.Series, seedable: bool) -> CategoricalField:
@@ -43,6 +46,16 @@ class CategoricalField:
         counts = column.dropna().value_counts(sort=True)
         values = [_plain(v) for v in counts.index]
         return cls(name, values, counts.tolist(), bool(column.isna().any()), seedable)
+
+    @classmethod
+    def fit_private(
+        cls, name: str, column: pd.Series, budget: DomainBudget
+    ) -> CategoricalField:
+        """The values a noisy, thresholded histogram keeps ((ε, δ)-DP); ``<na>`` always."""
+        histogram = private_histogram(column, budget.epsilon, budget.delta, budget.rng)
+        values = list(histogram)
+        counts = [max(1, round(c)) for c in histogram.values()]
+        return cls(name, values, counts, has_na=True, has_unk=True, other=True)
 
     @property
     def vocab_sizes(self) -> list[int]:
@@ -58,8 +71,9 @@ class CategoricalField:
         return len(self.values) + self.has_na
 
     def banned(self) -> list[list[int]]:
-        """Tokens never sampled: ``<unk>`` only stands for seed values."""
-        return [[self.unk_token] if self.has_unk else []]
+        """Tokens never sampled: ``<unk>`` only stands for seed values (or, under DP, for
+        the values too rare to release, which come out missing)."""
+        return [[self.unk_token] if self.has_unk and not self.other else []]
 
     def encode(self, column: pd.Series, seeds: bool = False) -> np.ndarray:
         """Tokens of ``column``; unseen values are an error unless they are seeds."""
@@ -70,7 +84,7 @@ class CategoricalField:
         tokens[missing] = self.na_token if self.has_na else -1
         unknown = tokens < 0
         if unknown.any():
-            if not (seeds and self.has_unk):
+            if not ((seeds or self.other) and self.has_unk):
                 example = column[unknown].iloc[0]
                 raise DataError(f"column {self.name!r}: value {example!r} was never seen")
             tokens[unknown] = self.unk_token
@@ -116,6 +130,34 @@ class NumericField:
             bool(values.isna().any()),
             unit,
         )
+
+    @classmethod
+    def fit_private(
+        cls, name: str, values: pd.Series, unit: str, budget: DomainBudget
+    ) -> NumericField:
+        """Exact values, bounds and bin edges each released with a third of the column's ε.
+
+        Frequent values come from a noisy thresholded histogram, the range from a noisy
+        histogram over public power-of-2 bins, and the bin edges from one noisy histogram
+        over that range (values outside fall in the edge bins). ``<na>`` is always reserved.
+        """
+        part = budget.epsilon / 3
+        present = values.dropna().astype(np.float64)
+        histogram = private_histogram(present, part, budget.delta, budget.rng)
+        frequent = budget.n_records / (2 * NUM_BINS)  # n is public, counts are noisy
+        exact = sorted(float(v) for v, c in histogram.items() if c >= frequent)
+        try:
+            bounds = private_range(present, part, budget.rng)
+        except DataError as exc:
+            raise DataError(
+                f"column {name!r}: {exc}; DP needs more records or a larger dp_epsilon"
+            ) from None
+        rest = present[~present.isin(exact)]
+        quantiles = np.linspace(0, 1, NUM_BINS + 1)
+        edges = np.unique(private_quantiles(rest, quantiles, part, bounds, budget.rng))
+        if len(edges) < 2:
+            edges = np.array([bounds[0], max(bounds[1], bounds[0] + 1.0)])
+        return cls(name, exact, [float(e) for e in edges], True, unit)
 
     @property
     def n_bins(self) -> int:
@@ -180,6 +222,16 @@ FieldCodec = CategoricalField | NumericField
 
 
 @dataclass
+class DomainBudget:
+    """The (ε, δ) one column's vocabulary may spend under DP, and the noise source."""
+
+    epsilon: float
+    delta: float
+    n_records: int
+    rng: np.random.Generator
+
+
+@dataclass
 class TableCodec:
     """Rows ⇄ fixed-length token sequences, column by column in model order."""
 
@@ -188,14 +240,30 @@ class TableCodec:
 
     @classmethod
     def fit(
-        cls, frame: pd.DataFrame, columns: list[ColumnInfo], seed_fields: list[str]
+        cls,
+        frame: pd.DataFrame,
+        columns: list[ColumnInfo],
+        seed_fields: list[str],
+        budgets: dict[str, DomainBudget] | None = None,
     ) -> TableCodec:
-        """Learn one field codec per column; ``columns`` is already in model order."""
+        """Learn one field codec per column; ``columns`` is already in model order.
+
+        With ``budgets`` (under DP, one per column) every vocabulary is a DP release.
+        """
         codecs: list[FieldCodec] = []
         for info in columns:
             series = frame[info.name]
             seedable = info.name in seed_fields
-            if info.kind in ("integer", "float", "datetime"):
+            numeric = info.kind in ("integer", "float", "datetime")
+            if budgets is not None:
+                budget = budgets[info.name]
+                if numeric:
+                    numbers, unit = _to_numbers(series, info)
+                    codecs.append(NumericField.fit_private(info.name, numbers, unit, budget))
+                else:
+                    codecs.append(CategoricalField.fit_private(info.name, series, budget))
+                continue
+            if numeric:
                 numbers, unit = _to_numbers(series, info)
                 if numbers.nunique() > EXACT_NUMERIC_MAX:
                     codecs.append(NumericField.fit(info.name, numbers, unit))
@@ -212,6 +280,10 @@ class TableCodec:
     def banned(self) -> list[list[int]]:
         """Per position, the tokens the sampler must never draw."""
         return [ids for codec in self.fields for ids in codec.banned()]
+
+    def field(self, name: str) -> FieldCodec:
+        """The codec of one column."""
+        return next(codec for codec in self.fields if codec.name == name)
 
     def positions(self, names: list[str]) -> list[int]:
         """Token positions of the given columns."""

@@ -182,10 +182,22 @@ class Trainer:
         return total_loss / max(count, 1), correct / max(count, 1), count, timed_out
 
     def _step(self, batch: torch.Tensor) -> tuple[float, int, int]:
-        """One optimizer step on a padded batch, in chunks of ``seq_length`` with carried state."""
+        """One optimizer step on a padded batch (mean token loss, gradient norm ≤ 1)."""
         self.optimizer.zero_grad(set_to_none=True)
+        total, right, n_tokens = self._backward(batch, per_token=True)
+        nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optimizer.step()
+        return total, right, n_tokens
+
+    def _backward(self, batch: torch.Tensor, per_token: bool) -> tuple[float, int, int]:
+        """Gradients of the batch's loss, in chunks of ``seq_length`` with carried state.
+
+        The loss is the batch's mean token loss, or with ``per_token=False`` the sum of
+        each record's own summed loss (what per-record clipping needs).
+        """
         inputs, targets = batch[:, :-1].to(self.device), batch[:, 1:].to(self.device)
         n_tokens = self.model.count_targets(targets)
+        divisor = n_tokens if per_token else 1
         chunk = self.model.chunk_length(self.params.seq_length, inputs.shape[1])
         total, right, state = 0.0, 0, None
         for lo in range(0, inputs.shape[1], chunk):
@@ -193,11 +205,9 @@ class Trainer:
                 inputs[:, lo : lo + chunk], targets[:, lo : lo + chunk], state, lo
             )
             state = (terms.state[0].detach(), terms.state[1].detach())
-            (terms.loss / n_tokens).backward()
+            (terms.loss / divisor).backward()
             total += terms.loss.item()
             right += terms.correct
-        nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.optimizer.step()
         return total, right, n_tokens
 
     @torch.no_grad()
@@ -260,10 +270,15 @@ def first_given(*values: T | None) -> T:
     return next(v for v in values if v is not None)
 
 
-def training_summary(result: TrainingResult, n_train: int, n_val: int) -> dict[str, Any]:
-    """What ``training_summary.json`` says about a run."""
+def training_summary(
+    result: TrainingResult,
+    n_train: int,
+    n_val: int,
+    privacy: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What ``training_summary.json`` says about a run (``privacy``: a DP run's account)."""
     last = result.history[-1] if result.history else None
-    return {
+    summary = {
         "training_records": n_train,
         "validation_records": n_val,
         "epochs_run": len(result.history),
@@ -274,8 +289,11 @@ def training_summary(result: TrainingResult, n_train: int, n_val: int) -> dict[s
         "tokens_per_second": round(result.tokens_per_second, 1),
         "final_loss": last.loss if last else None,
         "final_val_loss": last.val_loss if last else None,
-        "dp": False,
-        "epsilon": None,
-        "delta": None,
+        "dp": privacy is not None,
+        "epsilon": privacy["epsilon"] if privacy else None,
+        "delta": privacy["delta"] if privacy else None,
         "fallback_used": False,
     }
+    if privacy is not None:
+        summary["privacy"] = privacy
+    return summary

@@ -9,11 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthloom.encoding.tokenizers import N_RESERVED
+from synthloom.encoding.tokenizers import BYTE_ALPHABET, N_RESERVED, ByteTokenizer
 from synthloom.errors import DataError
 from synthloom.privacy.domain import (
-    BYTE_ALPHABET,
-    ByteTokenizer,
     private_bounds,
     private_categories,
     private_histogram,
