@@ -1,0 +1,175 @@
+"""The relational YAML config: which tables, their keys and treatment, and the model params.
+
+```yaml
+engine: amplify            # lstm (default) or amplify, for every table unless a table says
+params: {epochs: 5}        # synthetics params for every table model
+generate: {num_records: 1000}
+root: People               # optional: checked against the one root the schema has
+include_tables: [People, Teams, TeamsFranchises, Batting]
+tables:
+  People: {primary_key: [playerID]}
+  Teams:
+    primary_key: [yearID, teamID]
+    foreign_keys:
+      - {columns: [franchID], references: {table: TeamsFranchises, columns: [franchID]}}
+  TeamsFranchises: {original: true}
+  Batting:
+    foreign_keys:
+      - {columns: [playerID], references: {table: People}}
+      - {columns: [yearID, teamID], references: {table: Teams}}
+    columns: {lgID: keep, GIDP: exclude}
+```
+
+Keys not given here come from the database's constraints (or the schema file of a folder
+source); a ``primary_key`` or ``foreign_keys`` given here replaces the source's (``[]``
+unsets them). Unknown keys are an error that names the nearest valid key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, model_validator
+
+from synthloom.config import (
+    Fallback,
+    Generate,
+    Params,
+    Validators,
+    _Section,
+    _unknown_key_message,
+    validate_config,
+)
+from synthloom.errors import ConfigError
+
+Treatment = Literal["synthesize", "keep", "exclude"]
+Engine = Literal["lstm", "amplify"]
+
+
+class RelationalParams(Params):
+    """Synthetics params for every table model, plus the ``engine`` that learns them."""
+
+    engine: Engine | None = None
+
+    def table_params(self) -> Params:
+        """The synthetics params alone, with only the options the user set marked as set."""
+        return Params(**self.model_dump(exclude_unset=True, exclude={"engine"}))
+
+
+class Reference(_Section):
+    """The table (and columns, default its primary key) a foreign key points to."""
+
+    table: str
+    columns: list[str] | None = None
+
+
+class ForeignKeyConfig(_Section):
+    """One foreign key: child ``columns`` → ``references.table`` (``references.columns``)."""
+
+    columns: list[str] = Field(min_length=1)
+    references: Reference
+
+
+class TableConfig(_Section):
+    """How one table is treated."""
+
+    original: bool = False
+    exclude: bool = False
+    primary_key: list[str] | None = None
+    foreign_keys: list[ForeignKeyConfig] | None = None
+    parent: str | None = None
+    columns: dict[str, Treatment] = Field(default_factory=dict)
+    context_columns: list[str] | None = None
+    engine: Engine | None = None
+    params: RelationalParams | None = None
+
+
+class RelationalGenerate(_Section):
+    """Generation defaults: rows of the root table, temperature, seed."""
+
+    num_records: int | None = Field(None, ge=1)
+    seed: int | None = None
+    max_invalid: int | None = Field(None, ge=0)
+
+
+class RelationalConfig(_Section):
+    """A whole relational config file."""
+
+    schema_version: str = "1.0"
+    name: str | None = None
+    source: str | None = None
+    schema_file: str | None = None
+    engine: Engine = "lstm"
+    count_engine: Engine = "amplify"
+    context_size: int = Field(3, ge=0)
+    params: RelationalParams = Field(default_factory=RelationalParams)
+    validators: Validators = Field(default_factory=Validators)
+    fallback: Fallback = Field(default_factory=Fallback)
+    generate: RelationalGenerate = Field(default_factory=RelationalGenerate)
+    root: str | None = None
+    include_tables: list[str] | None = None
+    exclude_tables: list[str] = Field(default_factory=list)
+    tables: dict[str, TableConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _version_as_text(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("schema_version"), int | float):
+            data = {**data, "schema_version": str(data["schema_version"])}
+        return data
+
+    def engine_for(self, table: str) -> str:
+        """The engine that learns ``table``: the table's, else ``params.engine``, else top."""
+        conf = self.tables.get(table)
+        if conf is not None and conf.engine:
+            return conf.engine
+        return self.params.engine or self.engine
+
+    def params_for(self, table: str) -> Params:
+        """Synthetics params of ``table``: the shared ones updated by the table's own."""
+        shared = self.params.model_dump(exclude_unset=True, exclude={"engine"})
+        conf = self.tables.get(table)
+        if conf is not None and conf.params is not None:
+            shared.update(conf.params.model_dump(exclude_unset=True, exclude={"engine"}))
+        return validate_config(Params, shared)
+
+    def generate_section(self) -> Generate:
+        """The synthetics ``generate`` section a table model is built with."""
+        return Generate(num_records=None, max_invalid=self.generate.max_invalid)
+
+    def table(self, name: str) -> TableConfig:
+        """The config of table ``name`` (defaults when the config does not name it)."""
+        return self.tables.get(name) or TableConfig()
+
+
+def parse_relational_config(data: Any, where: str = "config") -> RelationalConfig:
+    """Validate a mapping into a :class:`RelationalConfig` (ConfigError on problems)."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must hold a mapping (tables, params, ...)")
+    if "models" in data:
+        raise ConfigError(
+            f"{where} is a table/text config (it has 'models'); a relational config has "
+            "'tables', 'params', 'engine' at its top level (see the README)"
+        )
+    return validate_config(RelationalConfig, data)
+
+
+def load_relational_config(path: str | Path) -> RelationalConfig:
+    """Read and validate a relational YAML config file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist; give the path of a YAML config")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    return parse_relational_config(data, f"config file {path}")
+
+
+def unknown_key_message(key: str, known: set[str]) -> str:
+    """The shared 'unknown key … did you mean' message."""
+    return _unknown_key_message(key, known)

@@ -1,0 +1,251 @@
+"""Writing a generated database: a folder, a SQL database, or object storage (fsspec).
+
+* a folder: one ``TABLE.csv`` (or ``.parquet``) per table;
+* a SQLAlchemy URL: tables created with their primary and foreign keys and filled in one
+  transaction;
+* ``s3://bucket/prefix``, ``gs://…`` or any fsspec URL: one object per table, its key the
+  table name (no extension added).
+
+Nothing is overwritten unless asked: every target is checked before the first write.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from synthloom.errors import ConfigError, DataError
+from synthloom.io.tables import write_table
+from synthloom.relational.schema import Schema
+from synthloom.relational.sources import database_url, is_database_url
+
+FileKind = Literal["csv", "parquet"]
+
+
+def destination_kind(destination: str | Path) -> str:
+    """``database``, ``objects`` (an fsspec URL) or ``folder``."""
+    text = str(destination)
+    if is_database_url(text) or (
+        "://" not in text and Path(text).suffix.lower() in (".sqlite", ".sqlite3", ".db")
+    ):
+        return "database"
+    if "://" in text and not text.startswith("file://"):
+        return "objects"
+    return "folder"
+
+
+def write_tables(
+    tables: dict[str, pd.DataFrame],
+    schema: Schema,
+    destination: str | Path,
+    *,
+    overwrite: bool = False,
+    file_format: FileKind = "csv",
+    storage_options: dict[str, Any] | None = None,
+) -> str:
+    """Write every table to ``destination``; returns a short description of where."""
+    if file_format not in ("csv", "parquet"):
+        raise ConfigError(f"format {file_format!r} is not csv or parquet")
+    kind = destination_kind(destination)
+    if kind == "database":
+        url = database_url(destination) if "://" in str(destination) else None
+        url = url or f"sqlite:///{Path(destination).resolve()}"
+        return _write_database(tables, schema, url, overwrite)
+    if kind == "objects":
+        return _write_objects(
+            tables, str(destination), overwrite, file_format, storage_options or {}
+        )
+    return _write_folder(
+        tables, Path(str(destination).removeprefix("file://")), overwrite, file_format
+    )
+
+
+# ------------------------------------------------------------------------------ folder
+
+
+def _write_folder(
+    tables: dict[str, pd.DataFrame], folder: Path, overwrite: bool, file_format: FileKind
+) -> str:
+    if folder.exists() and not folder.is_dir():
+        raise DataError(f"destination {folder} is a file; give a folder")
+    paths = {name: folder / f"{name}.{file_format}" for name in tables}
+    existing = [str(p) for p in paths.values() if p.exists()]
+    if existing and not overwrite:
+        raise DataError(
+            f"destination already holds {existing[:3]}; pass --overwrite (overwrite=True) to "
+            "replace them, or choose another folder"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        write_table(frame, paths[name])
+    return f"{len(tables)} {file_format} files in {folder}"
+
+
+# ----------------------------------------------------------------------------- objects
+
+
+def _write_objects(
+    tables: dict[str, pd.DataFrame],
+    url: str,
+    overwrite: bool,
+    file_format: FileKind,
+    storage_options: dict[str, Any],
+) -> str:
+    import fsspec
+
+    try:
+        fs, root = fsspec.core.url_to_fs(url, **storage_options)
+    except (ImportError, ValueError) as exc:
+        raise ConfigError(f"cannot use object storage {url!r}: {exc}") from None
+    root = root.rstrip("/")
+    keys = {name: f"{root}/{name}" for name in tables}
+    try:
+        existing = [k for k in keys.values() if fs.exists(k)]
+    except Exception as exc:
+        raise DataError(f"cannot reach object storage {url!r}: {exc}") from None
+    if existing and not overwrite:
+        raise DataError(
+            f"object storage already holds {existing[:3]}; pass --overwrite to replace them, "
+            "or choose another prefix"
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, frame in tables.items():
+            local = Path(tmp) / f"{name}.{file_format}"
+            write_table(frame, local)
+            try:
+                fs.put_file(str(local), keys[name])
+            except Exception as exc:
+                raise DataError(f"cannot write {keys[name]} to {url!r}: {exc}") from None
+    return f"{len(tables)} {file_format} objects under {url}"
+
+
+# ---------------------------------------------------------------------------- database
+
+
+def insertion_order(schema: Schema) -> list[str]:
+    """Every table, each after the tables it references (self-references aside)."""
+    done: list[str] = []
+    pending = list(schema.tables)
+    while pending:
+        for name in pending:
+            parents = {
+                fk.parent for fk in schema.tables[name].foreign_keys if not fk.self_reference
+            }
+            if parents <= set(done):
+                done.append(name)
+                pending.remove(name)
+                break
+        else:  # a cycle cannot pass the schema checks; keep going whatever happens
+            done += pending
+            break
+    return done
+
+
+def _write_database(
+    tables: dict[str, pd.DataFrame], schema: Schema, url: str, overwrite: bool
+) -> str:
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(url)
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise ConfigError(f"cannot use database URL {url!r}: {exc}") from None
+    dialect = engine.dialect.name
+    metadata = sa.MetaData()
+    order = insertion_order(schema)
+    for name in order:
+        _sql_table(metadata, name, tables, schema, dialect)
+    try:
+        with engine.begin() as conn:
+            inspector = sa.inspect(conn)
+            existing = [name for name in order if inspector.has_table(name)]
+            if existing and not overwrite:
+                raise DataError(
+                    f"database already has table(s) {existing}; pass --overwrite "
+                    "(overwrite=True) to replace them, or write to another database"
+                )
+            if existing:
+                metadata.drop_all(conn, tables=[metadata.tables[n] for n in existing])
+            metadata.create_all(conn)
+            if dialect in ("mysql", "mariadb"):
+                conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
+            for name in order:
+                records = _records(tables[name])
+                if records:
+                    conn.execute(metadata.tables[name].insert(), records)
+            if dialect in ("mysql", "mariadb"):
+                conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
+    except sa.exc.SQLAlchemyError as exc:
+        message = str(exc).splitlines()[0]
+        raise DataError(f"cannot write to database {engine.url!r}: {message}") from None
+    finally:
+        engine.dispose()
+    return f"{len(tables)} tables in {engine.url!r}"
+
+
+def _sql_table(
+    metadata: Any,
+    name: str,
+    tables: dict[str, pd.DataFrame],
+    schema: Schema,
+    dialect: str,
+) -> None:
+    import sqlalchemy as sa
+
+    table = schema.tables[name]
+    frame = tables[name]
+    referenced = {}
+    for fk in table.foreign_keys:
+        for column, parent_column in zip(fk.columns, fk.parent_columns, strict=True):
+            referenced[column] = tables[fk.parent][parent_column]
+    keys = set(table.key_columns)
+    columns = [
+        sa.Column(c, _sql_type(referenced.get(c, frame[c]), c in keys)) for c in frame.columns
+    ]
+    constraints: list[Any] = []
+    if table.primary_key:
+        constraints.append(sa.PrimaryKeyConstraint(*table.primary_key))
+    deferrable = {"deferrable": True, "initially": "DEFERRED"} if dialect == "postgresql" else {}
+    for fk in table.foreign_keys:
+        targets = [f"{fk.parent}.{c}" for c in fk.parent_columns]
+        constraints.append(sa.ForeignKeyConstraint(list(fk.columns), targets, **deferrable))
+    sa.Table(name, metadata, *columns, *constraints)
+
+
+def _sql_type(series: pd.Series, key: bool) -> Any:
+    import sqlalchemy as sa
+
+    if pd.api.types.is_bool_dtype(series):
+        return sa.Boolean()
+    if pd.api.types.is_integer_dtype(series):
+        return sa.BigInteger()
+    if pd.api.types.is_float_dtype(series):
+        return sa.Float()
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return sa.DateTime()
+    return sa.String(255) if key else sa.Text()
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    columns = {c: [_plain(v) for v in frame[c].to_numpy(dtype=object)] for c in frame.columns}
+    names = list(frame.columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def _plain(value: Any) -> Any:
+    """A Python value a DB driver takes (no numpy scalars, no pandas missing markers)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, np.generic):
+        value = value.item()
+        if isinstance(value, float) and np.isnan(value):
+            return None
+    return value

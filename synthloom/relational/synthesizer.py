@@ -1,0 +1,611 @@
+"""RelationalSynthesizer: per-table models composed into a database with valid keys.
+
+A child table is modelled as the sequence of its parent's children in the parent's
+context (DESIGN.md §8): its model is a :class:`TableSynthesizer` seeded (the smart-seeding
+path) with a few parent columns, the child's position among its siblings and their
+number; a count model, seeded with the same parent columns, says how many children each
+parent row gets. Other parents are matched through their own count models, so each
+parent's children-per-parent distribution follows it too and every key points to an
+existing row. Keys are never learned: new values are made for them after generation and
+integrity is checked before anything is returned or written.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthloom.config import SyntheticsConfig, validate_config
+from synthloom.encoding.clusters import association_matrix
+from synthloom.errors import ConfigError, DataError, ModelDirError
+from synthloom.io.model_dir import PARAMS_FILE, read_json, training_dir, write_json
+from synthloom.relational.complexity import Assessment, assess
+from synthloom.relational.config import (
+    RelationalConfig,
+    load_relational_config,
+    parse_relational_config,
+)
+from synthloom.relational.keys import (
+    IntegrityReport,
+    copy_key,
+    matched_slots,
+    new_key_values,
+    require_integrity,
+    self_reference_order,
+    slots_from_counts,
+)
+from synthloom.relational.schema import ForeignKey, Schema, TableSchema, build_schema, key_index
+from synthloom.relational.sources import read_source
+from synthloom.relational.status import ProgressCallback, Timeline
+from synthloom.table import TableSynthesizer
+
+log = logging.getLogger("synthloom")
+
+DATA_KIND = "relational"
+STATUS_FILE = "status.json"
+GENERATION_STATUS_FILE = "generation_status.json"
+COMPLEXITY_FILE = "complexity.json"
+COUNT = "__n_children"
+SIBLING_INDEX = "__sibling_index"
+SIBLINGS = "__siblings"
+PARENT = "__parent__"
+# A parent column with more distinct texts than this is not used as context.
+MAX_CONTEXT_LEVELS = 100
+
+
+@dataclass
+class CountPlan:
+    """How many rows of a table each row of a parent gets (one per foreign key)."""
+
+    fk: str
+    folder: str
+    context: list[str]
+    null_share: float
+    max_count: int
+
+
+@dataclass
+class TablePlan:
+    """What was learned for one synthesized table."""
+
+    name: str
+    folder: str | None
+    context: list[str]
+    seed_fields: list[str]
+    keep: list[str]
+    counts: dict[str, CountPlan] = field(default_factory=dict)
+    self_refs: dict[str, float] = field(default_factory=dict)  # fk → null share
+    dtypes: dict[str, str] = field(default_factory=dict)
+    rows: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TablePlan:
+        """Inverse of :meth:`to_dict`."""
+        data = dict(data)
+        data["counts"] = {k: CountPlan(**v) for k, v in data["counts"].items()}
+        return cls(**data)
+
+
+class RelationalSynthesizer:
+    """Learns a database (SQLAlchemy URL, SQLite file, or folder + schema file) and
+    generates a synthetic one with the same keys and referential integrity.
+
+    ``config`` is a :class:`RelationalConfig`, a mapping of the YAML, or a YAML path.
+    """
+
+    def __init__(self, config: RelationalConfig | dict[str, Any] | str | Path | None = None):
+        if isinstance(config, RelationalConfig):
+            self.config = config
+        elif isinstance(config, str | Path):
+            self.config = load_relational_config(config)
+        else:
+            self.config = parse_relational_config(config)
+        self.schema: Schema | None = None
+        self.plans: dict[str, TablePlan] = {}
+        self.model_dir: Path | None = None
+        self.assessment_: Assessment | None = None
+        self.integrity_: IntegrityReport | None = None
+        self.timeline_: Timeline | None = None
+        self._models: dict[str, TableSynthesizer] = {}
+        self._originals: dict[str, pd.DataFrame] = {}
+        self._keep: dict[str, pd.DataFrame] = {}
+
+    # ----------------------------------------------------------------- training
+    def fit(
+        self,
+        source: str | Path,
+        model_dir: str | Path,
+        *,
+        overwrite: bool = False,
+        progress: ProgressCallback | None = None,
+        config_dir: Path | None = None,
+        on_assessment: Callable[[Assessment], None] | None = None,
+    ) -> RelationalSynthesizer:
+        """Read ``source``, check the schema, assess, train every table; save the model."""
+        config = self.config
+        with training_dir(model_dir, overwrite) as directory:
+            timeline = Timeline(directory / STATUS_FILE, progress)
+            self.timeline_ = timeline
+            with timeline.step("loading") as event:
+                data = read_source(source, config, config_dir)
+                schema, frames = build_schema(data.frames, data.keys, config, data.all_tables)
+                rows = sum(len(f) for f in frames.values())
+                event.detail = f"{len(frames)} tables, {rows:,} rows, root {schema.root}"
+            with timeline.step("preprocessing") as event:
+                assessment = assess(schema, frames, config)
+                write_json(directory / COMPLEXITY_FILE, assessment.to_dict())
+                self.assessment_ = assessment
+                event.detail = f"complexity {assessment.verdict}"
+                if on_assessment is not None:
+                    on_assessment(assessment)
+                log.info("%s", assessment.describe())
+                plans = {name: self._plan(schema, frames, name) for name in schema.order}
+                self._save_originals(schema, frames, plans, directory)
+            for name in schema.order:
+                with timeline.step("training", name) as event:
+                    self._train_table(schema, frames, plans[name], directory)
+                    event.detail = f"{len(frames[name]):,} rows"
+            write_json(directory / PARAMS_FILE, self._meta(schema, plans))
+        self.schema, self.plans = schema, plans
+        self.model_dir = Path(model_dir)
+        self._load_parts(self.model_dir)
+        return self
+
+    def _plan(self, schema: Schema, frames: dict[str, pd.DataFrame], name: str) -> TablePlan:
+        table, frame = schema.tables[name], frames[name]
+        fk = table.modelled_by
+        context: list[str] = []
+        if fk is not None:
+            context = self._context(table, fk, schema, frames)
+        seed_fields = [PARENT + c for c in context]
+        if fk is not None:
+            seed_fields += [SIBLING_INDEX, SIBLINGS]
+        seed_fields += table.keep
+        learned = [c for c in table.data_columns if c not in table.keep]
+        plan = TablePlan(
+            name=name,
+            folder=_folder("tables", name) if learned else None,
+            context=context,
+            seed_fields=seed_fields,
+            keep=list(table.keep),
+            dtypes={c: str(frame[c].dtype) for c in frame.columns},
+            rows=len(frame),
+        )
+        for other in table.foreign_keys:
+            null_share = float(frame[list(other.columns)].isna().any(axis=1).mean() or 0.0)
+            if other.self_reference:
+                plan.self_refs[other.name] = null_share
+                continue
+            count_context = context if other is fk else self._count_context(other, frames)
+            counts = _children_counts(frames[other.parent], other, frame)
+            plan.counts[other.name] = CountPlan(
+                other.name,
+                _folder("counts", other.name),
+                count_context,
+                null_share,
+                int(counts.max(initial=0)),
+            )
+        return plan
+
+    def _context(
+        self,
+        table: TableSchema,
+        fk: ForeignKey,
+        schema: Schema,
+        frames: dict[str, pd.DataFrame],
+    ) -> list[str]:
+        """Parent columns the child is conditioned on: the config's, else the ones most
+        associated with the child's columns and its number of siblings."""
+        parent = schema.tables[fk.parent]
+        wanted = self.config.table(table.name).context_columns
+        if wanted is not None:
+            bad = [c for c in wanted if c not in parent.data_columns]
+            if bad:
+                raise ConfigError(
+                    f"tables.{table.name}.context_columns: {bad} are not data columns of the "
+                    f"parent {fk.parent}; choose among {parent.data_columns}"
+                )
+            return list(wanted)
+        candidates = _context_candidates(frames[fk.parent], parent)
+        size = self.config.context_size
+        if not candidates or size == 0:
+            return []
+        child = frames[table.name]
+        positions = _parent_positions(frames[fk.parent], fk, child)
+        linked = positions >= 0
+        joined = child.loc[linked, table.data_columns].reset_index(drop=True)
+        for column in candidates:
+            joined[PARENT + column] = frames[fk.parent][column].to_numpy()[positions[linked]]
+        counts = _children_counts(frames[fk.parent], fk, child)
+        per_parent = frames[fk.parent][candidates].copy()
+        per_parent[COUNT] = counts
+        scores = dict.fromkeys(candidates, 0.0)
+        if len(joined) and table.data_columns:
+            assoc = association_matrix(joined)
+            for column in candidates:
+                row = assoc.loc[PARENT + column, table.data_columns]
+                scores[column] = float(row.max())
+        if len(per_parent):
+            assoc = association_matrix(per_parent)
+            for column in candidates:
+                scores[column] = max(scores[column], float(assoc.loc[column, COUNT]))
+        ranked = sorted(candidates, key=lambda c: -scores[c])
+        return ranked[:size]
+
+    def _count_context(self, fk: ForeignKey, frames: dict[str, pd.DataFrame]) -> list[str]:
+        parent = frames[fk.parent]
+        keys = set(fk.parent_columns)
+        columns = [c for c in parent.columns if c not in keys]
+        candidates = [c for c in columns if _usable_context(parent[c])]
+        size = self.config.context_size
+        if not candidates or size == 0:
+            return []
+        per_parent = parent[candidates].copy()
+        per_parent[COUNT] = _children_counts(parent, fk, frames[fk.table])
+        assoc = association_matrix(per_parent)
+        ranked = sorted(candidates, key=lambda c: -float(assoc.loc[c, COUNT]))
+        return ranked[:size]
+
+    def _save_originals(
+        self,
+        schema: Schema,
+        frames: dict[str, pd.DataFrame],
+        plans: dict[str, TablePlan],
+        directory: Path,
+    ) -> None:
+        (directory / "originals").mkdir(exist_ok=True)
+        for name in schema.originals:
+            frames[name].to_parquet(directory / _folder("originals", name, ".parquet"))
+        for name, plan in plans.items():
+            if plan.keep:
+                (directory / "keep").mkdir(exist_ok=True)
+                frames[name][plan.keep].to_parquet(directory / _folder("keep", name, ".parquet"))
+
+    def _train_table(
+        self,
+        schema: Schema,
+        frames: dict[str, pd.DataFrame],
+        plan: TablePlan,
+        directory: Path,
+    ) -> None:
+        table, frame = schema.tables[plan.name], frames[plan.name]
+        fk = table.modelled_by
+        if plan.folder is not None:
+            training = frame[table.data_columns].reset_index(drop=True)
+            if fk is not None:
+                training = _with_context(training, frame, frames[fk.parent], fk, plan.context)
+            engine = self.config.engine_for(plan.name)
+            synth = self._table_synthesizer(plan.name, plan.seed_fields, engine)
+            synth.fit(training, directory / plan.folder, log_warning=_own_columns_warning)
+        for other in table.foreign_keys:
+            if other.self_reference:
+                continue
+            count_plan = plan.counts[other.name]
+            parent = frames[other.parent]
+            counts_frame = pd.DataFrame(
+                {PARENT + c: parent[c].to_numpy() for c in count_plan.context}
+            )
+            counts_frame[COUNT] = _children_counts(parent, other, frame)
+            if counts_frame.empty:
+                raise DataError(
+                    f"table {other.parent} has no rows, so {plan.name} cannot learn how many "
+                    "rows each of its rows gets; give it rows or exclude it"
+                )
+            seeds = [PARENT + c for c in count_plan.context]
+            self._table_synthesizer(plan.name, seeds, self.config.count_engine, counts=True).fit(
+                counts_frame, directory / count_plan.folder, log_warning=log.debug
+            )
+
+    def _table_synthesizer(
+        self, table: str, seed_fields: list[str], engine: str, counts: bool = False
+    ) -> TableSynthesizer:
+        config = self.config
+        params = config.params_for(table)
+        if counts:
+            params = params.model_copy(update={"dp": False})
+        sections: dict[str, Any] = {
+            "params": params.model_dump(exclude_unset=True),
+            "generate": config.generate_section().model_dump(),
+            "validators": config.validators.model_dump(),
+            "fallback": config.fallback.model_dump(),
+        }
+        if seed_fields:
+            sections["task"] = {"type": "seed", "attrs": {"fields": seed_fields}}
+        return TableSynthesizer(validate_config(SyntheticsConfig, sections), engine=engine)
+
+    def _meta(self, schema: Schema, plans: dict[str, TablePlan]) -> dict[str, Any]:
+        import synthloom
+
+        return {
+            "synthloom_version": synthloom.__version__,
+            "data_kind": DATA_KIND,
+            "config": self.config.model_dump(mode="json", exclude_unset=True),
+            "schema": schema.to_dict(),
+            "plans": {name: plan.to_dict() for name, plan in plans.items()},
+        }
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, model_dir: str | Path) -> RelationalSynthesizer:
+        """Load a trained relational model from its directory."""
+        directory = Path(model_dir)
+        if not (directory / PARAMS_FILE).is_file():
+            raise ModelDirError(
+                f"{directory} is not a relational model dir (no {PARAMS_FILE}); give the "
+                "folder that `synthloom relational train --model-dir` wrote"
+            )
+        meta = read_json(directory / PARAMS_FILE)
+        if meta.get("data_kind") != DATA_KIND:
+            raise ModelDirError(
+                f"{directory} holds a {meta.get('data_kind')} model, not a relational one; "
+                "use `synthloom generate` for it"
+            )
+        synth = cls(parse_relational_config(meta["config"]))
+        synth.schema = Schema.from_dict(meta["schema"])
+        synth.plans = {name: TablePlan.from_dict(p) for name, p in meta["plans"].items()}
+        synth.model_dir = directory
+        synth._load_parts(directory)
+        return synth
+
+    def _load_parts(self, directory: Path) -> None:
+        assert self.schema is not None
+        self._models = {}
+        for plan in self.plans.values():
+            if plan.folder is not None:
+                self._models[plan.name] = TableSynthesizer.load(directory / plan.folder)
+            for count_plan in plan.counts.values():
+                self._models[count_plan.fk] = TableSynthesizer.load(directory / count_plan.folder)
+            if plan.keep:
+                self._keep[plan.name] = pd.read_parquet(
+                    directory / _folder("keep", plan.name, ".parquet")
+                )
+        self._originals = {
+            name: pd.read_parquet(directory / _folder("originals", name, ".parquet"))
+            for name in self.schema.originals
+        }
+
+    # --------------------------------------------------------------- generation
+    def generate(
+        self,
+        num_records: int | None = None,
+        *,
+        seed: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> dict[str, pd.DataFrame]:
+        """A synthetic database: ``num_records`` rows of the root table, every other table
+        following, original tables copied; keys checked before it is returned."""
+        if self.schema is None:
+            raise ConfigError("this synthesizer is not trained; call fit() or load() first")
+        schema = self.schema
+        n = num_records if num_records is not None else self.config.generate.num_records
+        if n is None:
+            n = self.plans[schema.root].rows
+        if n <= 0:
+            raise ConfigError(f"num_records={n} must be a positive number of root rows")
+        seed = seed if seed is not None else self.config.generate.seed
+        rng = np.random.default_rng(seed)
+        path = self.model_dir / GENERATION_STATUS_FILE if self.model_dir is not None else None
+        timeline = Timeline(path, progress)
+        self.timeline_ = timeline
+        tables: dict[str, pd.DataFrame] = {k: v.copy() for k, v in self._originals.items()}
+        for index, name in enumerate(schema.order):
+            with timeline.step("generation", name) as event:
+                table_seed = None if seed is None else seed + 101 * index
+                tables[name] = self._generate_table(name, tables, n, rng, table_seed)
+                event.detail = f"{len(tables[name]):,} rows"
+        with timeline.step("generation", "integrity check") as event:
+            self.integrity_ = require_integrity(schema, tables)
+            event.detail = f"{100 * self.integrity_.share:.0f}% of references valid"
+        return {name: tables[name] for name in schema.tables}
+
+    def _generate_table(
+        self,
+        name: str,
+        tables: dict[str, pd.DataFrame],
+        num_records: int,
+        rng: np.random.Generator,
+        seed: int | None,
+    ) -> pd.DataFrame:
+        assert self.schema is not None
+        table, plan = self.schema.tables[name], self.plans[name]
+        fk = table.modelled_by
+        positions = None
+        if fk is None:
+            n = num_records
+            seeds = pd.DataFrame(index=range(n))
+        else:
+            parent = tables[fk.parent]
+            counts = self._counts(plan.counts[fk.name], parent, seed)
+            positions = np.repeat(np.arange(len(parent)), counts)
+            n = len(positions)
+            seeds = pd.DataFrame(
+                {PARENT + c: parent[c].to_numpy()[positions] for c in plan.context}
+            )
+            seeds[SIBLING_INDEX] = _sibling_index(positions)
+            seeds[SIBLINGS] = counts[positions]
+        if plan.keep:
+            real = self._keep[name]
+            picked = rng.integers(0, len(real), n) if len(real) else np.zeros(0, int)
+            for column in plan.keep:
+                seeds[column] = real[column].to_numpy()[picked]
+        rows = self._rows(plan, seeds, n, seed)
+        frame = pd.DataFrame(index=range(n))
+        for column in table.data_columns:
+            frame[column] = rows[column].to_numpy() if n else pd.Series(dtype=object)
+            frame[column] = _like(frame[column], plan.dtypes.get(column))
+        if fk is not None:
+            assert positions is not None
+            copy_key(frame, fk, tables[fk.parent], positions)
+        for other in table.foreign_keys:
+            if other is fk or other.self_reference:
+                continue
+            count_plan = plan.counts[other.name]
+            parent = tables[other.parent]
+            capacities = self._counts(count_plan, parent, seed) if len(parent) else np.zeros(0)
+            slots = _matched_slots(frame, other, self.schema, parent, capacities, rng)
+            nulls = rng.random(n) < count_plan.null_share
+            copy_key(frame, other, parent, np.where(nulls, -1, slots))
+        references = {k: v for k, v in plan.self_refs.items()}
+        if references:
+            order, _ = self_reference_order(n, 0.0, True, rng)
+            frame = frame.iloc[order].reset_index(drop=True)
+        self._new_keys(frame, table, plan)
+        for other in table.foreign_keys:
+            if other.self_reference:
+                null_share = references[other.name]
+                _, refs = self_reference_order(n, null_share, null_share == 0.0, rng)
+                copy_key(frame, other, frame, refs)
+        return frame[table.columns]
+
+    def _rows(self, plan: TablePlan, seeds: pd.DataFrame, n: int, seed: int | None) -> pd.DataFrame:
+        """The learned columns of ``n`` rows (plus the seed columns), from the table's model."""
+        if n == 0:
+            return pd.DataFrame()
+        model = self._models.get(plan.name)
+        if model is None:
+            return seeds
+        if plan.seed_fields:
+            return model.generate(seeds=seeds[plan.seed_fields], seed=seed)
+        return model.generate(n, seed=seed)
+
+    def _counts(self, plan: CountPlan, parent: pd.DataFrame, seed: int | None) -> np.ndarray:
+        """Children of each parent row, from the count model seeded with its context."""
+        if len(parent) == 0:
+            return np.zeros(0, dtype=np.int64)
+        model = self._models[plan.fk]
+        if plan.context:
+            seeds = pd.DataFrame({PARENT + c: parent[c].to_numpy() for c in plan.context})
+            drawn = model.generate(seeds=seeds, seed=seed)
+        else:
+            drawn = model.generate(len(parent), seed=seed)
+        counts = pd.to_numeric(drawn[COUNT], errors="coerce").astype("Float64").fillna(0)
+        return counts.clip(0, plan.max_count).round().astype(int).to_numpy()
+
+    def _new_keys(self, frame: pd.DataFrame, table: TableSchema, plan: TablePlan) -> None:
+        """New primary-key values; key columns that are also foreign keys keep theirs."""
+        fresh = table.fresh_keys
+        for column in fresh:
+            frame[column] = new_key_values(frame, column, table.name, plan.dtypes[column])
+        if table.primary_key and not fresh:
+            repeated = frame.duplicated(subset=table.primary_key)
+            if repeated.any():
+                log.info("%s: %d rows repeat a key and are dropped", table.name, repeated.sum())
+                frame.drop(index=frame.index[repeated], inplace=True)
+                frame.reset_index(drop=True, inplace=True)
+
+
+def read_database(
+    source: str | Path,
+    config: RelationalConfig | dict[str, Any] | str | Path | None = None,
+    config_dir: Path | None = None,
+) -> tuple[Schema, dict[str, pd.DataFrame]]:
+    """The checked schema and the tables of ``source`` as a model learns them (the real
+    side of a report)."""
+    config = RelationalSynthesizer(config).config
+    data = read_source(source, config, config_dir)
+    return build_schema(data.frames, data.keys, config, data.all_tables)
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _folder(kind: str, name: str, suffix: str = "") -> str:
+    return f"{kind}/{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}{suffix}"
+
+
+def _parent_positions(parent: pd.DataFrame, fk: ForeignKey, child: pd.DataFrame) -> np.ndarray:
+    """Row position in ``parent`` of each child row (-1: no parent)."""
+    index = key_index(parent, fk.parent_columns)
+    return index.get_indexer(key_index(child, fk.columns))
+
+
+def _children_counts(parent: pd.DataFrame, fk: ForeignKey, child: pd.DataFrame) -> np.ndarray:
+    positions = _parent_positions(parent, fk, child)
+    return np.bincount(positions[positions >= 0], minlength=len(parent)).astype(np.int64)
+
+
+def _matched_slots(
+    frame: pd.DataFrame,
+    fk: ForeignKey,
+    schema: Schema,
+    parent: pd.DataFrame,
+    capacities: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Parent rows for a second parent, matching the parts of its key the child learned."""
+    parts = set(schema.tables[fk.parent].learned_keys)
+    pairs = [(c, p) for c, p in zip(fk.columns, fk.parent_columns, strict=True) if p in parts]
+    if not pairs or len(parent) == 0:
+        return slots_from_counts(capacities, len(frame), rng)
+    return matched_slots(
+        frame[[c for c, _ in pairs]], parent[[p for _, p in pairs]], capacities, rng
+    )
+
+
+def _sibling_index(positions: np.ndarray) -> np.ndarray:
+    series = pd.Series(positions)
+    return series.groupby(series).cumcount().to_numpy()
+
+
+def _with_context(
+    training: pd.DataFrame,
+    child: pd.DataFrame,
+    parent: pd.DataFrame,
+    fk: ForeignKey,
+    context: list[str],
+) -> pd.DataFrame:
+    """The child's columns plus its parent's context columns and its place among siblings."""
+    positions = _parent_positions(parent, fk, child)
+    linked = positions >= 0
+    if not linked.all():
+        log.warning(
+            "%s: %d rows without a %s are left out of training",
+            fk.table,
+            int((~linked).sum()),
+            fk.parent,
+        )
+    training = training[linked].reset_index(drop=True)
+    positions = positions[linked]
+    columns = {PARENT + c: parent[c].to_numpy()[positions] for c in context}
+    extra = pd.DataFrame(columns, index=training.index)
+    extra[SIBLING_INDEX] = _sibling_index(positions)
+    extra[SIBLINGS] = np.bincount(positions, minlength=len(parent))[positions]
+    return pd.concat([extra, training], axis=1)
+
+
+def _context_candidates(frame: pd.DataFrame, table: TableSchema) -> list[str]:
+    return [c for c in table.data_columns if _usable_context(frame[c])]
+
+
+def _usable_context(series: pd.Series) -> bool:
+    if series.isna().all():
+        return False
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
+        return True
+    return series.nunique() <= MAX_CONTEXT_LEVELS
+
+
+def _own_columns_warning(message: str) -> None:
+    """Data-check warnings, less those about parent columns (reported with the parent)."""
+    if f"'{PARENT}" not in message:
+        log.warning("%s", message)
+
+
+def _like(series: pd.Series, dtype: str | None) -> pd.Series:
+    if dtype is None:
+        return series
+    try:
+        return series.astype(dtype)
+    except (TypeError, ValueError):
+        return series

@@ -1,0 +1,150 @@
+"""Schema validation: every broken rule is a one-line error naming problem and fix."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from synthloom.errors import ConfigError, DataError
+from synthloom.relational import RelationalSynthesizer, parse_relational_config
+from synthloom.relational.schema import build_schema
+from synthloom.relational.sources import read_source
+
+from .conftest import CHINOOK, chinook_config
+
+
+def _schema(config: dict, frames: dict[str, pd.DataFrame] | None = None):
+    parsed = parse_relational_config(config)
+    if frames is None:
+        data = read_source(CHINOOK, parsed)
+        return build_schema(data.frames, data.keys, parsed, data.all_tables)
+    return build_schema(frames, {}, parsed, frames)
+
+
+def _fk(columns, table, parent_columns=None):
+    references = {"table": table}
+    if parent_columns:
+        references["columns"] = parent_columns
+    return {"columns": columns, "references": references}
+
+
+def test_chinook_schema_from_config_keys():
+    schema, frames = _schema(chinook_config())
+    assert schema.root == "employee"
+    assert schema.order == ["employee", "customer", "invoice", "invoiceline"]
+    assert set(schema.originals) == {"track", "album", "artist", "genre", "mediatype"}
+    employee = schema.tables["employee"]
+    assert [fk.self_reference for fk in employee.foreign_keys] == [True]
+    invoiceline = schema.tables["invoiceline"]
+    assert [fk.parent for fk in invoiceline.foreign_keys] == ["invoice", "track"]
+    assert invoiceline.modelled_by.parent == "invoice"  # the synthesized parent
+    assert "reports_to" not in employee.data_columns and "id" not in employee.data_columns
+    assert schema.depth() == 4
+    assert len(frames["track"]) == 3503
+
+
+def test_unknown_config_key_is_named():
+    with pytest.raises(ConfigError, match=r"unknown key 'primary_keys'.*primary_key"):
+        parse_relational_config({"tables": {"employee": {"primary_keys": ["id"]}}})
+    with pytest.raises(ConfigError, match=r"unknown key 'engin'.*engine"):
+        parse_relational_config({"engin": "amplify"})
+    with pytest.raises(ConfigError, match="synthesize"):
+        parse_relational_config({"tables": {"t": {"columns": {"a": "blur"}}}})
+
+
+def test_original_without_inbound_key_is_rejected():
+    config = chinook_config()
+    config["tables"]["customer"]["original"] = True
+    config["tables"]["invoice"]["foreign_keys"] = []
+    with pytest.raises(ConfigError, match="customer is marked original but no other table"):
+        _schema(config)
+
+
+def test_two_roots_are_rejected():
+    config = chinook_config()
+    config["tables"]["invoice"]["foreign_keys"] = []
+    with pytest.raises(ConfigError, match=r"found 2 root tables \(employee, invoice\)"):
+        _schema(config)
+
+
+def test_root_in_config_must_match():
+    with pytest.raises(ConfigError, match=r"root: customer is not the root.*employee"):
+        _schema(chinook_config(root="customer"))
+
+
+def test_cycle_is_rejected_but_self_reference_is_fine():
+    config = chinook_config()
+    config["tables"]["employee"]["foreign_keys"].append(_fk(["id"], "invoice"))
+    with pytest.raises(
+        ConfigError, match="cycle: customer → employee → invoice → customer; only self"
+    ):
+        _schema(config)
+
+
+def test_original_referencing_synthesized_table_is_rejected():
+    config = chinook_config()
+    config["tables"]["track"]["foreign_keys"].append(_fk(["milliseconds"], "invoice"))
+    with pytest.raises(ConfigError, match="original table track references synthesized"):
+        _schema(config)
+
+
+def test_missing_column_and_table_are_named():
+    config = chinook_config()
+    config["tables"]["invoice"]["foreign_keys"] = [_fk(["client"], "customer")]
+    with pytest.raises(ConfigError, match=r"invoice has no column\(s\) \['client'\]"):
+        _schema(config)
+    config = chinook_config()
+    config["tables"]["nope"] = {"original": True}
+    with pytest.raises(ConfigError, match=r"tables the source does not have: \['nope'\]"):
+        _schema(config)
+
+
+def test_key_must_reference_primary_key_with_matching_width():
+    config = chinook_config()
+    config["tables"]["invoice"]["foreign_keys"] = [_fk(["customer"], "customer", ["id", "city"])]
+    with pytest.raises(ConfigError, match=r"1 column.*cannot reference 2"):
+        _schema(config)
+    config["tables"]["invoice"]["foreign_keys"] = [_fk(["customer"], "customer", ["city"])]
+    with pytest.raises(ConfigError, match="primary key is \\['id'\\]"):
+        _schema(config)
+
+
+def test_dp_needs_a_single_synthesized_table():
+    config = chinook_config(params={"dp": True})
+    with pytest.raises(ConfigError, match="differential privacy covers one synthesized table"):
+        _schema(config)
+
+
+def test_duplicate_primary_key_is_a_data_error():
+    frames = {
+        "parent": pd.DataFrame({"id": [1, 1, 2], "x": ["a", "b", "c"]}),
+        "child": pd.DataFrame({"pid": [1, 2], "y": [1.0, 2.0]}),
+    }
+    config = {
+        "tables": {
+            "parent": {"primary_key": ["id"]},
+            "child": {"foreign_keys": [_fk(["pid"], "parent")]},
+        }
+    }
+    with pytest.raises(DataError, match="primary key \\['id'\\] is not unique"):
+        _schema(config, frames)
+
+
+def test_key_columns_cannot_be_kept_or_excluded():
+    config = chinook_config()
+    config["tables"]["invoice"]["columns"] = {"customer": "keep"}
+    with pytest.raises(ConfigError, match="key columns"):
+        _schema(config)
+
+
+def test_excluded_parent_drops_its_key_columns():
+    config = chinook_config()
+    config["include_tables"] = ["employee", "customer", "invoice", "invoiceline"]
+    schema, frames = _schema(config)
+    assert "track" not in frames["invoiceline"].columns
+    assert [fk.parent for fk in schema.tables["invoiceline"].foreign_keys] == ["invoice"]
+
+
+def test_bad_source_is_a_clear_error(tmp_path):
+    with pytest.raises(Exception, match="neither a database URL"):
+        RelationalSynthesizer(chinook_config()).fit(tmp_path / "missing", tmp_path / "m")
