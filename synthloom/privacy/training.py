@@ -36,7 +36,8 @@ from synthloom.privacy.accounting import (
     plan_dp_sgd,
     privacy_report,
 )
-from synthloom.privacy.engine import dp_lstm, make_private, plain_state_dict, poisson_batches
+from synthloom.privacy.engine import make_private, poisson_batches
+from synthloom.privacy.lstm import PrivateLSTM
 
 log = logging.getLogger(__name__)
 # opacus hooks the embedding, whose input (token ids) needs no gradient; torch warns
@@ -132,16 +133,17 @@ def log_privacy(summary: dict[str, Any]) -> None:
 
 
 def swap_lstm(model: nn.Module, private: bool) -> None:
-    """Replace ``model.lstm`` by opacus' DPLSTM (``private``) or back, keeping the weights."""
+    """Replace ``model.lstm`` by a :class:`PrivateLSTM` (``private``) or back to ``nn.LSTM``,
+    keeping the weights (both use ``nn.LSTM``'s weight names)."""
     old = model.lstm
-    new: nn.Module = (dp_lstm if private else nn.LSTM)(
+    new: nn.Module = (PrivateLSTM if private else nn.LSTM)(
         old.input_size,
         old.hidden_size,
         num_layers=old.num_layers,
         dropout=old.dropout,
         batch_first=True,
     )
-    new.load_state_dict(plain_state_dict(old) if not private else old.state_dict())
+    new.load_state_dict(old.state_dict())
     model.lstm = new.to(next(old.parameters()).device)
 
 
@@ -225,7 +227,7 @@ class PrivateTrainer(Trainer):
         start: float,
     ) -> None:
         """Save the weights (every epoch's are private), account and report the epoch."""
-        save_weights(self.model_dir, plain_state_dict(self.model))
+        save_weights(self.model_dir, self.model.state_dict())
         val_loss, val_accuracy = self._evaluate(val) if val else (None, None)
         result.best_epoch = epoch  # the last weights: choosing by loss is not covered by ε
         state = EpochState(
