@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -318,7 +319,9 @@ class TableSynthesizer:
         params: Params,
     ) -> _Part:
         conditioned = self.seed_fields if index == 0 else cluster.anchors
-        order = conditioned + [c for c in cluster.columns if c not in conditioned]
+        order = conditioned + _model_order(
+            frame, [c for c in cluster.columns if c not in conditioned]
+        )
         columns = [table_format.column(c) for c in order]
         if self._private is None:
             codec = TableCodec.fit(frame, columns, conditioned)
@@ -721,6 +724,15 @@ def _combine(results: list[TrainingResult]) -> TrainingResult:
     reasons = {r.stop_reason for r in results}
     combined.stop_reason = "interrupted" if "interrupted" in reasons else results[-1].stop_reason
     return combined
+
+
+def _model_order(frame: pd.DataFrame, columns: list[str]) -> list[str]:
+    """Columns with few distinct values first. A near-unique column (a weight, an amount)
+    early in the row would let the network memorise rows by it; last, it cannot."""
+    if os.environ.get("SYNTHLOOM_ORDER") == "data":
+        return columns
+    distinct = {c: frame[c].nunique(dropna=False) for c in columns}
+    return sorted(columns, key=lambda c: distinct[c])
 
 
 def _holdout_record(data: str | Path | pd.DataFrame, rows: np.ndarray) -> dict[str, Any]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -103,11 +104,16 @@ class Trainer:
         self._rng = np.random.default_rng(params.seed)
 
     def fit(self, train: list[torch.Tensor], val: list[torch.Tensor]) -> TrainingResult:
-        """Train until epochs, early stopping, the time limit or Ctrl-C; restore the best."""
+        """Train until epochs, early stopping, the time limit or Ctrl-C; restore the best.
+
+        Checkpoints, validation and the final weights use an average of the weights over
+        about the last half epoch of steps, which is steadier than the last step's.
+        """
         result = TrainingResult()
         start = time.monotonic()
         best_score, best_state, waited = math.inf, None, 0
         steps_per_epoch = math.ceil(len(train) / self.params.batch_size)
+        self.average = WeightAverage.for_epoch(self.model, steps_per_epoch)
         with self._progress() as progress:
             task = progress.add_task(
                 "training", total=self.params.epochs * steps_per_epoch, loss=math.nan, epoch=0
@@ -118,14 +124,16 @@ class Trainer:
                     progress.update(task, epoch=epoch)
                     loss, accuracy, tokens, timed_out = self._train_epoch(train, start, advance)
                     result.tokens_trained += tokens
-                    val_loss, val_accuracy = self._evaluate(val) if val else (None, None)
+                    with self.average.applied():
+                        val_loss, val_accuracy = self._evaluate(val) if val else (None, None)
+                        averaged = {
+                            k: v.detach().clone() for k, v in self.model.state_dict().items()
+                        }
                     score = val_loss if val_loss is not None else loss
                     improved = score < best_score - self.params.early_stopping_min_delta
                     if improved or best_state is None:
                         best_score, waited, result.best_epoch = score, 0, epoch
-                        best_state = {
-                            k: v.detach().clone() for k, v in self.model.state_dict().items()
-                        }
+                        best_state = averaged
                         save_weights(self.model_dir, best_state)
                     else:
                         waited += 1
@@ -174,6 +182,7 @@ class Trainer:
         timed_out = False
         for batch in self._batches(sequences, shuffle=True):
             loss, right, n = self._step(batch)
+            self.average.update()
             total_loss, correct, count = total_loss + loss, correct + right, count + n
             advance()
             if limit is not None and time.monotonic() - start > limit:
@@ -254,6 +263,42 @@ class Trainer:
             disable=not self.show_progress,
             transient=False,
         )
+
+
+class WeightAverage:
+    """An exponential moving average of a model's weights (Polyak averaging).
+
+    The last step of a stochastic optimizer sits somewhere in the noise around a
+    minimum; the average sits nearer its centre, which keeps generated marginals close to
+    the data's (a jittering output bias shifts every generated category share).
+    """
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.decay = decay
+        self.shadow = [p.detach().clone() for p in self.params]
+
+    @classmethod
+    def for_epoch(cls, model: nn.Module, steps_per_epoch: int) -> WeightAverage:
+        """Averaging over about the last half epoch of steps."""
+        return cls(model, min(max(1 - 2 / max(steps_per_epoch, 1), 0.9), 0.999))
+
+    @torch.no_grad()
+    def update(self) -> None:
+        """Move the average towards the current weights (after each optimizer step)."""
+        torch._foreach_lerp_(self.shadow, [p.detach() for p in self.params], 1 - self.decay)
+
+    @contextmanager
+    def applied(self) -> Iterator[None]:
+        """Inside: the model holds the averaged weights; after: its own again."""
+        own = [p.detach().clone() for p in self.params]
+        with torch.no_grad():
+            torch._foreach_copy_([p.data for p in self.params], self.shadow)
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                torch._foreach_copy_([p.data for p in self.params], own)
 
 
 def seed_everything(seed: int | None) -> None:

@@ -27,7 +27,13 @@ from synthloom.config import Params
 from synthloom.encoding.tokenizers import PAD
 from synthloom.io.model_dir import save_weights, write_history
 from synthloom.lstm.model import SequenceModel
-from synthloom.lstm.train import EpochCallback, EpochState, Trainer, TrainingResult
+from synthloom.lstm.train import (
+    EpochCallback,
+    EpochState,
+    Trainer,
+    TrainingResult,
+    WeightAverage,
+)
 from synthloom.privacy.accounting import (
     DPPlan,
     PrivacyLedger,
@@ -182,6 +188,9 @@ class PrivateTrainer(Trainer):
         result = TrainingResult()
         start = time.monotonic()
         plan = self.privacy.plan
+        # averaging the noisy iterates is post-processing: it costs no ε
+        self.average = WeightAverage.for_epoch(self.model, plan.steps_per_epoch)
+        self._last_saved: dict[str, torch.Tensor] | None = None
         with self._progress() as progress:
             task = progress.add_task(
                 "training (DP)", total=plan.epochs * plan.steps_per_epoch, loss=math.nan, epoch=0
@@ -213,6 +222,8 @@ class PrivateTrainer(Trainer):
         if result.stop_reason == "epochs" and plan.epochs < self.params.epochs:
             result.stop_reason = "privacy_budget"  # the plan cut the epochs to the budget
         self.module.remove_hooks()
+        if self._last_saved is not None:
+            self.model.load_state_dict(self._last_saved)
         swap_lstm(self.model, private=False)  # fast cuDNN/ATen LSTM for sampling
         result.seconds = time.monotonic() - start
         return result
@@ -226,9 +237,11 @@ class PrivateTrainer(Trainer):
         val: list[torch.Tensor],
         start: float,
     ) -> None:
-        """Save the weights (every epoch's are private), account and report the epoch."""
-        save_weights(self.model_dir, self.model.state_dict())
-        val_loss, val_accuracy = self._evaluate(val) if val else (None, None)
+        """Save the averaged weights (all private), account and report the epoch."""
+        with self.average.applied():
+            self._last_saved = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            save_weights(self.model_dir, self._last_saved)
+            val_loss, val_accuracy = self._evaluate(val) if val else (None, None)
         result.best_epoch = epoch  # the last weights: choosing by loss is not covered by ε
         state = EpochState(
             epoch,
@@ -262,6 +275,7 @@ class PrivateTrainer(Trainer):
                 break
             if len(indices) == 0:
                 self.optimizer.noise_step()  # an empty batch is still a (noisy) step
+                self.average.update()
             else:
                 self.optimizer.zero_grad(set_to_none=True)
                 batch = nn.utils.rnn.pad_sequence(
@@ -269,6 +283,7 @@ class PrivateTrainer(Trainer):
                 )
                 loss, right, n = self._backward(batch, per_token=False)
                 self.optimizer.step()
+                self.average.update()
                 total_loss, correct, count = total_loss + loss, correct + right, count + n
             advance()
             if limit is not None and time.monotonic() - start > limit:
