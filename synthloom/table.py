@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -68,7 +67,7 @@ ENGINES = ("lstm", "amplify")
 DEFAULT_NUM_RECORDS = 5000
 # Rows sampled per forward step unless predict_batch_size asks for more: small LSTM
 # steps are cheap, so wide batches keep the CPU busy.
-TABLE_SAMPLING_BATCH = 4096
+TABLE_SAMPLING_BATCH = 2048
 
 # Params a user left unset are sized to the table (Gretel's defaults suit char models).
 _TABLE_DEFAULTS = {
@@ -729,8 +728,6 @@ def _combine(results: list[TrainingResult]) -> TrainingResult:
 def _model_order(frame: pd.DataFrame, columns: list[str]) -> list[str]:
     """Columns with few distinct values first. A near-unique column (a weight, an amount)
     early in the row would let the network memorise rows by it; last, it cannot."""
-    if os.environ.get("SYNTHLOOM_ORDER") == "data":
-        return columns
     distinct = {c: frame[c].nunique(dropna=False) for c in columns}
     return sorted(columns, key=lambda c: distinct[c])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from synthloom import ConfigError, DataError, ModelDirError, TextSynthesizer, TooManyInvalidError
 
@@ -105,3 +106,15 @@ def test_loading_a_folder_that_is_not_a_model(tmp_path: Path) -> None:
         TextSynthesizer.load(tmp_path / "nothing")
     with pytest.raises(ModelDirError, match="not a synthloom model dir"):
         TextSynthesizer.load(tmp_path)
+
+
+def test_draw_tokens_follows_the_probabilities_and_never_draws_a_banned_token() -> None:
+    from synthloom.lstm.model import draw_tokens
+
+    generator = torch.Generator().manual_seed(0)
+    probs = torch.tensor([0.0, 0.2, 0.3, 0.5, 0.0])
+    logits = torch.log(probs).repeat(100_000, 1)
+    drawn = draw_tokens(logits, generator)
+    shares = torch.bincount(drawn, minlength=5) / len(drawn)
+    assert shares[0] == 0 and shares[4] == 0
+    torch.testing.assert_close(shares, probs, atol=0.01, rtol=0)

@@ -109,6 +109,21 @@ def recurrent_layers(
     )
 
 
+def draw_tokens(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One token per row from ``softmax(logits)`` (−inf logits are never drawn).
+
+    Inverse-CDF sampling: for many rows over a small vocabulary it is several times
+    faster than ``torch.multinomial``, and exact.
+    """
+    weights = torch.exp(logits - logits.max(dim=-1, keepdim=True).values)
+    cumulative = weights.cumsum(dim=-1)
+    # in (0, total]: a zero-weight token is never the first one whose cumulative reaches u
+    u = (1 - torch.rand((len(logits), 1), generator=generator, device=logits.device)) * (
+        cumulative[:, -1:]
+    )
+    return (cumulative < u).sum(dim=-1).clamp_(max=logits.shape[-1] - 1)
+
+
 def pick_device(requested: str) -> torch.device:
     """``auto`` takes CUDA when present, else the CPU."""
     if requested == "cuda" and not torch.cuda.is_available():

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from synthloom.encoding.tokenizers import BOS, EOR
-from synthloom.lstm.model import RecordLSTM, State
+from synthloom.lstm.model import RecordLSTM, State, draw_tokens
 
 _RECORDS_PER_SLOT = 4
 
@@ -99,8 +99,7 @@ class RecordSampler:
     ) -> torch.Tensor:
         scaled = logits / temperature
         scaled[:, self._banned] = -torch.inf
-        probs = torch.softmax(scaled, dim=-1)
-        return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+        return draw_tokens(scaled, generator)
 
     @staticmethod
     def _collect(

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from synthloom.lstm.model import LossTerms, State, recurrent_layers
+from synthloom.lstm.model import LossTerms, State, draw_tokens, recurrent_layers
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ class TableSampler:
         for t in range(model.n_positions):
             hidden, state = model.hidden(token.unsqueeze(1), state, t)
             logits = model.heads[t](hidden[:, -1]) / temperature + self._masks[t]
-            token = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator).squeeze(1)
+            token = draw_tokens(logits, generator)
             if forced is not None:
                 column = forced[:, t]
                 token = torch.where(column >= 0, column, token)
