@@ -6,7 +6,7 @@ from pathlib import Path
 
 from synthloom.config import SyntheticsConfig
 from synthloom.errors import ConfigError
-from synthloom.io.model_dir import PARAMS_FILE, read_json, require_model_dir
+from synthloom.io.model_dir import PARAMS_FILE, is_model_dir, read_json, require_model_dir
 from synthloom.table import TableSynthesizer
 from synthloom.text import TextSynthesizer
 
@@ -32,7 +32,15 @@ def synthesizer_for(
 
 
 def load_model(model_dir: str | Path) -> Synthesizer:
-    """Load whichever kind of model ``model_dir`` holds."""
+    """Load whichever kind of model ``model_dir`` holds (a text or a table model)."""
+    if is_model_dir(Path(model_dir)):
+        kind = read_json(Path(model_dir) / PARAMS_FILE).get("data_kind")
+        if kind == "relational":
+            raise ConfigError(
+                f"{model_dir} holds a relational model (a whole database), not a text or table "
+                f"one; generate with `synthloom relational generate --model-dir {model_dir} "
+                "--destination FOLDER|URL` (Python: RelationalSynthesizer.load)"
+            )
     directory = require_model_dir(model_dir)
     kind = read_json(directory / PARAMS_FILE).get("data_kind")
     return TableSynthesizer.load(directory) if kind == "table" else TextSynthesizer.load(directory)

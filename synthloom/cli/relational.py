@@ -20,6 +20,8 @@ from synthloom.relational import (
     write_tables,
 )
 from synthloom.relational.complexity import Assessment, assess
+from synthloom.relational.destinations import destination_kind, require_storage_driver
+from synthloom.relational.report import HTML_FILE, build_relational_report
 from synthloom.relational.schema import build_schema
 from synthloom.relational.sources import read_source
 
@@ -157,10 +159,36 @@ def generate(
         list[str] | None,
         typer.Option("--storage-option", help="KEY=VALUE for fsspec (e.g. endpoint_url=http://…)."),
     ] = None,
+    report: Annotated[
+        bool,
+        typer.Option(
+            "--report/--no-report",
+            help="Write the relational report (one report per table, children per parent, "
+            "parent–child correlations); reads the training source again.",
+        ),
+    ] = True,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--report-dir",
+            help="Folder for the report (default: DESTINATION_report beside a folder or "
+            "SQLite file, else MODEL_DIR/report).",
+        ),
+    ] = None,
+    report_source: Annotated[
+        str | None,
+        typer.Option(
+            "--report-source",
+            help="Where to read the real tables for the report (default: the source "
+            "recorded at training, unless it needed a password).",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress.")] = False,
 ) -> None:
     """Generate a database: NUM_RECORDS root rows, every other table following."""
     synth = RelationalSynthesizer.load(model_dir)
+    if destination_kind(destination) == "objects":  # before generating, not after
+        require_storage_driver(destination)
     progress = _Progress(quiet)
     tables = synth.generate(num_records, seed=seed, progress=progress)
     assert synth.schema is not None and synth.timeline_ is not None
@@ -178,6 +206,53 @@ def generate(
         event.detail = where
     rows = ", ".join(f"{name} {len(frame):,}" for name, frame in tables.items())
     console.print(f"wrote {where}: {rows}; referential integrity 100%", highlight=False)
+    if report:
+        folder = report_dir or _report_dir(destination, model_dir)
+        _report(synth, tables, folder, report_source, timeline)
+
+
+def _report_dir(destination: str, model_dir: Path) -> Path:
+    """Beside a folder or SQLite destination; in the model dir for a server or a bucket."""
+    kind = destination_kind(destination)
+    path = Path(destination.removeprefix("file://"))
+    if kind == "objects":
+        return model_dir / "report"
+    if kind == "database" and "://" in destination:
+        if not destination.startswith("sqlite"):
+            return model_dir / "report"
+        from sqlalchemy.engine import make_url
+
+        path = Path(make_url(destination).database or "synthetic")
+    return path.parent / f"{path.stem or path.name}_report"
+
+
+def _report(
+    synth: RelationalSynthesizer,
+    tables: dict[str, Any],
+    folder: Path,
+    source: str | None,
+    timeline: Any,
+) -> None:
+    """The automatic report after ``generate``; real tables that cannot be read skip it."""
+    try:
+        real = synth.real_tables(source)
+    except SynthloomError as exc:
+        console.print(f"no report: {exc}", highlight=False, soft_wrap=True)
+        return
+    assert synth.schema is not None
+    with timeline.step("report") as event:
+        scores = build_relational_report(real, tables, synth.schema, folder)
+        event.detail = str(folder)
+    reported = {n: scores["tables"][n] for n in synth.schema.order}
+    reported = {n: t for n, t in reported.items() if t.get("report")}
+    cautious = [t for t in reported.values() if t.get("privacy") != "ok"]
+    quality = ", ".join(f"{n} {t['quality_score']:.0f}" for n, t in reported.items())
+    privacy = f"; privacy: check {len(cautious)} table report(s)" if cautious else ""
+    console.print(
+        f"report: quality {quality or 'not scored'}{privacy}; {folder / HTML_FILE}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command("assess")

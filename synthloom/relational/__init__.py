@@ -18,7 +18,11 @@ from synthloom.relational.config import (
 )
 from synthloom.relational.destinations import destination_kind, write_tables
 from synthloom.relational.keys import IntegrityReport, check_integrity
-from synthloom.relational.report import build_relational_report, relational_scores
+from synthloom.relational.report import (
+    build_relational_report,
+    relational_scores,
+    report_options,
+)
 from synthloom.relational.schema import ForeignKey, Schema, TableSchema
 from synthloom.relational.sources import read_source
 from synthloom.relational.status import StatusEvent, Timeline
@@ -43,5 +47,6 @@ __all__ = [
     "read_database",
     "read_source",
     "relational_scores",
+    "report_options",
     "write_tables",
 ]

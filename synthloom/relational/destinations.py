@@ -24,6 +24,7 @@ from synthloom.relational.schema import Schema
 from synthloom.relational.sources import database_url, is_database_url
 
 FileKind = Literal["csv", "parquet"]
+MYSQL = ("mysql", "mariadb")
 
 
 def destination_kind(destination: str | Path) -> str:
@@ -36,6 +37,30 @@ def destination_kind(destination: str | Path) -> str:
     if "://" in text and not text.startswith("file://"):
         return "objects"
     return "folder"
+
+
+def require_storage_driver(url: str) -> None:
+    """Check that fsspec knows the scheme of an object-storage URL and that the package that
+    implements it is installed (``gs://`` needs ``gcsfs``, ``az://`` needs ``adlfs``)."""
+    import importlib.util
+
+    from fsspec.registry import known_implementations, registry
+
+    scheme = url.split("://", 1)[0].split("::")[-1].lower()
+    if scheme in registry:
+        return
+    known = known_implementations.get(scheme)
+    if known is None:
+        raise ConfigError(
+            f"object storage scheme {scheme}:// is unknown to fsspec; use s3://, gs://, az://, "
+            "a folder or a database URL"
+        )
+    package = known["class"].split(".")[0]
+    if importlib.util.find_spec(package) is None:
+        raise ConfigError(
+            f"writing to {scheme}:// needs the {package} package, which is not installed; "
+            f"pip install {package}, or write to a folder and copy it"
+        )
 
 
 def write_tables(
@@ -56,6 +81,7 @@ def write_tables(
         url = url or f"sqlite:///{Path(destination).resolve()}"
         return _write_database(tables, schema, url, overwrite)
     if kind == "objects":
+        require_storage_driver(str(destination))
         return _write_objects(
             tables, str(destination), overwrite, file_format, storage_options or {}
         )
@@ -159,6 +185,7 @@ def _write_database(
     order = insertion_order(schema)
     for name in order:
         _sql_table(metadata, name, tables, schema, dialect)
+    created = False
     try:
         with engine.begin() as conn:
             inspector = sa.inspect(conn)
@@ -171,20 +198,38 @@ def _write_database(
             if existing:
                 metadata.drop_all(conn, tables=[metadata.tables[n] for n in existing])
             metadata.create_all(conn)
-            if dialect in ("mysql", "mariadb"):
+            created = True
+            if dialect in MYSQL:
                 conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
             for name in order:
                 records = _records(tables[name])
                 if records:
                     conn.execute(metadata.tables[name].insert(), records)
-            if dialect in ("mysql", "mariadb"):
+            if dialect in MYSQL:
                 conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
     except sa.exc.SQLAlchemyError as exc:
+        if created and dialect in MYSQL:
+            _drop_quietly(engine, metadata)
         message = str(exc).splitlines()[0]
         raise DataError(f"cannot write to database {engine.url!r}: {message}") from None
     finally:
         engine.dispose()
     return f"{len(tables)} tables in {engine.url!r}"
+
+
+def _drop_quietly(engine: Any, metadata: Any) -> None:
+    """MySQL/MariaDB commit ``CREATE TABLE`` at once, so the rollback of a failed write
+    leaves empty tables: drop them (a failed write then leaves no table behind; tables that
+    ``overwrite`` replaced are gone either way)."""
+    import sqlalchemy as sa
+
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
+            metadata.drop_all(conn)
+            conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
+    except sa.exc.SQLAlchemyError:
+        pass
 
 
 def _sql_table(
@@ -213,7 +258,9 @@ def _sql_table(
     for fk in table.foreign_keys:
         targets = [f"{fk.parent}.{c}" for c in fk.parent_columns]
         constraints.append(sa.ForeignKeyConstraint(list(fk.columns), targets, **deferrable))
-    sa.Table(name, metadata, *columns, *constraints)
+    # MySQL/MariaDB: InnoDB (foreign keys) and full Unicode whatever the server's default
+    options = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"} if dialect in MYSQL else {}
+    sa.Table(name, metadata, *columns, *constraints, **options)
 
 
 def _sql_type(series: pd.Series, key: bool) -> Any:

@@ -1,29 +1,44 @@
-"""Relational additions to the quality report.
+"""The relational report: per-table reports plus what only a database has.
 
 * per table: TVD accuracy of the learned columns (keys are new values, so not compared),
-  and optionally the full single-table report of :func:`synthloom.report.build_report`;
+  and the full single-table report of :func:`synthloom.report.build_report` in a
+  sub-folder named after the table;
 * per foreign key: the children-per-parent distribution (real vs synthetic), scored as
   1 − Kolmogorov–Smirnov distance;
 * per modelled parent → child link: parent–child correlations (Cramér's V between each
   parent column and each child column over joined rows), scored as 1 − mean |difference|;
 * referential integrity.
+
+:func:`build_relational_report` writes ``relational_report.json``, a self-contained
+``relational_report.html`` (summary with links to the per-table reports, children-per-parent
+histograms, parent–child correlations; charts inlined as PNG) and ``relational_report.pdf``.
 """
 
 from __future__ import annotations
 
-import json
+import logging
+import re
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy.stats import ks_2samp
 
 from synthloom.encoding.clusters import association_matrix
+from synthloom.errors import DataError, SynthloomError
 from synthloom.relational.keys import check_integrity
 from synthloom.relational.schema import ForeignKey, Schema, key_index
 
+if TYPE_CHECKING:
+    from synthloom.report import ReportOptions
+
+log = logging.getLogger("synthloom")
+
 REPORT_FILE = "relational_report.json"
+HTML_FILE = "relational_report.html"
+PDF_FILE = "relational_report.pdf"
 MAX_LINK_COLUMNS = 8
 
 
@@ -149,25 +164,102 @@ def relational_scores(
     }
 
 
+def report_options(**changes: Any) -> ReportOptions:
+    """Options of the per-table reports: fewer columns and rows than a single-table report,
+    so that a database of many tables is reported in seconds; ``changes`` override them."""
+    from synthloom.report import ReportOptions
+
+    defaults: dict[str, Any] = {
+        "max_columns_univariate": 24,
+        "max_columns_bivariate": 12,
+        "max_columns_knn": 24,
+        "max_columns_phik": 12,
+        "max_rows_correlation": 5_000,
+        "max_rows_knn": 5_000,
+        "max_rows_phik": 2_000,
+        "max_rows_ml": 5_000,
+    }
+    return ReportOptions(**{**defaults, **changes})
+
+
+def table_folder(name: str) -> str:
+    """The sub-folder of a table's report (its name, made safe for a file system)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "table"
+
+
+def _table_reports(
+    real: dict[str, pd.DataFrame],
+    synthetic: dict[str, pd.DataFrame],
+    schema: Schema,
+    output_dir: Path,
+    options: ReportOptions,
+    scores: dict[str, Any],
+) -> None:
+    """One single-table report per synthesized table; its scores go into ``scores``."""
+    from synthloom.report import build_report
+
+    # each table's privacy caution would be logged at length; the summary holds its level
+    builder_log = logging.getLogger("synthloom.report.builder")
+    level = builder_log.level
+    builder_log.setLevel(logging.ERROR)
+    try:
+        for name in schema.order:
+            entry = scores["tables"][name]
+            columns = schema.tables[name].data_columns
+            if not columns:
+                entry["note"] = "no learned columns (keys only)"
+                continue
+            try:
+                result = build_report(
+                    real[name][columns],
+                    synthetic[name][columns],
+                    output_dir / table_folder(name),
+                    options=replace(options, title=f"{name}: synthetic data report"),
+                )
+            except SynthloomError as exc:  # an empty table, say: the others still get one
+                entry["note"] = f"no report: {exc}"
+                log.info("%s: %s", name, entry["note"])
+                continue
+            entry["report"] = f"{table_folder(name)}/report.html"
+            entry["quality_score"] = result.quality_score
+            entry["privacy"] = result.privacy_level
+    finally:
+        builder_log.setLevel(level)
+
+
 def build_relational_report(
     real: dict[str, pd.DataFrame],
     synthetic: dict[str, pd.DataFrame],
     schema: Schema,
     output_dir: str | Path,
     *,
-    per_table_reports: bool = False,
+    per_table_reports: bool = True,
+    options: ReportOptions | None = None,
+    title: str = "Synthetic database report",
 ) -> dict[str, Any]:
-    """Write ``relational_report.json`` (and, if asked, one full report per table)."""
+    """Score a synthetic database against the real one and write the relational report.
+
+    Writes, in ``output_dir``: ``relational_report.json`` (the scores returned),
+    ``relational_report.html`` (self-contained) and ``relational_report.pdf``; with
+    ``per_table_reports``, one single-table report (report.html/pdf/json) per synthesized
+    table in a sub-folder named after it. ``options`` are the per-table report options
+    (default :func:`report_options`: small samples, quick).
+    """
+    from synthloom.relational.report_render import write_relational_report
+
+    missing = [name for name in schema.tables if name not in real or name not in synthetic]
+    if missing:
+        raise DataError(
+            f"the report needs every table of the schema; missing {missing} in the real or "
+            "synthetic tables"
+        )
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     scores = relational_scores(real, synthetic, schema)
+    for name, entry in scores["tables"].items():
+        entry["kind"] = "original" if schema.tables[name].original else "synthesized"
+        if schema.tables[name].original:
+            entry["note"] = "copied unchanged"
     if per_table_reports:
-        from synthloom.report import build_report
-
-        for name in schema.order:
-            columns = schema.tables[name].data_columns
-            if columns and len(real[name]) and len(synthetic[name]):
-                build_report(real[name][columns], synthetic[name][columns], output_dir / name)
-                scores["tables"][name]["report"] = str(output_dir / name)
-    (output_dir / REPORT_FILE).write_text(json.dumps(scores, indent=2), encoding="utf-8")
-    return scores
+        _table_reports(real, synthetic, schema, output_dir, options or report_options(), scores)
+    return write_relational_report(scores, real, synthetic, schema, output_dir, title)

@@ -54,6 +54,41 @@ def database_url(source: str | Path) -> str | None:
     return None
 
 
+PASSWORD_QUERY_KEYS = ("password", "passwd", "pwd", "sslpassword")
+
+
+def source_record(source: str | Path, config_dir: Path | None = None) -> dict[str, Any]:
+    """Where a model's training data came from, without credentials, for the report.
+
+    ``location`` is an absolute folder path or a database URL with the password hidden
+    (``***``) and password query parameters dropped; ``password`` says whether one was
+    given, in which case the tables cannot be read again from the record alone.
+    """
+    url = database_url(source)
+    if url is None:
+        folder = Path(source).resolve()
+        return {
+            "kind": "folder",
+            "location": str(folder),
+            "password": False,
+            "config_dir": None if config_dir is None else str(Path(config_dir).resolve()),
+        }
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"cannot use database URL: {exc}") from None
+    secret = [k for k in parsed.query if k.lower() in PASSWORD_QUERY_KEYS]
+    return {
+        "kind": "database",
+        "location": parsed.difference_update_query(secret).render_as_string(hide_password=True),
+        "password": parsed.password is not None or bool(secret),
+        "config_dir": None,
+    }
+
+
 def read_source(
     source: str | Path, config: RelationalConfig, config_dir: Path | None = None
 ) -> SourceData:
@@ -71,6 +106,10 @@ def _read_database(url: str, config: RelationalConfig) -> SourceData:
         engine = sa.create_engine(url)
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise ConfigError(f"cannot use database URL {url!r}: {exc}") from None
+    file = engine.url.database if engine.dialect.name == "sqlite" else None
+    if file and file != ":memory:" and not file.startswith("file:") and not Path(file).is_file():
+        engine.dispose()  # connecting would create an empty database file
+        raise DataError(f"database file {file} does not exist; check the source path")
     try:
         with engine.connect() as conn:
             inspector = sa.inspect(conn)

@@ -42,7 +42,7 @@ from synthloom.relational.keys import (
     slots_from_counts,
 )
 from synthloom.relational.schema import ForeignKey, Schema, TableSchema, build_schema, key_index
-from synthloom.relational.sources import read_source
+from synthloom.relational.sources import is_database_url, read_source, source_record
 from synthloom.relational.status import ProgressCallback, Timeline
 from synthloom.table import TableSynthesizer
 
@@ -117,6 +117,7 @@ class RelationalSynthesizer:
         self.assessment_: Assessment | None = None
         self.integrity_: IntegrityReport | None = None
         self.timeline_: Timeline | None = None
+        self.source_: dict[str, Any] | None = None
         self._models: dict[str, TableSynthesizer] = {}
         self._originals: dict[str, pd.DataFrame] = {}
         self._keep: dict[str, pd.DataFrame] = {}
@@ -140,6 +141,7 @@ class RelationalSynthesizer:
             with timeline.step("loading") as event:
                 data = read_source(source, config, config_dir)
                 schema, frames = build_schema(data.frames, data.keys, config, data.all_tables)
+                record = source_record(source, config_dir)
                 rows = sum(len(f) for f in frames.values())
                 event.detail = f"{len(frames)} tables, {rows:,} rows, root {schema.root}"
             with timeline.step("preprocessing") as event:
@@ -156,8 +158,8 @@ class RelationalSynthesizer:
                 with timeline.step("training", name) as event:
                     self._train_table(schema, frames, plans[name], directory)
                     event.detail = f"{len(frames[name]):,} rows"
-            write_json(directory / PARAMS_FILE, self._meta(schema, plans))
-        self.schema, self.plans = schema, plans
+            write_json(directory / PARAMS_FILE, self._meta(schema, plans, record))
+        self.schema, self.plans, self.source_ = schema, plans, record
         self.model_dir = Path(model_dir)
         self._load_parts(self.model_dir)
         return self
@@ -324,13 +326,20 @@ class RelationalSynthesizer:
             sections["task"] = {"type": "seed", "attrs": {"fields": seed_fields}}
         return TableSynthesizer(validate_config(SyntheticsConfig, sections), engine=engine)
 
-    def _meta(self, schema: Schema, plans: dict[str, TablePlan]) -> dict[str, Any]:
+    def _meta(
+        self, schema: Schema, plans: dict[str, TablePlan], source: dict[str, Any]
+    ) -> dict[str, Any]:
         import synthloom
 
+        config = self.config.model_dump(mode="json", exclude_unset=True)
+        if config.get("source") and is_database_url(config["source"]):  # no password
+            config["source"] = source_record(config["source"])["location"]
         return {
             "synthloom_version": synthloom.__version__,
             "data_kind": DATA_KIND,
-            "config": self.config.model_dump(mode="json", exclude_unset=True),
+            "config": config,
+            # where the data came from (no credentials, no rows): the real side of a report
+            "source": source,
             "schema": schema.to_dict(),
             "plans": {name: plan.to_dict() for name, plan in plans.items()},
         }
@@ -355,6 +364,7 @@ class RelationalSynthesizer:
         synth.schema = Schema.from_dict(meta["schema"])
         synth.plans = {name: TablePlan.from_dict(p) for name, p in meta["plans"].items()}
         synth.model_dir = directory
+        synth.source_ = meta.get("source")
         synth._load_parts(directory)
         return synth
 
@@ -374,6 +384,66 @@ class RelationalSynthesizer:
             name: pd.read_parquet(directory / _folder("originals", name, ".parquet"))
             for name in self.schema.originals
         }
+
+    # ------------------------------------------------------------------- report
+    def real_tables(
+        self, source: str | Path | None = None, config_dir: Path | None = None
+    ) -> dict[str, pd.DataFrame]:
+        """The real tables, as the model learned them, read again from ``source`` (default:
+        the source recorded at training; the model dir keeps no training rows).
+
+        Raises:
+            DataError: no source was recorded (a model trained before 0.1.0 recorded none),
+                the recorded database needed a password (never stored), or the source no
+                longer has the tables.
+        """
+        if self.schema is None:
+            raise ConfigError("this synthesizer is not trained; call fit() or load() first")
+        if source is None:
+            record = self.source_
+            if not record:
+                raise DataError(
+                    "the model dir does not record where its training data came from; pass "
+                    "the source (--report-source URL|FOLDER) to read the real tables"
+                )
+            if record.get("password"):
+                raise DataError(
+                    f"the training database {record['location']} needed a password, which the "
+                    "model dir does not keep; pass its URL (--report-source URL) to read it"
+                )
+            source = record["location"]
+            if record.get("config_dir"):
+                config_dir = Path(record["config_dir"])
+        data = read_source(source, self.config, config_dir)
+        _, frames = build_schema(data.frames, data.keys, self.config, data.all_tables)
+        missing = [name for name in self.schema.tables if name not in frames]
+        if missing:
+            raise DataError(f"the source {source} no longer has the table(s) {missing}")
+        return {name: frames[name] for name in self.schema.tables}
+
+    def report(
+        self,
+        synthetic: dict[str, pd.DataFrame],
+        output_dir: str | Path,
+        *,
+        source: str | Path | None = None,
+        per_table_reports: bool = True,
+        options: Any = None,
+    ) -> dict[str, Any]:
+        """Write the relational report of ``synthetic`` (what :meth:`generate` returned)
+        against the real tables (:meth:`real_tables`) into ``output_dir``; see
+        :func:`synthloom.relational.build_relational_report`."""
+        from synthloom.relational.report import build_relational_report
+
+        assert self.schema is not None
+        return build_relational_report(
+            self.real_tables(source),
+            synthetic,
+            self.schema,
+            output_dir,
+            per_table_reports=per_table_reports,
+            options=options,
+        )
 
     # --------------------------------------------------------------- generation
     def generate(

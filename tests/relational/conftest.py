@@ -242,6 +242,102 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def _mariadb_bin() -> tuple[str, str] | None:
+    """The MariaDB (or MySQL) server and its data-dir initialiser, if installed."""
+    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
+    server = shutil.which("mariadbd", path=path) or shutil.which("mysqld", path=path)
+    install = shutil.which("mariadb-install-db", path=path) or shutil.which(
+        "mysql_install_db", path=path
+    )
+    return (server, install) if server and install else None
+
+
+@pytest.fixture(scope="session")
+def mariadb_url() -> Iterator[str]:
+    """A throw-away MariaDB server on 127.0.0.1 (skipped when MariaDB is missing).
+
+    Yields ``mysql+pymysql://root@127.0.0.1:PORT``; a test appends ``/DATABASE`` after
+    creating it. The server skips the grant tables: any user and password are accepted.
+    """
+    binaries = _mariadb_bin()
+    if binaries is None:
+        pytest.skip("MariaDB server binaries not found (apt-get install mariadb-server)")
+    pymysql = pytest.importorskip("pymysql")
+    server, install = binaries
+    root = os.geteuid() == 0
+    if root and shutil.which("runuser") is None:
+        pytest.skip("running as root without runuser: cannot start MariaDB")
+    prefix = ["runuser", "-u", "mysql", "--"] if root else []
+    base = Path(tempfile.mkdtemp(prefix="synthloom-mariadb-"))
+    if root:
+        shutil.chown(base, "mysql")
+    data, port = base / "data", free_port()
+    try:
+        subprocess.run(
+            [*prefix, install, "--no-defaults", f"--datadir={data}", "--skip-test-db"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.skip(f"could not initialise MariaDB: {exc}")
+    process = subprocess.Popen(
+        [
+            *prefix,
+            server,
+            "--no-defaults",
+            f"--datadir={data}",
+            f"--socket={base / 'sock'}",
+            f"--pid-file={base / 'pid'}",
+            f"--log-error={base / 'log'}",
+            f"--port={port}",
+            "--bind-address=127.0.0.1",
+            "--skip-grant-tables",
+            "--skip-log-bin",
+            "--innodb-buffer-pool-size=16M",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(120):
+            try:
+                pymysql.connect(host="127.0.0.1", port=port, user="root").close()
+                break
+            except pymysql.err.OperationalError:
+                if process.poll() is not None:
+                    break
+                time.sleep(0.25)
+        else:
+            pytest.skip("MariaDB did not accept connections within 30 s")
+        if process.poll() is not None:
+            log = base / "log"
+            tail = log.read_text(errors="replace")[-500:] if log.exists() else ""
+            pytest.skip(f"MariaDB stopped at start: {tail}")
+        yield f"mysql+pymysql://root@127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def create_database(server_url: str, name: str) -> str:
+    """Create (or empty) database ``name`` on a MySQL/MariaDB server; return its URL."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(server_url + "/mysql")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+        conn.exec_driver_sql(f"CREATE DATABASE `{name}`")
+    engine.dispose()
+    return f"{server_url}/{name}"
+
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[dict]:
     """A moto S3 server on 127.0.0.1 with an empty bucket; yields fsspec storage options."""

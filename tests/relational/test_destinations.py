@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from synthloom.errors import DataError
+from synthloom.errors import ConfigError, DataError
 from synthloom.relational import destination_kind, write_tables
 
 
@@ -122,3 +122,20 @@ def test_s3_objects(generated, s3_server):
     with pytest.raises(DataError, match="already holds"):
         write_tables(tables, schema, "s3://synthetic/run1", storage_options=s3_server)
     write_tables(tables, schema, "s3://synthetic/run1", storage_options=s3_server, overwrite=True)
+
+
+def test_missing_object_storage_driver_is_one_clear_error(generated, tmp_path):
+    import importlib.util
+
+    tables, schema = generated
+    if importlib.util.find_spec("gcsfs") is None:
+        with pytest.raises(ConfigError, match=r"gs:// needs the gcsfs package.*pip install gcsfs"):
+            write_tables(tables, schema, "gs://bucket/run1")
+    with pytest.raises(ConfigError, match="unknown to fsspec"):
+        write_tables(tables, schema, "nosuchscheme://bucket/run1")
+    write_tables(tables, schema, "memory://synthloom-test/run1")  # a driver fsspec has
+    import fsspec
+
+    assert sorted(fsspec.filesystem("memory").ls("/synthloom-test/run1", detail=False)) == sorted(
+        f"/synthloom-test/run1/{name}" for name in tables
+    )

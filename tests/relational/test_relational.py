@@ -157,7 +157,9 @@ def test_relational_report(lahman_model, lahman_folder, tmp_path):
 
     schema, real = read_database(lahman_folder, lahman_model.config)
     synthetic = lahman_model.generate(len(real["People"]), seed=0)
-    scores = build_relational_report(real, synthetic, schema, tmp_path / "report")
+    scores = build_relational_report(
+        real, synthetic, schema, tmp_path / "report", per_table_reports=False
+    )
     assert (tmp_path / "report" / "relational_report.json").is_file()
     assert scores["referential_integrity"] == 1.0
     counts = scores["children_per_parent"]
