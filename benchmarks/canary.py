@@ -1,6 +1,7 @@
 """Canary exposure: does DP-SGD keep a model from memorizing a secret it saw?
 
 Usage: python benchmarks/canary.py [--records 1000] [--repeats 1] [--epsilon 5] [--epochs 8]
+                                   [--runs 3]
 
 Puts a canary record ("my secret code is 493817") ``--repeats`` times among real fortunes,
 trains synthloom's text model twice through its public API (``TextSynthesizer``, byte
@@ -8,7 +9,10 @@ tokens so both runs have the same vocabulary), without DP and with ``dp: true`` 
 ``--epsilon``, and ranks the canary's secret among random codes of the same format by the
 model's likelihood. Exposure (Carlini et al., "The Secret Sharer") = log2(candidates + 1) −
 log2(rank): about 0 when the canary is as likely as any random code, up to
-log2(candidates + 1) when it ranks first. Prints ε, δ and exposure for both runs.
+log2(candidates + 1) when it ranks first. Candidates are drawn uniformly over the whole code
+space (10⁶ six-digit codes). Each setting is trained ``--runs`` times (seeds 0, 1, …; under
+DP the noise comes from OS entropy anyway) and prints ε, δ and the exposure's mean, standard
+deviation and range.
 """
 
 from __future__ import annotations
@@ -42,17 +46,22 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--candidates", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     lines = _fortunes(args.records) + [PREFIX + SECRET] * args.repeats
-    print(f"{len(lines)} records, canary ×{args.repeats}, {args.epochs} epochs")
+    print(f"{len(lines)} records, canary ×{args.repeats}, {args.epochs} epochs, {args.runs} runs")
     for dp in (False, True):
         start = time.perf_counter()
-        model, privacy = _train(lines, args, dp)
-        exposure = _exposure(model, args.candidates)
-        seconds = time.perf_counter() - start
+        exposures, privacy = [], ""
+        for run in range(args.runs):
+            model, privacy = _train(lines, args, dp, seed=run)
+            exposures.append(_exposure(model, args.candidates, seed=run))
+        seconds = (time.perf_counter() - start) / args.runs
+        e = np.array(exposures)
         print(
-            f"{'DP-SGD' if dp else 'no DP ':6}  {privacy:40}  exposure {exposure:5.2f} bits "
-            f"(max {math.log2(args.candidates + 1):.2f})  {seconds:6.1f} s"
+            f"{'DP-SGD' if dp else 'no DP ':6}  {privacy:32}  exposure {e.mean():5.2f} ± "
+            f"{e.std(ddof=1) if len(e) > 1 else 0:4.2f} bits (min {e.min():.2f}, max "
+            f"{e.max():.2f}; ceiling {math.log2(args.candidates + 1):.2f})  {seconds:6.1f} s/run"
         )
 
 
@@ -62,7 +71,9 @@ def _fortunes(n: int) -> list[str]:
     return lines[:n]
 
 
-def _train(lines: list[str], args: argparse.Namespace, dp: bool) -> tuple[RecordModel, str]:
+def _train(
+    lines: list[str], args: argparse.Namespace, dp: bool, seed: int
+) -> tuple[RecordModel, str]:
     """Train through the public API (the same network with and without DP)."""
     options = dict(
         epochs=args.epochs,
@@ -74,7 +85,7 @@ def _train(lines: list[str], args: argparse.Namespace, dp: bool) -> tuple[Record
         learning_rate=0.005,
         early_stopping=False,
         vocab_size=0,  # characters; under DP public bytes
-        seed=0,
+        seed=seed,
     )
     if dp:
         options.update(dp=True, dp_epsilon=args.epsilon)
@@ -99,12 +110,13 @@ def _record_losses(model: nn.Module, batch: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def _exposure(trained: RecordModel, n_candidates: int) -> float:
+def _exposure(trained: RecordModel, n_candidates: int, seed: int) -> float:
     """log2(n + 1) - log2(rank of the secret among n random codes, by likelihood)."""
     model, tokenizer = trained.network.eval(), trained.tokenizer
-    rng = np.random.default_rng(1)
-    codes = {f"{c:06d}" for c in rng.integers(0, 10**6, n_candidates * 2)} - {SECRET}
-    texts = [PREFIX + code for code in [SECRET, *sorted(codes)[:n_candidates]]]
+    rng = np.random.default_rng(1000 + seed)
+    drawn = rng.choice(10**6, n_candidates + 1, replace=False)  # uniform, no repeats
+    codes = [f"{c:06d}" for c in drawn if f"{c:06d}" != SECRET][:n_candidates]
+    texts = [PREFIX + code for code in [SECRET, *codes]]
     batch = torch.tensor([[BOS, *tokenizer.encode(t), EOR] for t in texts])
     losses = _record_losses(model, batch)  # equal lengths: mean loss ranks like the sum
     rank = 1 + int((losses[1:] < losses[0]).sum())

@@ -43,6 +43,7 @@ from synthloom.io.model_dir import (
 from synthloom.io.schema import TableFormat
 from synthloom.io.tables import describe_frame, read_table
 from synthloom.lstm.model import pick_device
+from synthloom.lstm.steps import dp_settings
 from synthloom.lstm.table_model import TableLSTM, TableSampler, TableShape
 from synthloom.lstm.train import (
     EpochCallback,
@@ -53,8 +54,8 @@ from synthloom.lstm.train import (
     split_holdout,
     training_summary,
 )
-from synthloom.privacy.accounting import Release, resolve_delta, split_budget
-from synthloom.privacy.training import PrivateTrainer, PrivateTraining, log_privacy
+from synthloom.privacy.accounting import Release
+from synthloom.privacy.training import PrivateTraining, log_privacy
 from synthloom.validation.data_checks import apply_data_checks
 from synthloom.validation.field_validators import FieldValidators
 
@@ -129,6 +130,11 @@ class TableSynthesizer:
         if engine not in ENGINES:
             raise ConfigError(f"engine {engine!r} is not one of {ENGINES}")
         self.config = config if config is not None else SyntheticsConfig.from_options(**options)
+        if engine == "amplify" and self.config.params.dp:
+            raise ConfigError(
+                "the amplify engine (statistical model) is not differentially private; "
+                "with dp: true use the LSTM engine (models: - synthetics) or set dp: false"
+            )
         self.engine = engine
         self.fallback_reason_: str | None = None
         self._fallback: StatisticalModel | None = None
@@ -181,6 +187,8 @@ class TableSynthesizer:
             if params.dp
             else None
         )
+        if self._private is not None:  # decimals etc. from the releases, not the raw data
+            table_format = replace(table_format, columns=tuple(self._private.codec.columns))
         with training_dir(model_dir, overwrite) as directory:
             validators = (
                 FieldValidators([])  # learned from raw values: off under DP
@@ -200,7 +208,7 @@ class TableSynthesizer:
             result = TrainingResult(stop_reason="not trained")
             write_json(
                 directory / PARAMS_FILE,
-                self._model_params(table_format, parts, clusters, params, len(frame)),
+                self._model_params(table_format, parts, clusters, params, self._published_n(frame)),
             )
             if self.engine == "lstm":
                 parts, result = self._train_lstm(
@@ -257,7 +265,9 @@ class TableSynthesizer:
                 )
                 write_json(
                     directory / PARAMS_FILE,
-                    self._model_params(table_format, parts, clusters, params, len(frame)),
+                    self._model_params(
+                        table_format, parts, clusters, params, self._published_n(frame)
+                    ),
                 )
         except (SynthloomError, KeyboardInterrupt):
             raise
@@ -318,8 +328,11 @@ class TableSynthesizer:
         params: Params,
     ) -> _Part:
         conditioned = self.seed_fields if index == 0 else cluster.anchors
-        order = conditioned + _model_order(
-            frame, [c for c in cluster.columns if c not in conditioned]
+        rest = [c for c in cluster.columns if c not in conditioned]
+        order = conditioned + (
+            _model_order(frame, rest)
+            if self._private is None
+            else self._private.codec.order_by_vocabulary(rest)  # DP releases only
         )
         columns = [table_format.column(c) for c in order]
         if self._private is None:
@@ -354,20 +367,10 @@ class TableSynthesizer:
         train_idx, val_idx = split
         part_params = params.model_copy(update={"max_training_time_seconds": budget})
         device = pick_device(params.device)
-        if self._private is None:
-            trainer = Trainer(
-                part.network, part_params, folder, device, epoch_callback, show_progress
-            )
-        else:
-            trainer = PrivateTrainer(
-                part.network,
-                part_params,
-                folder,
-                device,
-                self._private.training,
-                epoch_callback,
-                show_progress,
-            )
+        private = self._private.training if self._private else None
+        trainer = Trainer(
+            part.network, part_params, folder, device, epoch_callback, show_progress, private
+        )
         return trainer.fit(list(rows[train_idx]), list(rows[val_idx]))
 
     def _check_seed_fields(self, table_format: TableFormat) -> None:
@@ -377,6 +380,10 @@ class TableSynthesizer:
                 f"task.attrs.fields names columns not in the data: {missing}; "
                 f"columns are {table_format.names}"
             )
+
+    def _published_n(self, frame: pd.DataFrame) -> int:
+        """The row count the model dir may show: under DP the released one."""
+        return self._private.training.n_released if self._private else len(frame)
 
     def _model_params(
         self,
@@ -544,19 +551,18 @@ class _PrivateRun:
         params: Params,
         n_models: int,
     ) -> _PrivateRun:
-        """Split the budget, plan DP-SGD and release every column's vocabulary once."""
-        n = len(rows)
-        delta = resolve_delta(params.dp_delta, n)
-        (sgd_eps, sgd_delta), (domain_eps, domain_delta) = split_budget(
-            params.dp_epsilon, delta, DP_DOMAIN_SHARE
+        """Open the run's budget (released n, δ, DP-SGD plan) and release every column's
+        vocabulary once, from OS entropy."""
+        training = PrivateTraining.open(
+            dp_settings(params), len(rows), models=n_models, domain_share=DP_DOMAIN_SHARE
         )
-        training = PrivateTraining.for_params(
-            params, n, models=n_models, epsilon=sgd_eps, delta=sgd_delta
-        )
+        domain_eps, domain_delta = training.domain_budget
         k = frame.shape[1]
-        rng = np.random.default_rng(params.seed)
-        budgets = {c: DomainBudget(domain_eps / k, domain_delta / k, n, rng) for c in frame}
-        training.releases = [
+        budgets = {
+            c: DomainBudget(domain_eps / k, domain_delta / k, training.n_released, training.rng)
+            for c in frame
+        }
+        training.releases += [
             Release(
                 f"column {c!r}: its values or frequent values, range and bin edges",
                 "Laplace histogram with threshold; exponential-mechanism quantiles",
@@ -568,6 +574,13 @@ class _PrivateRun:
         training.not_covered.append(
             "values too rare to release under DP come out missing (<na>) in generated rows"
         )
+        if table_format.file_format in ("parquet", "dataframe"):
+            training.public_inputs.append("column types declared by the Parquet file or dtypes")
+        else:
+            training.not_covered.append(
+                "column kinds and date formats inferred from the file's text; give a Parquet "
+                "file or a typed DataFrame to declare them instead"
+            )
         columns = [table_format.column(c) for c in frame.columns]
         return cls(training, TableCodec.fit(frame.iloc[rows], columns, [], budgets))
 

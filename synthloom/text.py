@@ -26,6 +26,7 @@ from synthloom.io.model_dir import (
 from synthloom.io.text import clean_records, read_text_records
 from synthloom.lstm.generate import RecordModel, SamplingPlan, stream_texts
 from synthloom.lstm.model import ModelShape, RecordLSTM, pick_device
+from synthloom.lstm.steps import dp_settings
 from synthloom.lstm.train import (
     EpochCallback,
     Trainer,
@@ -36,7 +37,7 @@ from synthloom.lstm.train import (
     split_holdout,
     training_summary,
 )
-from synthloom.privacy.training import PrivateTrainer, PrivateTraining, log_privacy
+from synthloom.privacy.training import PrivateTraining, log_privacy
 from synthloom.validation.records import GeneratedRecord, LineValidator, check_line
 
 DEFAULT_NUM_RECORDS = 5000
@@ -95,7 +96,7 @@ class TextSynthesizer:
             if len(train_idx) == 0:
                 raise DataError("no records left for training after the validation split")
             privacy = (
-                PrivateTraining.for_params(params, len(train_idx)) if params.dp else None
+                PrivateTraining.open(dp_settings(params), len(train_idx)) if params.dp else None
             )
             tokenizer = (
                 ByteTokenizer()  # a public vocabulary: nothing learned outside DP-SGD
@@ -114,16 +115,13 @@ class TextSynthesizer:
             longest = DP_MAX_RECORD_BYTES if privacy else max(len(e) for e in encoded)
             max_tokens = _length_cap(longest)
             tokenizer.save(directory)
-            write_json(directory / PARAMS_FILE, self._model_params(shape, max_tokens, records))
+            n_records = privacy.n_released if privacy else len(records)
+            write_json(directory / PARAMS_FILE, self._model_params(shape, max_tokens, n_records))
             network = RecordLSTM(shape)
             device = pick_device(params.device)
             sequences = records_to_sequences(encoded)
-            trainer = (
-                PrivateTrainer(
-                    network, params, directory, device, privacy, epoch_callback, show_progress
-                )
-                if privacy
-                else Trainer(network, params, directory, device, epoch_callback, show_progress)
+            trainer = Trainer(
+                network, params, directory, device, epoch_callback, show_progress, privacy
             )
             result = trainer.fit([sequences[i] for i in train_idx], [sequences[i] for i in val_idx])
             summary = training_summary(
@@ -137,7 +135,7 @@ class TextSynthesizer:
         self._model = RecordModel(network, tokenizer, device, max_tokens)
         return self
 
-    def _model_params(self, shape: ModelShape, max_tokens: int, records: list[str]) -> dict:
+    def _model_params(self, shape: ModelShape, max_tokens: int, n_records: int) -> dict:
         import synthloom
 
         return {
@@ -148,7 +146,7 @@ class TextSynthesizer:
             "model_shape": shape.to_dict(),
             "tokenizer": _tokenizer_kind(self.config.params),
             "max_tokens": max_tokens,
-            "n_records": len(records),
+            "n_records": n_records,
             "created_unix": time.time(),
         }
 

@@ -8,7 +8,7 @@ fixed-length sequence of its columns' tokens, so a generated row always has ever
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -250,19 +250,13 @@ class TableCodec:
 
         With ``budgets`` (under DP, one per column) every vocabulary is a DP release.
         """
+        if budgets is not None:
+            return cls._fit_private(frame, columns, budgets)
         codecs: list[FieldCodec] = []
         for info in columns:
             series = frame[info.name]
             seedable = info.name in seed_fields
             numeric = info.kind in ("integer", "float", "datetime")
-            if budgets is not None:
-                budget = budgets[info.name]
-                if numeric:
-                    numbers, unit = _to_numbers(series, info)
-                    codecs.append(NumericField.fit_private(info.name, numbers, unit, budget))
-                else:
-                    codecs.append(CategoricalField.fit_private(info.name, series, budget))
-                continue
             if numeric:
                 numbers, unit = _to_numbers(series, info)
                 if numbers.nunique() > EXACT_NUMERIC_MAX:
@@ -270,6 +264,39 @@ class TableCodec:
                     continue
             codecs.append(CategoricalField.fit(info.name, series, seedable))
         return cls(codecs, list(columns))
+
+    @classmethod
+    def _fit_private(
+        cls, frame: pd.DataFrame, columns: list[ColumnInfo], budgets: dict[str, DomainBudget]
+    ) -> TableCodec:
+        """Every vocabulary a DP release; structure from public facts or those releases.
+
+        The date unit follows the column's format (a format without a time of day means
+        days), never a look at the values; float decimals are those of the released exact
+        values (or :data:`DP_FLOAT_DECIMALS`), never the raw maximum.
+        """
+        codecs: list[FieldCodec] = []
+        public: list[ColumnInfo] = []
+        for info in columns:
+            series, budget = frame[info.name], budgets[info.name]
+            if info.kind in ("integer", "float", "datetime"):
+                numbers, unit = _to_numbers(series, info, unit=_public_unit(info))
+                codec = NumericField.fit_private(info.name, numbers, unit, budget)
+                if info.kind == "float":
+                    info = replace(info, decimals=_released_decimals(codec))
+            else:
+                codec = CategoricalField.fit_private(info.name, series, budget)
+            codecs.append(codec)
+            public.append(info)
+        return cls(codecs, public)
+
+    def order_by_vocabulary(self, names: list[str]) -> list[str]:
+        """``names`` with small vocabularies first (ties in the given order).
+
+        Under DP the vocabularies are releases, so this order reveals nothing more.
+        """
+        size = {codec.name: sum(codec.vocab_sizes) for codec in self.fields}
+        return sorted(names, key=lambda name: size[name])
 
     @property
     def vocab_sizes(self) -> list[int]:
@@ -339,14 +366,18 @@ class TableCodec:
         return cls(fields, [ColumnInfo(**c) for c in data["columns"]])
 
 
-def _to_numbers(series: pd.Series, info: ColumnInfo, strict: bool = False) -> tuple[pd.Series, str]:
-    """A numeric view of a number or date column (dates as days or seconds)."""
+def _to_numbers(
+    series: pd.Series, info: ColumnInfo, strict: bool = False, unit: str | None = None
+) -> tuple[pd.Series, str]:
+    """A numeric view of a number or date column (dates as days or seconds: ``unit``, or
+    days when every value is at midnight)."""
     if info.kind == "datetime":
         stamps = pd.to_datetime(series, errors="coerce", format=info.datetime_format)
         ns = stamps.astype("int64").where(stamps.notna())
-        midnight = (ns.dropna() % _NS_PER_DAY == 0).all()
-        unit = "days" if midnight else "seconds"
-        return (ns / (_NS_PER_DAY if midnight else _NS_PER_SECOND)).astype("Float64"), unit
+        if unit is None:
+            unit = "days" if (ns.dropna() % _NS_PER_DAY == 0).all() else "seconds"
+        scale = _NS_PER_DAY if unit == "days" else _NS_PER_SECOND
+        return (ns / scale).astype("Float64"), unit
     numbers = pd.to_numeric(series, errors="coerce")
     if strict:
         bad = numbers.isna() & series.notna()
@@ -355,6 +386,25 @@ def _to_numbers(series: pd.Series, info: ColumnInfo, strict: bool = False) -> tu
                 f"column {info.name!r} is numeric but got {series[bad].iloc[0]!r}; give a number"
             )
     return numbers.astype("Float64"), "number"
+
+
+# Time-of-day directives of strftime: a date format without any of them holds days.
+_TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%f", "%p", "%T", "%X", "%c", "%s")
+# Float digits after the point under DP when no exact value was released.
+DP_FLOAT_DECIMALS = 4
+
+
+def _public_unit(info: ColumnInfo) -> str:
+    """Days or seconds for a date column, from its format alone (a schema fact)."""
+    fmt = info.datetime_format
+    return "days" if fmt and not any(d in fmt for d in _TIME_DIRECTIVES) else "seconds"
+
+
+def _released_decimals(codec: NumericField) -> int:
+    """Digits after the point of the DP-released exact values (post-processing), or
+    :data:`DP_FLOAT_DECIMALS` when they show none."""
+    digits = [len(f"{v:.10f}".rstrip("0").split(".")[1]) for v in codec.exact]
+    return max(digits, default=0) or DP_FLOAT_DECIMALS
 
 
 def _typed(values: pd.Series, info: ColumnInfo, codec: FieldCodec) -> pd.Series:

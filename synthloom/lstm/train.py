@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import torch
@@ -21,15 +21,15 @@ from synthloom.config import Params
 from synthloom.encoding.tokenizers import BOS, EOR, PAD
 from synthloom.io.model_dir import save_weights, write_history
 from synthloom.lstm.model import SequenceModel
+from synthloom.lstm.steps import StepPolicy, bucketed_batches, step_policy
+
+if TYPE_CHECKING:
+    from synthloom.privacy.training import PrivateTraining
 
 T = TypeVar("T")
 
 # After an epoch without improvement the learning rate halves, down to 1/16 of its start.
 _MAX_LR_DECAY = 16
-
-# Records are bucketed by length inside pools of this many batches, so padding stays small
-# while batch order stays random.
-_POOL_BATCHES = 50
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,12 @@ def split_holdout(
 
 
 class Trainer:
-    """Fits a sequence model to tokenized records, checkpointing into a model dir."""
+    """Fits a sequence model to tokenized records, checkpointing into a model dir.
+
+    The one training loop of synthloom: epochs, the time cap, Ctrl-C, weight averaging,
+    checkpoints, history and callbacks. A :class:`~synthloom.lstm.steps.StepPolicy` says
+    how steps are taken — plainly, or with DP-SGD (``private``).
+    """
 
     def __init__(
         self,
@@ -93,6 +98,7 @@ class Trainer:
         device: torch.device,
         epoch_callback: EpochCallback | None = None,
         show_progress: bool = False,
+        private: PrivateTraining | None = None,
     ) -> None:
         self.model = model.to(device)
         self.params = params
@@ -100,72 +106,103 @@ class Trainer:
         self.device = device
         self.epoch_callback = epoch_callback
         self.show_progress = show_progress
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=params.learning_rate)
+        self.optimizer: Any = torch.optim.Adam(model.parameters(), lr=params.learning_rate)
         self._rng = np.random.default_rng(params.seed)
+        self.policy: StepPolicy = step_policy(params, private, self._rng)
 
     def fit(self, train: list[torch.Tensor], val: list[torch.Tensor]) -> TrainingResult:
-        """Train until epochs, early stopping, the time limit or Ctrl-C; restore the best.
+        """Train until the epochs, early stopping, the time cap, the privacy budget or
+        Ctrl-C; leave the model holding the chosen checkpoint.
 
         Checkpoints, validation and the final weights use an average of the weights over
-        about the last half epoch of steps, which is steadier than the last step's.
+        about the last half epoch of steps, which is steadier than the last step's
+        (averaging noisy DP iterates is post-processing: it costs no ε).
         """
+        policy = self.policy
+        policy.attach(self)
         result = TrainingResult()
         start = time.monotonic()
-        best_score, best_state, waited = math.inf, None, 0
-        steps_per_epoch = math.ceil(len(train) / self.params.batch_size)
-        self.average = WeightAverage.for_epoch(self.model, steps_per_epoch)
-        with self._progress() as progress:
-            task = progress.add_task(
-                "training", total=self.params.epochs * steps_per_epoch, loss=math.nan, epoch=0
-            )
-            advance = partial(progress.advance, task)
-            try:
-                for epoch in range(1, self.params.epochs + 1):
+        per_epoch = policy.steps_per_epoch(len(train))
+        epochs = policy.epochs(self.params.epochs)
+        self.average = WeightAverage.for_epoch(self.model, per_epoch)
+        best = _Checkpoints(self.params, policy.select_by_loss)
+        try:
+            with self._progress(policy.label, epochs) as progress:
+                task = progress.add_task(
+                    policy.label, total=epochs * per_epoch, loss=math.nan, epoch=0
+                )
+                for epoch in range(1, epochs + 1):
+                    allowed = policy.steps_allowed(per_epoch)
+                    if allowed < 1:
+                        result.stop_reason = "privacy_budget"
+                        break
                     progress.update(task, epoch=epoch)
-                    loss, accuracy, tokens, timed_out = self._train_epoch(train, start, advance)
-                    result.tokens_trained += tokens
-                    with self.average.applied():
-                        val_loss, val_accuracy = self._evaluate(val) if val else (None, None)
-                        averaged = {
-                            k: v.detach().clone() for k, v in self.model.state_dict().items()
-                        }
-                    score = val_loss if val_loss is not None else loss
-                    improved = score < best_score - self.params.early_stopping_min_delta
-                    if improved or best_state is None:
-                        best_score, waited, result.best_epoch = score, 0, epoch
-                        best_state = averaged
-                        save_weights(self.model_dir, best_state)
-                    else:
-                        waited += 1
-                        self._decay_learning_rate()
-                    state = EpochState(
-                        epoch,
-                        loss,
-                        accuracy,
-                        val_loss,
-                        val_accuracy,
-                        best=result.best_epoch == epoch,
-                        elapsed_seconds=time.monotonic() - start,
+                    advance = partial(progress.advance, task)
+                    loss, accuracy, tokens, timed_out = self._train_epoch(
+                        train, start, advance, allowed
                     )
-                    result.history.append(state)
-                    write_history(self.model_dir, [asdict(s) for s in result.history])
-                    progress.update(task, loss=score)
-                    if self.epoch_callback is not None:
-                        self.epoch_callback(state)
+                    result.tokens_trained += tokens
+                    state = self._end_epoch(result, best, epoch, loss, accuracy, val, start)
+                    progress.update(task, loss=state.val_loss or loss)
                     if timed_out:
                         result.stop_reason = "time_limit"
                         break
-                    if self.params.early_stopping and waited >= self.params.early_stopping_patience:
+                    if allowed < per_epoch:
+                        result.stop_reason = "privacy_budget"
+                        break
+                    if best.patience_spent():
                         result.stop_reason = "early_stopping"
                         break
-            except KeyboardInterrupt:
-                result.stop_reason = "interrupted"
-                if best_state is None:
-                    raise
-        if best_state is not None:
-            self.model.load_state_dict(best_state)
+        except KeyboardInterrupt:
+            result.stop_reason = "interrupted"
+            if best.state is None:
+                policy.detach(self)
+                raise
+        if result.stop_reason == "epochs" and epochs < self.params.epochs:
+            result.stop_reason = "privacy_budget"  # the plan cut the epochs to the budget
+        policy.detach(self)
+        if best.state is not None:
+            self.model.load_state_dict(best.state)
         result.seconds = time.monotonic() - start
         return result
+
+    def _end_epoch(
+        self,
+        result: TrainingResult,
+        best: _Checkpoints,
+        epoch: int,
+        loss: float,
+        accuracy: float,
+        val: list[torch.Tensor],
+        start: float,
+    ) -> EpochState:
+        """Validate the averaged weights, checkpoint them if chosen, record the epoch."""
+        with self.average.applied():
+            val_loss, val_accuracy = self._evaluate(val) if val else (None, None)
+            averaged = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        score = val_loss if val_loss is not None else loss
+        if best.offer(score, averaged, epoch):
+            result.best_epoch = epoch
+            save_weights(self.model_dir, averaged)
+        elif self.policy.select_by_loss:
+            self._decay_learning_rate()
+        epsilon, delta = self.policy.privacy()
+        state = EpochState(
+            epoch,
+            loss,
+            accuracy,
+            val_loss,
+            val_accuracy,
+            epsilon=epsilon,
+            delta=delta,
+            best=result.best_epoch == epoch,
+            elapsed_seconds=time.monotonic() - start,
+        )
+        result.history.append(state)
+        write_history(self.model_dir, [asdict(s) for s in result.history])
+        if self.epoch_callback is not None:
+            self.epoch_callback(state)
+        return state
 
     def _decay_learning_rate(self) -> None:
         """Halve the step size after an epoch without improvement (down to 1/16 of it)."""
@@ -174,31 +211,29 @@ class Trainer:
             group["lr"] = max(group["lr"] / 2, floor)
 
     def _train_epoch(
-        self, sequences: list[torch.Tensor], start: float, advance: Callable[[], None]
+        self,
+        sequences: list[torch.Tensor],
+        start: float,
+        advance: Callable[[], None],
+        steps: int,
     ) -> tuple[float, float, int, bool]:
         self.model.train()
         total_loss, correct, count = 0.0, 0, 0
         limit = self.params.max_training_time_seconds
-        timed_out = False
-        for batch in self._batches(sequences, shuffle=True):
-            loss, right, n = self._step(batch)
+        lengths = np.array([len(s) for s in sequences])
+        for step, indices in enumerate(self.policy.batches(len(sequences), lengths)):
+            if step == steps:
+                break
+            batch = self._pad(sequences, indices) if len(indices) else None
+            loss, right, n = self.policy.step(self, batch)
             self.average.update()
             total_loss, correct, count = total_loss + loss, correct + right, count + n
             advance()
             if limit is not None and time.monotonic() - start > limit:
-                timed_out = True
-                break
-        return total_loss / max(count, 1), correct / max(count, 1), count, timed_out
+                return total_loss / max(count, 1), correct / max(count, 1), count, True
+        return total_loss / max(count, 1), correct / max(count, 1), count, False
 
-    def _step(self, batch: torch.Tensor) -> tuple[float, int, int]:
-        """One optimizer step on a padded batch (mean token loss, gradient norm ≤ 1)."""
-        self.optimizer.zero_grad(set_to_none=True)
-        total, right, n_tokens = self._backward(batch, per_token=True)
-        nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.optimizer.step()
-        return total, right, n_tokens
-
-    def _backward(self, batch: torch.Tensor, per_token: bool) -> tuple[float, int, int]:
+    def backward(self, batch: torch.Tensor, per_token: bool) -> tuple[float, int, int]:
         """Gradients of the batch's loss, in chunks of ``seq_length`` with carried state.
 
         The loss is the batch's mean token loss, or with ``per_token=False`` the sum of
@@ -223,7 +258,9 @@ class Trainer:
     def _evaluate(self, sequences: list[torch.Tensor]) -> tuple[float, float]:
         self.model.eval()
         total, right, count = 0.0, 0, 0
-        for batch in self._batches(sequences, shuffle=False):
+        lengths = np.array([len(s) for s in sequences])
+        for indices in bucketed_batches(lengths, self.params.batch_size, None):
+            batch = self._pad(sequences, indices)
             inputs, targets = batch[:, :-1].to(self.device), batch[:, 1:].to(self.device)
             terms = self.model.loss_terms(inputs, targets, None, 0)
             total += terms.loss.item()
@@ -231,37 +268,54 @@ class Trainer:
             count += self.model.count_targets(targets)
         return total / max(count, 1), right / max(count, 1)
 
-    def _batches(self, sequences: list[torch.Tensor], shuffle: bool) -> list[torch.Tensor]:
-        """Padded batches of records of similar length."""
-        size = self.params.batch_size
-        order = self._rng.permutation(len(sequences)) if shuffle else np.arange(len(sequences))
-        lengths = np.array([len(s) for s in sequences])
-        batches = []
-        pool = size * _POOL_BATCHES
-        for lo in range(0, len(order), pool):
-            chunk = order[lo : lo + pool]
-            chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-            batches += [chunk[i : i + size] for i in range(0, len(chunk), size)]
-        if shuffle:
-            batches = [batches[i] for i in self._rng.permutation(len(batches))]
-        return [
-            nn.utils.rnn.pad_sequence(
-                [sequences[i] for i in b], batch_first=True, padding_value=PAD
-            )
-            for b in batches
-        ]
+    @staticmethod
+    def _pad(sequences: list[torch.Tensor], indices: np.ndarray) -> torch.Tensor:
+        return nn.utils.rnn.pad_sequence(
+            [sequences[i] for i in indices], batch_first=True, padding_value=PAD
+        )
 
-    def _progress(self) -> Progress:
+    def _progress(self, label: str, epochs: int) -> Progress:
         return Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
-            TextColumn(f"epoch {{task.fields[epoch]}}/{self.params.epochs}"),
+            TextColumn(f"epoch {{task.fields[epoch]}}/{epochs}"),
             TextColumn("loss {task.fields[loss]:.4f}"),
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
             disable=not self.show_progress,
             transient=False,
+        )
+
+
+class _Checkpoints:
+    """Which epoch's weights to keep: the best by loss (plain), or the last (DP)."""
+
+    def __init__(self, params: Params, select_by_loss: bool) -> None:
+        self.min_delta = params.early_stopping_min_delta
+        self.patience = params.early_stopping_patience if params.early_stopping else None
+        self.select_by_loss = select_by_loss
+        self.score = math.inf
+        self.state: dict[str, torch.Tensor] | None = None
+        self.waited = 0
+
+    def offer(self, score: float, state: dict[str, torch.Tensor], epoch: int) -> bool:
+        """Keep ``state`` if it is chosen; say whether it was."""
+        chosen = (
+            not self.select_by_loss
+            or self.state is None
+            or score < self.score - self.min_delta
+        )
+        if chosen:
+            self.score, self.state, self.waited = score, state, 0
+        else:
+            self.waited += 1
+        return chosen
+
+    def patience_spent(self) -> bool:
+        """Early stopping: as many epochs without improvement as the patience allows."""
+        return (
+            self.select_by_loss and self.patience is not None and self.waited >= self.patience
         )
 
 
@@ -340,5 +394,8 @@ def training_summary(
         "fallback_used": False,
     }
     if privacy is not None:
+        # exact counts are private: publish the released one (see privacy.not_covered)
+        summary["training_records"] = privacy["training_records_released"]
+        summary["validation_records"] = None
         summary["privacy"] = privacy
     return summary

@@ -54,11 +54,19 @@ NEIGHBOURING = "add or remove one record"
 Segment = tuple[float, float, int]  # (noise multiplier, sample rate, steps)
 
 
+# δ when none is given: at most 1/(10·n), and never above this.
+MAX_DEFAULT_DELTA = 1e-6
+
+
 def default_delta(n_records: int) -> float:
-    """δ when none is given: 1 / the number of training records."""
+    """δ when none is given: min(1/(10·n), 1e-6) for n training records.
+
+    A mechanism that publishes one random record whole is (0, 1/n)-DP, so δ must sit well
+    below 1/n to mean anything.
+    """
     if n_records < 1:
         raise ConfigError("differential privacy needs at least one training record")
-    return 1.0 / n_records
+    return min(0.1 / n_records, MAX_DEFAULT_DELTA)
 
 
 def check_delta(delta: float, n_records: int) -> float:
@@ -66,14 +74,14 @@ def check_delta(delta: float, n_records: int) -> float:
     if not 0 < delta < 1.0 / n_records:
         raise ConfigError(
             f"dp_delta={delta:g} must be above 0 and below 1/n = {1 / n_records:.3g} for "
-            f"{n_records} training records; leave it null for 1/n or pick e.g. "
+            f"{n_records} training records; leave it null for min(1/(10n), 1e-6) or pick e.g. "
             f"{_round_down(0.1 / n_records):g}"
         )
     return delta
 
 
 def resolve_delta(delta: float | None, n_records: int) -> float:
-    """``dp_delta`` as configured (checked) or the default 1/n."""
+    """``dp_delta`` as configured (checked) or the default min(1/(10n), 1e-6)."""
     return default_delta(n_records) if delta is None else check_delta(delta, n_records)
 
 
@@ -191,8 +199,8 @@ class PrivacyLedger:
     Keeps the history of (noise multiplier, sample rate, steps), as opacus' accountants do,
     and asks opacus for ε: its RDP analysis (the sum over the history that ``RDPAccountant``
     computes, cached per step) or a ``PRVAccountant`` over the history. Several models
-    trained on the same records (column clusters) share one ledger, or are merged with
-    :func:`compose_ledgers`.
+    trained on the same records (column clusters) share one ledger: RDP adds up order by
+    order and converts to (ε, δ) once.
     """
 
     accountant: Accountant = "rdp"
@@ -263,12 +271,6 @@ class PrivacyLedger:
 
         return _largest(fits)
 
-    def merged(self, other: PrivacyLedger) -> PrivacyLedger:
-        """One ledger for both: their mechanisms composed (same records, RDP or PRV)."""
-        if other.accountant != self.accountant:
-            raise ValueError("ledgers with different accountants cannot be composed")
-        return PrivacyLedger(self.accountant, self.prv_eps_error, [*self.history, *other.history])
-
     def summary(self, delta: float) -> dict[str, Any]:
         """ε, δ and everything needed to recompute them (for ``training_summary.json``)."""
         eps, order = self.epsilon(delta)
@@ -316,39 +318,9 @@ class PrivacyLedger:
         return (noise_multiplier, sample_rate, steps)
 
 
-def compose_ledgers(ledgers: Sequence[PrivacyLedger]) -> PrivacyLedger:
-    """Several models trained on the same records, accounted as one mechanism.
-
-    Each record is in every model's training data (column clusters split columns, not
-    people), so the models' privacy losses add up. Composing their steps in one RDP (or
-    PRV) accountant adds the RDP curves order by order and converts to (ε, δ) once, which
-    is tighter than :func:`compose_sequential`'s sum of separate ε's (and uses one δ,
-    not their sum).
-    """
-    if not ledgers:
-        raise ValueError("nothing to compose")
-    out = ledgers[0]
-    for ledger in ledgers[1:]:
-        out = out.merged(ledger)
-    return out
-
-
-def compose_sequential(budgets: Iterable[tuple[float, float]]) -> tuple[float, float]:
-    """Basic sequential composition: mechanisms at (εᵢ, δᵢ) on the same records are
-    (Σεᵢ, Σδᵢ)-DP.
-
-    Valid for any mix of mechanisms (e.g. DP-SGD plus the Laplace releases of
-    :mod:`synthloom.privacy.domain`). For several DP-SGD models prefer
-    :func:`compose_ledgers`, which is tighter.
-    """
-    pairs = list(budgets)
-    return sum(e for e, _ in pairs), sum(d for _, d in pairs)
-
-
-# Learned from the data but treated as public under DP, whatever the configuration.
-NOT_COVERED_ALWAYS = (
-    "the number of training records (it sets the sample rate and the default δ)",
-    "the schema: column names, order and types",
+# Public inputs of every DP run: they are given, not learned, so ε need not cover them.
+PUBLIC_ALWAYS = (
+    "the schema: column names, their order in the file, and the configuration",
 )
 
 
@@ -362,34 +334,19 @@ class Release:
     delta: float = 0.0
 
 
-def split_budget(
-    epsilon: float, delta: float, domain_share: float
-) -> tuple[tuple[float, float], tuple[float, float]]:
-    """(ε, δ) for DP-SGD and for all domain releases together; they add up to (ε, δ).
-
-    The domain part gets ``domain_share`` of ε and half of δ (the thresholded histograms
-    need some δ); with a share of 0 DP-SGD gets everything.
-    """
-    if not 0 <= domain_share < 1:
-        raise ConfigError(f"domain share {domain_share:g} must be in [0, 1)")
-    if not domain_share:
-        return (epsilon, delta), (0.0, 0.0)
-    domain = (epsilon * domain_share, delta / 2)
-    return (epsilon - domain[0], delta - domain[1]), domain
-
-
 def privacy_report(
     ledger: PrivacyLedger,
     delta: float,
     releases: Sequence[Release] = (),
     not_covered: Sequence[str] = (),
+    public_inputs: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The privacy part of ``training_summary.json``: total (ε, δ), how it adds up, the
-    DP-SGD ledger (recomputable), each release, and what ε does and does not cover."""
+    """The privacy part of ``training_summary.json``: total (ε, δ), how it adds up (basic
+    sequential composition: the ε's and δ's add), the DP-SGD ledger (recomputable), each
+    release, what ε covers, what it does not, and the public inputs it need not cover."""
     sgd = ledger.summary(delta)
-    total_eps, total_delta = compose_sequential(
-        [(sgd["epsilon"], delta), *((r.epsilon, r.delta) for r in releases)]
-    )
+    total_eps = sgd["epsilon"] + sum(r.epsilon for r in releases)
+    total_delta = delta + sum(r.delta for r in releases)
     return {
         "epsilon": total_eps,
         "delta": total_delta,
@@ -397,7 +354,9 @@ def privacy_report(
         "dp_sgd": sgd,
         "releases": [asdict(r) for r in releases],
         "covered": ["model weights (DP-SGD)", *(r.what for r in releases)],
-        "not_covered": [*NOT_COVERED_ALWAYS, *not_covered],
+        "not_covered": list(not_covered),
+        "public_inputs": [*PUBLIC_ALWAYS, *public_inputs],
+        "neighbouring": NEIGHBOURING,
     }
 
 
@@ -515,13 +474,13 @@ def records_needed(
 ) -> int | None:
     """Fewest records (±2%) for which ``noise_multiplier`` reaches the target; None if over 1e10.
 
-    With ``delta`` None, δ is 1/n for each candidate n, as it would be by default.
+    With ``delta`` None, δ is the default for each candidate n, as it would be in a run.
     """
 
     def fits(n: int) -> bool:
         rate = sample_rate(batch_size, n)
         steps = models * epochs * steps_per_epoch(rate)
-        d = 1 / n if delta is None else delta
+        d = default_delta(n) if delta is None else delta
         return (
             compute_epsilon([(noise_multiplier, rate, steps)], d, accountant)[0] <= target_epsilon
         )

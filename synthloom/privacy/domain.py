@@ -5,7 +5,7 @@ a maximum, a rare character are each about one record. These functions release s
 facts with differential privacy, each at a stated ε (and δ where said), for neighbouring
 datasets that differ by adding or removing one record (one person = one record, the same
 relation as the DP-SGD accountant). Their ε add up with DP-SGD's by basic sequential
-composition (:func:`synthloom.privacy.accounting.compose_sequential`). Text needs none of
+composition (:func:`synthloom.privacy.accounting.privacy_report` adds them up). Text needs none of
 this: :class:`ByteTokenizer` has a public vocabulary.
 """
 
@@ -50,6 +50,17 @@ def private_histogram(
     kept = np.flatnonzero(noisy > threshold)
     kept = kept[np.argsort(-noisy[kept], kind="stable")]
     return {_plain(counts.index[i]): float(noisy[i]) for i in kept}
+
+
+def private_count(n: int, epsilon: float, rng: np.random.Generator) -> int:
+    """The number of records, released with Laplace noise of scale 1/ε (ε-DP).
+
+    Adding or removing a record changes n by 1. The released count (rounded, at least 1)
+    is what DP runs publish and plan with (sample rate, default δ), so the exact n stays
+    private under the add/remove relation.
+    """
+    _check_budget(epsilon)
+    return max(1, round(n + rng.laplace(0.0, 1.0 / epsilon)))
 
 
 def private_categories(

@@ -1,8 +1,8 @@
-"""The DP-SGD boundary: a private model and optimizer (opacus), Poisson batches, DP LSTM.
+"""The DP-SGD boundary: a private model and optimizer (opacus), Poisson batches, OS entropy.
 
 How a training step uses it::
 
-    model = RecordLSTM(...)                   # built with dp_lstm() in place of nn.LSTM
+    model = RecordLSTM(...)                   # its nn.LSTM swapped for a PrivateLSTM
     gsm, optimizer = make_private(model, torch.optim.Adam(model.parameters()), ...,
                                   ledger=ledger, sample_rate=q)
     for batch in poisson_batches(n, q, rng):  # one epoch
@@ -21,22 +21,16 @@ longer bound its influence.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import numpy as np
 import torch
 from opacus import GradSampleModule
-from opacus.layers import DPLSTM
 from opacus.optimizers import DPOptimizer
 from opacus.validators import ModuleValidator
 from torch import nn
 
 from synthloom.privacy.accounting import PrivacyLedger, check_clip_norm, steps_per_epoch
-
-# nn.LSTM's own parameter names; DPLSTM also exposes its cells' (l0.ih.weight …) as aliases.
-_LSTM_PARAM = re.compile(r"(weight|bias)_(ih|hh)_l\d+(_reverse)?")
 
 
 class RecordDPOptimizer(DPOptimizer):
@@ -93,7 +87,7 @@ def make_private(
 
     The model's forward and methods (``loss_terms``) may be called on ``model`` itself:
     the returned GradSampleModule has hooked its layers. Every layer must be supported by
-    opacus (use :func:`dp_lstm` instead of ``nn.LSTM``), else opacus'
+    opacus (swap ``nn.LSTM`` for :class:`~synthloom.privacy.lstm.PrivateLSTM`), else opacus'
     ``UnsupportedModuleError`` (a ``ValueError``) names the layer. With ``ledger`` and
     ``sample_rate`` each optimizer step is recorded in the ledger as it happens.
     """
@@ -102,7 +96,7 @@ def make_private(
         raise ValueError(f"noise_multiplier={noise_multiplier} must be ≥ 0")
     if expected_batch_size < 1:
         raise ValueError(f"expected_batch_size={expected_batch_size} must be ≥ 1")
-    ModuleValidator.validate(model, strict=True)  # e.g. nn.LSTM: use dp_lstm
+    ModuleValidator.validate(model, strict=True)  # e.g. nn.LSTM: use PrivateLSTM
     module = GradSampleModule(model, batch_first=True, loss_reduction="sum", strict=True)
     private = RecordDPOptimizer(
         optimizer,
@@ -140,42 +134,3 @@ def poisson_batches(
     """
     for _ in range(steps_per_epoch(sample_rate)):
         yield np.flatnonzero(rng.random(n_records) < sample_rate)
-
-
-def dp_lstm(
-    input_size: int,
-    hidden_size: int,
-    num_layers: int = 1,
-    dropout: float = 0.0,
-    batch_first: bool = True,
-) -> DPLSTM:
-    """opacus' DPLSTM: an ``nn.LSTM`` whose per-record gradients opacus can compute.
-
-    Same call and outputs as ``nn.LSTM`` (``output, (h, c)``) and the same parameter names,
-    so :func:`plain_state_dict` weights load into an ``nn.LSTM`` model for fast sampling.
-    """
-    return DPLSTM(
-        input_size,
-        hidden_size,
-        num_layers=num_layers,
-        dropout=dropout,
-        batch_first=batch_first,
-    )
-
-
-def plain_state_dict(model: nn.Module) -> dict[str, Any]:
-    """``model.state_dict()`` without DPLSTM's alias entries: loads into the nn.LSTM model.
-
-    opacus drops the aliases only when the DPLSTM is the top module; inside a model both
-    names of each LSTM weight would otherwise be saved.
-    """
-    aliases = set()
-    for prefix, module in model.named_modules():
-        if isinstance(module, DPLSTM):
-            head = f"{prefix}." if prefix else ""
-            aliases |= {
-                head + name
-                for name, _ in module.named_parameters(remove_duplicate=False)
-                if not _LSTM_PARAM.fullmatch(name)
-            }
-    return {k: v for k, v in model.state_dict().items() if k not in aliases}

@@ -146,3 +146,18 @@ def _from_lstm_names(module: nn.Module, state: dict, prefix: str, *_: Any) -> No
         match = _LSTM_KEY.fullmatch(key[len(prefix) :])
         if match:
             state[f"{prefix}layers.{match[2]}.{match[1]}"] = state.pop(key)
+
+
+def swap_lstm(model: nn.Module, private: bool) -> None:
+    """Replace ``model.lstm`` by a :class:`PrivateLSTM` (``private``) or back to ``nn.LSTM``,
+    keeping the weights (both use ``nn.LSTM``'s weight names)."""
+    old = model.lstm
+    new: nn.Module = (PrivateLSTM if private else nn.LSTM)(
+        old.input_size,
+        old.hidden_size,
+        num_layers=old.num_layers,
+        dropout=old.dropout,
+        batch_first=True,
+    )
+    new.load_state_dict(old.state_dict())
+    model.lstm = new.to(next(old.parameters()).device)

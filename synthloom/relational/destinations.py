@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from synthloom.errors import ConfigError, DataError
+from synthloom.io.names import safe_file_name
 from synthloom.io.tables import write_table
 from synthloom.relational.schema import Schema
 from synthloom.relational.sources import database_url, is_database_url
@@ -98,7 +99,7 @@ def _write_folder(
 ) -> str:
     if folder.exists() and not folder.is_dir():
         raise DataError(f"destination {folder} is a file; give a folder")
-    paths = {name: folder / f"{name}.{file_format}" for name in tables}
+    paths = {name: folder / f"{safe_file_name(name)}.{file_format}" for name in tables}
     existing = [str(p) for p in paths.values() if p.exists()]
     if existing and not overwrite:
         raise DataError(
@@ -128,7 +129,7 @@ def _write_objects(
     except (ImportError, ValueError) as exc:
         raise ConfigError(f"cannot use object storage {url!r}: {exc}") from None
     root = root.rstrip("/")
-    keys = {name: f"{root}/{name}" for name in tables}
+    keys = {name: f"{root}/{safe_file_name(name)}" for name in tables}
     try:
         existing = [k for k in keys.values() if fs.exists(k)]
     except Exception as exc:
@@ -140,7 +141,7 @@ def _write_objects(
         )
     with tempfile.TemporaryDirectory() as tmp:
         for name, frame in tables.items():
-            local = Path(tmp) / f"{name}.{file_format}"
+            local = Path(tmp) / f"{safe_file_name(name)}.{file_format}"
             write_table(frame, local)
             try:
                 fs.put_file(str(local), keys[name])

@@ -17,7 +17,6 @@ histograms, parent–child correlations; charts inlined as PNG) and ``relational
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ from scipy.stats import ks_2samp
 
 from synthloom.encoding.clusters import association_matrix
 from synthloom.errors import DataError, SynthloomError
+from synthloom.io.names import safe_file_name
 from synthloom.relational.keys import check_integrity
 from synthloom.relational.schema import ForeignKey, Schema, key_index
 
@@ -184,7 +184,7 @@ def report_options(**changes: Any) -> ReportOptions:
 
 def table_folder(name: str) -> str:
     """The sub-folder of a table's report (its name, made safe for a file system)."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "table"
+    return safe_file_name(name)
 
 
 def _table_reports(

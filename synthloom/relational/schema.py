@@ -235,12 +235,13 @@ def build_schema(
             c for c, t in config.table(name).columns.items() if t == "keep" and c in table.columns
         ]
     _check_originals(tables)
+    _check_dp_inputs(tables, config)
     _check_cycles(tables)
     root = _find_root(tables, config)
     order = _order(tables)
     for name in order:
         tables[name].parent_key = _modelling_parent(tables[name], tables, config)
-    _check_dp(order, config)  # one synthesized table is the root: no counts to learn
+    _check_dp(order, config)  # one synthesized table, the root: no counts to learn
     _learned_keys(tables, frames)
     schema = Schema(tables, root, order)
     for name, table in tables.items():
@@ -517,11 +518,44 @@ def _learned_keys(tables: dict[str, TableSchema], frames: dict[str, pd.DataFrame
                     table.learned_keys.append(column)
 
 
-def _check_dp(order: list[str], config: RelationalConfig) -> None:
-    uses_dp = config.params.dp or any(
+def _uses_dp(config: RelationalConfig) -> bool:
+    return config.params.dp or any(
         t.params is not None and t.params.dp for t in config.tables.values()
     )
-    if uses_dp and len(order) > 1:
+
+
+def _check_dp_inputs(tables: dict[str, TableSchema], config: RelationalConfig) -> None:
+    """Under DP every released byte must come from the DP table model: no real values
+    copied (``keep``), no original tables (their rows and the references into them would
+    be released as they are)."""
+    if not _uses_dp(config):
+        return
+    kept = [f"{name}.{c}" for name, t in tables.items() for c in t.keep]
+    if kept:
+        raise ConfigError(
+            f"params.dp: columns marked keep ({', '.join(kept)}) would be copied from the real "
+            "rows, outside differential privacy; mark them synthesize or exclude, or set dp: false"
+        )
+    originals = sorted(name for name, t in tables.items() if t.original)
+    if originals:
+        raise ConfigError(
+            f"params.dp: original tables ({', '.join(originals)}) are copied as they are and "
+            "their references would be matched on the real rows, outside differential "
+            "privacy; exclude them (exclude_tables), or set dp: false"
+        )
+    loops = [f"{t.name}.{fk.name}" for t in tables.values() for fk in t.foreign_keys
+             if fk.self_reference]
+    if loops:
+        raise ConfigError(
+            f"params.dp: self-references ({', '.join(loops)}) are rebuilt from the real share "
+            "of rows without one, outside differential privacy; drop them with "
+            "foreign_keys: [] on the table, or set dp: false"
+        )
+
+
+def _check_dp(order: list[str], config: RelationalConfig) -> None:
+    """DP covers one table model: a second would learn from the same people again."""
+    if _uses_dp(config) and len(order) > 1:
         raise ConfigError(
             f"params.dp: differential privacy covers one synthesized table, but {len(order)} "
             f"are synthesized ({', '.join(order)}); mark the others original or exclude them, "

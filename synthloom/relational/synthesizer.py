@@ -13,7 +13,6 @@ integrity is checked before anything is returned or written.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,7 +24,8 @@ import pandas as pd
 from synthloom.config import SyntheticsConfig, validate_config
 from synthloom.encoding.clusters import association_matrix
 from synthloom.errors import ConfigError, DataError, ModelDirError
-from synthloom.io.model_dir import PARAMS_FILE, read_json, training_dir, write_json
+from synthloom.io.model_dir import PARAMS_FILE, SUMMARY_FILE, read_json, training_dir, write_json
+from synthloom.io.names import safe_file_name
 from synthloom.relational.complexity import Assessment, assess
 from synthloom.relational.config import (
     RelationalConfig,
@@ -290,6 +290,8 @@ class RelationalSynthesizer:
             engine = self.config.engine_for(plan.name)
             synth = self._table_synthesizer(plan.name, plan.seed_fields, engine)
             synth.fit(training, directory / plan.folder, log_warning=_own_columns_warning)
+            if synth.config.params.dp:
+                _publish_released_rows(plan, directory / plan.folder)
         for other in table.foreign_keys:
             if other.self_reference:
                 continue
@@ -591,7 +593,19 @@ def read_database(
 
 
 def _folder(kind: str, name: str, suffix: str = "") -> str:
-    return f"{kind}/{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}{suffix}"
+    return f"{kind}/{safe_file_name(name)}{suffix}"
+
+
+def _publish_released_rows(plan: TablePlan, folder: Path) -> None:
+    """Under DP the model keeps the released row count, and its summary says which files
+    of a relational model dir state exact counts."""
+    summary = read_json(folder / SUMMARY_FILE)
+    plan.rows = int(summary["training_records"])
+    summary["privacy"]["not_covered"].append(
+        "complexity.json, status.json and the log state the exact row counts of the source "
+        "tables (for the data's owner)"
+    )
+    write_json(folder / SUMMARY_FILE, summary)
 
 
 def _parent_positions(parent: pd.DataFrame, fk: ForeignKey, child: pd.DataFrame) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The DP-SGD boundary: DP LSTM, per-record clipping, noise, Poisson batches."""
+"""The DP-SGD boundary: per-record clipping, noise, Poisson batches, OS entropy."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from torch import nn
 from synthloom.lstm.model import ModelShape, RecordLSTM
 from synthloom.lstm.table_model import TableLSTM, TableShape
 from synthloom.privacy.accounting import PrivacyLedger
-from synthloom.privacy.engine import dp_lstm, make_private, plain_state_dict, poisson_batches
+from synthloom.privacy.engine import make_private, poisson_batches
+from synthloom.privacy.entropy import secure_generator, secure_rng
+from synthloom.privacy.lstm import PrivateLSTM, swap_lstm
 
 pytestmark = pytest.mark.filterwarnings("ignore:Full backward hook is firing")
 
@@ -27,7 +29,7 @@ class TinyModel(nn.Module):
     def __init__(self, dp: bool = True, layers: int = 1) -> None:
         super().__init__()
         self.embedding = nn.Embedding(VOCAB, 6)
-        lstm = dp_lstm if dp else nn.LSTM
+        lstm = PrivateLSTM if dp else nn.LSTM
         self.lstm = lstm(6, 8, num_layers=layers, batch_first=True)
         self.head = nn.Linear(8, VOCAB)
 
@@ -87,22 +89,6 @@ def _reference_gradient(model: nn.Module, record: torch.Tensor, chunk: int = 3) 
     model.zero_grad()
     _loss_and_backward(model, record[None], chunk)
     return _flat(p.grad for p in model.parameters())
-
-
-@pytest.mark.parametrize("layers", [1, 2])
-def test_dp_lstm_is_a_drop_in_for_nn_lstm(layers: int) -> None:
-    torch.manual_seed(0)
-    private, plain = TinyModel(dp=True, layers=layers), TinyModel(dp=False, layers=layers)
-    weights = plain_state_dict(private)
-    assert set(weights) == set(plain.state_dict())
-    plain.load_state_dict(weights, strict=True)
-    tokens = torch.randint(0, VOCAB, (3, 7))
-    (out_a, (h_a, c_a)), (out_b, (h_b, c_b)) = private(tokens), plain(tokens)
-    assert out_a.shape == out_b.shape == (3, 7, VOCAB)
-    assert h_a.shape == h_b.shape == c_a.shape == c_b.shape == (layers, 3, 8)
-    torch.testing.assert_close(out_a, out_b, atol=1e-5, rtol=1e-4)
-    again, _ = private(tokens[:, :2], (h_b, c_b))
-    torch.testing.assert_close(again, plain(tokens[:, :2], (h_b, c_b))[0], atol=1e-5, rtol=1e-4)
 
 
 def test_grad_sample_module_gives_per_record_gradients() -> None:
@@ -218,7 +204,7 @@ def test_poisson_batches_average_q_n_and_include_empty_ones() -> None:
 
 
 @pytest.mark.parametrize("kind", ["text", "table"])
-def test_synthloom_models_train_privately_with_a_dp_lstm(kind: str) -> None:
+def test_synthloom_models_train_privately_with_a_private_lstm(kind: str) -> None:
     torch.manual_seed(5)
     if kind == "text":
         model = RecordLSTM(ModelShape(VOCAB, 6, 8, 2, 0.1))
@@ -226,8 +212,7 @@ def test_synthloom_models_train_privately_with_a_dp_lstm(kind: str) -> None:
     else:
         model = TableLSTM(TableShape((3, 4, 5), 6, 8, 1, 0.0))
         batch = torch.stack([torch.zeros(5, dtype=torch.long), *(torch.arange(5) % 3,) * 3], 1)
-    layers = model.lstm.num_layers
-    model.lstm = dp_lstm(6, 8, num_layers=layers, dropout=0.1 if layers > 1 else 0.0)
+    swap_lstm(model, private=True)
     _, optimizer = make_private(
         model,
         torch.optim.Adam(model.parameters()),
@@ -239,5 +224,19 @@ def test_synthloom_models_train_privately_with_a_dp_lstm(kind: str) -> None:
     terms.loss.backward()
     assert all(p.grad_sample.shape[0] == 5 for p in model.parameters())
     optimizer.step()
+    swap_lstm(model, private=False)  # back to nn.LSTM for sampling, weights kept
+    assert isinstance(model.lstm, nn.LSTM)
     fresh = RecordLSTM(model.shape) if kind == "text" else TableLSTM(model.shape)
-    fresh.load_state_dict(plain_state_dict(model), strict=True)
+    fresh.load_state_dict(model.state_dict(), strict=True)
+
+
+def test_privacy_randomness_ignores_every_seed() -> None:
+    torch.manual_seed(0)
+    np.random.seed(0)
+    first = secure_generator(), secure_rng()
+    torch.manual_seed(0)
+    np.random.seed(0)
+    second = secure_generator(), secure_rng()
+    a = torch.randn(8, generator=first[0])
+    assert not torch.equal(a, torch.randn(8, generator=second[0]))
+    assert not np.array_equal(first[1].random(8), second[1].random(8))

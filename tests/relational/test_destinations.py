@@ -35,6 +35,26 @@ def test_folder_round_trip_and_no_overwrite(generated, tmp_path):
     assert pd.read_parquet(tmp_path / "out" / "employee.parquet").shape == tables["employee"].shape
 
 
+HOSTILE = ["../escaped", "..", ".", "a/b", "a\\b", "nul\x00byte", "x" * 300, "/abs", ""]
+
+
+def test_table_names_become_one_safe_path_component(tmp_path):
+    from synthloom.io.names import safe_file_name
+
+    names = [safe_file_name(n) for n in HOSTILE]
+    assert len(set(names)) == len(names)  # no two tables meet in one file
+    for name in names:
+        assert name and "/" not in name and "\\" not in name and "\x00" not in name
+        assert not name.startswith(".") and len(name) <= 120
+    assert safe_file_name("invoice_line-2") == "invoice_line-2"  # plain names unchanged
+    tables = {n: pd.DataFrame({"x": [i]}) for i, n in enumerate(HOSTILE)}
+    out = tmp_path / "deep" / "out"
+    write_tables(tables, None, out)  # a folder needs no schema
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.csv"))
+    assert len(written) == len(HOSTILE)
+    assert all(p.parent == out.relative_to(tmp_path) for p in written)
+
+
 def _check_database(url: str, tables: dict[str, pd.DataFrame]) -> None:
     engine = sa.create_engine(url)
     try:

@@ -192,3 +192,26 @@ def test_lstm_engine_with_seeded_children(tmp_path):
     assert synth.integrity_.share == 1.0
     assert tables["invoice"]["customer"].isin(tables["customer"]["id"]).all()
     assert set(tables["invoice"].columns) == set(_chinook("invoice").columns)
+
+
+def test_dp_single_table_publishes_only_released_counts(tmp_path):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "db"
+    folder.mkdir()
+    n = 400
+    pd.DataFrame(
+        {"id": range(n), "plan": rng.choice(["basic", "pro"], n), "age": rng.integers(18, 80, n)}
+    ).to_csv(folder / "users.csv", index=False)
+    (folder / "schema.yaml").write_text("tables: {users: {primary_key: [id]}}\n")
+    config = {
+        "params": {"dp": True, "epochs": 1, "batch_size": 50, "rnn_units": 16,
+                   "embedding_dim": 8, "rnn_layers": 1, "dp_epsilon": 8.0},
+    }
+    synth = RelationalSynthesizer(config).fit(folder, tmp_path / "m")
+    summary = json.loads(next((tmp_path / "m").rglob("training_summary.json")).read_text())
+    released = summary["training_records"]
+    assert summary["dp"] and released == summary["privacy"]["training_records_released"]
+    assert any("complexity.json" in item for item in summary["privacy"]["not_covered"])
+    assert synth.plans["users"].rows == released
+    users = synth.generate(seed=0)["users"]
+    assert len(users) == released

@@ -110,9 +110,52 @@ def test_key_must_reference_primary_key_with_matching_width():
 
 
 def test_dp_needs_a_single_synthesized_table():
-    config = chinook_config(params={"dp": True})
+    frames = {
+        "parent": pd.DataFrame({"id": [1, 2, 3], "x": ["a", "b", "c"]}),
+        "child": pd.DataFrame({"pid": [1, 2, 2], "y": [1.0, 2.0, 3.0]}),
+    }
+    config = {
+        "params": {"dp": True},
+        "tables": {
+            "parent": {"primary_key": ["id"]},
+            "child": {"foreign_keys": [_fk(["pid"], "parent")]},
+        },
+    }
     with pytest.raises(ConfigError, match="differential privacy covers one synthesized table"):
-        _schema(config)
+        _schema(config, frames)
+    with pytest.raises(ConfigError, match=r"original tables \(album, artist, genre"):
+        _schema(chinook_config(params={"dp": True}))
+
+
+def _people_and_lookup() -> dict[str, pd.DataFrame]:
+    return {
+        "people": pd.DataFrame(
+            {"id": range(6), "ssn": [f"{i:03d}-55-{i:04d}" for i in range(6)], "city": [1, 2] * 3}
+        ),
+        "cities": pd.DataFrame({"cid": [1, 2], "name": ["Oslo", "Lima"]}),
+    }
+
+
+def test_dp_refuses_kept_columns_and_original_tables():
+    frames = _people_and_lookup()
+    keep = {"params": {"dp": True}, "exclude_tables": ["cities"],
+            "tables": {"people": {"primary_key": ["id"], "columns": {"ssn": "keep"}}}}
+    with pytest.raises(ConfigError, match=r"keep \(people\.ssn\).*outside differential"):
+        _schema(keep, {"people": frames["people"]})
+    original = {
+        "params": {"dp": True},
+        "tables": {
+            "people": {
+                "primary_key": ["id"],
+                "foreign_keys": [_fk(["city"], "cities")],
+            },
+            "cities": {"primary_key": ["cid"], "original": True},
+        },
+    }
+    with pytest.raises(ConfigError, match=r"original tables \(cities\)"):
+        _schema(original, frames)
+    keep["params"]["dp"] = False  # without DP the kept column is fine
+    _schema(keep, {"people": frames["people"]})
 
 
 def test_duplicate_primary_key_is_a_data_error():
