@@ -28,6 +28,7 @@ from synthloom.encoding.clusters import (
     schema_order_clusters,
 )
 from synthloom.encoding.fields import CategoricalField, DomainBudget, TableCodec
+from synthloom.encoding.private_kinds import inferred_columns, private_kinds
 from synthloom.errors import ConfigError, DataError, SynthloomError, TooManyInvalidError
 from synthloom.fallback import FitTimeoutError, StatisticalModel
 from synthloom.io.model_dir import (
@@ -171,8 +172,6 @@ class TableSynthesizer:
         frame, table_format = _read(data, self.config.params.field_delimiter)
         if frame.empty:
             raise DataError("the table has a header but no rows; give at least one row")
-        dtypes = {name: str(dtype) for name, dtype in frame.dtypes.items()}
-        table_format = replace(table_format, extra={**table_format.extra, "dtypes": dtypes})
         self._check_seed_fields(table_format)
         apply_data_checks(frame, self.config.data_checks.strategy, log_warning)
         params = table_params(self.config.params)
@@ -187,8 +186,13 @@ class TableSynthesizer:
             if params.dp
             else None
         )
-        if self._private is not None:  # decimals etc. from the releases, not the raw data
-            table_format = replace(table_format, columns=tuple(self._private.codec.columns))
+        if self._private is not None:  # kinds, decimals from DP releases, not the raw data
+            frame = self._private.frame
+            table_format = replace(
+                self._private.table_format, columns=tuple(self._private.codec.columns)
+            )
+        dtypes = {name: str(dtype) for name, dtype in frame.dtypes.items()}
+        table_format = replace(table_format, extra={**table_format.extra, "dtypes": dtypes})
         with training_dir(model_dir, overwrite) as directory:
             validators = (
                 FieldValidators([])  # learned from raw values: off under DP
@@ -531,16 +535,21 @@ class TableSynthesizer:
         return pd.DataFrame({column: values})
 
 
-# Share of dp_epsilon (and half of δ) spent on the columns' vocabularies; DP-SGD gets the rest.
+# Share of dp_epsilon (and half of δ) spent on the columns' vocabularies.
 DP_DOMAIN_SHARE = 0.2
+# Share of dp_epsilon spent choosing the kinds of columns whose kind was inferred.
+DP_KIND_SHARE = 0.04
 
 
 @dataclass
 class _PrivateRun:
-    """A DP table run: DP-SGD's plan and ledger, and each column's vocabulary budget."""
+    """A DP table run: its budget, each column's released vocabulary, and the table as
+    retyped by the private kind choice."""
 
     training: PrivateTraining
     codec: TableCodec
+    frame: pd.DataFrame
+    table_format: TableFormat
 
     @classmethod
     def plan(
@@ -551,22 +560,37 @@ class _PrivateRun:
         params: Params,
         n_models: int,
     ) -> _PrivateRun:
-        """Open the run's budget (released n, δ, DP-SGD plan) and release every column's
-        vocabulary once, from OS entropy."""
+        """Open the run's budget (released n, δ, DP-SGD plan), choose inferred column
+        kinds privately, and release every column's vocabulary once, from OS entropy."""
+        inferred = inferred_columns(frame, table_format)
+        share = DP_DOMAIN_SHARE + (DP_KIND_SHARE if inferred else 0.0)
         training = PrivateTraining.open(
-            dp_settings(params), len(rows), models=n_models, domain_share=DP_DOMAIN_SHARE
+            dp_settings(params), len(rows), models=n_models, domain_share=share
         )
         domain_eps, domain_delta = training.domain_budget
+        vocab_eps = domain_eps * DP_DOMAIN_SHARE / share
+        if inferred:
+            kind_eps = (domain_eps - vocab_eps) / len(inferred)
+            frame, table_format = private_kinds(
+                frame, table_format, inferred, training.n_released, kind_eps, training.rng
+            )
+            training.releases += [
+                Release(f"kind of column {c!r}", "sparse vector over the public kinds", kind_eps)
+                for c in inferred
+            ]
+        declared = [c for c in frame.columns if c not in inferred]
+        if declared:
+            training.public_inputs.append(f"column types declared by the input: {declared}")
         k = frame.shape[1]
         budgets = {
-            c: DomainBudget(domain_eps / k, domain_delta / k, training.n_released, training.rng)
+            c: DomainBudget(vocab_eps / k, domain_delta / k, training.n_released, training.rng)
             for c in frame
         }
         training.releases += [
             Release(
                 f"column {c!r}: its values or frequent values, range and bin edges",
                 "Laplace histogram with threshold; exponential-mechanism quantiles",
-                domain_eps / k,
+                vocab_eps / k,
                 domain_delta / k,
             )
             for c in frame
@@ -574,15 +598,9 @@ class _PrivateRun:
         training.not_covered.append(
             "values too rare to release under DP come out missing (<na>) in generated rows"
         )
-        if table_format.file_format in ("parquet", "dataframe"):
-            training.public_inputs.append("column types declared by the Parquet file or dtypes")
-        else:
-            training.not_covered.append(
-                "column kinds and date formats inferred from the file's text; give a Parquet "
-                "file or a typed DataFrame to declare them instead"
-            )
         columns = [table_format.column(c) for c in frame.columns]
-        return cls(training, TableCodec.fit(frame.iloc[rows], columns, [], budgets))
+        codec = TableCodec.fit(frame.iloc[rows], columns, [], budgets)
+        return cls(training, codec, frame, table_format)
 
 
 class _Run:

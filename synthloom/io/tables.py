@@ -870,3 +870,16 @@ def _json_float(value: Any, decimals: int | None) -> float | str | None:
 
 def _json_bool(value: Any) -> bool | str:
     return bool(value) if isinstance(value, bool | np.bool_) else _as_text(value)
+
+
+# ------------------------------------------------------------------ for private typing
+
+# The spellings of integers and floats that type inference accepts.
+INT_TEXT, FLOAT_TEXT = _INT_TEXT, _FLOAT_TEXT
+
+
+def typed_series(
+    values: Sequence[Any], info: ColumnInfo, truth: tuple[str, str] | None = None
+) -> pd.Series:
+    """Python values (``None`` missing) as a Series of ``info.kind``'s dtype."""
+    return _to_series(values, info, truth)

@@ -63,6 +63,25 @@ def private_count(n: int, epsilon: float, rng: np.random.Generator) -> int:
     return max(1, round(n + rng.laplace(0.0, 1.0 / epsilon)))
 
 
+def private_first_below(
+    counts: Sequence[float], threshold: float, epsilon: float, rng: np.random.Generator
+) -> int | None:
+    """The index of the first count that is (noisily) below ``threshold``: ε-DP.
+
+    The sparse vector technique (Dwork & Roth, AboveThreshold, here "below"): the threshold
+    gets Laplace noise of scale 2/ε once, each count Laplace noise of scale 4/ε, and the
+    first noisy count under the noisy threshold is reported. Every count must have
+    sensitivity 1 (one record changes each by at most 1); however many counts are looked
+    at, the answer costs ε. None when no count is below.
+    """
+    _check_budget(epsilon)
+    noisy_threshold = threshold + rng.laplace(0.0, 2.0 / epsilon)
+    for index, count in enumerate(counts):
+        if count + rng.laplace(0.0, 4.0 / epsilon) < noisy_threshold:
+            return index
+    return None
+
+
 def private_categories(
     values: pd.Series, epsilon: float, delta: float, rng: np.random.Generator
 ) -> list[Any]:

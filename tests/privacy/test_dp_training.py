@@ -194,7 +194,7 @@ def test_structure_comes_from_releases_not_raw_counts(tmp_path: Path) -> None:
     frame["when"] = frame["when"].dt.strftime("%Y-%m-%d %H:%M")  # all at midnight
     path = tmp_path / "t.csv"
     frame.to_csv(path, index=False)
-    synth = TableSynthesizer(dp=True, epochs=1, batch_size=100, dp_epsilon=8.0, **TINY)
+    synth = TableSynthesizer(dp=True, epochs=1, batch_size=100, dp_epsilon=30.0, **TINY)
     synth.fit(path, tmp_path / "m")
     params = json.loads((tmp_path / "m" / "model_params.json").read_text())
     codec = params["parts"][0]["codec"]
@@ -206,6 +206,29 @@ def test_structure_comes_from_releases_not_raw_counts(tmp_path: Path) -> None:
     assert fields["when"]["unit"] == "seconds"  # the format has a time of day
     columns = {c["name"]: c for c in params["table_format"]["columns"]}
     assert columns["score"]["decimals"] == 1  # from the released 1.5 and 2.5, not 0.123456
+
+
+def test_one_record_cannot_change_a_column_kind_under_dp(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    ages = [str(a) for a in rng.integers(18, 90, 3000)]
+    ages[7] = "unknown"  # without DP this one value makes "age" a text column
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"age": ages, "sex": rng.choice(["F", "M"], 3000)}).to_csv(path, index=False)
+    plain = TableSynthesizer(epochs=1, batch_size=100, **TINY).fit(path, tmp_path / "plain")
+    assert plain.table_format.column("age").kind == "string"
+    synth = TableSynthesizer(dp=True, epochs=1, batch_size=100, dp_epsilon=10.0, **TINY)
+    synth.fit(path, tmp_path / "m")
+    assert synth.table_format.column("age").kind == "integer"
+    assert synth.table_format.column("sex").kind == "string"
+    privacy = _summary(tmp_path / "m")["privacy"]
+    kinds = [r for r in privacy["releases"] if r["what"].startswith("kind of column")]
+    assert [r["what"] for r in kinds] == ["kind of column 'age'", "kind of column 'sex'"]
+    rows = synth.generate(100, seed=0)
+    assert str(rows["age"].dtype) == "Int64" and "unknown" not in params_text(tmp_path / "m")
+
+
+def params_text(model_dir: Path) -> str:
+    return (model_dir / "model_params.json").read_text()
 
 
 def test_amplify_is_refused_under_dp() -> None:

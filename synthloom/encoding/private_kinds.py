@@ -1,0 +1,139 @@
+"""Column kinds under DP: chosen by the sparse vector technique, not by the raw values.
+
+Reading a CSV or JSON file infers each column's kind from all of its values, so one record
+can turn an integer column into text. Under DP that choice is remade: for every column
+whose kind was inferred (not declared by Parquet or a DataFrame dtype), the public list of
+kinds is tried from the most specific (booleans, integers, floats, each date format) to
+text, and the first whose noisy count of values that do not fit it is under a tolerance
+of the released row count is taken (:func:`~synthloom.privacy.domain.private_first_below`,
+ε per column). Values that do not fit the chosen kind become missing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthloom.io.schema import ColumnInfo, TableFormat
+from synthloom.io.tables import (
+    BOOLEAN_TEXTS,
+    DATETIME_FORMATS,
+    DEFAULT_BOOLEAN_TEXT,
+    FLOAT_TEXT,
+    INT_TEXT,
+    MAX_NUMBER_DIGITS,
+    typed_series,
+)
+from synthloom.privacy.domain import private_first_below
+
+log = logging.getLogger(__name__)
+
+# Share of a column's values that may not fit its kind (they come out missing). Generous,
+# so that the noise rarely pushes a clean column past its kind on small tables.
+KIND_TOLERANCE = 0.2
+# The kinds tried, most specific first: (kind, boolean spelling or date format).
+CANDIDATES: tuple[tuple[str, Any], ...] = (
+    *(("boolean", truth) for truth in BOOLEAN_TEXTS),
+    ("integer", None),
+    ("float", None),
+    *(("datetime", fmt) for fmt in DATETIME_FORMATS),
+)
+
+
+def inferred_columns(frame: pd.DataFrame, table_format: TableFormat) -> list[str]:
+    """Columns whose kind was read off their values (declared ones are public)."""
+    if table_format.file_format == "parquet":
+        return []
+    if table_format.file_format == "dataframe":
+        return [c for c in frame.columns if frame[c].dtype == object]
+    return list(frame.columns)
+
+
+def private_kinds(
+    frame: pd.DataFrame,
+    table_format: TableFormat,
+    columns: list[str],
+    n_released: int,
+    epsilon: float,
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, TableFormat]:
+    """``frame`` and its format with each of ``columns`` retyped by an ε-DP choice."""
+    frame = frame.copy()
+    infos = {c.name: c for c in table_format.columns}
+    booleans = dict(table_format.extra.get("boolean_text", {}))
+    threshold = KIND_TOLERANCE * n_released
+    if threshold < 10 * 4 / epsilon:
+        log.warning(
+            "DP: %d rows leave little room for choosing column kinds privately (ε=%.3g per "
+            "column); declare the types with a Parquet file or typed DataFrame columns",
+            n_released,
+            epsilon,
+        )
+    for name in columns:
+        info = infos[name]
+        texts = _texts(frame[name], info, booleans.get(name))
+        index = private_first_below(_failures(texts), threshold, epsilon, rng)
+        kind, detail = CANDIDATES[index] if index is not None else ("string", None)
+        infos[name], frame[name] = _retyped(name, texts, kind, detail)
+        booleans.pop(name, None)
+        if kind == "boolean":
+            booleans[name] = list(detail)
+    extra = {k: v for k, v in table_format.extra.items() if k != "boolean_text"}
+    if booleans:
+        extra["boolean_text"] = booleans
+    columns_out = tuple(infos[c.name] for c in table_format.columns)
+    return frame, replace(table_format, columns=columns_out, extra=extra)
+
+
+def _texts(series: pd.Series, info: ColumnInfo, truth: list[str] | None) -> pd.Series:
+    """The column as the text it was read from (typed values print back exactly)."""
+    present = series.dropna()
+    if info.kind == "datetime" and info.datetime_format:
+        text = pd.to_datetime(present).dt.strftime(info.datetime_format)
+    elif info.kind == "boolean":
+        spelled = tuple(truth) if truth else DEFAULT_BOOLEAN_TEXT
+        text = present.map(lambda v: spelled[0] if v else spelled[1])
+    elif info.kind == "float":
+        text = present.map(lambda v: repr(float(v)))
+    else:
+        text = present.map(str)
+    return text.astype(object).reindex(series.index)
+
+
+def _failures(texts: pd.Series) -> Iterator[int]:
+    """For each candidate in turn, how many present values do not fit it (sensitivity 1)."""
+    present = texts.dropna().astype(str)
+    for kind, detail in CANDIDATES:
+        yield int((~_fits(present, kind, detail)).sum())
+
+
+def _fits(texts: pd.Series, kind: str, detail: Any) -> pd.Series:
+    if kind == "boolean":
+        return texts.isin(detail)
+    if kind == "integer":
+        short = texts.str.lstrip("-").str.len() <= MAX_NUMBER_DIGITS
+        return texts.str.fullmatch(INT_TEXT.pattern) & short
+    if kind == "float":
+        return texts.str.fullmatch(FLOAT_TEXT.pattern)
+    return pd.to_datetime(texts, format=detail, errors="coerce").notna()
+
+
+def _retyped(name: str, texts: pd.Series, kind: str, detail: Any) -> tuple[ColumnInfo, pd.Series]:
+    """The column in ``kind``; values that do not fit it become missing."""
+    fits = pd.Series(False, index=texts.index)
+    present = texts.notna()
+    fits[present] = _fits(texts[present].astype(str), kind, detail) if kind != "string" else True
+    values = [t if ok else None for t, ok in zip(texts.tolist(), fits.tolist(), strict=True)]
+    if kind == "datetime":
+        info = ColumnInfo(name, "datetime", datetime_format=detail)
+    elif kind == "float":
+        info = ColumnInfo(name, "float")  # decimals come from the released values
+    else:
+        info = ColumnInfo(name, kind)
+    truth = tuple(detail) if kind == "boolean" else None
+    return info, typed_series(values, info, truth)
