@@ -115,8 +115,8 @@ def _report_training(synth: Synthesizer, model_dir: Path) -> None:
         summary = read_json(model_dir / SUMMARY_FILE)
         console.print(
             f"differential privacy: ε = {summary['epsilon']:.3f}, δ = {summary['delta']:.3g} "
-            f"in total (DP-SGD: ε = {last.epsilon:.3f}); training_summary.json says what ε "
-            "covers",
+            f"in total (DP-SGD: ε = {summary['privacy']['dp_sgd']['epsilon']:.3f}; "
+            f"{summary['privacy']['neighbouring']}); training_summary.json says what ε covers",
             highlight=False,
         )
     if result.stop_reason == "interrupted":
