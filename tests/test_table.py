@@ -14,9 +14,8 @@ from synthloom.config import Validators
 from synthloom.io.tables import read_table
 from synthloom.table import TableSynthesizer
 from synthloom.validation.field_validators import FieldValidators
-from tests.conftest import SHARED_DATA
+from tests.conftest import ADULT_SAMPLE as ADULT
 
-ADULT = SHARED_DATA / "tabular" / "adult.csv"
 TINY_TABLE = {
     "epochs": 3,
     "rnn_units": 32,
@@ -26,8 +25,6 @@ TINY_TABLE = {
     "learning_rate": 0.01,
     "seed": 0,
 }
-
-pytestmark = pytest.mark.skipif(not ADULT.exists(), reason="shared/data/tabular/adult.csv absent")
 
 
 @pytest.fixture(scope="module")
