@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.skip_policy"]
+
 TEST_DATA = Path(__file__).resolve().parent / "data"
 BUNDLED_SAMPLE = Path(str(resources.files("synthloom") / "data" / "fortunes_sample.txt"))
 # The first 4,000 rows of UCI Adult (the demo's table) and 1,000 rows of its test split.
