@@ -343,7 +343,8 @@ def _to_numbers(series: pd.Series, info: ColumnInfo, strict: bool = False) -> tu
     """A numeric view of a number or date column (dates as days or seconds)."""
     if info.kind == "datetime":
         stamps = pd.to_datetime(series, errors="coerce", format=info.datetime_format)
-        ns = stamps.astype("int64").where(stamps.notna())
+        # pandas may hold dates in µs or s: count nanoseconds whatever the resolution
+        ns = stamps.dt.as_unit("ns").astype("int64").where(stamps.notna())
         midnight = (ns.dropna() % _NS_PER_DAY == 0).all()
         unit = "days" if midnight else "seconds"
         return (ns / (_NS_PER_DAY if midnight else _NS_PER_SECOND)).astype("Float64"), unit
