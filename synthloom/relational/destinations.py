@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from synthloom.errors import ConfigError, DataError
+from synthloom.extras import install_hint, missing_driver_message
 from synthloom.io.tables import write_table
 from synthloom.relational.schema import Schema
 from synthloom.relational.sources import database_url, is_database_url
@@ -59,7 +60,7 @@ def require_storage_driver(url: str) -> None:
     if importlib.util.find_spec(package) is None:
         raise ConfigError(
             f"writing to {scheme}:// needs the {package} package, which is not installed; "
-            f"pip install {package}, or write to a folder and copy it"
+            f"{install_hint(package)}, or write to a folder and copy it"
         )
 
 
@@ -178,7 +179,9 @@ def _write_database(
 
     try:
         engine = sa.create_engine(url)
-    except (sa.exc.ArgumentError, ImportError) as exc:
+    except ImportError as exc:
+        raise ConfigError(missing_driver_message(url, exc)) from None
+    except sa.exc.ArgumentError as exc:
         raise ConfigError(f"cannot use database URL {url!r}: {exc}") from None
     dialect = engine.dialect.name
     metadata = sa.MetaData()

@@ -15,6 +15,7 @@ import pandas as pd
 import yaml
 
 from synthloom.errors import ConfigError, DataError
+from synthloom.extras import missing_driver_message
 from synthloom.relational.config import ForeignKeyConfig, RelationalConfig
 from synthloom.relational.schema import select_tables
 
@@ -104,7 +105,9 @@ def _read_database(url: str, config: RelationalConfig) -> SourceData:
 
     try:
         engine = sa.create_engine(url)
-    except (sa.exc.ArgumentError, ImportError) as exc:
+    except ImportError as exc:
+        raise ConfigError(missing_driver_message(url, exc)) from None
+    except sa.exc.ArgumentError as exc:
         raise ConfigError(f"cannot use database URL {url!r}: {exc}") from None
     file = engine.url.database if engine.dialect.name == "sqlite" else None
     if file and file != ":memory:" and not file.startswith("file:") and not Path(file).is_file():
