@@ -99,10 +99,22 @@ class Params(_Section):
         return float(split)
 
 
+DEFAULT_NUM_RECORDS = 5000
+
+
+def resolve_num_records(num_records: int | None, n_training_records: int) -> int:
+    """Records to generate: ``num_records``, or min(5000, training records) when null."""
+    if num_records is None:
+        return min(DEFAULT_NUM_RECORDS, n_training_records)
+    if num_records <= 0:
+        raise ConfigError(f"num_records={num_records} must be a positive number of records")
+    return num_records
+
+
 class Generate(_Section):
     """Generation options (``generate`` in the YAML)."""
 
-    num_records: int | None = 5000
+    num_records: int | None = DEFAULT_NUM_RECORDS
     max_invalid: int | None = Field(None, ge=0)
     data_source: str | None = None
     start_string: str | None = None
@@ -273,15 +285,21 @@ def _describe_errors(exc: ValidationError) -> str:
     return "invalid config: " + "; ".join(parts)
 
 
+def read_yaml_file(path: str | Path, what: str = "config file") -> Any:
+    """The data of a YAML (or JSON) file; safe loading, so YAML tags never run code."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{what} {path} does not exist; give the path of a YAML file")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from None
+
+
 def load_config(path: str | Path) -> SynthloomConfig:
     """Read and validate a YAML config file."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist; give the path of a YAML config")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    data = read_yaml_file(path)
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping with 'models'; see CONFIG.md")
     return validate_config(SynthloomConfig, data)

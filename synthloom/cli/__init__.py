@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from synthloom.cli.logs import setup_logging
 from synthloom.cli.relational import app as relational_app
 from synthloom.config import SynthloomConfig, load_config
 from synthloom.errors import SynthloomError
@@ -281,6 +282,7 @@ def demo(
 
 def main() -> None:
     """Entry point of the ``synthloom`` command."""
+    setup_logging(console)
     app(prog_name="synthloom")
 
 

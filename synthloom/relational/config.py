@@ -30,7 +30,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, model_validator
 
 from synthloom.config import (
@@ -39,7 +38,7 @@ from synthloom.config import (
     Params,
     Validators,
     _Section,
-    _unknown_key_message,
+    read_yaml_file,
     validate_config,
 )
 from synthloom.errors import ConfigError
@@ -160,16 +159,4 @@ def parse_relational_config(data: Any, where: str = "config") -> RelationalConfi
 
 def load_relational_config(path: str | Path) -> RelationalConfig:
     """Read and validate a relational YAML config file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist; give the path of a YAML config")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
-    return parse_relational_config(data, f"config file {path}")
-
-
-def unknown_key_message(key: str, known: set[str]) -> str:
-    """The shared 'unknown key … did you mean' message."""
-    return _unknown_key_message(key, known)
+    return parse_relational_config(read_yaml_file(path), f"config file {path}")

@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from synthloom.errors import ConfigError, DataError
-from synthloom.extras import install_hint, missing_driver_message
+from synthloom.extras import install_hint
 from synthloom.io.tables import write_table
 from synthloom.relational.schema import Schema
-from synthloom.relational.sources import database_url, is_database_url
+from synthloom.relational.sources import database_url, is_database_url, open_engine
 
 FileKind = Literal["csv", "parquet"]
 MYSQL = ("mysql", "mariadb")
@@ -177,12 +177,7 @@ def _write_database(
 ) -> str:
     import sqlalchemy as sa
 
-    try:
-        engine = sa.create_engine(url)
-    except ImportError as exc:
-        raise ConfigError(missing_driver_message(url, exc)) from None
-    except sa.exc.ArgumentError as exc:
-        raise ConfigError(f"cannot use database URL {url!r}: {exc}") from None
+    engine = open_engine(url)
     dialect = engine.dialect.name
     metadata = sa.MetaData()
     order = insertion_order(schema)

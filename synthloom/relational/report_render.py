@@ -19,7 +19,12 @@ import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from synthloom.relational.report import HTML_FILE, PDF_FILE, REPORT_FILE, children_counts
+from synthloom.relational.report import (
+    HTML_FILE,
+    PDF_FILE,
+    REPORT_FILE,
+    table_children_counts,
+)
 from synthloom.relational.schema import ForeignKey, Schema
 from synthloom.report.charts import REAL, SYNTHETIC
 from synthloom.report.render import (
@@ -158,8 +163,8 @@ def _children_section(
     def factory(fk: ForeignKey) -> Callable[[], list[Figure]]:
         return lambda: [
             children_figure(
-                children_counts(real, fk),
-                children_counts(synthetic, fk),
+                table_children_counts(real, fk),
+                table_children_counts(synthetic, fk),
                 fk,
                 found[fk.name]["ks_complement"],
             )

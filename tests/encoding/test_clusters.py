@@ -8,7 +8,7 @@ import pytest
 
 from synthloom.encoding.clusters import (
     ANCHORS_PER_CLUSTER,
-    association_matrix,
+    cramers_v_matrix,
     plan_clusters,
     schema_order_clusters,
 )
@@ -34,7 +34,7 @@ def _related_frame(n: int = 2000) -> pd.DataFrame:
 
 def test_association_is_symmetric_one_for_copies_and_low_for_noise() -> None:
     frame = _related_frame()
-    matrix = association_matrix(frame)
+    matrix = cramers_v_matrix(frame)
     assert list(matrix.index) == list(matrix.columns) == list(frame.columns)
     np.testing.assert_allclose(matrix.to_numpy(), matrix.to_numpy().T)
     np.testing.assert_allclose(np.diag(matrix), 1.0)
@@ -50,14 +50,14 @@ def test_association_handles_missing_values_and_constant_columns() -> None:
     frame = pd.DataFrame(
         {"x": [1.0, None, 3.0, None] * 50, "y": ["a", None, "c", None] * 50, "k": ["same"] * 200}
     )
-    matrix = association_matrix(frame)
+    matrix = cramers_v_matrix(frame)
     assert matrix.loc["x", "y"] == pytest.approx(1.0)  # missing is a level of its own
     assert matrix.loc["k", "x"] == 0.0  # a constant column is associated with nothing
 
 
 def test_clusters_group_related_columns_within_size() -> None:
     frame = _related_frame()
-    clusters = plan_clusters(association_matrix(frame), cluster_size=3)
+    clusters = plan_clusters(cramers_v_matrix(frame), cluster_size=3)
     placed = [c for cluster in clusters for c in cluster.columns]
     assert sorted(placed) == sorted(frame.columns)  # every column exactly once
     assert all(len(c.columns) + len(c.anchors) <= 3 for c in clusters)
@@ -75,7 +75,7 @@ def test_clusters_group_related_columns_within_size() -> None:
 
 
 def test_first_columns_lead_and_small_tables_need_one_cluster() -> None:
-    association = association_matrix(_related_frame())
+    association = cramers_v_matrix(_related_frame())
     clusters = plan_clusters(association, cluster_size=3, first=["noise"])
     assert clusters[0].columns[0] == "noise"
     whole = plan_clusters(association, cluster_size=7)
