@@ -1,6 +1,6 @@
 """The configuration schema: Gretel's LSTM YAML, parsed and validated with pydantic.
 
-Every option of ``CONFIG.md`` lives here with its default. Unknown keys are an error that
+Every option of ``docs/CONFIG.md`` lives here with its default. Unknown keys are an error that
 names the nearest valid key. The Python API builds the same models from keywords
 (:meth:`SyntheticsConfig.from_options`).
 """
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from synthloom.errors import ConfigError
 
-# Only these separators are tried when auto-detecting a field delimiter (CONFIG.md).
+# Only these separators are tried when auto-detecting a field delimiter (docs/CONFIG.md).
 M = TypeVar("M", bound=BaseModel)
 
 DELIMITER_CANDIDATES = (",", ":", "|", ";", "\t", "+", "-", "^", "@", "#", "*")
@@ -301,7 +301,9 @@ def load_config(path: str | Path) -> SynthloomConfig:
     path = Path(path)
     data = read_yaml_file(path)
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping with 'models'; see CONFIG.md")
+        raise ConfigError(
+            f"config file {path} must hold a mapping with 'models'; see docs/CONFIG.md"
+        )
     return validate_config(SynthloomConfig, data)
 
 

@@ -1,7 +1,7 @@
 """RelationalSynthesizer: per-table models composed into a database with valid keys.
 
 A child table is modelled as the sequence of its parent's children in the parent's
-context (DESIGN.md §8): its model is a :class:`TableSynthesizer` seeded (the smart-seeding
+context: its model is a :class:`TableSynthesizer` seeded (the smart-seeding
 path) with a few parent columns, the child's position among its siblings and their
 number; a count model, seeded with the same parent columns, says how many children each
 parent row gets. Other parents are matched through their own count models, so each

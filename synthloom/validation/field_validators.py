@@ -10,7 +10,7 @@ Each column gets rules from its training values (see :class:`FieldRules`):
   and range check in that base; their character set holds every digit of the base and they
   get no pattern rule;
 * **character set** and **string length range** of string fields;
-* the configurable rules of ``validators`` in CONFIG.md: ``in_set_count``, ``pattern_count``,
+* the configurable rules of ``validators`` in docs/CONFIG.md: ``in_set_count``, ``pattern_count``,
   ``open_close_chars`` and ``allow_empty_values``.
 
 The rules are plain data (``validators.json``). Checking is vectorised: each column is factorised
