@@ -235,19 +235,25 @@ class ModelEntry(_Section):
         return settings
 
 
-class SynthloomConfig(_Section):
-    """A whole configuration file."""
+class ConfigFile(_Section):
+    """What every config file starts with: its schema version and an optional name."""
 
     schema_version: str = "1.0"
     name: str | None = None
-    models: list[ModelEntry] = Field(min_length=1)
 
     @model_validator(mode="before")
     @classmethod
     def _version_as_text(cls, data: Any) -> Any:
+        # YAML reads `schema_version: 1.0` as a number
         if isinstance(data, dict) and isinstance(data.get("schema_version"), int | float):
             data = {**data, "schema_version": str(data["schema_version"])}
         return data
+
+
+class SynthloomConfig(ConfigFile):
+    """A whole configuration file."""
+
+    models: list[ModelEntry] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _one_model(self) -> SynthloomConfig:

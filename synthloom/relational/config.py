@@ -30,9 +30,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from synthloom.config import (
+    ConfigFile,
     Fallback,
     Generate,
     Params,
@@ -93,11 +94,9 @@ class RelationalGenerate(_Section):
     max_invalid: int | None = Field(None, ge=0)
 
 
-class RelationalConfig(_Section):
+class RelationalConfig(ConfigFile):
     """A whole relational config file."""
 
-    schema_version: str = "1.0"
-    name: str | None = None
     source: str | None = None
     schema_file: str | None = None
     engine: Engine = "lstm"
@@ -111,13 +110,6 @@ class RelationalConfig(_Section):
     include_tables: list[str] | None = None
     exclude_tables: list[str] = Field(default_factory=list)
     tables: dict[str, TableConfig] = Field(default_factory=dict)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _version_as_text(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("schema_version"), int | float):
-            data = {**data, "schema_version": str(data["schema_version"])}
-        return data
 
     def engine_for(self, table: str) -> str:
         """The engine that learns ``table``: the table's, else ``params.engine``, else top."""
