@@ -1,6 +1,6 @@
 """The configuration schema: Gretel's LSTM YAML, parsed and validated with pydantic.
 
-Every option of ``CONFIG.md`` lives here with its default. Unknown keys are an error that
+Every option of ``docs/CONFIG.md`` lives here with its default. Unknown keys are an error that
 names the nearest valid key. The Python API builds the same models from keywords
 (:meth:`SyntheticsConfig.from_options`).
 """
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from synthloom.errors import ConfigError
 
-# Only these separators are tried when auto-detecting a field delimiter (CONFIG.md).
+# Only these separators are tried when auto-detecting a field delimiter (docs/CONFIG.md).
 M = TypeVar("M", bound=BaseModel)
 
 DELIMITER_CANDIDATES = (",", ":", "|", ";", "\t", "+", "-", "^", "@", "#", "*")
@@ -99,10 +99,22 @@ class Params(_Section):
         return float(split)
 
 
+DEFAULT_NUM_RECORDS = 5000
+
+
+def resolve_num_records(num_records: int | None, n_training_records: int) -> int:
+    """Records to generate: ``num_records``, or min(5000, training records) when null."""
+    if num_records is None:
+        return min(DEFAULT_NUM_RECORDS, n_training_records)
+    if num_records <= 0:
+        raise ConfigError(f"num_records={num_records} must be a positive number of records")
+    return num_records
+
+
 class Generate(_Section):
     """Generation options (``generate`` in the YAML)."""
 
-    num_records: int | None = 5000
+    num_records: int | None = DEFAULT_NUM_RECORDS
     max_invalid: int | None = Field(None, ge=0)
     data_source: str | None = None
     start_string: str | None = None
@@ -223,19 +235,25 @@ class ModelEntry(_Section):
         return settings
 
 
-class SynthloomConfig(_Section):
-    """A whole configuration file."""
+class ConfigFile(_Section):
+    """What every config file starts with: its schema version and an optional name."""
 
     schema_version: str = "1.0"
     name: str | None = None
-    models: list[ModelEntry] = Field(min_length=1)
 
     @model_validator(mode="before")
     @classmethod
     def _version_as_text(cls, data: Any) -> Any:
+        # YAML reads `schema_version: 1.0` as a number
         if isinstance(data, dict) and isinstance(data.get("schema_version"), int | float):
             data = {**data, "schema_version": str(data["schema_version"])}
         return data
+
+
+class SynthloomConfig(ConfigFile):
+    """A whole configuration file."""
+
+    models: list[ModelEntry] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _one_model(self) -> SynthloomConfig:
@@ -273,17 +291,25 @@ def _describe_errors(exc: ValidationError) -> str:
     return "invalid config: " + "; ".join(parts)
 
 
+def read_yaml_file(path: str | Path, what: str = "config file") -> Any:
+    """The data of a YAML (or JSON) file; safe loading, so YAML tags never run code."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{what} {path} does not exist; give the path of a YAML file")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from None
+
+
 def load_config(path: str | Path) -> SynthloomConfig:
     """Read and validate a YAML config file."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist; give the path of a YAML config")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    data = read_yaml_file(path)
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping with 'models'; see CONFIG.md")
+        raise ConfigError(
+            f"config file {path} must hold a mapping with 'models'; see docs/CONFIG.md"
+        )
     return validate_config(SynthloomConfig, data)
 
 

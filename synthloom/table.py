@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from synthloom.config import Params, SyntheticsConfig, dump_config
+from synthloom.config import Params, SyntheticsConfig, dump_config, resolve_num_records
 from synthloom.encoding.clusters import (
     Cluster,
-    association_matrix,
+    cramers_v_matrix,
     plan_clusters,
     schema_order_clusters,
 )
@@ -66,7 +66,6 @@ VALIDATORS_FILE = "validators.json"
 
 FALLBACK_DIR = "fallback"
 ENGINES = ("lstm", "amplify")
-DEFAULT_NUM_RECORDS = 5000
 # Rows sampled per forward step unless predict_batch_size asks for more: small LSTM
 # steps are cheap, so wide batches keep the CPU busy.
 TABLE_SAMPLING_BATCH = 2048
@@ -316,7 +315,7 @@ class TableSynthesizer:
                 list(frame.columns), params.field_cluster_size, self.seed_fields
             )
         clusters = plan_clusters(
-            association_matrix(frame, seed=params.seed or 0),
+            cramers_v_matrix(frame, seed=params.seed or 0),
             params.field_cluster_size,
             first=self.seed_fields,
         )
@@ -464,7 +463,9 @@ class TableSynthesizer:
         if seed_frame is not None:
             wanted = len(seed_frame)
         else:
-            wanted = self._resolve_num_records(first_given(num_records, gen.num_records))
+            wanted = resolve_num_records(
+                first_given(num_records, gen.num_records), self._n_training_records
+            )
             if rebalance:
                 seed_frame = self._rebalance_seeds(rebalance, wanted, rng)
         limit = first_given(max_invalid, gen.max_invalid, 5 * wanted)
@@ -488,13 +489,6 @@ class TableSynthesizer:
             self.generation_stats_["fallback_reason"] = run.fallback_reason
         frame = frame[self.table_format.names].reset_index(drop=True)
         return _restore_dtypes(frame, self.table_format.extra.get("dtypes", {}))
-
-    def _resolve_num_records(self, num_records: int | None) -> int:
-        if num_records is None:
-            return min(DEFAULT_NUM_RECORDS, self._n_training_records)
-        if num_records <= 0:
-            raise ConfigError(f"num_records={num_records} must be a positive number of records")
-        return num_records
 
     def _seed_frame(self, seeds: pd.DataFrame | str | Path | None) -> pd.DataFrame | None:
         if seeds is None:

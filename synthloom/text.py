@@ -12,7 +12,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from synthloom.config import Params, SyntheticsConfig, dump_config, unsupported_for_text
+from synthloom.config import (
+    Params,
+    SyntheticsConfig,
+    dump_config,
+    resolve_num_records,
+    unsupported_for_text,
+)
 from synthloom.encoding.tokenizers import ByteTokenizer, fit_tokenizer
 from synthloom.errors import ConfigError, DataError, TooManyInvalidError
 from synthloom.io.model_dir import (
@@ -40,7 +46,6 @@ from synthloom.lstm.train import (
 from synthloom.privacy.training import PrivateTraining, log_privacy
 from synthloom.validation.records import GeneratedRecord, LineValidator, check_line
 
-DEFAULT_NUM_RECORDS = 5000
 # Under DP the sampler's length cap cannot come from the data; records are cut here.
 DP_MAX_RECORD_BYTES = 2048
 
@@ -189,8 +194,8 @@ class TextSynthesizer:
         if self._model is None or self.model_dir is None:
             raise ConfigError("this synthesizer is not trained; call fit() or load() first")
         gen, params = self.config.generate, self.config.params
-        wanted = self._resolve_num_records(
-            num_records if num_records is not None else gen.num_records
+        wanted = resolve_num_records(
+            num_records if num_records is not None else gen.num_records, self._n_training_records
         )
         limit = first_given(max_invalid, gen.max_invalid, 5 * wanted)
         if limit < 0:
@@ -241,13 +246,6 @@ class TextSynthesizer:
                     return
         finally:
             stream.close()
-
-    def _resolve_num_records(self, num_records: int | None) -> int:
-        if num_records is None:
-            return min(DEFAULT_NUM_RECORDS, self._n_training_records)
-        if num_records <= 0:
-            raise ConfigError(f"num_records={num_records} must be a positive number of records")
-        return num_records
 
 
 def _as_records(data: str | Path | Sequence[str]) -> list[str]:

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from synthloom.cli import app
-from tests.conftest import SHARED_DATA
+from tests.conftest import ADULT_SAMPLE
 
 runner = CliRunner()
 
@@ -159,10 +159,7 @@ models:
 
 @pytest.fixture
 def table_dir(tmp_path: Path) -> Path:
-    adult = SHARED_DATA / "tabular" / "adult.csv"
-    if not adult.exists():
-        pytest.skip("shared/data/tabular/adult.csv absent")
-    lines = adult.read_text(encoding="utf-8").splitlines()[:801]
+    lines = ADULT_SAMPLE.read_text(encoding="utf-8").splitlines()[:801]
     (tmp_path / "adult.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (tmp_path / "table.yaml").write_text(TABLE_CONFIG, encoding="utf-8")
     return tmp_path

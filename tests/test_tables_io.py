@@ -19,8 +19,7 @@ from synthloom.io.tables import (
     read_table,
     write_table,
 )
-
-ADULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "tabular" / "adult.csv"
+from tests.conftest import ADULT_SAMPLE as ADULT
 
 # Every kind, written the way write_table writes it back (so the bytes must match).
 MIXED_CSV = (
@@ -56,8 +55,6 @@ def _kinds(table_format: TableFormat) -> dict[str, str]:
 @pytest.fixture
 def adult_slice(tmp_path: Path) -> Path:
     """adult.csv's header and first 200 rows, bytes untouched."""
-    if not ADULT.exists():
-        pytest.skip(f"real data slice {ADULT} is absent")
     with ADULT.open("rb") as handle:
         head = b"".join(handle.readline() for _ in range(201))
     path = tmp_path / "adult200.csv"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import wraps
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from synthloom.cli.logs import setup_logging
 from synthloom.cli.relational import app as relational_app
 from synthloom.config import SynthloomConfig, load_config
 from synthloom.errors import SynthloomError
@@ -22,7 +22,6 @@ from synthloom.lstm.train import EpochState
 from synthloom.models import Synthesizer, load_model, synthesizer_for
 from synthloom.report.from_model import training_and_holdout
 from synthloom.table import TableSynthesizer
-from synthloom.text import TextSynthesizer
 
 app = typer.Typer(
     help="Learn a private generative model of your data and generate synthetic records.",
@@ -252,35 +251,26 @@ def report_command(
 @_friendly_errors
 def demo(
     output_dir: Annotated[Path, typer.Option("--output-dir")] = Path("demo_output"),
-    num_records: Annotated[int, typer.Option("--num-records")] = 20,
+    num_records: Annotated[
+        int | None,
+        typer.Option("--num-records", help="Rows (or texts) to generate; default: as many."),
+    ] = None,
+    text: Annotated[
+        bool, typer.Option("--text", help="The text demo (fortunes) instead of the table one.")
+    ] = False,
+    max_seconds: Annotated[
+        float, typer.Option("--max-seconds", min=0.1, help="Cap on training time.")
+    ] = 60.0,
 ) -> None:
-    """Train a small model on the bundled sample (fortunes) and print a few new records."""
-    sample = resources.files("synthloom") / "data" / "fortunes_sample.txt"
-    synth = TextSynthesizer(
-        vocab_size=0,
-        epochs=30,
-        batch_size=64,
-        rnn_units=256,
-        embedding_dim=64,
-        rnn_layers=1,
-        learning_rate=0.005,
-        validation_split=True,
-        max_training_time_seconds=90,
-        seed=7,
-    )
-    model_dir = output_dir / "model"
-    console.print(f"training on the bundled sample {sample.name} (at most 90 s)...")
-    synth.fit(str(sample), model_dir, overwrite=True, show_progress=True)
-    _report_training(synth, model_dir)
-    texts = [r.text for r in synth.generate(num_records, seed=7) if r.valid]
-    write_text_records(output_dir / "synthetic.txt", texts)
-    for text in texts:
-        typer.echo(text)
-    console.print(f"wrote {len(texts)} records to {output_dir / 'synthetic.txt'}")
+    """Learn a bundled sample table, write synthetic rows and their accuracy/privacy report."""
+    from synthloom.cli.first_run import table_demo, text_demo
+
+    (text_demo if text else table_demo)(output_dir, max_seconds, num_records, console)
 
 
 def main() -> None:
     """Entry point of the ``synthloom`` command."""
+    setup_logging(console)
     app(prog_name="synthloom")
 
 

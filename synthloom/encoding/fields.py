@@ -373,7 +373,8 @@ def _to_numbers(
     days when every value is at midnight)."""
     if info.kind == "datetime":
         stamps = pd.to_datetime(series, errors="coerce", format=info.datetime_format)
-        ns = stamps.astype("int64").where(stamps.notna())
+        # pandas may hold dates in µs or s: count nanoseconds whatever the resolution
+        ns = stamps.dt.as_unit("ns").astype("int64").where(stamps.notna())
         if unit is None:
             unit = "days" if (ns.dropna() % _NS_PER_DAY == 0).all() else "seconds"
         scale = _NS_PER_DAY if unit == "days" else _NS_PER_SECOND

@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 
 from synthloom.errors import ConfigError, DataError
+from synthloom.extras import install_hint
 from synthloom.io.names import safe_file_name
 from synthloom.io.tables import write_table
 from synthloom.relational.schema import Schema
-from synthloom.relational.sources import database_url, is_database_url
+from synthloom.relational.sources import database_url, is_database_url, open_engine
 
 FileKind = Literal["csv", "parquet"]
 MYSQL = ("mysql", "mariadb")
@@ -60,7 +61,7 @@ def require_storage_driver(url: str) -> None:
     if importlib.util.find_spec(package) is None:
         raise ConfigError(
             f"writing to {scheme}:// needs the {package} package, which is not installed; "
-            f"pip install {package}, or write to a folder and copy it"
+            f"{install_hint(package)}, or write to a folder and copy it"
         )
 
 
@@ -177,10 +178,7 @@ def _write_database(
 ) -> str:
     import sqlalchemy as sa
 
-    try:
-        engine = sa.create_engine(url)
-    except (sa.exc.ArgumentError, ImportError) as exc:
-        raise ConfigError(f"cannot use database URL {url!r}: {exc}") from None
+    engine = open_engine(url)
     dialect = engine.dialect.name
     metadata = sa.MetaData()
     order = insertion_order(schema)

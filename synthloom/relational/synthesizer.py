@@ -1,7 +1,7 @@
 """RelationalSynthesizer: per-table models composed into a database with valid keys.
 
 A child table is modelled as the sequence of its parent's children in the parent's
-context (DESIGN.md §8): its model is a :class:`TableSynthesizer` seeded (the smart-seeding
+context: its model is a :class:`TableSynthesizer` seeded (the smart-seeding
 path) with a few parent columns, the child's position among its siblings and their
 number; a count model, seeded with the same parent columns, says how many children each
 parent row gets. Other parents are matched through their own count models, so each
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from synthloom.config import SyntheticsConfig, validate_config
-from synthloom.encoding.clusters import association_matrix
+from synthloom.encoding.clusters import cramers_v_matrix
 from synthloom.errors import ConfigError, DataError, ModelDirError
 from synthloom.io.model_dir import PARAMS_FILE, SUMMARY_FILE, read_json, training_dir, write_json
 from synthloom.io.names import safe_file_name
@@ -41,7 +41,14 @@ from synthloom.relational.keys import (
     self_reference_order,
     slots_from_counts,
 )
-from synthloom.relational.schema import ForeignKey, Schema, TableSchema, build_schema, key_index
+from synthloom.relational.schema import (
+    ForeignKey,
+    Schema,
+    TableSchema,
+    build_schema,
+    children_counts,
+    parent_positions,
+)
 from synthloom.relational.sources import is_database_url, read_source, source_record
 from synthloom.relational.status import ProgressCallback, Timeline
 from synthloom.table import TableSynthesizer
@@ -190,7 +197,7 @@ class RelationalSynthesizer:
                 plan.self_refs[other.name] = null_share
                 continue
             count_context = context if other is fk else self._count_context(other, frames)
-            counts = _children_counts(frames[other.parent], other, frame)
+            counts = children_counts(frames[other.parent], other, frame)
             plan.counts[other.name] = CountPlan(
                 other.name,
                 _folder("counts", other.name),
@@ -224,22 +231,22 @@ class RelationalSynthesizer:
         if not candidates or size == 0:
             return []
         child = frames[table.name]
-        positions = _parent_positions(frames[fk.parent], fk, child)
+        positions = parent_positions(frames[fk.parent], fk, child)
         linked = positions >= 0
         joined = child.loc[linked, table.data_columns].reset_index(drop=True)
         for column in candidates:
             joined[PARENT + column] = frames[fk.parent][column].to_numpy()[positions[linked]]
-        counts = _children_counts(frames[fk.parent], fk, child)
+        counts = children_counts(frames[fk.parent], fk, child)
         per_parent = frames[fk.parent][candidates].copy()
         per_parent[COUNT] = counts
         scores = dict.fromkeys(candidates, 0.0)
         if len(joined) and table.data_columns:
-            assoc = association_matrix(joined)
+            assoc = cramers_v_matrix(joined)
             for column in candidates:
                 row = assoc.loc[PARENT + column, table.data_columns]
                 scores[column] = float(row.max())
         if len(per_parent):
-            assoc = association_matrix(per_parent)
+            assoc = cramers_v_matrix(per_parent)
             for column in candidates:
                 scores[column] = max(scores[column], float(assoc.loc[column, COUNT]))
         ranked = sorted(candidates, key=lambda c: -scores[c])
@@ -254,8 +261,8 @@ class RelationalSynthesizer:
         if not candidates or size == 0:
             return []
         per_parent = parent[candidates].copy()
-        per_parent[COUNT] = _children_counts(parent, fk, frames[fk.table])
-        assoc = association_matrix(per_parent)
+        per_parent[COUNT] = children_counts(parent, fk, frames[fk.table])
+        assoc = cramers_v_matrix(per_parent)
         ranked = sorted(candidates, key=lambda c: -float(assoc.loc[c, COUNT]))
         return ranked[:size]
 
@@ -300,7 +307,7 @@ class RelationalSynthesizer:
             counts_frame = pd.DataFrame(
                 {PARENT + c: parent[c].to_numpy() for c in count_plan.context}
             )
-            counts_frame[COUNT] = _children_counts(parent, other, frame)
+            counts_frame[COUNT] = children_counts(parent, other, frame)
             if counts_frame.empty:
                 raise DataError(
                     f"table {other.parent} has no rows, so {plan.name} cannot learn how many "
@@ -608,17 +615,6 @@ def _publish_released_rows(plan: TablePlan, folder: Path) -> None:
     write_json(folder / SUMMARY_FILE, summary)
 
 
-def _parent_positions(parent: pd.DataFrame, fk: ForeignKey, child: pd.DataFrame) -> np.ndarray:
-    """Row position in ``parent`` of each child row (-1: no parent)."""
-    index = key_index(parent, fk.parent_columns)
-    return index.get_indexer(key_index(child, fk.columns))
-
-
-def _children_counts(parent: pd.DataFrame, fk: ForeignKey, child: pd.DataFrame) -> np.ndarray:
-    positions = _parent_positions(parent, fk, child)
-    return np.bincount(positions[positions >= 0], minlength=len(parent)).astype(np.int64)
-
-
 def _matched_slots(
     frame: pd.DataFrame,
     fk: ForeignKey,
@@ -650,7 +646,7 @@ def _with_context(
     context: list[str],
 ) -> pd.DataFrame:
     """The child's columns plus its parent's context columns and its place among siblings."""
-    positions = _parent_positions(parent, fk, child)
+    positions = parent_positions(parent, fk, child)
     linked = positions >= 0
     if not linked.all():
         log.warning(

@@ -82,7 +82,7 @@ class ReportResult:
         html_path: the self-contained HTML report.
         pdf_path: the PDF report (one or more pages per section).
         json_path: the scores as JSON (the same content as :attr:`scores`).
-        scores: every score of the report, JSON-friendly (see ``METRICS.md``).
+        scores: every score of the report, JSON-friendly (see ``docs/METRICS.md``).
         warnings: plain-words warnings worth showing on a terminal (privacy first).
     """
 

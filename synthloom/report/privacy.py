@@ -64,7 +64,7 @@ class Verdict:
 
 @dataclass(frozen=True)
 class PrivacyResult:
-    """Distances to closest records of synthetic (and holdout) rows; see ``METRICS.md``.
+    """Distances to closest records of synthetic (and holdout) rows; see ``docs/METRICS.md``.
 
     Distance arrays are over the sampled synthetic rows: ``d_training`` to the nearest
     training row, ``d_holdout`` to the nearest holdout row (None without holdout), ``nndr``

@@ -16,26 +16,20 @@ from synthloom.errors import ConfigError, SynthloomError
 from synthloom.privacy.accounting import PrivacyLedger
 from synthloom.table import TableSynthesizer
 from synthloom.text import TextSynthesizer
-from tests.conftest import SHARED_DATA
+from tests.conftest import ADULT_SAMPLE, BUNDLED_SAMPLE
 
 TINY = {"rnn_units": 16, "embedding_dim": 8, "rnn_layers": 1, "seed": 3}
 
 
 @pytest.fixture(scope="module")
 def lines() -> list[str]:
-    path = SHARED_DATA / "text" / "fortunes.txt"
-    if not path.exists():
-        pytest.skip("shared/data/text/fortunes.txt absent")
-    short = [x for x in path.read_text(encoding="utf-8").splitlines() if 0 < len(x) < 40]
+    short = [x for x in BUNDLED_SAMPLE.read_text(encoding="utf-8").splitlines() if 0 < len(x) < 40]
     return short[:600]
 
 
 @pytest.fixture(scope="module")
 def adult() -> pd.DataFrame:
-    path = SHARED_DATA / "tabular" / "adult.csv"
-    if not path.exists():
-        pytest.skip("shared/data/tabular/adult.csv absent")
-    return pd.read_csv(path, nrows=1500)
+    return pd.read_csv(ADULT_SAMPLE, nrows=1500)
 
 
 def _summary(model_dir: Path) -> dict:
