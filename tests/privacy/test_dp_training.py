@@ -78,7 +78,7 @@ def test_a_given_noise_stops_training_before_the_budget(lines: list[str], tmp_pa
         epochs=50,
         batch_size=60,
         dp_epsilon=3.0,
-        dp_noise_multiplier=1.2,
+        dp_noise_multiplier=2.0,
         early_stopping=False,
         **TINY,
     )
@@ -87,7 +87,7 @@ def test_a_given_noise_stops_training_before_the_budget(lines: list[str], tmp_pa
     assert 1 <= summary["epochs_run"] < 50
     assert summary["stop_reason"] == "privacy_budget"
     assert summary["epsilon"] <= 3.0 * 1.001
-    assert summary["privacy"]["plan"]["noise_multiplier"] == 1.2
+    assert summary["privacy"]["plan"]["noise_multiplier"] == 2.0
 
 
 def test_sentencepiece_is_refused_under_dp(lines: list[str], tmp_path: Path) -> None:
