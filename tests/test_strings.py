@@ -127,3 +127,54 @@ def test_column_treatments(tmp_path: Path) -> None:
         TableSynthesizer(columns={"name": {"kind": "string", "treatment": "keep"}})
     with pytest.raises(ConfigError, match="not a column kind"):
         TableSynthesizer(columns={"name": "spell"})
+
+
+def test_dp_spells_with_public_characters_inside_the_accountant(tmp_path: Path) -> None:
+    frame = people(400)[["plan", "age", "email", "name"]]
+    TableSynthesizer(
+        **{**TINY, "epochs": 1, "batch_size": 100},
+        dp=True,
+        dp_epsilon=6.0,
+        columns={"name": {"kind": "string", "max_length": 14}},
+    ).fit(frame, tmp_path / "m")
+    params = read_json(tmp_path / "m" / "model_params.json")
+    fields = {f["name"]: f for f in params["parts"][0]["codec"]["fields"]}
+    # emails: spelled because their DP histogram releases almost nothing; both public
+    assert fields["email"]["chars"] == PUBLIC_CHARS and fields["name"]["max_length"] == 14
+    assert params["column_kinds"]["email"] == "string"
+    summary = read_json(tmp_path / "m" / "training_summary.json")
+    assert summary["epsilon"] <= 6.0 * 1.001
+    assert not (tmp_path / "m" / "copy_guard.json").exists()
+    out = TableSynthesizer.load(tmp_path / "m").generate(40, seed=3)
+    assert len(out) == 40
+    assert out["name"].dropna().str.len().max() <= 14
+    assert set("".join(out["email"].dropna())) <= set(PUBLIC_CHARS)
+
+
+def test_relational_customers_get_new_emails(tmp_path: Path) -> None:
+    from synthloom.relational import RelationalSynthesizer
+
+    source = tmp_path / "db"
+    source.mkdir()
+    customers = people(200)[["plan", "age", "email"]]
+    customers.insert(0, "id", range(1, 201))
+    rng = np.random.default_rng(1)
+    orders = pd.DataFrame(
+        {
+            "id": range(1, 401),
+            "customer": rng.integers(1, 201, 400),
+            "total": rng.integers(1, 90, 400),
+        }
+    )
+    customers.to_csv(source / "customer.csv", index=False)
+    orders.to_csv(source / "orders.csv", index=False)
+    (source / "schema.yaml").write_text(
+        "tables:\n  customer: {primary_key: [id]}\n  orders:\n    primary_key: [id]\n"
+        "    foreign_keys: [{columns: [customer], references: {table: customer}}]\n"
+    )
+    config = {"params": {**TINY, "epochs": 3}}
+    synth = RelationalSynthesizer(config).fit(source, tmp_path / "m")
+    tables = synth.generate(50, seed=0)
+    emails = tables["customer"]["email"].dropna()
+    assert len(emails) > 0 and not emails.isin(set(customers["email"])).any()
+    assert tables["orders"]["customer"].isin(tables["customer"]["id"]).all()
