@@ -178,3 +178,27 @@ def test_relational_customers_get_new_emails(tmp_path: Path) -> None:
     emails = tables["customer"]["email"].dropna()
     assert len(emails) > 0 and not emails.isin(set(customers["email"])).any()
     assert tables["orders"]["customer"].isin(tables["customer"]["id"]).all()
+
+
+def test_data_checks_name_personal_data_columns() -> None:
+    from synthloom.validation.data_checks import detect_pii, run_data_checks
+
+    frame = people(200)
+    rng = np.random.default_rng(2)
+    frame["phone"] = [f"+1 ({rng.integers(200, 999)}) {rng.integers(100, 999)}-{i:04d}"
+                      for i in range(200)]
+    frame["site"] = [f"https://shop.example.com/u/{i}" for i in range(200)]
+    frame["ip"] = [f"10.0.{i // 250}.{i % 250}" for i in range(200)]
+    frame["city"] = rng.choice(["Paris", "Rome", "Oslo"], 200)
+    found = detect_pii(frame)
+    assert found == {
+        "name": "person_name",
+        "email": "email",
+        "account": "identifier",
+        "phone": "phone",
+        "site": "url",
+        "ip": "ip_address",
+    }
+    pii = [w for w in run_data_checks(frame) if w.check == "pii"]
+    assert [w.column for w in pii] == list(found)
+    assert "email addresses" in str(pii[1]) and "treatment" in str(pii[1])
