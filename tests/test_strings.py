@@ -202,3 +202,34 @@ def test_data_checks_name_personal_data_columns() -> None:
     pii = [w for w in run_data_checks(frame) if w.check == "pii"]
     assert [w.column for w in pii] == list(found)
     assert "email addresses" in str(pii[1]) and "treatment" in str(pii[1])
+
+
+def test_report_compares_verbatim_values_with_the_holdout(tmp_path: Path) -> None:
+    from synthloom.report import build_report
+    from synthloom.report.values import value_copies
+
+    frame = people(400)
+    real = frame.iloc[:300].reset_index(drop=True)
+    holdout = frame.iloc[300:].reset_index(drop=True)
+    # real emails beside made-up attributes: no whole row is a copy
+    copied = real.sample(100, random_state=0).reset_index(drop=True)
+    copied["age"] = 100 + np.arange(100)
+    fresh = copied.assign(email=[f"x{i}@mail.org" for i in range(100)])
+    columns = list(frame.columns)
+    by_column = {c.column: c for c in value_copies(real, copied, holdout, columns)}
+    assert by_column["email"].synthetic_share == 1.0 and by_column["email"].holdout_share == 0.0
+    assert by_column["plan"].holdout_share == 1.0 and by_column["plan"].excess == 0.0
+    note = by_column["note"].text
+    assert note is not None and note.ngram_copy_share == 1.0 and note.length_accuracy > 0.85
+    itself = value_copies(real, real, None, ["note"])[0].text
+    assert itself is not None and itself.length_accuracy == 1.0
+    assert itself.ngram_copy_share_holdout is None
+
+    result = build_report(real, copied, tmp_path / "a", holdout=holdout)
+    assert result.scores["privacy"]["exact_copy_share"] == 0.0
+    verdict = result.scores["privacy"]["verdict"]
+    assert verdict["level"] == "warning"
+    assert any("Column 'email'" in r for r in verdict["reasons"])
+    assert (tmp_path / "a" / "report.html").read_text().count("Verbatim training values") == 1
+    fresh_copies = value_copies(real, fresh, holdout, ["email"])
+    assert fresh_copies[0].synthetic_share == 0.0
