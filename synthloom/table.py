@@ -36,6 +36,7 @@ from synthloom.encoding.fields import (
     CategoricalField,
     DomainBudget,
     TableCodec,
+    decide_kind,
 )
 from synthloom.errors import ConfigError, DataError, SynthloomError, TooManyInvalidError
 from synthloom.fallback import FitTimeoutError, StatisticalModel
@@ -211,7 +212,8 @@ class TableSynthesizer:
                 train_rows, holdout_rows = np.arange(len(frame)), holdout_rows[:0]
             write_json(directory / HOLDOUT_FILE, _holdout_record(data, holdout_rows))
             self._fallback = self._fit_fallback(
-                frame.iloc[train_rows].reset_index(drop=True), directory
+                frame.iloc[train_rows].drop(columns=self._spelled(frame, table_format)),
+                directory,
             )
             parts: list[_Part] = []
             result = TrainingResult(stop_reason="not trained")
@@ -303,6 +305,19 @@ class TableSynthesizer:
         guard = CopyGuard.learn(frame, names)
         write_json(directory / COPY_GUARD_FILE, guard.to_dict())
         return guard
+
+    def _spelled(self, frame: pd.DataFrame, table_format: TableFormat) -> list[str]:
+        """Columns the LSTM spells. Its statistical fallback leaves them out (it could only
+        hand back training values): in fallback rows they come out missing."""
+        if self.engine != "lstm" or self.config.params.dp:
+            return []
+        wanted = requested_kinds(self.config.columns)
+        return [
+            info.name
+            for info in table_format.columns
+            if info.name not in self.seed_fields
+            and decide_kind(frame[info.name], info, wanted.get(info.name)) in CHAR_KINDS
+        ]
 
     def _fit_fallback(self, frame: pd.DataFrame, directory: Path) -> StatisticalModel | None:
         """Fit the statistical model (the engine itself for amplify, else the fallback)."""
@@ -711,7 +726,12 @@ class _Run:
         model = self.synth._fallback
         assert model is not None
         self.seed = None if self.seed is None else self.seed + 1
-        return model.generate(n, conditions=seeds, seed=self.seed)
+        frame = model.generate(n, conditions=seeds, seed=self.seed)
+        assert self.synth.table_format is not None
+        for name in self.synth.table_format.names:  # spelled columns: not in the fallback
+            if name not in frame:
+                frame[name] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        return frame
 
     def _draw(self, n: int, seeds: pd.DataFrame | None) -> pd.DataFrame:
         """Rows from every part in turn; each later part is forced to its anchors' values."""

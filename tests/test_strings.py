@@ -40,8 +40,9 @@ def people(n: int = 300, seed: int = 0) -> pd.DataFrame:
             "account": [f"AC-{1000 + 7 * i}" for i in range(n)],
             "note": [
                 f"customer {a} asked about the {p} plan on day {d} and left happy"
-                for a, p, d in zip(first, rng.choice(["basic", "pro"], n), rng.integers(1, 28, n),
-                                   strict=True)
+                for a, p, d in zip(
+                    first, rng.choice(["basic", "pro"], n), rng.integers(1, 28, n), strict=True
+                )
             ],
         }
     )
@@ -59,8 +60,9 @@ def test_kinds_are_decided_from_the_data_and_can_be_overridden() -> None:
         "account": "identifier",
         "note": "text",
     }
-    codec = TableCodec.fit(frame, list(info.values()), [], kinds={"name": "string",
-                                                                  "email": "categorical"})
+    codec = TableCodec.fit(
+        frame, list(info.values()), [], kinds={"name": "string", "email": "categorical"}
+    )
     assert isinstance(codec.field("name"), StringField)
     assert isinstance(codec.field("email"), CategoricalField)
     assert codec.kinds["name"] == "string" and codec.kinds["age"] == "numeric"
@@ -74,8 +76,9 @@ def test_spelled_values_round_trip_and_are_cut_at_max_length() -> None:
     back = field.decode(tokens, np.random.default_rng(0)).tolist()
     assert back == ["ab@c.d", None, "", "zzzzzz"]
     public = StringField.public("x", "string")
-    assert public.chars == PUBLIC_CHARS and public.decode(public.encode(
-        pd.Series(["é1"])), np.random.default_rng(0)).tolist() == ["?1"]
+    assert public.chars == PUBLIC_CHARS and public.decode(
+        public.encode(pd.Series(["é1"])), np.random.default_rng(0)
+    ).tolist() == ["?1"]
 
 
 def test_generated_emails_are_new_and_the_model_reloads(
@@ -103,6 +106,24 @@ def test_generated_emails_are_new_and_the_model_reloads(
     # the learned format: one "@", the training domain (a tiny model, a loose bound)
     shaped = emails.str.fullmatch(r"[a-z]+[0-9]*@mail\.org")
     assert shaped.mean() >= 0.5, emails.head(10).tolist()
+
+
+def test_fallback_rows_never_copy_spelled_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from synthloom.table import _Run
+
+    frame = people(200)[["plan", "age", "email"]]
+    synth = TableSynthesizer(**{**TINY, "epochs": 1}).fit(frame, tmp_path / "m")
+
+    def invalid(self: _Run, n: int, seeds: pd.DataFrame | None) -> pd.DataFrame:
+        return frame.sample(n, replace=True).assign(plan="nope").reset_index(drop=True)
+
+    monkeypatch.setattr(_Run, "_draw", invalid)
+    out = synth.generate(30, max_invalid=5, seed=0)
+    assert synth.generation_stats_["fallback_records"] == 30
+    assert out["email"].isna().all()  # the fallback never learned the emails
+    assert set(out["plan"]) <= {"basic", "pro"}
 
 
 def test_copy_guard_sees_training_values_only() -> None:
@@ -185,8 +206,9 @@ def test_data_checks_name_personal_data_columns() -> None:
 
     frame = people(200)
     rng = np.random.default_rng(2)
-    frame["phone"] = [f"+1 ({rng.integers(200, 999)}) {rng.integers(100, 999)}-{i:04d}"
-                      for i in range(200)]
+    frame["phone"] = [
+        f"+1 ({rng.integers(200, 999)}) {rng.integers(100, 999)}-{i:04d}" for i in range(200)
+    ]
     frame["site"] = [f"https://shop.example.com/u/{i}" for i in range(200)]
     frame["ip"] = [f"10.0.{i // 250}.{i % 250}" for i in range(200)]
     frame["city"] = rng.choice(["Paris", "Rome", "Oslo"], 200)

@@ -77,9 +77,7 @@ def _hashed(series: pd.Series, key: bytes) -> pd.Series:
         data = str(value).encode("utf-8")
         return hashlib.blake2b(data, key=key, digest_size=HASH_HEX_CHARS // 2).hexdigest()
 
-    return series.astype(object).map(lambda v: None if pd.isna(v) else digest(v)).astype(
-        "string"
-    )
+    return series.astype(object).map(lambda v: None if pd.isna(v) else digest(v)).astype("string")
 
 
 @dataclass
