@@ -201,10 +201,14 @@ def bigram_accuracy(reference: pd.Series, other: pd.Series) -> float:
     return 1 - 0.5 * sum(abs(p[k] - q[k]) for k in set(p) | set(q))
 
 
+BATCH: dict[str, int] = {}
+
+
 def run(
     train: pd.DataFrame, records: int, cap: float, columns: dict[str, Any] | None = None
 ) -> tuple[pd.DataFrame, float, float, dict[str, Any]]:
     synth = TableSynthesizer(
+        **BATCH,
         epochs=100,
         validation_split=0.1,
         max_training_time_seconds=cap,
@@ -231,8 +235,11 @@ def main() -> None:
     parser.add_argument("--time-cap", type=float, default=60.0)
     parser.add_argument("--records", type=int, default=2000)
     parser.add_argument("--notes", action="store_true")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: table default")
     parser.add_argument("--categorical-baseline", action="store_true")
     args = parser.parse_args()
+    if args.batch_size:
+        BATCH["batch_size"] = args.batch_size
 
     adult = pd.read_csv(SHARED / "tabular" / "adult.csv")
     sample = adult.sample(args.rows + args.rows // 4, random_state=0).reset_index(drop=True)

@@ -126,6 +126,16 @@ def test_fallback_rows_never_copy_spelled_values(
     assert set(out["plan"]) <= {"basic", "pro"}
 
 
+def test_seeded_rows_keep_their_seeds_and_get_new_emails(tmp_path: Path) -> None:
+    frame = people(300)[["plan", "age", "email"]]
+    task = {"type": "seed", "attrs": {"fields": ["plan"]}}
+    synth = TableSynthesizer(**{**TINY, "epochs": 3}, task=task).fit(frame, tmp_path / "m")
+    seeds = pd.DataFrame({"plan": ["pro"] * 20 + ["basic"] * 20})
+    out = synth.generate(seeds=seeds, seed=0)
+    assert out["plan"].tolist() == seeds["plan"].tolist()
+    assert not out["email"].dropna().isin(set(frame["email"])).any()
+
+
 def test_copy_guard_sees_training_values_only() -> None:
     guard = CopyGuard.learn(pd.DataFrame({"e": ["a@b.c", "d@e.f", None]}), ["e"])
     hits = guard.copies(pd.DataFrame({"e": ["a@b.c", "x@y.z", None]}))["e"]

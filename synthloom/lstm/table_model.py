@@ -63,6 +63,12 @@ class TableLSTM(nn.Module):
         offsets = [0] + [int(block[owners[p]]) for p in range(len(sizes) - 1)]
         self.register_buffer("offsets", torch.tensor(offsets, dtype=torch.long), persistent=False)
         self.embedding = nn.Embedding(1 + sum(sizes[p] for p in own), shape.embedding_dim)
+        # Tied positions share their token embeddings, so the network is told where in the
+        # row it is (how far into a spelled value, which matters for fixed formats).
+        self.position = (
+            nn.Embedding(len(sizes), shape.embedding_dim) if len(own) < len(sizes) else None
+        )
+        self.register_buffer("steps", torch.arange(len(sizes)), persistent=False)
         self.lstm = recurrent_layers(
             shape.embedding_dim, shape.rnn_units, shape.rnn_layers, shape.dropout_rate
         )
@@ -84,7 +90,11 @@ class TableLSTM(nn.Module):
     ) -> tuple[torch.Tensor, State]:
         """LSTM outputs for input positions ``start …`` (local token ids)."""
         ids = inputs + self.offsets[start : start + inputs.shape[1]]
-        out, state = self.lstm(self.dropout(self.embedding(ids)), state)
+        embedded = self.embedding(ids)
+        if self.position is not None:
+            steps = self.steps[start : start + inputs.shape[1]].expand(inputs.shape[0], -1)
+            embedded = embedded + self.position(steps)  # per record, as DP-SGD needs
+        out, state = self.lstm(self.dropout(embedded), state)
         return self.dropout(out), state
 
     def loss_terms(
