@@ -221,8 +221,7 @@ class TableSynthesizer:
                 train_rows, holdout_rows = np.arange(len(frame)), holdout_rows[:0]
             write_json(directory / HOLDOUT_FILE, _holdout_record(data, holdout_rows))
             self._fallback = self._fit_fallback(
-                frame.iloc[train_rows].drop(columns=spelled),
-                directory,
+                frame.iloc[train_rows].drop(columns=spelled).reset_index(drop=True), directory
             )
             parts: list[_Part] = []
             result = TrainingResult(stop_reason="not trained")
@@ -722,7 +721,7 @@ class _Run:
             for name in fields:  # seed values come back exactly as given
                 frame[name] = _cast_like(rows[name].to_numpy(), frame[name])
             ok = self._check(frame, skip=fields)
-            ok = ok & self._novel(frame, ok)
+            ok = ok & self._novel(frame.drop(columns=fields), ok)  # seeds are the user's
             good = frame[ok].head(len(pending))
             good.index = pending[: len(good)] if seeds is None else pending[ok]
             kept.append(good)
