@@ -265,3 +265,22 @@ def test_report_compares_verbatim_values_with_the_holdout(tmp_path: Path) -> Non
     assert (tmp_path / "a" / "report.html").read_text().count("Verbatim training values") == 1
     fresh_copies = value_copies(real, fresh, holdout, ["email"])
     assert fresh_copies[0].synthetic_share == 0.0
+
+
+def test_tied_positions_share_one_head_and_old_shapes_still_load() -> None:
+    from synthloom.lstm.table_model import TableLSTM, TableShape
+
+    old = {
+        "vocab_sizes": [3, 5],
+        "embedding_dim": 4,
+        "rnn_units": 8,
+        "rnn_layers": 1,
+        "dropout_rate": 0.0,
+    }  # written before spelled columns: no "tied"
+    network = TableLSTM(TableShape.from_dict(old))
+    assert len(network.heads) == 2 and network.position is None
+    tied = TableLSTM(
+        TableShape.from_dict({**old, "vocab_sizes": [3, 6, 6, 6], "tied": [0, 1, 1, 1]})
+    )
+    assert len(tied.heads) == 2 and tied.head(3) is tied.head(1)
+    assert tied.embedding.num_embeddings == 1 + 3 + 6 and tied.position is not None
