@@ -9,6 +9,9 @@ Near-unique text columns (emails, names, identifiers, notes) are not categories:
 spelled character by character in ``max_length`` positions of the same row (one shared
 character vocabulary and output head per column, an end token), so new values come out
 instead of training values. :func:`decide_kind` chooses a column's kind at fit time.
+Long free text (``text``) is spelled the same way, with a longer cap: it is conditioned on
+the whole row and, under DP, trained by the same private optimizer and accountant with no
+second model to compose; its cost is one row step per character.
 """
 
 from __future__ import annotations
