@@ -176,6 +176,49 @@ class DataChecks(_Section):
     strategy: Literal["log", "skip", "interrupt"] = "log"
 
 
+COLUMN_KINDS = ("auto", "categorical", "string", "identifier", "text")
+TREATMENTS = ("generate", "keep", "exclude", "hash")
+
+
+class ColumnOptions(_Section):
+    """How one table column is learned (``columns: {name: {...}}`` in the YAML).
+
+    ``kind``: ``auto`` (decided at fit time), ``categorical`` (each distinct value one
+    token), ``string`` / ``identifier`` / ``text`` (spelled character by character; new
+    values, never training values). ``treatment``: ``generate`` (default), ``keep`` (real
+    values as categories), ``exclude`` (not learned, not in the output), ``hash`` (real
+    values replaced by keyed hashes before training). ``max_length``: longest spelled value.
+    A bare word is a kind or a treatment: ``columns: {email: string, ssn: exclude}``.
+    """
+
+    kind: Literal["auto", "categorical", "string", "identifier", "text"] = "auto"
+    treatment: Literal["generate", "keep", "exclude", "hash"] = "generate"
+    max_length: int | None = Field(None, ge=1, le=2000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_word(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            if data in COLUMN_KINDS:
+                return {"kind": data}
+            if data in TREATMENTS:
+                return {"treatment": data}
+            raise ValueError(
+                f"{data!r} is not a column kind ({', '.join(COLUMN_KINDS)}) or treatment "
+                f"({', '.join(TREATMENTS)})"
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _kind_fits_treatment(self) -> ColumnOptions:
+        if self.treatment in ("keep", "hash") and self.kind not in ("auto", "categorical"):
+            raise ValueError(
+                f"treatment {self.treatment!r} keeps (hashed) real values as categories; "
+                f"drop kind {self.kind!r} or use treatment 'generate'"
+            )
+        return self
+
+
 class SyntheticsConfig(_Section):
     """One ``synthetics`` model: data source plus every section."""
 
@@ -186,6 +229,7 @@ class SyntheticsConfig(_Section):
     fallback: Fallback = Field(default_factory=Fallback)
     task: Task | None = None
     data_checks: DataChecks = Field(default_factory=DataChecks)
+    columns: dict[str, ColumnOptions] = Field(default_factory=dict)
 
     @classmethod
     def from_options(cls, **options: Any) -> SyntheticsConfig:
@@ -327,6 +371,8 @@ def unsupported_for_text(config: SyntheticsConfig) -> list[str]:
             "params.field_delimiter: delimited text is a table; train a TableSynthesizer on it"
         )
 
+    if config.columns:
+        problems.append("columns: per-column kinds and treatments apply to tables")
     if config.task is not None:
         problems.append("task: smart seeding applies to tables (CSV/JSON/JSONL/Parquet)")
     if config.generate.data_source is not None or config.generate.rebalance is not None:

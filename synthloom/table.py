@@ -27,7 +27,17 @@ from synthloom.encoding.clusters import (
     plan_clusters,
     schema_order_clusters,
 )
-from synthloom.encoding.fields import CategoricalField, DomainBudget, TableCodec
+from synthloom.encoding.columns import CopyGuard, apply_treatments, max_lengths, requested_kinds
+from synthloom.encoding.fields import (
+    CHAR_KINDS,
+    STRING_MIN_DISTINCT,
+    STRING_MIN_UNIQUE_SHARE,
+    TEXT_MIN_MEAN_LENGTH,
+    CategoricalField,
+    DomainBudget,
+    TableCodec,
+    decide_kind,
+)
 from synthloom.encoding.private_kinds import inferred_columns, private_kinds
 from synthloom.errors import ConfigError, DataError, SynthloomError, TooManyInvalidError
 from synthloom.fallback import FitTimeoutError, StatisticalModel
@@ -63,6 +73,15 @@ from synthloom.validation.field_validators import FieldValidators
 log = logging.getLogger("synthloom")
 
 VALIDATORS_FILE = "validators.json"
+# Keyed digests of spelled columns' training values, to reject copies at generation.
+COPY_GUARD_FILE = "copy_guard.json"
+# Rows rejected for holding a training value, at most this many times the rows wanted;
+# after that copies are kept and counted (generation_stats_["copies_kept"]).
+COPY_RESAMPLE_FACTOR = 2
+# Batch size when a table has spelled columns and params.batch_size is unset (not under DP,
+# where the batch size sets the sampling rate): 60 s of training on 3,000 rows gave valid
+# emails for 26% of rows at 256 and 99% at 64 (benchmarks/strings.py).
+SPELLED_BATCH_SIZE = 64
 
 FALLBACK_DIR = "fallback"
 ENGINES = ("lstm", "amplify")
@@ -108,8 +127,7 @@ class _Part:
 
     @classmethod
     def load(cls, directory: Path, data: dict[str, Any]) -> _Part:
-        shape = data["model_shape"]
-        network = TableLSTM(TableShape(**{**shape, "vocab_sizes": tuple(shape["vocab_sizes"])}))
+        network = TableLSTM(TableShape.from_dict(data["model_shape"]))
         network.load_state_dict(load_weights(directory / data["folder"]))
         codec = TableCodec.from_dict(data["codec"])
         return cls(data["columns"], data["conditioned"], codec, network, data["folder"])
@@ -149,6 +167,7 @@ class TableSynthesizer:
         self._device = torch.device("cpu")
         self._n_training_records = 0
         self._private: _PrivateRun | None = None
+        self._copy_guard: CopyGuard | None = None
 
     @property
     def seed_fields(self) -> list[str]:
@@ -169,11 +188,17 @@ class TableSynthesizer:
     ) -> TableSynthesizer:
         """Check, encode and train on ``data``; write the model into ``model_dir``."""
         frame, table_format = _read(data, self.config.params.field_delimiter)
+        frame, table_format = apply_treatments(frame, table_format, self.config.columns)
         if frame.empty:
             raise DataError("the table has a header but no rows; give at least one row")
         self._check_seed_fields(table_format)
         apply_data_checks(frame, self.config.data_checks.strategy, log_warning)
         params = table_params(self.config.params)
+        spelled = self._spelled(frame, table_format)
+        if spelled and "batch_size" not in self.config.params.model_fields_set:
+            # Characters need many more updates than categories: smaller batches.
+            params = params.model_copy(update={"batch_size": SPELLED_BATCH_SIZE})
+            log.info("spelled columns %s: batch_size %d", spelled, SPELLED_BATCH_SIZE)
         seed_everything(params.seed)
         clusters = self._plan(frame, params)
         start = time.monotonic()
@@ -181,7 +206,9 @@ class TableSynthesizer:
             len(frame), params.validation_share, np.random.default_rng(params.seed)
         )
         self._private = (
-            _PrivateRun.plan(frame, table_format, train_rows, params, len(clusters))
+            _PrivateRun.plan(
+                frame, table_format, train_rows, params, len(clusters), self.config.columns
+            )
             if params.dp
             else None
         )
@@ -205,7 +232,7 @@ class TableSynthesizer:
                 train_rows, holdout_rows = np.arange(len(frame)), holdout_rows[:0]
             write_json(directory / HOLDOUT_FILE, _holdout_record(data, holdout_rows))
             self._fallback = self._fit_fallback(
-                frame.iloc[train_rows].reset_index(drop=True), directory
+                frame.iloc[train_rows].drop(columns=spelled).reset_index(drop=True), directory
             )
             parts: list[_Part] = []
             result = TrainingResult(stop_reason="not trained")
@@ -230,6 +257,8 @@ class TableSynthesizer:
             summary = training_summary(result, n_train, n_val, privacy)
             log_privacy(summary)
             summary.update(engine=self.engine, fallback_reason=self.fallback_reason_)
+            summary["column_kinds"] = _column_kinds(parts)
+            guard = self._learn_copy_guard(frame, parts, directory)  # held-out rows too
             summary["fallback_used"] = self.fallback_reason_ is not None
             write_json(directory / SUMMARY_FILE, summary)
         self.model_dir = Path(model_dir)
@@ -237,6 +266,7 @@ class TableSynthesizer:
         self.table_format = table_format
         self.clusters_ = clusters
         self._parts, self._validators = parts, validators
+        self._copy_guard = guard
         self._device = pick_device(params.device)
         self._n_training_records = n_train
         return self
@@ -284,6 +314,31 @@ class TableSynthesizer:
             (directory / "weights.safetensors").unlink(missing_ok=True)
             return [], TrainingResult(stop_reason="failed")
         return parts, _combine(results)
+
+    def _learn_copy_guard(
+        self, frame: pd.DataFrame, parts: list[_Part], directory: Path
+    ) -> CopyGuard | None:
+        """Digests of spelled columns' real values, held-out rows included (not under DP:
+        rejecting exact training values is a use of raw data that ε does not cover)."""
+        names = [n for n, k in _column_kinds(parts).items() if k in CHAR_KINDS]
+        if not names or self._private is not None:
+            return None
+        guard = CopyGuard.learn(frame, names)
+        write_json(directory / COPY_GUARD_FILE, guard.to_dict())
+        return guard
+
+    def _spelled(self, frame: pd.DataFrame, table_format: TableFormat) -> list[str]:
+        """Columns the LSTM spells. Its statistical fallback leaves them out (it could only
+        hand back training values): in fallback rows they come out missing."""
+        if self.engine != "lstm" or self.config.params.dp:
+            return []
+        wanted = requested_kinds(self.config.columns)
+        return [
+            info.name
+            for info in table_format.columns
+            if info.name not in self.seed_fields
+            and decide_kind(frame[info.name], info, wanted.get(info.name)) in CHAR_KINDS
+        ]
 
     def _fit_fallback(self, frame: pd.DataFrame, directory: Path) -> StatisticalModel | None:
         """Fit the statistical model (the engine itself for amplify, else the fallback)."""
@@ -339,15 +394,20 @@ class TableSynthesizer:
         )
         columns = [table_format.column(c) for c in order]
         if self._private is None:
-            codec = TableCodec.fit(frame, columns, conditioned)
+            options = self.config.columns
+            codec = TableCodec.fit(
+                frame, columns, conditioned, None, requested_kinds(options), max_lengths(options)
+            )
         else:  # each column's vocabulary was released once, with DP
             codec = TableCodec([self._private.codec.field(c) for c in order], columns)
+        _log_kinds(codec)
         shape = TableShape(
             tuple(codec.vocab_sizes),
             params.embedding_dim,
             params.rnn_units,
             params.rnn_layers,
             params.dropout_rate,
+            tuple(codec.tied),
         )
         folder = "." if index == 0 else f"cluster_{index}"
         return _Part(cluster.columns, conditioned, codec, TableLSTM(shape), folder)
@@ -408,6 +468,7 @@ class TableSynthesizer:
             "table_format": table_format.to_dict(),
             "clusters": [c.to_dict() for c in clusters],
             "parts": [p.to_dict() for p in parts],
+            "column_kinds": _column_kinds(parts),
             "n_records": n,
         }
 
@@ -427,6 +488,8 @@ class TableSynthesizer:
         synth.clusters_ = [Cluster(**c) for c in meta["clusters"]]
         synth._parts = [_Part.load(directory, p) for p in meta["parts"]]
         synth._validators = FieldValidators.from_dict(read_json(directory / VALIDATORS_FILE))
+        if (directory / COPY_GUARD_FILE).exists():
+            synth._copy_guard = CopyGuard.from_dict(read_json(directory / COPY_GUARD_FILE))
         synth._device = pick_device(device)
         summary_path = directory / SUMMARY_FILE
         summary = read_json(summary_path) if summary_path.exists() else {}
@@ -485,6 +548,8 @@ class TableSynthesizer:
                 "valid": run.valid,
                 "invalid": run.invalid,
                 "fallback_records": run.fallback_records,
+                "copies_resampled": run.copies_resampled,
+                "copies_kept": run.copies_kept,
             }
             self.generation_stats_["fallback_reason"] = run.fallback_reason
         frame = frame[self.table_format.names].reset_index(drop=True)
@@ -553,6 +618,7 @@ class _PrivateRun:
         rows: np.ndarray,
         params: Params,
         n_models: int,
+        options: dict[str, Any] | None = None,
     ) -> _PrivateRun:
         """Open the run's budget (released n, δ, DP-SGD plan), choose inferred column
         kinds privately, and release every column's vocabulary once, from OS entropy."""
@@ -593,7 +659,10 @@ class _PrivateRun:
             "values too rare to release under DP come out missing (<na>) in generated rows"
         )
         columns = [table_format.column(c) for c in frame.columns]
-        codec = TableCodec.fit(frame.iloc[rows], columns, [], budgets)
+        options = options or {}
+        codec = TableCodec.fit(
+            frame.iloc[rows], columns, [], budgets, requested_kinds(options), max_lengths(options)
+        )
         return cls(training, codec, frame, table_format)
 
 
@@ -611,7 +680,8 @@ class _Run:
     ) -> None:
         self.synth = synth
         self.samplers = [
-            TableSampler(p.network, synth._device, p.codec.banned) for p in synth._parts
+            TableSampler(p.network, synth._device, p.codec.banned, p.codec.ends)
+            for p in synth._parts
         ]
         self.temperature, self.batch = temperature, batch
         self.generator = torch.Generator(device=synth._device)
@@ -622,6 +692,13 @@ class _Run:
         self.examples: list[str] = []
         self.seed = seed
         self.fallback_records = 0
+        self.copies_resampled = self.copies_kept = 0
+        # Identifiers are unique in the output too: values handed out so far.
+        self._issued: dict[str, set[str]] = {
+            name: set()
+            for name, kind in _column_kinds(synth._parts).items()
+            if kind == "identifier"
+        }
         # A failed LSTM training left only the fallback: every row comes from it, and why.
         lstm_failed = synth.engine == "lstm" and not synth._parts
         self.fallback_reason = synth.fallback_reason_ if lstm_failed else None
@@ -668,6 +745,7 @@ class _Run:
             for name in fields:  # seed values come back exactly as given
                 frame[name] = _cast_like(rows[name].to_numpy(), frame[name])
             ok = self._check(frame, skip=fields)
+            ok = ok & self._novel(frame.drop(columns=fields), ok)  # seeds are the user's
             good = frame[ok].head(len(pending))
             good.index = pending[: len(good)] if seeds is None else pending[ok]
             kept.append(good)
@@ -680,7 +758,12 @@ class _Run:
         model = self.synth._fallback
         assert model is not None
         self.seed = None if self.seed is None else self.seed + 1
-        return model.generate(n, conditions=seeds, seed=self.seed)
+        frame = model.generate(n, conditions=seeds, seed=self.seed)
+        assert self.synth.table_format is not None
+        for name in self.synth.table_format.names:  # spelled columns: not in the fallback
+            if name not in frame:
+                frame[name] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        return frame
 
     def _draw(self, n: int, seeds: pd.DataFrame | None) -> pd.DataFrame:
         """Rows from every part in turn; each later part is forced to its anchors' values."""
@@ -697,6 +780,34 @@ class _Run:
             frame = decoded if frame is None else frame.join(decoded)
         assert frame is not None
         return frame
+
+    def _novel(self, frame: pd.DataFrame, ok: np.ndarray) -> np.ndarray:
+        """Rows whose spelled values are new: not a training value (copy guard) and, for
+        identifiers, not already issued. Up to COPY_RESAMPLE_FACTOR × wanted rows are
+        rejected (drawn again); after that copies are kept and counted."""
+        guard = self.synth._copy_guard
+        copied = np.zeros(len(frame), dtype=bool)
+        if guard is not None:
+            for hits in guard.copies(frame).values():
+                copied |= hits
+        for name, issued in self._issued.items():
+            if name in frame:
+                values = frame[name].astype(object)
+                copied |= (values.duplicated() & values.notna()).to_numpy()
+                copied |= values.isin(issued).to_numpy()
+        copied &= ok
+        room = COPY_RESAMPLE_FACTOR * self.wanted - self.copies_resampled
+        rejected = int(copied.sum())
+        if rejected <= room:
+            self.copies_resampled += rejected
+            keep = ~copied
+        else:
+            self.copies_kept += rejected
+            keep = np.ones(len(frame), dtype=bool)
+        for name, issued in self._issued.items():
+            if name in frame:
+                issued.update(frame[name][ok & keep].dropna().astype(str))
+        return keep
 
     def _check(self, frame: pd.DataFrame, skip: list[str]) -> np.ndarray:
         validators = self.synth._validators
@@ -748,6 +859,28 @@ def _combine(results: list[TrainingResult]) -> TrainingResult:
     reasons = {r.stop_reason for r in results}
     combined.stop_reason = "interrupted" if "interrupted" in reasons else results[-1].stop_reason
     return combined
+
+
+def _column_kinds(parts: list[_Part]) -> dict[str, str]:
+    """Each learned column's kind (a conditioned column counts where it is generated)."""
+    kinds: dict[str, str] = {}
+    for part in parts:
+        found = part.codec.kinds
+        kinds.update({c: found[c] for c in part.columns if c in found})
+    return kinds
+
+
+def _log_kinds(codec: TableCodec) -> None:
+    kinds = codec.kinds
+    log.info(
+        "column kinds: %s (text columns with more than %d distinct values, ≥ %.0f%% of them "
+        "distinct, are spelled character by character: text when they average ≥ %d "
+        "characters; set columns.<name>.kind to choose)",
+        ", ".join(f"{n}={k}" for n, k in kinds.items()),
+        STRING_MIN_DISTINCT,
+        100 * STRING_MIN_UNIQUE_SHARE,
+        TEXT_MIN_MEAN_LENGTH,
+    )
 
 
 def _model_order(frame: pd.DataFrame, columns: list[str]) -> list[str]:

@@ -89,7 +89,7 @@ def test_free_text_beside_other_fields() -> None:
     frame = clean_frame().assign(review=sentences(ROWS))
     warnings = run_data_checks(frame)
     assert checks_of(warnings) == [("free_text", "review")]
-    assert "text model" in warnings[0].action
+    assert "text column" in warnings[0].action
     alone = pd.DataFrame({"review": sentences(ROWS)})
     assert run_data_checks(alone) == []
     repeated = clean_frame().assign(review=sentences(3) * (ROWS // 3))  # not mostly unique

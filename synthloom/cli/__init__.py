@@ -170,6 +170,11 @@ def generate(
         console.print(
             f"wrote {len(frame)} records to {output} ({stats.get('invalid', 0)} invalid discarded)"
         )
+        if stats.get("copies_resampled") or stats.get("copies_kept"):
+            console.print(
+                f"{stats['copies_resampled']} records redrawn because a spelled value equalled "
+                f"a training value; {stats['copies_kept']} such copies kept (resampling limit)"
+            )
         if stats.get("fallback_reason"):
             console.print(
                 f"[bold yellow]fallback:[/] {stats['fallback_records']} records came from the "

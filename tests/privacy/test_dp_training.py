@@ -180,7 +180,8 @@ def test_structure_comes_from_releases_not_raw_counts(tmp_path: Path) -> None:
     frame = pd.DataFrame(
         {
             "sex": rng.choice(["F", "M"], n),
-            "rare": [f"id{i}" for i in range(n)],  # 1,200 raw values, none releasable
+            # 361 raw values; only "common" is releasable (and it covers most rows)
+            "rare": ["common" if i % 10 < 7 else f"id{i}" for i in range(n)],
             "when": pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 60, n), "D"),
             "score": np.where(np.arange(n) == 0, 0.123456, rng.choice([1.5, 2.5], n)),
         }
@@ -194,7 +195,7 @@ def test_structure_comes_from_releases_not_raw_counts(tmp_path: Path) -> None:
     codec = params["parts"][0]["codec"]
     order = [f["name"] for f in codec["fields"]]
     sizes = {f["name"]: len(f.get("values", [])) for f in codec["fields"]}
-    # the raw count would put "rare" last; its released vocabulary is smaller than "sex"'s
+    # the raw count would put "rare" after "sex"; its released vocabulary is the smaller
     assert sizes["rare"] < sizes["sex"] and order.index("rare") < order.index("sex")
     fields = {f["name"]: f for f in codec["fields"]}
     assert fields["when"]["unit"] == "seconds"  # the format has a time of day
