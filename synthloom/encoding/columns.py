@@ -5,7 +5,7 @@ output, ``hash`` replaces its values by keyed hashes (the key is drawn from OS e
 and never stored, so hashes cannot be recomputed from the model), ``keep`` makes it
 categorical (real values, recombined). Kinds and lengths go to the codec.
 
-:class:`CopyGuard` knows, for spelled columns, keyed digests of the training values
+:class:`CopyGuard` knows, for spelled columns, keyed digests of the rare training values
 (never the values) so generation can reject a value that equals one of them.
 """
 
@@ -25,6 +25,8 @@ from synthloom.errors import ConfigError
 from synthloom.io.schema import TableFormat
 
 HASH_HEX_CHARS = 16
+# Values held by at least this many training rows are shared patterns: not guarded.
+SHARED_VALUE_ROWS = 3
 # Digest bytes per training value: collisions between 10⁶ values are ~3·10⁻⁸ likely.
 _DIGEST_BYTES = 8
 
@@ -89,10 +91,18 @@ class CopyGuard:
 
     @classmethod
     def learn(cls, frame: pd.DataFrame, names: list[str]) -> CopyGuard:
-        """Digests of every distinct training value of ``names`` (a fresh random key)."""
+        """Digests of the rare training values of ``names`` (a fresh random key).
+
+        A value that at least :data:`SHARED_VALUE_ROWS` rows hold (a common first name, a
+        city) is a pattern, not a person: generating it is no copy of anyone, and the
+        holdout shows such values too. Rarer values (an email, a full name) are guarded.
+        """
         key = os.urandom(16).hex()
         guard = cls(key, {})
-        guard.digests = {n: sorted(set(guard._digest(frame[n]).dropna())) for n in names}
+        for name in names:
+            digests = guard._digest(frame[name]).dropna()
+            counts = digests.value_counts()
+            guard.digests[name] = sorted(counts.index[counts < SHARED_VALUE_ROWS])
         return guard
 
     def copies(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
