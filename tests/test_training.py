@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 from synthloom import DataError, EpochState, ModelDirError, TextSynthesizer
 from synthloom.encoding.tokenizers import PAD, ByteTokenizer
 from synthloom.lstm.model import ModelShape, RecordLSTM
+from synthloom.lstm.steps import PlainSteps
 from synthloom.lstm.train import Trainer, records_to_sequences, split_holdout
 from tests.conftest import TINY
 
@@ -108,7 +109,7 @@ def test_long_records_split_with_carried_state(tmp_path: Path, short_fortunes: l
     assert width > 40  # several chunks of 8
 
     whole = _trainer(tmp_path, None)
-    whole_loss, whole_right, n_tokens = whole._backward(batch, per_token=True)
+    whole_loss, whole_right, n_tokens = whole.backward(batch, per_token=True)
     whole_grad = whole.model.lstm.weight_hh_l0.grad.clone()
 
     chunked = _trainer(tmp_path, 8)
@@ -120,7 +121,7 @@ def test_long_records_split_with_carried_state(tmp_path: Path, short_fortunes: l
         return loss_terms(inputs, targets, state, start)
 
     chunked.model.loss_terms = spy  # type: ignore[method-assign]
-    loss, right, count = chunked._backward(batch, per_token=True)
+    loss, right, count = chunked.backward(batch, per_token=True)
     # ceil(width / 8) backward passes of ≤ 8 positions, each starting where the last ended
     assert [c[1] for c in calls] == list(range(0, width, 8))
     assert all(c[0] == min(8, width - c[1]) for c in calls)
@@ -203,10 +204,10 @@ def test_data_error_before_training_leaves_no_folder(tmp_path: Path) -> None:
 def _interrupt_first_step(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C during the first optimizer step, before any checkpoint exists."""
 
-    def interrupt(self: Trainer, batch: torch.Tensor) -> tuple[float, int, int]:
+    def interrupt(self: PlainSteps, trainer: Trainer, batch: torch.Tensor) -> tuple:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Trainer, "_step", interrupt)
+    monkeypatch.setattr(PlainSteps, "step", interrupt)
 
 
 def test_interrupt_before_first_checkpoint_leaves_nothing(
