@@ -311,3 +311,25 @@ def unsupported_for_text(config: SyntheticsConfig) -> list[str]:
             "line_validator in the Python API instead"
         )
     return problems
+
+
+MAX_SEED = 2**63 - 1
+
+
+def check_generation_args(
+    *,
+    seed: int | None = None,
+    max_invalid: int | None = None,
+    parallelism: int | None = None,
+) -> None:
+    """Refuse generation arguments out of range, naming the argument and its range."""
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"seed={seed} must be between 0 and 2**63-1; give a non-negative seed")
+    if max_invalid is not None and max_invalid < 0:
+        raise ConfigError(
+            f"max_invalid={max_invalid} must be 0 or more (0: stop at the first invalid record)"
+        )
+    if parallelism is not None and parallelism < 0:
+        raise ConfigError(
+            f"parallelism={parallelism} must be 0 (all cores) or a number of worker processes"
+        )

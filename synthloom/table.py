@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from synthloom.config import Params, SyntheticsConfig, dump_config
+from synthloom.config import Params, SyntheticsConfig, check_generation_args, dump_config
 from synthloom.encoding.clusters import (
     Cluster,
     association_matrix,
@@ -446,6 +446,7 @@ class TableSynthesizer:
         """
         if self.table_format is None or not (self._parts or self._fallback):
             raise ConfigError("this synthesizer is not trained; call fit() or load() first")
+        check_generation_args(seed=seed, max_invalid=max_invalid)
         gen, params = self.config.generate, self.config.params
         rng = np.random.default_rng(first_given(seed, params.seed, 0))
         seed_frame = self._seed_frame(seeds if seeds is not None else gen.data_source)

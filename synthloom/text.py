@@ -12,7 +12,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from synthloom.config import Params, SyntheticsConfig, dump_config, unsupported_for_text
+from synthloom.config import (
+    Params,
+    SyntheticsConfig,
+    check_generation_args,
+    dump_config,
+    unsupported_for_text,
+)
 from synthloom.encoding.tokenizers import ByteTokenizer, fit_tokenizer
 from synthloom.errors import ConfigError, DataError, TooManyInvalidError
 from synthloom.io.model_dir import (
@@ -114,7 +120,9 @@ class TextSynthesizer:
             longest = DP_MAX_RECORD_BYTES if privacy else max(len(e) for e in encoded)
             max_tokens = _length_cap(longest)
             tokenizer.save(directory)
-            write_json(directory / PARAMS_FILE, self._model_params(shape, max_tokens, records))
+            meta = self._model_params(shape, max_tokens, records)
+            meta["data_source"] = _data_source(data)
+            write_json(directory / PARAMS_FILE, meta)
             network = RecordLSTM(shape)
             device = pick_device(params.device)
             sequences = records_to_sequences(encoded)
@@ -190,13 +198,12 @@ class TextSynthesizer:
         """
         if self._model is None or self.model_dir is None:
             raise ConfigError("this synthesizer is not trained; call fit() or load() first")
+        check_generation_args(seed=seed, max_invalid=max_invalid, parallelism=parallelism)
         gen, params = self.config.generate, self.config.params
         wanted = self._resolve_num_records(
             num_records if num_records is not None else gen.num_records
         )
         limit = first_given(max_invalid, gen.max_invalid, 5 * wanted)
-        if limit < 0:
-            raise ConfigError(f"max_invalid={limit} must be 0 or more")
         temperature = first_given(gen_temp, params.gen_temp)
         if temperature <= 0:
             raise ConfigError(f"gen_temp={temperature} must be above 0 (1.0 samples as trained)")
@@ -259,6 +266,11 @@ def _as_records(data: str | Path | Sequence[str]) -> list[str]:
     if not records:
         raise DataError("no records to train on; give at least one non-empty line")
     return records
+
+
+def _data_source(data: str | Path | Sequence[str]) -> str | None:
+    """The training file's absolute path (outputs must never overwrite it)."""
+    return str(Path(data).resolve()) if isinstance(data, str | Path) else None
 
 
 def _tokenizer_kind(params: Params) -> str:

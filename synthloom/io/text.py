@@ -58,6 +58,39 @@ def clean_records(lines: Iterable[str]) -> list[str]:
     return records
 
 
+# Names that promise a binary or structured format a text model does not write.
+_NOT_TEXT_SUFFIXES = {
+    ".parquet",
+    ".pq",
+    ".xlsx",
+    ".xls",
+    ".xlsm",
+    ".ods",
+    ".json",
+    ".feather",
+    ".arrow",
+    ".avro",
+    ".orc",
+    ".gz",
+    ".bz2",
+    ".xz",
+    ".zip",
+    ".zst",
+    ".sqlite",
+    ".db",
+}
+
+
+def check_text_output(path: str | Path) -> None:
+    """Refuse an output name whose extension promises a format other than text lines."""
+    suffix = Path(path).suffix.lower()
+    if suffix in _NOT_TEXT_SUFFIXES:
+        raise DataError(
+            f"--output {path}: a text model writes plain text, one record per line, not "
+            f"{suffix}; name the output .txt"
+        )
+
+
 def write_text_records(path: str | Path, records: Iterable[str]) -> int:
     """Write records one per line (atomically: a failed write leaves any old file intact)."""
     path = Path(path)

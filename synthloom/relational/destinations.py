@@ -11,6 +11,7 @@ Nothing is overwritten unless asked: every target is checked before the first wr
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import Any, Literal
@@ -181,6 +182,8 @@ def _write_database(
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise ConfigError(f"cannot use database URL {url!r}: {exc}") from None
     dialect = engine.dialect.name
+    if dialect == "sqlite":
+        _prepare_sqlite_folder(engine.url.database)
     metadata = sa.MetaData()
     order = insertion_order(schema)
     for name in order:
@@ -215,6 +218,20 @@ def _write_database(
     finally:
         engine.dispose()
     return f"{len(tables)} tables in {engine.url!r}"
+
+
+def _prepare_sqlite_folder(database: str | None) -> None:
+    """Create a missing folder for an SQLite file; refuse a read-only one by name (SQLite
+    itself only says "unable to open database file")."""
+    if not database or database == ":memory:":
+        return
+    folder = Path(database).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    if not os.access(folder, os.W_OK):
+        raise DataError(
+            f"cannot write the SQLite file {database}: its folder {folder} is read-only; "
+            "choose a folder you can write to"
+        )
 
 
 def _drop_quietly(engine: Any, metadata: Any) -> None:
