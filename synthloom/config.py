@@ -276,6 +276,8 @@ def _describe_errors(exc: ValidationError) -> str:
 def load_config(path: str | Path) -> SynthloomConfig:
     """Read and validate a YAML config file."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"config path {path} is a folder; give the path of a YAML config file")
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist; give the path of a YAML config")
     try:

@@ -24,6 +24,8 @@ from synthloom.errors import ConfigError, DataError, TooManyInvalidError
 from synthloom.io.model_dir import (
     PARAMS_FILE,
     SUMMARY_FILE,
+    keep_old_if_interrupted,
+    loading,
     read_json,
     require_model_dir,
     training_dir,
@@ -134,6 +136,7 @@ class TextSynthesizer:
                 else Trainer(network, params, directory, device, epoch_callback, show_progress)
             )
             result = trainer.fit([sequences[i] for i in train_idx], [sequences[i] for i in val_idx])
+            keep_old_if_interrupted(result.stop_reason, directory, model_dir)
             summary = training_summary(
                 result, len(train_idx), len(val_idx), privacy.summary() if privacy else None
             )
@@ -165,16 +168,17 @@ class TextSynthesizer:
     def load(cls, model_dir: str | Path, device: str = "auto") -> TextSynthesizer:
         """Load a trained model from its directory."""
         directory = require_model_dir(model_dir)
-        meta = read_json(directory / PARAMS_FILE)
-        if meta.get("data_kind") != "text":
-            raise ConfigError(f"{directory} holds a {meta.get('data_kind')} model, not text")
-        synth = cls(SyntheticsConfig.model_validate(meta["config"]))
-        synth.model_dir = directory
-        synth._model = RecordModel.load(directory, device)
-        summary_path = directory / SUMMARY_FILE
-        summary = read_json(summary_path) if summary_path.exists() else {}
-        synth._n_training_records = summary.get("training_records", meta["n_records"])
-        return synth
+        with loading(directory):
+            meta = read_json(directory / PARAMS_FILE)
+            if meta.get("data_kind") != "text":
+                raise ConfigError(f"{directory} holds a {meta.get('data_kind')} model, not text")
+            synth = cls(SyntheticsConfig.model_validate(meta["config"]))
+            synth.model_dir = directory
+            synth._model = RecordModel.load(directory, device)
+            summary_path = directory / SUMMARY_FILE
+            summary = read_json(summary_path) if summary_path.exists() else {}
+            synth._n_training_records = int(summary.get("training_records", meta["n_records"]))
+            return synth
 
     # --------------------------------------------------------------- generation
     def generate(

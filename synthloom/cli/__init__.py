@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 
 from synthloom.cli.common import EXIT_INTERRUPTED, console, friendly_errors
@@ -15,7 +17,7 @@ from synthloom.config import SynthloomConfig, check_generation_args, load_config
 from synthloom.errors import SynthloomError
 from synthloom.io.model_dir import SUMMARY_FILE, read_json
 from synthloom.io.outputs import check_output_file, check_output_folder
-from synthloom.io.tables import read_table, write_table
+from synthloom.io.tables import read_table, write_table_chunks
 from synthloom.io.text import check_text_output, write_text_records
 from synthloom.lstm.train import EpochState
 from synthloom.models import Synthesizer, load_model, synthesizer_for
@@ -31,6 +33,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(relational_app, name="relational")
+
+# The automatic report after ``generate`` reads at most this many synthetic records.
+REPORT_ROWS = 100_000
 
 
 @app.command()
@@ -152,13 +157,16 @@ def generate(
             check_output_folder(
                 report_dir, overwrite=overwrite, files=REPORT_FILES, model_dir=model_dir
             )
-        frame = synth.generate(
+        chunks = synth.generate_chunks(
             num_records, seeds=seeds, gen_temp=gen_temp, max_invalid=max_invalid, seed=seed
         )
-        write_table(frame, output, synth.table_format)
+        kept: list[Any] = []  # the first rows, for the report: memory stays bounded
+        written = write_table_chunks(
+            _keep_first(chunks, kept, REPORT_ROWS), output, synth.table_format
+        )
         stats = synth.generation_stats_
         console.print(
-            f"wrote {len(frame)} records to {output} ({stats.get('invalid', 0)} invalid discarded)"
+            f"wrote {written} records to {output} ({stats.get('invalid', 0)} invalid discarded)"
         )
         if stats.get("fallback_reason"):
             console.print(
@@ -167,7 +175,9 @@ def generate(
                 highlight=False,
             )
         if report:
-            _report_beside(synth, model_dir, frame, report_dir)
+            if written > REPORT_ROWS:
+                console.print(f"the report covers the first {REPORT_ROWS:,} records")
+            _report_beside(synth, model_dir, pd.concat(kept, ignore_index=True), report_dir)
         return
     if seeds is not None:
         raise SynthloomError("--seeds applies to table models; this model is a text model")
@@ -192,6 +202,16 @@ def generate(
 
     written = write_text_records(output, valid_texts())
     console.print(f"wrote {written} records to {output} ({invalid} invalid discarded)")
+
+
+def _keep_first(chunks: Iterator[Any], kept: list[Any], rows: int) -> Iterator[Any]:
+    """Pass ``chunks`` on, keeping copies of their first ``rows`` rows in ``kept``."""
+    held = 0
+    for chunk in chunks:
+        if held < rows:
+            kept.append(chunk.head(rows - held))
+            held += len(kept[-1])
+        yield chunk
 
 
 def _report_folder(output: Path) -> Path:

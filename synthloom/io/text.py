@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from synthloom.errors import DataError
+from synthloom.io.schema import UNSUPPORTED_SUFFIXES
 
 # A control byte other than tab/CR/LF/FF in the first block means a binary file.
 _BINARY_PROBE_BYTES = 8192
@@ -58,33 +59,10 @@ def clean_records(lines: Iterable[str]) -> list[str]:
     return records
 
 
-# Names that promise a binary or structured format a text model does not write.
-_NOT_TEXT_SUFFIXES = {
-    ".parquet",
-    ".pq",
-    ".xlsx",
-    ".xls",
-    ".xlsm",
-    ".ods",
-    ".json",
-    ".feather",
-    ".arrow",
-    ".avro",
-    ".orc",
-    ".gz",
-    ".bz2",
-    ".xz",
-    ".zip",
-    ".zst",
-    ".sqlite",
-    ".db",
-}
-
-
 def check_text_output(path: str | Path) -> None:
     """Refuse an output name whose extension promises a format other than text lines."""
     suffix = Path(path).suffix.lower()
-    if suffix in _NOT_TEXT_SUFFIXES:
+    if suffix in UNSUPPORTED_SUFFIXES or suffix in (".parquet", ".pq", ".json"):
         raise DataError(
             f"--output {path}: a text model writes plain text, one record per line, not "
             f"{suffix}; name the output .txt"

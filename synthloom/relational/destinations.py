@@ -11,7 +11,6 @@ Nothing is overwritten unless asked: every target is checked before the first wr
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 from typing import Any, Literal
@@ -226,12 +225,14 @@ def _prepare_sqlite_folder(database: str | None) -> None:
     if not database or database == ":memory:":
         return
     folder = Path(database).parent
-    folder.mkdir(parents=True, exist_ok=True)
-    if not os.access(folder, os.W_OK):
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()  # SQLite needs to create files there
+    except OSError as exc:
         raise DataError(
-            f"cannot write the SQLite file {database}: its folder {folder} is read-only; "
-            "choose a folder you can write to"
-        )
+            f"cannot write the SQLite file {database}: its folder {folder} cannot be "
+            f"written ({exc.strerror}); choose a folder you can write to"
+        ) from None
 
 
 def _drop_quietly(engine: Any, metadata: Any) -> None:

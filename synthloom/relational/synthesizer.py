@@ -24,8 +24,15 @@ import pandas as pd
 
 from synthloom.config import SyntheticsConfig, validate_config
 from synthloom.encoding.clusters import association_matrix
-from synthloom.errors import ConfigError, DataError, ModelDirError
-from synthloom.io.model_dir import PARAMS_FILE, read_json, training_dir, write_json
+from synthloom.errors import ConfigError, DataError, ModelDirError, TrainingInterrupted
+from synthloom.io.model_dir import (
+    PARAMS_FILE,
+    loading,
+    read_json,
+    training_dir,
+    verify_manifest,
+    write_json,
+)
 from synthloom.relational.complexity import Assessment, assess
 from synthloom.relational.config import (
     RelationalConfig,
@@ -290,6 +297,7 @@ class RelationalSynthesizer:
             engine = self.config.engine_for(plan.name)
             synth = self._table_synthesizer(plan.name, plan.seed_fields, engine)
             synth.fit(training, directory / plan.folder, log_warning=_own_columns_warning)
+            _stop_if_interrupted(synth, plan.name)
         for other in table.foreign_keys:
             if other.self_reference:
                 continue
@@ -305,9 +313,11 @@ class RelationalSynthesizer:
                     "rows each of its rows gets; give it rows or exclude it"
                 )
             seeds = [PARENT + c for c in count_plan.context]
-            self._table_synthesizer(plan.name, seeds, self.config.count_engine, counts=True).fit(
-                counts_frame, directory / count_plan.folder, log_warning=log.debug
+            counter = self._table_synthesizer(
+                plan.name, seeds, self.config.count_engine, counts=True
             )
+            counter.fit(counts_frame, directory / count_plan.folder, log_warning=log.debug)
+            _stop_if_interrupted(counter, plan.name)
 
     def _table_synthesizer(
         self, table: str, seed_fields: list[str], engine: str, counts: bool = False
@@ -360,12 +370,14 @@ class RelationalSynthesizer:
                 f"{directory} holds a {meta.get('data_kind')} model, not a relational one; "
                 "use `synthloom generate` for it"
             )
-        synth = cls(parse_relational_config(meta["config"]))
-        synth.schema = Schema.from_dict(meta["schema"])
-        synth.plans = {name: TablePlan.from_dict(p) for name, p in meta["plans"].items()}
-        synth.model_dir = directory
-        synth.source_ = meta.get("source")
-        synth._load_parts(directory)
+        verify_manifest(directory)
+        with loading(directory):
+            synth = cls(parse_relational_config(meta["config"]))
+            synth.schema = Schema.from_dict(meta["schema"])
+            synth.plans = {name: TablePlan.from_dict(p) for name, p in meta["plans"].items()}
+            synth.model_dir = directory
+            synth.source_ = meta.get("source")
+            synth._load_parts(directory)
         return synth
 
     def _load_parts(self, directory: Path) -> None:
@@ -679,3 +691,13 @@ def _like(series: pd.Series, dtype: str | None) -> pd.Series:
         return series.astype(dtype)
     except (TypeError, ValueError):
         return series
+
+
+def _stop_if_interrupted(synth: TableSynthesizer, table: str) -> None:
+    """Ctrl-C stopped one table's training: end the whole run, saving nothing new."""
+    result = synth.training_result_
+    if result is not None and result.stop_reason == "interrupted":
+        raise TrainingInterrupted(
+            f"Ctrl-C while training table {table}: relational training stopped; an earlier "
+            "model in the model dir is kept, nothing new was saved"
+        )
