@@ -335,3 +335,18 @@ def check_generation_args(
         raise ConfigError(
             f"parallelism={parallelism} must be 0 (all cores) or a number of worker processes"
         )
+
+
+# Above this ε the DP guarantee (odds bounded by e^ε) no longer protects anyone.
+WEAK_EPSILON = 10.0
+
+
+def weak_privacy_warning(params: Params) -> str | None:
+    """A warning when DP is on with an ε too large to mean anything, else None."""
+    if not params.dp or params.dp_epsilon <= WEAK_EPSILON:
+        return None
+    return (
+        f"dp_epsilon={params.dp_epsilon:g} gives no meaningful privacy: ε bounds how much "
+        f"one person can change the odds of any output, by up to e^ε; use ε ≤ {WEAK_EPSILON:g} "
+        "(1 to 5 is usual)"
+    )

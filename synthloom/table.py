@@ -20,7 +20,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from synthloom.config import Params, SyntheticsConfig, check_generation_args, dump_config
+from synthloom.config import (
+    Params,
+    SyntheticsConfig,
+    check_generation_args,
+    dump_config,
+    weak_privacy_warning,
+)
 from synthloom.encoding.clusters import (
     Cluster,
     association_matrix,
@@ -77,6 +83,9 @@ DEFAULT_NUM_RECORDS = 5000
 # Rows sampled per forward step unless predict_batch_size asks for more: small LSTM
 # steps are cheap, so wide batches keep the CPU busy.
 TABLE_SAMPLING_BATCH = 2048
+# Below MIN_ROWS a table is refused unless forced; below FEW_ROWS it gets a warning.
+MIN_ROWS = 10
+FEW_ROWS = 100
 # Rows generated (and written) at a time when streaming to a file.
 CHUNK_ROWS = 100_000
 
@@ -173,15 +182,23 @@ class TableSynthesizer:
         epoch_callback: EpochCallback | None = None,
         show_progress: bool = False,
         log_warning: Callable[[str], None] = log.warning,
+        force: bool = False,
     ) -> TableSynthesizer:
-        """Check, encode and train on ``data``; write the model into ``model_dir``."""
+        """Check, encode and train on ``data``; write the model into ``model_dir``.
+
+        A table of fewer than :data:`MIN_ROWS` rows is refused unless ``force``: a model of
+        so few people generates copies of them.
+        """
         frame, table_format = _read(data, self.config.params.field_delimiter)
         if frame.empty:
             raise DataError("the table has a header but no rows; give at least one row")
+        _check_table_size(len(frame), force, log_warning)
         dtypes = {name: str(dtype) for name, dtype in frame.dtypes.items()}
         table_format = replace(table_format, extra={**table_format.extra, "dtypes": dtypes})
         self._check_seed_fields(table_format)
         apply_data_checks(frame, self.config.data_checks.strategy, log_warning)
+        if warning := weak_privacy_warning(self.config.params):
+            log.warning("%s", warning)
         params = table_params(self.config.params)
         seed_everything(params.seed)
         clusters = self._plan(frame, params)
@@ -806,6 +823,21 @@ class _Run:
         if self.invalid > self.max_invalid:
             raise TooManyInvalidError(self.valid, self.invalid, self.max_invalid, self.wanted)
         return ok
+
+
+def _check_table_size(rows: int, force: bool, log_warning: Callable[[str], None]) -> None:
+    """Refuse (or, forced, warn about) tables too small to hide the people in them."""
+    if rows < MIN_ROWS and not force:
+        raise DataError(
+            f"the table has only {rows} row(s): a model of so few records generates copies "
+            f"of the real people in them; give at least {MIN_ROWS} rows, or pass --force "
+            "(force=True) if the data is not about people or may be disclosed"
+        )
+    if rows < FEW_ROWS:
+        log_warning(
+            f"the table has only {rows} rows: the synthetic records may copy real ones; "
+            "check the report's privacy findings before sharing them"
+        )
 
 
 def _chunk_seed(seed: int | None, index: int) -> int | None:

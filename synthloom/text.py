@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -18,6 +19,7 @@ from synthloom.config import (
     check_generation_args,
     dump_config,
     unsupported_for_text,
+    weak_privacy_warning,
 )
 from synthloom.encoding.tokenizers import ByteTokenizer, fit_tokenizer
 from synthloom.errors import ConfigError, DataError, TooManyInvalidError
@@ -33,7 +35,7 @@ from synthloom.io.model_dir import (
 )
 from synthloom.io.text import clean_records, read_text_records
 from synthloom.lstm.generate import RecordModel, SamplingPlan, stream_texts
-from synthloom.lstm.model import ModelShape, RecordLSTM, pick_device
+from synthloom.lstm.model import LONG_RECORD_TOKENS, ModelShape, RecordLSTM, pick_device
 from synthloom.lstm.train import (
     EpochCallback,
     Trainer,
@@ -46,6 +48,8 @@ from synthloom.lstm.train import (
 )
 from synthloom.privacy.training import PrivateTrainer, PrivateTraining, log_privacy
 from synthloom.validation.records import GeneratedRecord, LineValidator, check_line
+
+log = logging.getLogger("synthloom")
 
 DEFAULT_NUM_RECORDS = 5000
 # Under DP the sampler's length cap cannot come from the data; records are cut here.
@@ -95,6 +99,8 @@ class TextSynthesizer:
                 "params.vocab_size: a SentencePiece vocabulary is learned from the raw text, "
                 "outside DP-SGD; with dp: true set vocab_size: 0 (public byte tokens)"
             )
+        if warning := weak_privacy_warning(self.config.params):
+            log.warning("%s", warning)
         seed_everything(params.seed)
         with training_dir(model_dir, overwrite) as directory:
             train_idx, val_idx = split_holdout(
@@ -111,6 +117,7 @@ class TextSynthesizer:
                 else fit_tokenizer(records, params.vocab_size, params.seed)
             )
             encoded = [tokenizer.encode(r) for r in records]
+            _warn_long_records(encoded, params.seq_length)
             shape = ModelShape(
                 tokenizer.vocab_size,
                 params.embedding_dim,
@@ -275,6 +282,25 @@ def _as_records(data: str | Path | Sequence[str]) -> list[str]:
 def _data_source(data: str | Path | Sequence[str]) -> str | None:
     """The training file's absolute path (outputs must never overwrite it)."""
     return str(Path(data).resolve()) if isinstance(data, str | Path) else None
+
+
+def _warn_long_records(encoded: list[list[int]], seq_length: int | None) -> None:
+    """Say that records longer than a backward pass are learned in chunks."""
+    chunk = seq_length or LONG_RECORD_TOKENS
+    long = [i for i, e in enumerate(encoded) if len(e) + 2 > chunk]
+    if not long:
+        return
+    longest = max(long, key=lambda i: len(encoded[i]))
+    log.warning(
+        "%d record(s) are longer than %d tokens (the longest, record %d, has %d): they are "
+        "learned in chunks of %d tokens with the LSTM state carried across, so memory stays "
+        "bounded; set params.seq_length to change the chunk",
+        len(long),
+        chunk,
+        longest + 1,
+        len(encoded[longest]),
+        chunk,
+    )
 
 
 def _tokenizer_kind(params: Params) -> str:

@@ -246,6 +246,12 @@ def _relational_source(env: Env, child_rows: int = 12) -> tuple[Path, Path]:
     return source, path
 
 
+def _parquet(env: Env, frame: pd.DataFrame) -> Path:
+    path = env.tmp / "data.parquet"
+    frame.to_parquet(path)
+    return path
+
+
 def _relational_model(env: Env) -> Path:
     source, config = _relational_source(env)
     model = env.tmp / "rel_model"
@@ -339,7 +345,69 @@ def _ctrl_c_relational(env: Env) -> Outcome:
     )
 
 
+def _ctrl_c_at_start_up(env: Env) -> Outcome:
+    """Ctrl-C while the command imports torch: the import raises KeyboardInterrupt."""
+    script = (
+        "import builtins\n"
+        "real = builtins.__import__\n"
+        "def guarded(name, *args, **kwargs):\n"
+        "    if name == 'torch':\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real(name, *args, **kwargs)\n"
+        "builtins.__import__ = guarded\n"
+        "from synthloom.__main__ import main\n"
+        "main()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    output = proc.stdout + proc.stderr
+    traceback = "Traceback" in output
+    handled = proc.returncode == 130 and "interrupted" in output and not traceback
+    return Outcome(handled, traceback, False, output)
+
+
+def _train_table(env: Env, frame: pd.DataFrame | None = None, *more: object) -> list:
+    path = env.tmp / "data.csv"
+    (small_table() if frame is None else frame).to_csv(path, index=False)
+    return _train(env, path, *more)
+
+
+def _dp_config(env: Env) -> list:
+    params = {**TINY_PARAMS, "dp": True, "dp_epsilon": 1e9}
+    config = {"schema_version": "1.0", "models": [{"synthetics": {"params": params}}]}
+    path = env.write("dp.yaml", yaml.safe_dump(config))
+    data = env.write("lines.txt", "\n".join(f"line {i}" for i in range(40)))
+    return ["train", path, "--data", data, "--model-dir", env.tmp / "m", "--quiet"]
+
+
+def _seeds(env: Env, values: list[str], *more: object) -> list:
+    seeds = env.write("seeds.csv", "b\n" + "\n".join(values) + "\n")
+    return _gen(env, env.seeded_model, env.tmp / "o.csv", "--seeds", seeds, *more)
+
+
+def _relational_with(env: Env, change: Callable[[dict, Path], None]) -> list:
+    source, config = _relational_source(env)
+    data = yaml.safe_load(config.read_text())
+    change(data, source)
+    config.write_text(yaml.safe_dump(data))
+    return ["relational", "train", config, "--source", source, "--model-dir", env.tmp / "m"]
+
+
+def _fk_to_missing(data: dict, source: Path) -> None:
+    data["tables"]["children"]["foreign_keys"][0]["references"]["table"] = "nosuch"
+
+
+def _empty_child(data: dict, source: Path) -> None:
+    (source / "children.csv").write_text("id,parent_id,value\n")
+
+
 CASES = [
+    Case("Ctrl-C during start-up", "traceback", lambda env: [], "", run=_ctrl_c_at_start_up),
     Case("Ctrl-C during train --overwrite", "lost", lambda env: [], "", run=_ctrl_c_overwrite),
     Case("Ctrl-C during relational train", "lost", lambda env: [], "", run=_ctrl_c_relational),
     # --- 3. nothing lost
@@ -495,6 +563,163 @@ CASES = [
         "message",
         lambda env: ["train", env.tmp, "--data", env.table_data, "--model-dir", env.tmp / "m"],
         "is a folder",
+    ),
+    Case(
+        ".xlsx name holding CSV",
+        "silent",
+        lambda env: _train(env, env.write("data.xlsx", small_table().to_csv(index=False))),
+        "does not read .xlsx",
+    ),
+    Case(
+        "table --output .xlsx",
+        "silent",
+        lambda env: _gen_table(env, env.tmp / "o.xlsx"),
+        "does not write .xlsx",
+    ),
+    Case(
+        "nested Parquet columns",
+        "silent",
+        lambda env: _train(
+            env,
+            _parquet(env, pd.DataFrame({"a": [[1, 2], [3]] * 10, "b": [{"k": 1}, {"k": 2}] * 10})),
+        ),
+        "holds lists",
+    ),
+    Case(
+        "nested JSON objects",
+        "silent",
+        lambda env: _train(
+            env,
+            env.write(
+                "n.jsonl", "\n".join(json.dumps({"a": i, "b": {"k": [i]}}) for i in range(20))
+            ),
+        ),
+        "holds objects",
+    ),
+    Case(
+        "seeds file shorter than --num-records",
+        "silent",
+        lambda env: _seeds(env, ["x", "y"], "--num-records", 10),
+        "one record per seed row",
+        code=0,
+    ),
+    Case(
+        "seed values never seen in training",
+        "silent",
+        lambda env: _seeds(env, ["x", "never-seen"]),
+        "never seen in training",
+        code=0,
+    ),
+    Case("dp_epsilon: 1e9", "silent", _dp_config, "no meaningful privacy", code=0),
+    Case(
+        "1-row table",
+        "privacy",
+        lambda env: _train_table(env, small_table(1)),
+        "only 1 row",
+    ),
+    Case(
+        "tiny table, forced",
+        "privacy",
+        lambda env: _train_table(env, small_table(5), "--force"),
+        "may copy real ones",
+        code=0,
+    ),
+    Case(
+        "UTF-16 input",
+        "message",
+        lambda env: _train(env, env.write("u16.txt", "hello\nworld\n".encode("utf-16"))),
+        "iconv -f UTF-16",
+    ),
+    Case(
+        "1M-character CSV field",
+        "message",
+        lambda env: _train(env, env.write("big.csv", "a,b\n1,\"" + "x" * 20_000_000 + "\n")),
+        "longer than",
+    ),
+    Case(
+        "CR-only line ends (text)",
+        "message",
+        lambda env: _train(env, env.write("cr.txt", b"one\rtwo\rthree\r")),
+        "line 1 holds a line break",
+    ),
+    Case(
+        "report on a .txt",
+        "message",
+        lambda env: [
+            "report",
+            "--real",
+            env.write("t.txt", "some text\nmore\n"),
+            "--synthetic",
+            env.table_data,
+            "--output",
+            env.tmp / "rep",
+        ],
+        "--field-delimiter",
+    ),
+    Case(
+        "holdout with other columns",
+        "message",
+        lambda env: _report_args(
+            env, env.tmp / "rep", "--holdout", env.write("h.csv", "p,q\n1,2\n")
+        ),
+        "the holdout data",
+    ),
+    Case(
+        "SQLite destination in a missing folder",
+        "message",
+        lambda env: [
+            "relational",
+            "generate",
+            "--model-dir",
+            _relational_model(env),
+            "--destination",
+            f"sqlite:///{env.tmp / 'new' / 'folder' / 'x.sqlite'}",
+            "--no-report",
+        ],
+        "referential integrity 100%",
+        code=0,
+    ),
+    Case(
+        "SQLite destination in a read-only folder",
+        "message",
+        lambda env: [
+            "relational",
+            "generate",
+            "--model-dir",
+            _relational_model(env),
+            "--destination",
+            f"sqlite:///{_read_only_dir(env) / 'x.sqlite'}",
+            "--no-report",
+        ],
+        "cannot be written",
+    ),
+    Case(
+        "relational destination onto the source",
+        "lost",
+        lambda env: [
+            "relational",
+            "generate",
+            "--model-dir",
+            _relational_model(env),
+            "--destination",
+            env.tmp / "db",
+            "--overwrite",
+            "--no-report",
+        ],
+        "training data",
+        keep=("db/parents.csv", "db/children.csv"),
+    ),
+    Case(
+        "FK to a missing table",
+        "message",
+        lambda env: _relational_with(env, _fk_to_missing),
+        "table nosuch does not exist",
+    ),
+    Case(
+        "empty child table",
+        "message",
+        lambda env: _relational_with(env, _empty_child),
+        "children",
     ),
 ]
 

@@ -56,12 +56,19 @@ def train(
         str | None,
         typer.Option("--model", help="lstm or amplify (statistical); default: the config's."),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Train on a table of fewer than 10 rows (copies people)."),
+    ] = False,
 ) -> None:
     """Train on a table (CSV/JSON/JSONL/Parquet) or a text file (one record per line)."""
     loaded = load_config(config)
     source = data or _config_data_source(loaded, config)
     synth = synthesizer_for(source, loaded.synthetics, model or loaded.engine)
-    synth.fit(source, model_dir, overwrite=overwrite, show_progress=not quiet)
+    if isinstance(synth, TableSynthesizer):
+        synth.fit(source, model_dir, overwrite=overwrite, show_progress=not quiet, force=force)
+    else:
+        synth.fit(source, model_dir, overwrite=overwrite, show_progress=not quiet)
     _report_training(synth, model_dir)
 
 
@@ -214,6 +221,21 @@ def _keep_first(chunks: Iterator[Any], kept: list[Any], rows: int) -> Iterator[A
         yield chunk
 
 
+def _report_table(path: Path, field_delimiter: str | None) -> Any:
+    """A table for ``report``; a .txt that is not one is named as text, not a bad table."""
+    try:
+        return read_table(path, field_delimiter=field_delimiter)[0]
+    except SynthloomError as exc:
+        if path.suffix.lower() != ".txt" or field_delimiter is not None:
+            raise
+        problem = str(exc).split(";")[0]  # the finding, without read_table's advice
+        raise SynthloomError(
+            f"{problem}; `report` compares tables: if this .txt file is one, pass "
+            "--field-delimiter (or rename it .csv); text files (one record per line) have "
+            "no report yet"
+        ) from None
+
+
 def _report_folder(output: Path) -> Path:
     return output.parent / f"{output.stem}_report"
 
@@ -257,13 +279,20 @@ def report_command(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace the report files in --output.")
     ] = False,
+    field_delimiter: Annotated[
+        str | None,
+        typer.Option("--field-delimiter", help="Delimiter of .txt tables (detected if not set)."),
+    ] = None,
 ) -> None:
     """Write report.html, report.pdf and report.json comparing synthetic to real data."""
     check_output_folder(output, overwrite=overwrite, files=REPORT_FILES)
     inputs = {p.resolve() for p in (real, synthetic, holdout) if p is not None}
     if any((output / name).resolve() in inputs for name in REPORT_FILES):
         raise SynthloomError(f"--output {output} would overwrite an input file; choose another")
-    frames = [read_table(path)[0] if path else None for path in (real, synthetic, holdout)]
+    frames = [
+        _report_table(path, field_delimiter) if path else None
+        for path in (real, synthetic, holdout)
+    ]
     _write_report(frames[0], frames[1], frames[2], target, output)
 
 

@@ -103,6 +103,8 @@ _KIND_WORDS: dict[ColumnKind, str] = {
     "datetime": "a date/time",
     "string": "text",
 }
+# Longest CSV field read (the csv module's default, 131,072, is below some real values).
+MAX_FIELD_CHARS = 1 << 24
 _FORMATS_HINT = ".csv, .tsv, .txt (delimited), .json, .jsonl or .parquet"
 
 
@@ -195,6 +197,8 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, TableFormat]:
         ) from None
     if df.empty:
         raise DataError(f"data file {path} has no rows or no columns; give a table with data")
+    for name in df.columns:
+        _check_flat(name, df[name].dropna().head(1000).tolist(), path)
     table_format = describe_frame(df, "parquet")
     return conform_frame(df, table_format), table_format
 
@@ -269,6 +273,7 @@ def _splits_evenly(sample: str, delimiter: str) -> bool:
 
 def _parse_rows(text: str, delimiter: str, path: Path) -> list[list[str]]:
     """All non-blank records; raise on the first whose field count differs from the header."""
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     rows: list[list[str]] = []
     end = 0
@@ -285,6 +290,12 @@ def _parse_rows(text: str, delimiter: str, path: Path) -> list[list[str]]:
                 )
             rows.append(row)
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise DataError(
+                f"data file {path}: a field near line {reader.line_num} is longer than "
+                f"{MAX_FIELD_CHARS:,} characters: either a quote opened there is never "
+                "closed (check that row), or the value is too long to learn; shorten it"
+            ) from None
         raise DataError(
             f"data file {path} could not be parsed near line {reader.line_num} ({exc}); "
             "fix the quoting of that row"
@@ -378,10 +389,23 @@ def _frame_from_records(
     infos, data = [], {}
     for name in names:
         values = [record.get(name) for record in records]
+        _check_flat(name, values, path)
         info = _infer_values(name, values, detect_dates=True)
         infos.append(info)
         data[name] = _to_series(values, info)
     return pd.DataFrame(data), TableFormat(file_format, tuple(infos))
+
+
+def _check_flat(name: str, values: list[Any], path: Path) -> None:
+    """Refuse nested values (lists, objects): they would come back as strings."""
+    nested = next((v for v in values if isinstance(v, list | dict | tuple | np.ndarray)), None)
+    if nested is not None:
+        kind = "objects (structs)" if isinstance(nested, dict) else "lists"
+        raise DataError(
+            f"data file {path}: column {name!r} holds {kind}, e.g. {str(nested)[:60]}; "
+            "synthloom learns flat tables, and nested values would come back as text: "
+            "flatten it into columns (e.g. pandas.json_normalize) or drop it"
+        )
 
 
 # --------------------------------------------------------------------- type inference

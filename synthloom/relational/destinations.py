@@ -127,6 +127,11 @@ def _write_objects(
         fs, root = fsspec.core.url_to_fs(url, **storage_options)
     except (ImportError, ValueError) as exc:
         raise ConfigError(f"cannot use object storage {url!r}: {exc}") from None
+    except Exception as exc:  # the client connects on creation (ftp, sftp): unreachable
+        raise DataError(
+            f"cannot reach {url!r} ({type(exc).__name__}: {exc}); check the host, the "
+            "credentials (--storage-option) and the network, or write to a folder"
+        ) from None
     root = root.rstrip("/")
     keys = {name: f"{root}/{name}" for name in tables}
     try:

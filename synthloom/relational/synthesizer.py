@@ -296,7 +296,9 @@ class RelationalSynthesizer:
                 training = _with_context(training, frame, frames[fk.parent], fk, plan.context)
             engine = self.config.engine_for(plan.name)
             synth = self._table_synthesizer(plan.name, plan.seed_fields, engine)
-            synth.fit(training, directory / plan.folder, log_warning=_own_columns_warning)
+            synth.fit(
+                training, directory / plan.folder, log_warning=_own_columns_warning, force=True
+            )
             _stop_if_interrupted(synth, plan.name)
         for other in table.foreign_keys:
             if other.self_reference:
@@ -316,7 +318,9 @@ class RelationalSynthesizer:
             counter = self._table_synthesizer(
                 plan.name, seeds, self.config.count_engine, counts=True
             )
-            counter.fit(counts_frame, directory / count_plan.folder, log_warning=log.debug)
+            counter.fit(
+                counts_frame, directory / count_plan.folder, log_warning=log.debug, force=True
+            )
             _stop_if_interrupted(counter, plan.name)
 
     def _table_synthesizer(
