@@ -357,6 +357,9 @@ def _to_numbers(series: pd.Series, info: ColumnInfo, strict: bool = False) -> tu
     return numbers.astype("Float64"), "number"
 
 
+_ROUNDING_LIMIT = 2.0**53  # beyond this a float64 has no fractional digits
+
+
 def _typed(values: pd.Series, info: ColumnInfo, codec: FieldCodec) -> pd.Series:
     """Cast decoded values back to the column's type."""
     if info.kind == "datetime":
@@ -369,7 +372,13 @@ def _typed(values: pd.Series, info: ColumnInfo, codec: FieldCodec) -> pd.Series:
         return pd.to_numeric(values, errors="coerce").round().astype("Int64")
     if info.kind == "float":
         numbers = pd.to_numeric(values, errors="coerce").astype("Float64")
-        return numbers.round(info.decimals) if info.decimals is not None else numbers
+        if info.decimals is None:
+            return numbers
+        # Rounding scales by 10**decimals, which overflows near ±1e308; numbers that large
+        # hold no digits after the point anyway.
+        with np.errstate(over="ignore", invalid="ignore"):
+            rounded = numbers.round(info.decimals)
+        return numbers.where(numbers.abs() >= _ROUNDING_LIMIT, rounded)
     if info.kind == "boolean":
         return values.astype("boolean")
     return values
