@@ -280,9 +280,7 @@ def _edit_params(model: Path) -> None:
     (model / "model_params.json").write_text(json.dumps(params))
 
 
-def _interrupted(
-    env: Env, args: list, staging_glob: str, keep: Path, expect: str
-) -> Outcome:
+def _interrupted(env: Env, args: list, staging_glob: str, keep: Path, expect: str) -> Outcome:
     """Start ``synthloom ARGS``, press Ctrl-C once training has written a checkpoint into
     the staging folder, and check the exit code, the message and that ``keep`` survived."""
     before = _digest(keep)
@@ -459,6 +457,27 @@ CASES = [
         "lost",
         lambda env: _damaged_model(env, _edit_params),
         "model dir is damaged",
+    ),
+    Case(
+        "model dir without a manifest (older synthloom)",
+        "lost",
+        lambda env: _damaged_model(env, lambda m: (m / "manifest.json").unlink()),
+        "has no manifest.json",
+        code=0,
+    ),
+    Case(
+        "--output is the --seeds file",
+        "lost",
+        lambda env: _gen(
+            env,
+            env.seeded_model,
+            env.write("s.csv", "b\nx\n"),
+            "--seeds",
+            env.tmp / "s.csv",
+            "--overwrite",
+        ),
+        "is the --seeds file",
+        keep=("s.csv",),
     ),
     Case(
         "edited shape, no manifest",
@@ -657,7 +676,7 @@ CASES = [
     Case(
         "1M-character CSV field",
         "message",
-        lambda env: _train(env, env.write("big.csv", "a,b\n1,\"" + "x" * 20_000_000 + "\n")),
+        lambda env: _train(env, env.write("big.csv", 'a,b\n1,"' + "x" * 20_000_000 + "\n")),
         "longer than",
     ),
     Case(

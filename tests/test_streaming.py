@@ -15,6 +15,15 @@ from synthloom import TableSynthesizer
 from synthloom.io.tables import read_table, write_table_chunks
 from tests.test_bad_input import small_table
 
+TINY_TEXT = {
+    "vocab_size": 0,
+    "epochs": 1,
+    "rnn_units": 16,
+    "embedding_dim": 8,
+    "rnn_layers": 1,
+    "seed": 0,
+}
+
 
 def _chunks(path: Path, n_chunks: int, rows: int) -> Iterator[pd.DataFrame]:
     """Chunks that check the previous one already reached the file before the next."""
@@ -70,3 +79,26 @@ def test_memory_stays_flat_with_ten_times_the_records(
     assert len((tmp_path / "large.csv").read_text().splitlines()) == 50_001
     # Held in memory, 10x the rows would need ~10x the peak; streamed, about the same.
     assert large < 2 * small, (small, large)
+
+
+def test_text_records_reach_the_file_while_generation_goes_on(tmp_path: Path) -> None:
+    from synthloom import TextSynthesizer
+    from synthloom.io.text import write_text_records
+
+    lines = [f"record number {i} of the tiny corpus" for i in range(80)]
+    synth = TextSynthesizer(**TINY_TEXT).fit(lines, tmp_path / "m")
+    out = tmp_path / "out.txt"
+    partial = out.with_name(f".{out.name}.partial")
+    seen_on_disk = []
+
+    def texts() -> Iterator[str]:
+        for index, record in enumerate(synth.generate(600, seed=0, max_invalid=10**6)):
+            if index and index % 200 == 0:
+                seen_on_disk.append(partial.stat().st_size)
+            if record.valid:
+                yield record.text
+
+    written = write_text_records(out, texts())
+    assert written == 600
+    # Earlier records were already in the file while later ones were being sampled.
+    assert seen_on_disk and seen_on_disk[-1] > 0

@@ -156,6 +156,8 @@ def generate(
     check_generation_args(seed=seed, max_invalid=max_invalid, parallelism=parallelism)
     synth = load_model(model_dir)
     check_output_file(output, overwrite=overwrite, model_dir=model_dir)
+    if seeds is not None and seeds.resolve() == output.resolve():
+        raise SynthloomError(f"--output {output} is the --seeds file; write the output elsewhere")
     if isinstance(synth, TableSynthesizer):
         if start_string is not None or parallelism is not None:
             raise SynthloomError("--start-string and --parallelism apply to text models only")
