@@ -86,7 +86,7 @@ def prepare_inputs(
             "holdout": "pass held-out rows of the same table as the real data",
         }
         raise DataError(
-            f"the {' and the '.join(strangers)} data share(s) no column with the real data, "
+            f"the {' and the '.join(strangers)} data share no column with the real data, "
             f"so nothing can be compared ({described}); "
             + "; ".join(fix[name] for name in strangers)
         )
