@@ -90,7 +90,8 @@ class TextSynthesizer:
         The model dir is written as training goes (``model_params.json`` first, then the
         best checkpoint after each improving epoch); an existing model there is replaced
         only with ``overwrite=True``, and only once the new one is complete. Ctrl-C stops
-        training and keeps the best checkpoint.
+        training and keeps the best checkpoint in a new model dir; when replacing a model it
+        keeps the old one and raises :class:`~synthloom.errors.TrainingInterrupted`.
         """
         records = _as_records(data)
         params = self.config.params

@@ -297,7 +297,10 @@ class RelationalSynthesizer:
             engine = self.config.engine_for(plan.name)
             synth = self._table_synthesizer(plan.name, plan.seed_fields, engine)
             synth.fit(
-                training, directory / plan.folder, log_warning=_own_columns_warning, force=True
+                training,
+                directory / plan.folder,
+                log_warning=lambda message: _own_columns_warning(f"table {plan.name}: {message}"),
+                force=True,  # the database decides which tables are small: warn only
             )
             _stop_if_interrupted(synth, plan.name)
         for other in table.foreign_keys:
