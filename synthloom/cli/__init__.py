@@ -230,7 +230,7 @@ def _report_table(path: Path, field_delimiter: str | None) -> Any:
     except SynthloomError as exc:
         if path.suffix.lower() != ".txt" or field_delimiter is not None:
             raise
-        problem = str(exc).split(";")[0]  # the finding, without read_table's advice
+        problem = str(exc).rsplit("; ", 1)[0]  # the finding, without read_table's advice
         raise SynthloomError(
             f"{problem}; `report` compares tables: if this .txt file is one, pass "
             "--field-delimiter (or rename it .csv); text files (one record per line) have "

@@ -6,6 +6,7 @@ import errno
 import os
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
@@ -73,7 +74,7 @@ def fail(message: str) -> None:
 
 def describe_os_error(exc: OSError) -> str:
     """A one-line account of a file-system error: what, where, and what to do."""
-    where = exc.filename or "a file"
+    where = _shown_path(exc.filename) if exc.filename else "a file"
     if isinstance(exc, PermissionError) or exc.errno in (errno.EROFS, errno.EACCES):
         return (
             f"cannot write or read {where}: permission denied (read-only folder or file); "
@@ -88,3 +89,11 @@ def describe_os_error(exc: OSError) -> str:
     if exc.errno == errno.ENOSPC:
         return f"no space left on the device while writing {where}; free space or write elsewhere"
     return f"cannot use {where}: {exc.strerror or exc}"
+
+
+def _shown_path(filename: object) -> str:
+    """The path a user gave: a hidden ``.NAME.partial`` (atomic writes) shows as NAME."""
+    path = Path(str(filename))
+    if path.name.startswith(".") and path.name.endswith(".partial"):
+        return str(path.with_name(path.name[1 : -len(".partial")]))
+    return str(path)
