@@ -338,6 +338,8 @@ def _describe_errors(exc: ValidationError) -> str:
 def read_yaml_file(path: str | Path, what: str = "config file") -> Any:
     """The data of a YAML (or JSON) file; safe loading, so YAML tags never run code."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{what} {path} is a folder; give the path of a YAML file")
     if not path.is_file():
         raise ConfigError(f"{what} {path} does not exist; give the path of a YAML file")
     try:
@@ -383,3 +385,40 @@ def unsupported_for_text(config: SyntheticsConfig) -> list[str]:
             "line_validator in the Python API instead"
         )
     return problems
+
+
+MAX_SEED = 2**63 - 1
+
+
+def check_generation_args(
+    *,
+    seed: int | None = None,
+    max_invalid: int | None = None,
+    parallelism: int | None = None,
+) -> None:
+    """Refuse generation arguments out of range, naming the argument and its range."""
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"seed={seed} must be between 0 and 2**63-1; give a non-negative seed")
+    if max_invalid is not None and max_invalid < 0:
+        raise ConfigError(
+            f"max_invalid={max_invalid} must be 0 or more (0: stop at the first invalid record)"
+        )
+    if parallelism is not None and parallelism < 0:
+        raise ConfigError(
+            f"parallelism={parallelism} must be 0 (all cores) or a number of worker processes"
+        )
+
+
+# Above this ε the DP guarantee (odds bounded by e^ε) no longer protects anyone.
+WEAK_EPSILON = 10.0
+
+
+def weak_privacy_warning(params: Params) -> str | None:
+    """A warning when DP is on with an ε too large to mean anything, else None."""
+    if not params.dp or params.dp_epsilon <= WEAK_EPSILON:
+        return None
+    return (
+        f"dp_epsilon={params.dp_epsilon:g} gives no meaningful privacy: ε bounds how much "
+        f"one person can change the odds of any output, by up to e^ε; use ε ≤ {WEAK_EPSILON:g} "
+        "(1 to 5 is usual)"
+    )

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from synthloom.config import Params, SyntheticsConfig, dump_config, resolve_num_records
+from synthloom.config import (
+    Params,
+    SyntheticsConfig,
+    check_generation_args,
+    dump_config,
+    resolve_num_records,
+    weak_privacy_warning,
+)
 from synthloom.encoding.clusters import (
     Cluster,
     cramers_v_matrix,
@@ -39,13 +46,22 @@ from synthloom.encoding.fields import (
     decide_kind,
 )
 from synthloom.encoding.private_kinds import inferred_columns, private_kinds
-from synthloom.errors import ConfigError, DataError, SynthloomError, TooManyInvalidError
+from synthloom.errors import (
+    ConfigError,
+    DataError,
+    SynthloomError,
+    TooManyInvalidError,
+    TrainingInterrupted,
+)
 from synthloom.fallback import FitTimeoutError, StatisticalModel
 from synthloom.io.model_dir import (
     HOLDOUT_FILE,
     PARAMS_FILE,
     SUMMARY_FILE,
+    check_shape,
+    keep_old_if_interrupted,
     load_weights,
+    loading,
     read_json,
     require_model_dir,
     training_dir,
@@ -88,6 +104,11 @@ ENGINES = ("lstm", "amplify")
 # Rows sampled per forward step unless predict_batch_size asks for more: small LSTM
 # steps are cheap, so wide batches keep the CPU busy.
 TABLE_SAMPLING_BATCH = 2048
+# Below MIN_ROWS a table is refused unless forced; below FEW_ROWS it gets a warning.
+MIN_ROWS = 10
+FEW_ROWS = 100
+# Rows generated (and written) at a time when streaming to a file.
+CHUNK_ROWS = 100_000
 
 # Params a user left unset are sized to the table (Gretel's defaults suit char models).
 _TABLE_DEFAULTS = {
@@ -127,7 +148,10 @@ class _Part:
 
     @classmethod
     def load(cls, directory: Path, data: dict[str, Any]) -> _Part:
-        network = TableLSTM(TableShape.from_dict(data["model_shape"]))
+        shape = data["model_shape"]
+        dims = {k: shape[k] for k in ("embedding_dim", "rnn_units", "rnn_layers")}
+        check_shape(directory / data["folder"], dims, shape["vocab_sizes"])
+        network = TableLSTM(TableShape.from_dict(shape))
         network.load_state_dict(load_weights(directory / data["folder"]))
         codec = TableCodec.from_dict(data["codec"])
         return cls(data["columns"], data["conditioned"], codec, network, data["folder"])
@@ -185,14 +209,22 @@ class TableSynthesizer:
         epoch_callback: EpochCallback | None = None,
         show_progress: bool = False,
         log_warning: Callable[[str], None] = log.warning,
+        force: bool = False,
     ) -> TableSynthesizer:
-        """Check, encode and train on ``data``; write the model into ``model_dir``."""
+        """Check, encode and train on ``data``; write the model into ``model_dir``.
+
+        A table of fewer than :data:`MIN_ROWS` rows is refused unless ``force``: a model of
+        so few people generates copies of them.
+        """
         frame, table_format = _read(data, self.config.params.field_delimiter)
         frame, table_format = apply_treatments(frame, table_format, self.config.columns)
         if frame.empty:
             raise DataError("the table has a header but no rows; give at least one row")
+        _check_table_size(len(frame), force, log_warning)
         self._check_seed_fields(table_format)
         apply_data_checks(frame, self.config.data_checks.strategy, log_warning)
+        if warning := weak_privacy_warning(self.config.params):
+            log.warning("%s", warning)
         params = table_params(self.config.params)
         spelled = self._spelled(frame, table_format)
         if spelled and "batch_size" not in self.config.params.model_fields_set:
@@ -252,6 +284,7 @@ class TableSynthesizer:
                     epoch_callback,
                     show_progress,
                 )
+            keep_old_if_interrupted(result.stop_reason, directory, model_dir)
             n_train, n_val = len(train_rows), len(holdout_rows)
             privacy = self._private.training.summary() if self._private else None
             summary = training_summary(result, n_train, n_val, privacy)
@@ -302,6 +335,11 @@ class TableSynthesizer:
                         table_format, parts, clusters, params, self._published_n(frame)
                     ),
                 )
+                if results[-1].stop_reason == "interrupted" and index < len(clusters) - 1:
+                    raise TrainingInterrupted(
+                        f"Ctrl-C during column cluster {index + 1} of {len(clusters)}: the "
+                        "model would lack the later clusters, so nothing new was saved"
+                    )
         except (SynthloomError, KeyboardInterrupt):
             raise
         except Exception as exc:  # the LSTM could not train: say so, use the fallback
@@ -477,6 +515,11 @@ class TableSynthesizer:
     def load(cls, model_dir: str | Path, device: str = "auto") -> TableSynthesizer:
         """Load a trained table model from its directory."""
         directory = require_model_dir(model_dir)
+        with loading(directory):
+            return cls._load(directory, device)
+
+    @classmethod
+    def _load(cls, directory: Path, device: str) -> TableSynthesizer:
         meta = read_json(directory / PARAMS_FILE)
         if meta.get("data_kind") != "table":
             raise ConfigError(f"{directory} holds a {meta.get('data_kind')} model, not a table")
@@ -517,20 +560,59 @@ class TableSynthesizer:
         have the requested shares of those values; the remaining share goes to the other
         values in their training proportions.
         """
+        chunks = list(
+            self.generate_chunks(
+                num_records,
+                seeds=seeds,
+                rebalance=rebalance,
+                max_invalid=max_invalid,
+                gen_temp=gen_temp,
+                predict_batch_size=predict_batch_size,
+                seed=seed,
+                chunk_rows=None,
+            )
+        )
+        return chunks[0]
+
+    def generate_chunks(
+        self,
+        num_records: int | None = None,
+        *,
+        seeds: pd.DataFrame | str | Path | None = None,
+        rebalance: dict[str, dict[Any, float]] | None = None,
+        max_invalid: int | None = None,
+        gen_temp: float | None = None,
+        predict_batch_size: int | None = None,
+        seed: int | None = None,
+        chunk_rows: int | None = CHUNK_ROWS,
+    ) -> Iterator[pd.DataFrame]:
+        """:meth:`generate` in chunks of at most ``chunk_rows`` rows (None: one chunk),
+        each made only when asked for, so that writing them as they come keeps memory flat
+        however many rows are wanted. ``max_invalid`` counts over all chunks."""
         if self.table_format is None or not (self._parts or self._fallback):
             raise ConfigError("this synthesizer is not trained; call fit() or load() first")
+        check_generation_args(seed=seed, max_invalid=max_invalid)
+        if chunk_rows is not None and chunk_rows < 1:
+            raise ConfigError(f"chunk_rows={chunk_rows} must be at least 1")
         gen, params = self.config.generate, self.config.params
         rng = np.random.default_rng(first_given(seed, params.seed, 0))
         seed_frame = self._seed_frame(seeds if seeds is not None else gen.data_source)
         rebalance = rebalance if rebalance is not None else gen.rebalance
         if seed_frame is not None:
             wanted = len(seed_frame)
+            if num_records is not None and num_records != wanted:
+                log.warning(
+                    "the seeds file has %d rows: generating one record per seed row (%d "
+                    "records), not num_records=%d",
+                    wanted,
+                    wanted,
+                    num_records,
+                )
+            self._warn_unseen_seeds(seed_frame)
         else:
             wanted = resolve_num_records(
                 first_given(num_records, gen.num_records), self._n_training_records
             )
-            if rebalance:
-                seed_frame = self._rebalance_seeds(rebalance, wanted, rng)
         limit = first_given(max_invalid, gen.max_invalid, 5 * wanted)
         temperature = first_given(gen_temp, params.gen_temp)
         if temperature <= 0:
@@ -539,21 +621,63 @@ class TableSynthesizer:
             first_given(predict_batch_size, params.predict_batch_size), TABLE_SAMPLING_BATCH
         )
         run_seed = seed if seed is not None else params.seed
-        run = _Run(self, temperature, batch, run_seed, limit, wanted)
+        stats: dict[str, Any] = {"valid": 0, "invalid": 0, "fallback_records": 0}
+        stats.update(copies_resampled=0, copies_kept=0)
+        stats["fallback_reason"] = None
+        self.generation_stats_, self.invalid_examples_ = stats, []
+        step = chunk_rows or wanted
+        for index, start in enumerate(range(0, wanted, step)):
+            n = min(step, wanted - start)
+            if seed_frame is not None:
+                chunk_seeds = seed_frame.iloc[start : start + n].reset_index(drop=True)
+            else:
+                chunk_seeds = self._rebalance_seeds(rebalance, n, rng) if rebalance else None
+            yield self._generate_chunk(
+                _Run(
+                    self,
+                    temperature,
+                    batch,
+                    _chunk_seed(run_seed, index),
+                    limit - stats["invalid"],
+                    n,
+                ),
+                chunk_seeds,
+            )
+
+    def _generate_chunk(self, run: _Run, seeds: pd.DataFrame | None) -> pd.DataFrame:
+        stats = self.generation_stats_
         try:
-            frame = run.generate(seed_frame)
+            frame = run.generate(seeds)
         finally:
-            self.invalid_examples_ = run.examples
-            self.generation_stats_ = {
-                "valid": run.valid,
-                "invalid": run.invalid,
-                "fallback_records": run.fallback_records,
-                "copies_resampled": run.copies_resampled,
-                "copies_kept": run.copies_kept,
-            }
-            self.generation_stats_["fallback_reason"] = run.fallback_reason
+            self.invalid_examples_ = (self.invalid_examples_ + run.examples)[:10]
+            stats["valid"] += run.valid
+            stats["invalid"] += run.invalid
+            stats["fallback_records"] += run.fallback_records
+            stats["copies_resampled"] += run.copies_resampled
+            stats["copies_kept"] += run.copies_kept
+            stats["fallback_reason"] = stats["fallback_reason"] or run.fallback_reason
+        assert self.table_format is not None
         frame = frame[self.table_format.names].reset_index(drop=True)
         return _restore_dtypes(frame, self.table_format.extra.get("dtypes", {}))
+
+    def _warn_unseen_seeds(self, seeds: pd.DataFrame) -> None:
+        """Seed values the model never saw in training get a warning naming them."""
+        for column in seeds.columns:
+            if pd.api.types.is_numeric_dtype(seeds[column]):
+                continue  # numbers between seen ones are not "unseen"
+            try:
+                known, _ = self._value_counts(column)
+            except ConfigError:  # not categorical: any value may be new
+                continue
+            known_text = {str(v) for v in known}
+            unseen = sorted({str(v) for v in seeds[column].dropna()} - known_text)
+            if unseen:
+                log.warning(
+                    "seed column %r has values never seen in training: %s; the model has "
+                    "learned nothing about them, so their records follow the overall data",
+                    column,
+                    ", ".join(repr(v) for v in unseen[:5]) + (" …" if len(unseen) > 5 else ""),
+                )
 
     def _seed_frame(self, seeds: pd.DataFrame | str | Path | None) -> pd.DataFrame | None:
         if seeds is None:
@@ -584,15 +708,32 @@ class TableSynthesizer:
         if len(rebalance) != 1:
             raise ConfigError("rebalance takes one column at a time")
         ((column, shares),) = rebalance.items()
-        codec = next((f for f in self._parts[0].codec.fields if f.name == column), None)
-        if column not in self.seed_fields or not isinstance(codec, CategoricalField):
-            raise ConfigError(
-                f"rebalance column {column!r} must be a categorical seed field "
-                f"(seed fields: {self.seed_fields})"
-            )
-        values = _rebalanced_values(codec, shares, wanted, rng)
+        values, counts = self._value_counts(column)
+        values = _rebalanced_values(values, counts, shares, wanted, rng)
         return pd.DataFrame({column: values})
 
+    def _value_counts(self, column: str) -> tuple[list[Any], np.ndarray]:
+        """A categorical seed field's values and their training frequencies (for amplify,
+        which keeps no vocabulary, as drawn from the statistical model)."""
+        bad = ConfigError(
+            f"rebalance column {column!r} must be a categorical seed field "
+            f"(seed fields: {self.seed_fields})"
+        )
+        if column not in self.seed_fields:
+            raise bad
+        if self._parts:
+            codec = next((f for f in self._parts[0].codec.fields if f.name == column), None)
+            if not isinstance(codec, CategoricalField):
+                raise bad
+            return list(codec.values), np.asarray(codec.counts, dtype=float)
+        assert self._fallback is not None
+        drawn = self._fallback.generate(REBALANCE_POOL, seed=self.config.params.seed)[column]
+        counts = drawn.value_counts(dropna=True)
+        return list(counts.index), counts.to_numpy(dtype=float)
+
+
+# Rows drawn from the statistical model to estimate value shares for amplify's rebalance.
+REBALANCE_POOL = 2000
 
 # Share of dp_epsilon (and half of δ) spent on the columns' vocabularies.
 DP_DOMAIN_SHARE = 0.2
@@ -823,15 +964,41 @@ class _Run:
         return ok
 
 
+def _check_table_size(rows: int, force: bool, log_warning: Callable[[str], None]) -> None:
+    """Refuse (or, forced, warn about) tables too small to hide the people in them."""
+    if rows < MIN_ROWS and not force:
+        raise DataError(
+            f"the table has only {rows} row(s): a model of so few records generates copies "
+            f"of the real people in them; give at least {MIN_ROWS} rows, or pass --force "
+            "(force=True) if the data is not about people or may be disclosed"
+        )
+    if rows < FEW_ROWS:
+        log_warning(
+            f"the table has only {rows} rows: the synthetic records may copy real ones; "
+            "check the report's privacy findings before sharing them"
+        )
+
+
+def _chunk_seed(seed: int | None, index: int) -> int | None:
+    """The first chunk keeps the seed (one-chunk runs stay as before); later ones derive."""
+    if seed is None or index == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, index]).generate_state(1, np.uint64)[0] >> 1)
+
+
 def _rebalanced_values(
-    codec: CategoricalField, shares: dict[Any, float], wanted: int, rng: np.random.Generator
+    known: list[Any],
+    frequencies: np.ndarray,
+    shares: dict[Any, float],
+    wanted: int,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     total = sum(shares.values())
     if any(s < 0 for s in shares.values()) or total > 1 + 1e-9:
         raise ConfigError(f"rebalance shares {shares} must be ≥ 0 and sum to at most 1")
     counts = {value: round(share * wanted) for value, share in shares.items()}
-    others = [v for v in codec.values if v not in shares]
-    weights = np.array([codec.counts[codec.values.index(v)] for v in others], dtype=float)
+    others = [v for v in known if v not in shares]
+    weights = np.array([frequencies[known.index(v)] for v in others], dtype=float)
     rest = wanted - sum(counts.values())
     if rest > 0 and not others:
         raise ConfigError("rebalance shares must sum to 1 when they name every value")

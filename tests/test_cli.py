@@ -111,7 +111,7 @@ def test_bad_generate_arguments(
 ) -> None:
     out = tmp_path / "o.txt"
     out.write_text("earlier output\n")
-    result = invoke("generate", "--model-dir", trained_dir, "--output", out, *args)
+    result = invoke("generate", "--model-dir", trained_dir, "--output", out, "--overwrite", *args)
     one_line_error(result, expected)
     assert out.read_text() == "earlier output\n"
 
@@ -264,7 +264,8 @@ def test_amplify_from_yaml_and_flag(table_dir: Path) -> None:
     # The training data moved away: the data is still written, the report is skipped.
     (table_dir / "adult.csv").rename(table_dir / "moved.csv")
     result = invoke(
-        "generate", "--model-dir", table_dir / "b", "--num-records", "30", "--output", out
+        "generate", "--model-dir", table_dir / "b", "--num-records", "30", "--output", out,
+        "--overwrite",
     )
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())  # the console wraps long lines

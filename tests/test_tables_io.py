@@ -239,7 +239,7 @@ def test_dates_need_95_percent_of_values(tmp_path: Path) -> None:
 
 def test_json_and_jsonl_inputs(tmp_path: Path) -> None:
     records = (
-        '{"n": 1, "f": 0.50, "b": true, "s": "007", "d": "2021-03-04", "o": {"k": 1}},\n'
+        '{"n": 1, "f": 0.50, "b": true, "s": "007", "d": "2021-03-04", "o": "{}"},\n'
         '{"n": null, "f": 2, "b": false, "s": "x", "d": null, "extra": 5}'
     )
     for name, text in [("a.json", f"[{records}]"), ("a.jsonl", records.replace(",\n", "\n"))]:
@@ -256,7 +256,11 @@ def test_json_and_jsonl_inputs(tmp_path: Path) -> None:
             "extra": "integer",
         }
         assert table_format.column("f").decimals == 2
-        assert df["o"].tolist()[0] == '{"k": 1}' and pd.isna(df["extra"][0])
+        assert df["o"].tolist()[0] == "{}" and pd.isna(df["extra"][0])
+    # Nested objects and lists would come back as text: refused, naming the column.
+    nested = '{"n": 1, "o": {"k": 1}}\n{"n": 2, "o": {"k": 2}}'
+    with pytest.raises(DataError, match="column 'o' holds objects"):
+        read_table(_write(tmp_path, "nested.jsonl", nested))
 
 
 def test_describe_frame_uses_dtypes() -> None:

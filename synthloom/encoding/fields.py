@@ -637,6 +637,9 @@ def _released_decimals(codec: NumericField) -> int:
     return max(digits, default=0) or DP_FLOAT_DECIMALS
 
 
+_ROUNDING_LIMIT = 2.0**53  # beyond this a float64 has no fractional digits
+
+
 def _typed(values: pd.Series, info: ColumnInfo, codec: FieldCodec) -> pd.Series:
     """Cast decoded values back to the column's type."""
     if isinstance(codec, StringField) and info.kind != "string":
@@ -654,7 +657,13 @@ def _typed(values: pd.Series, info: ColumnInfo, codec: FieldCodec) -> pd.Series:
         return pd.to_numeric(values, errors="coerce").round().astype("Int64")
     if info.kind == "float":
         numbers = pd.to_numeric(values, errors="coerce").astype("Float64")
-        return numbers.round(info.decimals) if info.decimals is not None else numbers
+        if info.decimals is None:
+            return numbers
+        # Rounding scales by 10**decimals, which overflows near ±1e308; numbers that large
+        # hold no digits after the point anyway.
+        with np.errstate(over="ignore", invalid="ignore"):
+            rounded = numbers.round(info.decimals)
+        return numbers.where(numbers.abs() >= _ROUNDING_LIMIT, rounded)
     if info.kind == "boolean":
         return values.astype("boolean")
     return values

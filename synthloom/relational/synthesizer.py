@@ -23,8 +23,16 @@ import pandas as pd
 
 from synthloom.config import SyntheticsConfig, validate_config
 from synthloom.encoding.clusters import cramers_v_matrix
-from synthloom.errors import ConfigError, DataError, ModelDirError
-from synthloom.io.model_dir import PARAMS_FILE, SUMMARY_FILE, read_json, training_dir, write_json
+from synthloom.errors import ConfigError, DataError, ModelDirError, TrainingInterrupted
+from synthloom.io.model_dir import (
+    PARAMS_FILE,
+    SUMMARY_FILE,
+    loading,
+    read_json,
+    training_dir,
+    verify_manifest,
+    write_json,
+)
 from synthloom.io.names import safe_file_name
 from synthloom.relational.complexity import Assessment, assess
 from synthloom.relational.config import (
@@ -296,7 +304,13 @@ class RelationalSynthesizer:
                 training = _with_context(training, frame, frames[fk.parent], fk, plan.context)
             engine = self.config.engine_for(plan.name)
             synth = self._table_synthesizer(plan.name, plan.seed_fields, engine)
-            synth.fit(training, directory / plan.folder, log_warning=_own_columns_warning)
+            synth.fit(
+                training,
+                directory / plan.folder,
+                log_warning=lambda message: _own_columns_warning(f"table {plan.name}: {message}"),
+                force=True,  # the database decides which tables are small: warn only
+            )
+            _stop_if_interrupted(synth, plan.name)
             if synth.config.params.dp:
                 _publish_released_rows(plan, directory / plan.folder)
         for other in table.foreign_keys:
@@ -314,9 +328,13 @@ class RelationalSynthesizer:
                     "rows each of its rows gets; give it rows or exclude it"
                 )
             seeds = [PARENT + c for c in count_plan.context]
-            self._table_synthesizer(plan.name, seeds, self.config.count_engine, counts=True).fit(
-                counts_frame, directory / count_plan.folder, log_warning=log.debug
+            counter = self._table_synthesizer(
+                plan.name, seeds, self.config.count_engine, counts=True
             )
+            counter.fit(
+                counts_frame, directory / count_plan.folder, log_warning=log.debug, force=True
+            )
+            _stop_if_interrupted(counter, plan.name)
 
     def _table_synthesizer(
         self, table: str, seed_fields: list[str], engine: str, counts: bool = False
@@ -343,7 +361,7 @@ class RelationalSynthesizer:
         config = self.config.model_dump(mode="json", exclude_unset=True)
         if config.get("source") and is_database_url(config["source"]):  # no password
             config["source"] = source_record(config["source"])["location"]
-        return {
+        meta = {
             "synthloom_version": synthloom.__version__,
             "data_kind": DATA_KIND,
             "config": config,
@@ -352,6 +370,9 @@ class RelationalSynthesizer:
             "schema": schema.to_dict(),
             "plans": {name: plan.to_dict() for name, plan in plans.items()},
         }
+        if self.config.params.dp:  # the table's training_summary.json holds ε and δ
+            meta["privacy_not_covered"] = [DP_NOT_COVERED]
+        return meta
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -369,12 +390,14 @@ class RelationalSynthesizer:
                 f"{directory} holds a {meta.get('data_kind')} model, not a relational one; "
                 "use `synthloom generate` for it"
             )
-        synth = cls(parse_relational_config(meta["config"]))
-        synth.schema = Schema.from_dict(meta["schema"])
-        synth.plans = {name: TablePlan.from_dict(p) for name, p in meta["plans"].items()}
-        synth.model_dir = directory
-        synth.source_ = meta.get("source")
-        synth._load_parts(directory)
+        verify_manifest(directory)
+        with loading(directory):
+            synth = cls(parse_relational_config(meta["config"]))
+            synth.schema = Schema.from_dict(meta["schema"])
+            synth.plans = {name: TablePlan.from_dict(p) for name, p in meta["plans"].items()}
+            synth.model_dir = directory
+            synth.source_ = meta.get("source")
+            synth._load_parts(directory)
         return synth
 
     def _load_parts(self, directory: Path) -> None:
@@ -603,16 +626,16 @@ def _folder(kind: str, name: str, suffix: str = "") -> str:
     return f"{kind}/{safe_file_name(name)}{suffix}"
 
 
+# What a DP relational model dir states outside the DP table model.
+DP_NOT_COVERED = (
+    "complexity.json, status.json and the log state the exact row counts of the source "
+    "tables (for the data's owner)"
+)
+
+
 def _publish_released_rows(plan: TablePlan, folder: Path) -> None:
-    """Under DP the model keeps the released row count, and its summary says which files
-    of a relational model dir state exact counts."""
-    summary = read_json(folder / SUMMARY_FILE)
-    plan.rows = int(summary["training_records"])
-    summary["privacy"]["not_covered"].append(
-        "complexity.json, status.json and the log state the exact row counts of the source "
-        "tables (for the data's owner)"
-    )
-    write_json(folder / SUMMARY_FILE, summary)
+    """Under DP the model keeps the released row count, never the exact one."""
+    plan.rows = int(read_json(folder / SUMMARY_FILE)["training_records"])
 
 
 def _matched_slots(
@@ -689,3 +712,13 @@ def _like(series: pd.Series, dtype: str | None) -> pd.Series:
         return series.astype(dtype)
     except (TypeError, ValueError):
         return series
+
+
+def _stop_if_interrupted(synth: TableSynthesizer, table: str) -> None:
+    """Ctrl-C stopped one table's training: end the whole run, saving nothing new."""
+    result = synth.training_result_
+    if result is not None and result.stop_reason == "interrupted":
+        raise TrainingInterrupted(
+            f"Ctrl-C while training table {table}: relational training stopped; an earlier "
+            "model in the model dir is kept, nothing new was saved"
+        )

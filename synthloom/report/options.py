@@ -10,6 +10,12 @@ from synthloom.errors import ConfigError
 
 __all__ = ["ReportOptions", "ReportResult"]
 
+# The files a report folder holds.
+HTML_NAME = "report.html"
+PDF_NAME = "report.pdf"
+JSON_NAME = "report.json"
+REPORT_FILES = (HTML_NAME, PDF_NAME, JSON_NAME)
+
 
 @dataclass(frozen=True)
 class ReportOptions:

@@ -30,13 +30,11 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from synthloom.report.charts import PAGE_SIZE, png_bytes
+from synthloom.report.options import HTML_NAME, JSON_NAME, PDF_NAME
 from synthloom.report.sections import Section, Table
 
 __all__ = ["RenderedSection", "atomic_path", "json_safe", "write_report"]
 
-HTML_NAME = "report.html"
-PDF_NAME = "report.pdf"
-JSON_NAME = "report.json"
 TABLE_ROWS_PER_PAGE = 24
 WRAP_CHARS = 130
 
