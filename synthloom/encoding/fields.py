@@ -175,9 +175,7 @@ class NumericField:
         try:
             bounds = private_range(present, part, budget.rng)
         except DataError as exc:
-            raise DataError(
-                f"column {name!r}: {exc}; DP needs more records or a larger dp_epsilon"
-            ) from None
+            raise DataError(f"column {name!r}: {exc} (columns: {{{name}: categorical}})") from None
         rest = present[~present.isin(exact)]
         quantiles = np.linspace(0, 1, NUM_BINS + 1)
         edges = np.unique(private_quantiles(rest, quantiles, part, bounds, budget.rng))

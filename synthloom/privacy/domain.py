@@ -170,10 +170,9 @@ def _coarse_bounds(x: np.ndarray, epsilon: float, rng: np.random.Generator) -> t
     busy = np.flatnonzero(noisy > threshold)
     if not len(busy):
         raise DataError(
-            f"a numeric column has too few values to find its range privately with ε={epsilon:g} "
-            f"for the coarse range (about {math.ceil(threshold)} values in one power-of-2 range "
-            "are needed); give "
-            "public bounds, more ε, or treat the column as categorical"
+            f"too few values to find the range privately with ε={epsilon:g} (about "
+            f"{math.ceil(threshold)} values in one power-of-2 range are needed); give more "
+            "rows, raise dp_epsilon, or make the column categorical"
         )
     return float(_LOG_EDGES[busy[0]]), float(_LOG_EDGES[busy[-1] + 1])
 

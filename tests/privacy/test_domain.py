@@ -53,7 +53,7 @@ def test_public_bounds_clip_and_coarse_bounds_need_enough_data() -> None:
     assert 0 <= lo <= hi <= 20
     _, hi = private_bounds(values, 2.0, rng)
     assert hi < 100  # one outlier does not stretch the range
-    with pytest.raises(DataError, match="public bounds"):
+    with pytest.raises(DataError, match="give more rows, raise dp_epsilon"):
         private_bounds(pd.Series([1.0, 2.0, 3.0]), 1.0, rng)
 
 
