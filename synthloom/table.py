@@ -366,17 +366,26 @@ class TableSynthesizer:
         return guard
 
     def _spelled(self, frame: pd.DataFrame, table_format: TableFormat) -> list[str]:
-        """Columns the LSTM spells. Its statistical fallback leaves them out (it could only
-        hand back training values): in fallback rows they come out missing."""
-        if self.engine != "lstm" or self.config.params.dp:
+        """Columns the LSTM spells. The statistical model (the fallback, or the amplify
+        engine itself) leaves them out, since it could only hand back training values: in
+        its rows they come out missing."""
+        if self.config.params.dp:
             return []
         wanted = requested_kinds(self.config.columns)
-        return [
+        spelled = [
             info.name
             for info in table_format.columns
             if info.name not in self.seed_fields
             and decide_kind(frame[info.name], info, wanted.get(info.name)) in CHAR_KINDS
         ]
+        if spelled and self.engine == "amplify":
+            log.warning(
+                "amplify: columns %s hold near-unique values (names, emails, ids, text) that a "
+                "statistical model could only copy; they come out empty. The LSTM engine "
+                "generates them (models: - synthetics)",
+                spelled,
+            )
+        return spelled
 
     def _fit_fallback(self, frame: pd.DataFrame, directory: Path) -> StatisticalModel | None:
         """Fit the statistical model (the engine itself for amplify, else the fallback)."""

@@ -126,6 +126,14 @@ def test_fallback_rows_never_copy_spelled_values(
     assert set(out["plan"]) <= {"basic", "pro"}
 
 
+def test_amplify_leaves_near_unique_columns_empty_instead_of_copying(tmp_path: Path) -> None:
+    frame = people(200)[["plan", "age", "email"]]
+    synth = TableSynthesizer(engine="amplify", seed=0).fit(frame, tmp_path / "m")
+    out = synth.generate(50, seed=0)
+    assert out["email"].isna().all() and not set(out["email"]) & set(frame["email"])
+    assert set(out["plan"]) <= {"basic", "pro"} and out["age"].notna().all()
+
+
 def test_seeded_rows_keep_their_seeds_and_get_new_emails(tmp_path: Path) -> None:
     frame = people(300)[["plan", "age", "email"]]
     task = {"type": "seed", "attrs": {"fields": ["plan"]}}
