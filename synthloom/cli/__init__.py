@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from synthloom.cli.relational import app as relational_app
+from synthloom.cli.serve import serve
 from synthloom.config import SynthloomConfig, load_config
 from synthloom.errors import SynthloomError
 from synthloom.io.model_dir import SUMMARY_FILE, read_json
@@ -277,6 +278,10 @@ def demo(
     for text in texts:
         typer.echo(text)
     console.print(f"wrote {len(texts)} records to {output_dir / 'synthetic.txt'}")
+
+
+# FastAPI and uvicorn load only when `serve` runs (the optional `serve` extra)
+app.command("serve")(_friendly_errors(serve))
 
 
 def main() -> None:
