@@ -38,10 +38,12 @@ def serve(
 ) -> None:
     """Start the web app and REST API (/api, OpenAPI at /docs)."""
     missing = [m for m in EXTRA_MODULES if importlib.util.find_spec(m) is None]
-    if missing:
-        raise ConfigError(
-            f"synthloom serve needs {', '.join(missing)}: pip install 'synthloom[serve]'"
+    if missing:  # printed here: the shared error printer reads [serve] as markup
+        typer.echo(
+            f"error: synthloom serve needs {', '.join(missing)}: pip install 'synthloom[serve]'",
+            err=True,
         )
+        raise typer.Exit(2)
     if workers < 1:
         raise ConfigError(f"--workers {workers} must be at least 1")
     import uvicorn

@@ -71,10 +71,11 @@ _STEP_WORDS = (
     ("generator", ("params", "dp", "engine", "epsilon", "delta")),
     ("generation", ("generate", "num_records", "destination")),
     ("report", ("report",)),
+    ("fkeys", ("exactly one synthesized", "cycle", "root:")),
     ("data", ("include_tables", "exclude_tables", "no tables left", "names tables", "has no rows")),
     ("treatment", ("original", "keep", ".columns", "treatment", "sensitive")),
     ("keys", ("primary key", "primary_key")),
-    ("fkeys", ("foreign", "root", "cycle", "references", "parent", "→")),
+    ("fkeys", ("foreign", "references", "parent", "→")),
 )
 
 

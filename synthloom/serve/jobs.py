@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import multiprocessing
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -207,6 +208,7 @@ class JobManager:
             "report_dir": str(self.report_dir(gid, job["id"])),
             "source": location,
             "secrets": hidden,
+            "server_pid": os.getpid(),
             "config": generator["config"],
             "settings": generator["settings"],
         }

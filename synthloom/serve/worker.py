@@ -68,7 +68,7 @@ def run_job(spec: dict[str, Any]) -> None:
     """Entry point of the worker process."""
     job_dir = Path(spec["job_dir"])
     hidden = list(spec.get("secrets") or [])
-    _watch_parent(os.getppid())
+    _watch_parent(int(spec.get("server_pid") or os.getppid()))
     _log_to(job_dir / LOG_FILE, hidden)
     recorder = Recorder(job_dir / TIMELINE_FILE, hidden)
     try:
