@@ -439,7 +439,7 @@ def _guard(app: FastAPI, services: Services, allowed_hosts: list[str] | None) ->
             )
         response: Response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Referrer-Policy", "same-origin")  # Origin stays set
         if "/report/" not in path:
             response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
         fresh = getattr(request.state, "csrf_new", None)
