@@ -185,7 +185,7 @@ def get_generator(request: Request, generator_id: str) -> dict[str, Any]:
 
 
 @router.get("/generators/{generator_id}/status")
-def generator_status(request: Request, generator_id: str) -> dict[str, Any]:
+async def generator_status(request: Request, generator_id: str) -> dict[str, Any]:
     """The latest job and its timeline (light: for polling)."""
     return services(request).status(generator_id, full=False)
 

@@ -7,6 +7,7 @@ by itself when the server process that started it is gone.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -69,6 +70,8 @@ def run_job(spec: dict[str, Any]) -> None:
     job_dir = Path(spec["job_dir"])
     hidden = list(spec.get("secrets") or [])
     _watch_parent(int(spec.get("server_pid") or os.getppid()))
+    with contextlib.suppress(OSError):
+        os.nice(5)  # jobs yield the CPU to the server, so pages and polls stay quick
     _log_to(job_dir / LOG_FILE, hidden)
     recorder = Recorder(job_dir / TIMELINE_FILE, hidden)
     try:
