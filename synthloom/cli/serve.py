@@ -59,7 +59,7 @@ def serve(
             err=True,
         )
     if is_loopback(host) and token is None:
-        allowed = [*LOOPBACK, "testserver"]  # a page from another site cannot rebind to us
+        allowed = list(LOOPBACK)  # a page from another site cannot rebind to us
     app = create_app(
         data_dir, token, workers, folder_roots=folder_root or [], allowed_hosts=allowed
     )

@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from synthloom.errors import ConfigError
 from synthloom.io.names import safe_file_name
 from synthloom.serve import sources as src
 from synthloom.serve.security import scrub
@@ -125,7 +126,13 @@ class JobManager:
 
     # -------------------------------------------------------------------- queue
     def enqueue(self, generator_id: str) -> dict[str, Any]:
-        """Queue a job for a generator."""
+        """Queue a job for a generator (one at a time: they share its model dir)."""
+        latest = self.store.latest_job(generator_id)
+        if latest is not None and latest["status"] in (QUEUED, RUNNING):
+            raise ConfigError(
+                f"generator {generator_id} already has a {latest['status']} job; wait for it "
+                "or cancel it"
+            )
         job = self.store.add_job(generator_id)
         self._wake.set()
         return job

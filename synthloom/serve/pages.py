@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -292,7 +293,8 @@ async def generator_action(request: Request, generator_id: str, action: str) -> 
     elif action == "restart" and job is not None:
         svc.jobs.restart(job["id"])
     elif action == "rerun":
-        svc.jobs.enqueue(generator_id)
+        with contextlib.suppress(SynthloomError):  # already queued or running: shown
+            svc.jobs.enqueue(generator_id)
     else:
         raise NotFound(f"no action {action}")
     return back(f"/generators/{generator_id}")

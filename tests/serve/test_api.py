@@ -202,6 +202,8 @@ def test_queue_and_cancel(tmp_path: Path, shop_db: Path) -> None:
         second = client.post("/api/generators", json=body).json()["id"]
         assert wait_for(client, first, ("running",))["status"] == "running"
         assert client.get(f"/api/generators/{second}/status").json()["status"] == "queued"
+        again = client.post(f"/api/generators/{first}/start")
+        assert again.status_code == 400 and "already has a running job" in again.text
         cancelled = client.post(f"/api/generators/{first}/cancel").json()
         assert cancelled["status"] == "cancelled" and cancelled["job"]["restartable"]
         assert wait_for(client, second, ("running",))["status"] == "running"
