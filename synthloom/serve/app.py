@@ -440,7 +440,7 @@ def _guard(app: FastAPI, services: Services, allowed_hosts: list[str] | None) ->
         response: Response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")  # Origin stays set
-        if "/report/" not in path:
+        if "/report/" not in path and path not in ("/docs", "/redoc"):  # Swagger: CDN
             response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
         fresh = getattr(request.state, "csrf_new", None)
         if fresh and CSRF_COOKIE not in request.cookies:

@@ -22,6 +22,8 @@ def test_token_is_required_when_configured(tmp_path: Path) -> None:
             client.get("/api/sources", headers={"Authorization": "Bearer nope"}).status_code == 401
         )
         ok = client.get("/api/sources", headers={"Authorization": "Bearer t0ken-abc"})
+        docs = client.get("/docs", headers={"Authorization": "Bearer t0ken-abc"})
+        assert docs.status_code == 200 and "content-security-policy" not in docs.headers
         assert ok.status_code == 200 and ok.json() == []
         page = client.get("/", follow_redirects=False)
         assert page.status_code == 303 and page.headers["location"] == "/login"
