@@ -1,19 +1,29 @@
 """synthloom: learn a private generative model of your data, generate synthetic records."""
 
-from synthloom.config import SyntheticsConfig, SynthloomConfig, load_config
-from synthloom.errors import (
-    ConfigError,
-    DataError,
-    ModelDirError,
-    SynthloomError,
-    TooManyInvalidError,
-)
-from synthloom.lstm.train import EpochState
-from synthloom.table import TableSynthesizer
-from synthloom.text import TextSynthesizer
-from synthloom.validation.records import GeneratedRecord
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# Public names and the modules that define them, imported on first use: `import synthloom`
+# (and so the command line's start-up) stays light until torch is needed.
+_EXPORTS = {
+    "ConfigError": "synthloom.errors",
+    "DataError": "synthloom.errors",
+    "ModelDirError": "synthloom.errors",
+    "SynthloomError": "synthloom.errors",
+    "TooManyInvalidError": "synthloom.errors",
+    "TrainingInterrupted": "synthloom.errors",
+    "SyntheticsConfig": "synthloom.config",
+    "SynthloomConfig": "synthloom.config",
+    "load_config": "synthloom.config",
+    "EpochState": "synthloom.lstm.train",
+    "TableSynthesizer": "synthloom.table",
+    "TextSynthesizer": "synthloom.text",
+    "GeneratedRecord": "synthloom.validation.records",
+}
 
 __all__ = [
     "ConfigError",
@@ -27,6 +37,31 @@ __all__ = [
     "TableSynthesizer",
     "TextSynthesizer",
     "TooManyInvalidError",
+    "TrainingInterrupted",
     "__version__",
     "load_config",
 ]
+
+if TYPE_CHECKING:
+    from synthloom.config import SyntheticsConfig, SynthloomConfig, load_config
+    from synthloom.errors import (
+        ConfigError,
+        DataError,
+        ModelDirError,
+        SynthloomError,
+        TooManyInvalidError,
+        TrainingInterrupted,
+    )
+    from synthloom.lstm.train import EpochState
+    from synthloom.table import TableSynthesizer
+    from synthloom.text import TextSynthesizer
+    from synthloom.validation.records import GeneratedRecord
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'synthloom' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,6 +1,6 @@
 """The configuration schema: Gretel's LSTM YAML, parsed and validated with pydantic.
 
-Every option of ``CONFIG.md`` lives here with its default. Unknown keys are an error that
+Every option of ``docs/CONFIG.md`` lives here with its default. Unknown keys are an error that
 names the nearest valid key. The Python API builds the same models from keywords
 (:meth:`SyntheticsConfig.from_options`).
 """
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from synthloom.errors import ConfigError
 
-# Only these separators are tried when auto-detecting a field delimiter (CONFIG.md).
+# Only these separators are tried when auto-detecting a field delimiter (docs/CONFIG.md).
 M = TypeVar("M", bound=BaseModel)
 
 DELIMITER_CANDIDATES = (",", ":", "|", ";", "\t", "+", "-", "^", "@", "#", "*")
@@ -99,10 +99,22 @@ class Params(_Section):
         return float(split)
 
 
+DEFAULT_NUM_RECORDS = 5000
+
+
+def resolve_num_records(num_records: int | None, n_training_records: int) -> int:
+    """Records to generate: ``num_records``, or min(5000, training records) when null."""
+    if num_records is None:
+        return min(DEFAULT_NUM_RECORDS, n_training_records)
+    if num_records <= 0:
+        raise ConfigError(f"num_records={num_records} must be a positive number of records")
+    return num_records
+
+
 class Generate(_Section):
     """Generation options (``generate`` in the YAML)."""
 
-    num_records: int | None = 5000
+    num_records: int | None = DEFAULT_NUM_RECORDS
     max_invalid: int | None = Field(None, ge=0)
     data_source: str | None = None
     start_string: str | None = None
@@ -164,6 +176,49 @@ class DataChecks(_Section):
     strategy: Literal["log", "skip", "interrupt"] = "log"
 
 
+COLUMN_KINDS = ("auto", "categorical", "string", "identifier", "text")
+TREATMENTS = ("generate", "keep", "exclude", "hash")
+
+
+class ColumnOptions(_Section):
+    """How one table column is learned (``columns: {name: {...}}`` in the YAML).
+
+    ``kind``: ``auto`` (decided at fit time), ``categorical`` (each distinct value one
+    token), ``string`` / ``identifier`` / ``text`` (spelled character by character; new
+    values, never training values). ``treatment``: ``generate`` (default), ``keep`` (real
+    values as categories), ``exclude`` (not learned, not in the output), ``hash`` (real
+    values replaced by keyed hashes before training). ``max_length``: longest spelled value.
+    A bare word is a kind or a treatment: ``columns: {email: string, ssn: exclude}``.
+    """
+
+    kind: Literal["auto", "categorical", "string", "identifier", "text"] = "auto"
+    treatment: Literal["generate", "keep", "exclude", "hash"] = "generate"
+    max_length: int | None = Field(None, ge=1, le=2000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_word(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            if data in COLUMN_KINDS:
+                return {"kind": data}
+            if data in TREATMENTS:
+                return {"treatment": data}
+            raise ValueError(
+                f"{data!r} is not a column kind ({', '.join(COLUMN_KINDS)}) or treatment "
+                f"({', '.join(TREATMENTS)})"
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _kind_fits_treatment(self) -> ColumnOptions:
+        if self.treatment in ("keep", "hash") and self.kind not in ("auto", "categorical"):
+            raise ValueError(
+                f"treatment {self.treatment!r} keeps (hashed) real values as categories; "
+                f"drop kind {self.kind!r} or use treatment 'generate'"
+            )
+        return self
+
+
 class SyntheticsConfig(_Section):
     """One ``synthetics`` model: data source plus every section."""
 
@@ -174,6 +229,7 @@ class SyntheticsConfig(_Section):
     fallback: Fallback = Field(default_factory=Fallback)
     task: Task | None = None
     data_checks: DataChecks = Field(default_factory=DataChecks)
+    columns: dict[str, ColumnOptions] = Field(default_factory=dict)
 
     @classmethod
     def from_options(cls, **options: Any) -> SyntheticsConfig:
@@ -223,19 +279,25 @@ class ModelEntry(_Section):
         return settings
 
 
-class SynthloomConfig(_Section):
-    """A whole configuration file."""
+class ConfigFile(_Section):
+    """What every config file starts with: its schema version and an optional name."""
 
     schema_version: str = "1.0"
     name: str | None = None
-    models: list[ModelEntry] = Field(min_length=1)
 
     @model_validator(mode="before")
     @classmethod
     def _version_as_text(cls, data: Any) -> Any:
+        # YAML reads `schema_version: 1.0` as a number
         if isinstance(data, dict) and isinstance(data.get("schema_version"), int | float):
             data = {**data, "schema_version": str(data["schema_version"])}
         return data
+
+
+class SynthloomConfig(ConfigFile):
+    """A whole configuration file."""
+
+    models: list[ModelEntry] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _one_model(self) -> SynthloomConfig:
@@ -273,17 +335,27 @@ def _describe_errors(exc: ValidationError) -> str:
     return "invalid config: " + "; ".join(parts)
 
 
+def read_yaml_file(path: str | Path, what: str = "config file") -> Any:
+    """The data of a YAML (or JSON) file; safe loading, so YAML tags never run code."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{what} {path} is a folder; give the path of a YAML file")
+    if not path.is_file():
+        raise ConfigError(f"{what} {path} does not exist; give the path of a YAML file")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from None
+
+
 def load_config(path: str | Path) -> SynthloomConfig:
     """Read and validate a YAML config file."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist; give the path of a YAML config")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    data = read_yaml_file(path)
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping with 'models'; see CONFIG.md")
+        raise ConfigError(
+            f"config file {path} must hold a mapping with 'models'; see docs/CONFIG.md"
+        )
     return validate_config(SynthloomConfig, data)
 
 
@@ -301,6 +373,8 @@ def unsupported_for_text(config: SyntheticsConfig) -> list[str]:
             "params.field_delimiter: delimited text is a table; train a TableSynthesizer on it"
         )
 
+    if config.columns:
+        problems.append("columns: per-column kinds and treatments apply to tables")
     if config.task is not None:
         problems.append("task: smart seeding applies to tables (CSV/JSON/JSONL/Parquet)")
     if config.generate.data_source is not None or config.generate.rebalance is not None:
@@ -311,3 +385,40 @@ def unsupported_for_text(config: SyntheticsConfig) -> list[str]:
             "line_validator in the Python API instead"
         )
     return problems
+
+
+MAX_SEED = 2**63 - 1
+
+
+def check_generation_args(
+    *,
+    seed: int | None = None,
+    max_invalid: int | None = None,
+    parallelism: int | None = None,
+) -> None:
+    """Refuse generation arguments out of range, naming the argument and its range."""
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"seed={seed} must be between 0 and 2**63-1; give a non-negative seed")
+    if max_invalid is not None and max_invalid < 0:
+        raise ConfigError(
+            f"max_invalid={max_invalid} must be 0 or more (0: stop at the first invalid record)"
+        )
+    if parallelism is not None and parallelism < 0:
+        raise ConfigError(
+            f"parallelism={parallelism} must be 0 (all cores) or a number of worker processes"
+        )
+
+
+# Above this ε the DP guarantee (odds bounded by e^ε) no longer protects anyone.
+WEAK_EPSILON = 10.0
+
+
+def weak_privacy_warning(params: Params) -> str | None:
+    """A warning when DP is on with an ε too large to mean anything, else None."""
+    if not params.dp or params.dp_epsilon <= WEAK_EPSILON:
+        return None
+    return (
+        f"dp_epsilon={params.dp_epsilon:g} gives no meaningful privacy: ε bounds how much "
+        f"one person can change the odds of any output, by up to e^ε; use ε ≤ {WEAK_EPSILON:g} "
+        "(1 to 5 is usual)"
+    )

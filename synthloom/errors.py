@@ -35,3 +35,10 @@ class TooManyInvalidError(SynthloomError):
             f"after {valid} of {wanted} valid records; raise max_invalid, lower gen_temp, "
             "train longer, or relax the validator"
         )
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C ended training before the new model was complete: nothing was replaced.
+
+    The message says what was kept; the CLI exits 130.
+    """

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from synthloom.config import SyntheticsConfig
-from synthloom.errors import ConfigError
+from synthloom.errors import ConfigError, DataError
 from synthloom.io.model_dir import PARAMS_FILE, is_model_dir, read_json, require_model_dir
+from synthloom.io.schema import UNSUPPORTED_SUFFIXES
 from synthloom.table import TableSynthesizer
 from synthloom.text import TextSynthesizer
 
@@ -24,6 +25,12 @@ def synthesizer_for(
     data: str | Path, config: SyntheticsConfig, engine: str = "lstm"
 ) -> Synthesizer:
     """A table synthesizer for table files (or text with a ``field_delimiter``), else text."""
+    suffix = Path(data).suffix.lower()
+    if suffix in UNSUPPORTED_SUFFIXES:
+        raise DataError(
+            f"data file {data}: synthloom does not read {suffix} files; export the table as "
+            f"CSV, JSON, JSONL or Parquet (a file holding CSV text needs the name .csv)"
+        )
     if is_table_path(data) or config.params.field_delimiter is not None:
         return TableSynthesizer(config, engine=engine)
     if engine != "lstm":

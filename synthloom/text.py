@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -12,12 +13,22 @@ from typing import Any
 import numpy as np
 import torch
 
-from synthloom.config import Params, SyntheticsConfig, dump_config, unsupported_for_text
+from synthloom.config import (
+    Params,
+    SyntheticsConfig,
+    check_generation_args,
+    dump_config,
+    resolve_num_records,
+    unsupported_for_text,
+    weak_privacy_warning,
+)
 from synthloom.encoding.tokenizers import ByteTokenizer, fit_tokenizer
 from synthloom.errors import ConfigError, DataError, TooManyInvalidError
 from synthloom.io.model_dir import (
     PARAMS_FILE,
     SUMMARY_FILE,
+    keep_old_if_interrupted,
+    loading,
     read_json,
     require_model_dir,
     training_dir,
@@ -25,7 +36,7 @@ from synthloom.io.model_dir import (
 )
 from synthloom.io.text import clean_records, read_text_records
 from synthloom.lstm.generate import RecordModel, SamplingPlan, stream_texts
-from synthloom.lstm.model import ModelShape, RecordLSTM, pick_device
+from synthloom.lstm.model import LONG_RECORD_TOKENS, ModelShape, RecordLSTM, pick_device
 from synthloom.lstm.steps import dp_settings
 from synthloom.lstm.train import (
     EpochCallback,
@@ -40,7 +51,8 @@ from synthloom.lstm.train import (
 from synthloom.privacy.training import PrivateTraining, log_privacy
 from synthloom.validation.records import GeneratedRecord, LineValidator, check_line
 
-DEFAULT_NUM_RECORDS = 5000
+log = logging.getLogger("synthloom")
+
 # Under DP the sampler's length cap cannot come from the data; records are cut here.
 DP_MAX_RECORD_BYTES = 2048
 
@@ -79,7 +91,8 @@ class TextSynthesizer:
         The model dir is written as training goes (``model_params.json`` first, then the
         best checkpoint after each improving epoch); an existing model there is replaced
         only with ``overwrite=True``, and only once the new one is complete. Ctrl-C stops
-        training and keeps the best checkpoint.
+        training and keeps the best checkpoint in a new model dir; when replacing a model it
+        keeps the old one and raises :class:`~synthloom.errors.TrainingInterrupted`.
         """
         records = _as_records(data)
         params = self.config.params
@@ -88,6 +101,8 @@ class TextSynthesizer:
                 "params.vocab_size: a SentencePiece vocabulary is learned from the raw text, "
                 "outside DP-SGD; with dp: true set vocab_size: 0 (public byte tokens)"
             )
+        if warning := weak_privacy_warning(self.config.params):
+            log.warning("%s", warning)
         seed_everything(params.seed)
         with training_dir(model_dir, overwrite) as directory:
             train_idx, val_idx = split_holdout(
@@ -104,6 +119,7 @@ class TextSynthesizer:
                 else fit_tokenizer(records, params.vocab_size, params.seed)
             )
             encoded = [tokenizer.encode(r) for r in records]
+            _warn_long_records(encoded, params.seq_length)
             shape = ModelShape(
                 tokenizer.vocab_size,
                 params.embedding_dim,
@@ -116,7 +132,9 @@ class TextSynthesizer:
             max_tokens = _length_cap(longest)
             tokenizer.save(directory)
             n_records = privacy.n_released if privacy else len(records)
-            write_json(directory / PARAMS_FILE, self._model_params(shape, max_tokens, n_records))
+            meta = self._model_params(shape, max_tokens, n_records)
+            meta["data_source"] = _data_source(data)
+            write_json(directory / PARAMS_FILE, meta)
             network = RecordLSTM(shape)
             device = pick_device(params.device)
             sequences = records_to_sequences(encoded)
@@ -124,6 +142,7 @@ class TextSynthesizer:
                 network, params, directory, device, epoch_callback, show_progress, privacy
             )
             result = trainer.fit([sequences[i] for i in train_idx], [sequences[i] for i in val_idx])
+            keep_old_if_interrupted(result.stop_reason, directory, model_dir)
             summary = training_summary(
                 result, len(train_idx), len(val_idx), privacy.summary() if privacy else None
             )
@@ -155,16 +174,17 @@ class TextSynthesizer:
     def load(cls, model_dir: str | Path, device: str = "auto") -> TextSynthesizer:
         """Load a trained model from its directory."""
         directory = require_model_dir(model_dir)
-        meta = read_json(directory / PARAMS_FILE)
-        if meta.get("data_kind") != "text":
-            raise ConfigError(f"{directory} holds a {meta.get('data_kind')} model, not text")
-        synth = cls(SyntheticsConfig.model_validate(meta["config"]))
-        synth.model_dir = directory
-        synth._model = RecordModel.load(directory, device)
-        summary_path = directory / SUMMARY_FILE
-        summary = read_json(summary_path) if summary_path.exists() else {}
-        synth._n_training_records = summary.get("training_records", meta["n_records"])
-        return synth
+        with loading(directory):
+            meta = read_json(directory / PARAMS_FILE)
+            if meta.get("data_kind") != "text":
+                raise ConfigError(f"{directory} holds a {meta.get('data_kind')} model, not text")
+            synth = cls(SyntheticsConfig.model_validate(meta["config"]))
+            synth.model_dir = directory
+            synth._model = RecordModel.load(directory, device)
+            summary_path = directory / SUMMARY_FILE
+            summary = read_json(summary_path) if summary_path.exists() else {}
+            synth._n_training_records = int(summary.get("training_records", meta["n_records"]))
+            return synth
 
     # --------------------------------------------------------------- generation
     def generate(
@@ -188,13 +208,12 @@ class TextSynthesizer:
         """
         if self._model is None or self.model_dir is None:
             raise ConfigError("this synthesizer is not trained; call fit() or load() first")
+        check_generation_args(seed=seed, max_invalid=max_invalid, parallelism=parallelism)
         gen, params = self.config.generate, self.config.params
-        wanted = self._resolve_num_records(
-            num_records if num_records is not None else gen.num_records
+        wanted = resolve_num_records(
+            num_records if num_records is not None else gen.num_records, self._n_training_records
         )
         limit = first_given(max_invalid, gen.max_invalid, 5 * wanted)
-        if limit < 0:
-            raise ConfigError(f"max_invalid={limit} must be 0 or more")
         temperature = first_given(gen_temp, params.gen_temp)
         if temperature <= 0:
             raise ConfigError(f"gen_temp={temperature} must be above 0 (1.0 samples as trained)")
@@ -242,13 +261,6 @@ class TextSynthesizer:
         finally:
             stream.close()
 
-    def _resolve_num_records(self, num_records: int | None) -> int:
-        if num_records is None:
-            return min(DEFAULT_NUM_RECORDS, self._n_training_records)
-        if num_records <= 0:
-            raise ConfigError(f"num_records={num_records} must be a positive number of records")
-        return num_records
-
 
 def _as_records(data: str | Path | Sequence[str]) -> list[str]:
     if isinstance(data, str | Path):
@@ -257,6 +269,30 @@ def _as_records(data: str | Path | Sequence[str]) -> list[str]:
     if not records:
         raise DataError("no records to train on; give at least one non-empty line")
     return records
+
+
+def _data_source(data: str | Path | Sequence[str]) -> str | None:
+    """The training file's absolute path (outputs must never overwrite it)."""
+    return str(Path(data).resolve()) if isinstance(data, str | Path) else None
+
+
+def _warn_long_records(encoded: list[list[int]], seq_length: int | None) -> None:
+    """Say that records longer than a backward pass are learned in chunks."""
+    chunk = seq_length or LONG_RECORD_TOKENS
+    long = [i for i, e in enumerate(encoded) if len(e) + 2 > chunk]
+    if not long:
+        return
+    longest = max(long, key=lambda i: len(encoded[i]))
+    log.warning(
+        "%d record(s) are longer than %d tokens (the longest, record %d, has %d): they are "
+        "learned in chunks of %d tokens with the LSTM state carried across, so memory stays "
+        "bounded; set params.seq_length to change the chunk",
+        len(long),
+        chunk,
+        longest + 1,
+        len(encoded[longest]),
+        chunk,
+    )
 
 
 def _tokenizer_kind(params: Params) -> str:

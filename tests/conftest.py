@@ -1,4 +1,4 @@
-"""Shared fixtures: slices of real data and tiny model options."""
+"""Shared fixtures: slices of real data kept in the repository and tiny model options."""
 
 from __future__ import annotations
 
@@ -7,8 +7,15 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+pytest_plugins = ["tests.skip_policy"]
+
+TEST_DATA = Path(__file__).resolve().parent / "data"
 BUNDLED_SAMPLE = Path(str(resources.files("synthloom") / "data" / "fortunes_sample.txt"))
+# The first 4,000 rows of UCI Adult (the demo's table) and 1,000 rows of its test split.
+ADULT_SAMPLE = Path(str(resources.files("synthloom") / "data" / "adult_sample.csv"))
+ADULT_TEST_SAMPLE = TEST_DATA / "adult_test_sample.csv"
+LAHMAN = TEST_DATA / "lahman"
+CHINOOK = TEST_DATA / "chinook.sqlite"
 
 # Small enough that a fit takes a second or two on 2 CPU cores.
 TINY = {
@@ -24,11 +31,8 @@ TINY = {
 
 
 def fortunes_lines(n: int) -> list[str]:
-    """The first ``n`` lines of the real fortunes file (the bundled sample if absent)."""
-    path = SHARED_DATA / "text" / "fortunes.txt"
-    if not path.exists():
-        path = BUNDLED_SAMPLE
-    lines = path.read_text(encoding="utf-8").splitlines()
+    """The first ``n`` non-blank lines of the bundled fortunes sample."""
+    lines = BUNDLED_SAMPLE.read_text(encoding="utf-8").splitlines()
     return [line for line in lines if line.strip()][:n]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,16 +12,14 @@ import pytest
 from synthloom.errors import ConfigError, DataError
 from synthloom.validation import data_checks
 from synthloom.validation.data_checks import DataWarning, apply_data_checks, run_data_checks
+from tests.conftest import ADULT_SAMPLE as ADULT
 
-ADULT = Path(__file__).resolve().parents[2] / "shared/data/tabular/adult.csv"
 ROWS = 300
 WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "cats"]
 
 
 @pytest.fixture(scope="module")
 def adult() -> pd.DataFrame:
-    if not ADULT.exists():
-        pytest.skip(f"real data {ADULT} is not available")
     return pd.read_csv(ADULT, keep_default_na=False, na_values=[""], dtype_backend="numpy_nullable")
 
 
@@ -59,7 +56,7 @@ def test_clean_crafted_frame_is_silent() -> None:
 
 
 def test_real_adult_is_silent(adult: pd.DataFrame) -> None:
-    """The shared adult file has its spaces trimmed and '?' kept as a value: nothing to say."""
+    """The adult sample has its spaces trimmed and '?' kept as a value: nothing to say."""
     assert run_data_checks(adult) == []
 
 
@@ -92,7 +89,7 @@ def test_free_text_beside_other_fields() -> None:
     frame = clean_frame().assign(review=sentences(ROWS))
     warnings = run_data_checks(frame)
     assert checks_of(warnings) == [("free_text", "review")]
-    assert "text model" in warnings[0].action
+    assert "text column" in warnings[0].action
     alone = pd.DataFrame({"review": sentences(ROWS)})
     assert run_data_checks(alone) == []
     repeated = clean_frame().assign(review=sentences(3) * (ROWS // 3))  # not mostly unique

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,14 +19,11 @@ from synthloom.validation.field_validators import (
     numeric_bounds,
     value_mask,
 )
-
-ADULT = Path(__file__).resolve().parents[2] / "shared/data/tabular/adult.csv"
+from tests.conftest import ADULT_SAMPLE as ADULT
 
 
 def read_adult() -> pd.DataFrame:
-    """The real adult training table, or a skip when the shared data is absent."""
-    if not ADULT.exists():
-        pytest.skip(f"real data {ADULT} is not available")
+    """4,000 rows of the real adult training table."""
     return pd.read_csv(ADULT, keep_default_na=False, na_values=[""], dtype_backend="numpy_nullable")
 
 
@@ -118,8 +114,8 @@ def test_adult_min_max_range_message(adult: pd.DataFrame) -> None:
 def test_check_frame_vectorised_on_adult_batch(
     adult: pd.DataFrame, adult_validators: FieldValidators
 ) -> None:
-    """5,000 × 15: typed and all-text copies agree; broken rows are all explained."""
-    batch = adult.sample(5000, random_state=1)
+    """3,000 × 15: typed and all-text copies agree; broken rows are all explained."""
+    batch = adult.sample(3000, random_state=1)
     as_text = batch.astype(str)
     assert adult_validators.check_frame(as_text).isna().all()
     broken = batch.copy()

@@ -8,10 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from safetensors.torch import load_file
 
-from synthloom import EpochState, ModelDirError, TextSynthesizer
-from synthloom.lstm.train import split_holdout
+from synthloom import DataError, EpochState, ModelDirError, TextSynthesizer
+from synthloom.encoding.tokenizers import PAD, ByteTokenizer
+from synthloom.lstm.model import ModelShape, RecordLSTM
+from synthloom.lstm.steps import PlainSteps
+from synthloom.lstm.train import Trainer, records_to_sequences, split_holdout
 from tests.conftest import TINY
 
 
@@ -89,11 +93,53 @@ def test_seed_makes_training_reproducible(tmp_path: Path, short_fortunes: list[s
     assert losses[0] == losses[1]
 
 
+def _trainer(tmp_path: Path, seq_length: int | None) -> Trainer:
+    """A trainer of a fixed tiny network (no dropout), chunking with ``seq_length``."""
+    params = TextSynthesizer(**TINY).config.params.model_copy(update={"seq_length": seq_length})
+    torch.manual_seed(0)
+    network = RecordLSTM(ModelShape(ByteTokenizer().vocab_size, 8, 16, 1, 0.0))
+    return Trainer(network, params, tmp_path, torch.device("cpu"), None, False)
+
+
 def test_long_records_split_with_carried_state(tmp_path: Path, short_fortunes: list[str]) -> None:
-    synth = TextSynthesizer(**{**TINY, "epochs": 3, "seq_length": 8})
-    synth.fit(short_fortunes, tmp_path / "m")
-    history = synth.training_result_.history
-    assert history[-1].loss < history[0].loss
+    tokenizer = ByteTokenizer()
+    sequences = records_to_sequences([tokenizer.encode(r) for r in short_fortunes[:16]])
+    batch = torch.nn.utils.rnn.pad_sequence(sequences, batch_first=True, padding_value=PAD)
+    width = batch.shape[1] - 1
+    assert width > 40  # several chunks of 8
+
+    whole = _trainer(tmp_path, None)
+    whole_loss, whole_right, n_tokens = whole.backward(batch, per_token=True)
+    whole_grad = whole.model.lstm.weight_hh_l0.grad.clone()
+
+    chunked = _trainer(tmp_path, 8)
+    calls: list[tuple[int, int, bool]] = []
+    loss_terms = chunked.model.loss_terms
+
+    def spy(inputs, targets, state, start):  # type: ignore[no-untyped-def]
+        calls.append((inputs.shape[1], start, state is None))
+        return loss_terms(inputs, targets, state, start)
+
+    chunked.model.loss_terms = spy  # type: ignore[method-assign]
+    loss, right, count = chunked.backward(batch, per_token=True)
+    # ceil(width / 8) backward passes of ≤ 8 positions, each starting where the last ended
+    assert [c[1] for c in calls] == list(range(0, width, 8))
+    assert all(c[0] == min(8, width - c[1]) for c in calls)
+    # the state is carried: only the first chunk starts from zeros, and the summed loss is
+    # the whole record's (a chunk restarted from zeros would score differently) ...
+    assert [c[2] for c in calls] == [True] + [False] * (len(calls) - 1)
+    assert loss == pytest.approx(whole_loss, rel=1e-5)
+    assert (right, count) == (whole_right, n_tokens)
+    inputs, targets = batch[:, :-1], batch[:, 1:]
+    with torch.no_grad():
+        restarted = sum(
+            float(loss_terms(inputs[:, lo : lo + 8], targets[:, lo : lo + 8], None, lo).loss)
+            for lo in range(0, width, 8)
+        )
+    assert abs(restarted - whole_loss) > 100 * abs(loss - whole_loss)
+    # ... but gradients stop at chunk borders (truncated backpropagation through time)
+    chunk_grad = chunked.model.lstm.weight_hh_l0.grad
+    assert not torch.allclose(chunk_grad, whole_grad, atol=1e-6)
 
 
 def test_sentencepiece_model_trains(tmp_path: Path, short_fortunes: list[str]) -> None:
@@ -149,16 +195,38 @@ def test_refuses_to_overwrite_a_folder_that_is_not_a_model(
     assert (tmp_path / "notes.txt").read_text() == "precious"
 
 
-def test_interrupt_before_first_checkpoint_leaves_nothing(
-    tmp_path: Path, short_fortunes: list[str]
-) -> None:
-    def interrupt(state: EpochState) -> None:
-        raise KeyboardInterrupt
-
-    # The first epoch is checkpointed before the callback runs, so this keeps a model;
-    # a data error before training must leave no half-made folder behind.
-    with pytest.raises(Exception, match="no records"):
+def test_data_error_before_training_leaves_no_folder(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="no records"):
         TextSynthesizer(**TINY).fit(["   "], tmp_path / "m")
     assert not (tmp_path / "m").exists()
-    TextSynthesizer(**TINY).fit(short_fortunes, tmp_path / "m2", epoch_callback=interrupt)
-    assert (tmp_path / "m2" / "weights.safetensors").exists()
+
+
+def _interrupt_first_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C during the first optimizer step, before any checkpoint exists."""
+
+    def interrupt(self: PlainSteps, trainer: Trainer, batch: torch.Tensor) -> tuple:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(PlainSteps, "step", interrupt)
+
+
+def test_interrupt_before_first_checkpoint_leaves_nothing(
+    tmp_path: Path, short_fortunes: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _interrupt_first_step(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        TextSynthesizer(**TINY).fit(short_fortunes, tmp_path / "m")
+    assert list(tmp_path.iterdir()) == [], "a half-made model dir was left behind"
+
+
+def test_interrupt_before_first_checkpoint_keeps_the_old_model(
+    tmp_path: Path, short_fortunes: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model_dir = tmp_path / "m"
+    TextSynthesizer(**{**TINY, "epochs": 1}).fit(short_fortunes, model_dir)
+    before = {p.name: p.read_bytes() for p in model_dir.iterdir()}
+    _interrupt_first_step(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        TextSynthesizer(**{**TINY, "rnn_units": 48}).fit(short_fortunes, model_dir, overwrite=True)
+    assert {p.name: p.read_bytes() for p in model_dir.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m"], "staging folder left behind"

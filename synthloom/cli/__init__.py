@@ -3,27 +3,28 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from functools import wraps
-from importlib import resources
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
-from rich.console import Console
 
+from synthloom.cli.common import EXIT_INTERRUPTED, console, friendly_errors
+from synthloom.cli.logs import setup_logging
 from synthloom.cli.relational import app as relational_app
 from synthloom.cli.serve import serve
-from synthloom.config import SynthloomConfig, load_config
+from synthloom.config import SynthloomConfig, check_generation_args, load_config
 from synthloom.errors import SynthloomError
 from synthloom.io.model_dir import SUMMARY_FILE, read_json
-from synthloom.io.tables import read_table, write_table
-from synthloom.io.text import write_text_records
+from synthloom.io.outputs import check_output_file, check_output_folder
+from synthloom.io.tables import read_table, write_table_chunks
+from synthloom.io.text import check_text_output, write_text_records
 from synthloom.lstm.train import EpochState
 from synthloom.models import Synthesizer, load_model, synthesizer_for
 from synthloom.report.from_model import training_and_holdout
+from synthloom.report.options import REPORT_FILES
 from synthloom.table import TableSynthesizer
-from synthloom.text import TextSynthesizer
 
 app = typer.Typer(
     help="Learn a private generative model of your data and generate synthetic records.",
@@ -31,32 +32,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
 app.add_typer(relational_app, name="relational")
 
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
-
-
-def _friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Print a one-line error and exit non-zero instead of a traceback."""
-
-    @wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except SynthloomError as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(EXIT_BAD_INPUT) from None
-        except KeyboardInterrupt:
-            console.print("[bold red]interrupted[/]")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-
-    return run
+# The automatic report after ``generate`` reads at most this many synthetic records.
+REPORT_ROWS = 100_000
 
 
 @app.command()
-@_friendly_errors
+@friendly_errors
 def train(
     config: Annotated[Path, typer.Argument(help="YAML config (Gretel LSTM schema).")],
     model_dir: Annotated[Path, typer.Option("--model-dir", help="Folder to write the model to.")],
@@ -73,12 +56,19 @@ def train(
         str | None,
         typer.Option("--model", help="lstm or amplify (statistical); default: the config's."),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Train on a table of fewer than 10 rows (copies people)."),
+    ] = False,
 ) -> None:
     """Train on a table (CSV/JSON/JSONL/Parquet) or a text file (one record per line)."""
     loaded = load_config(config)
     source = data or _config_data_source(loaded, config)
     synth = synthesizer_for(source, loaded.synthetics, model or loaded.engine)
-    synth.fit(source, model_dir, overwrite=overwrite, show_progress=not quiet)
+    if isinstance(synth, TableSynthesizer):
+        synth.fit(source, model_dir, overwrite=overwrite, show_progress=not quiet, force=force)
+    else:
+        synth.fit(source, model_dir, overwrite=overwrite, show_progress=not quiet)
     _report_training(synth, model_dir)
 
 
@@ -116,8 +106,8 @@ def _report_training(synth: Synthesizer, model_dir: Path) -> None:
         summary = read_json(model_dir / SUMMARY_FILE)
         console.print(
             f"differential privacy: ε = {summary['epsilon']:.3f}, δ = {summary['delta']:.3g} "
-            f"in total (DP-SGD: ε = {last.epsilon:.3f}); training_summary.json says what ε "
-            "covers",
+            f"in total (DP-SGD: ε = {summary['privacy']['dp_sgd']['epsilon']:.3f}; "
+            f"{summary['privacy']['neighbouring']}); training_summary.json says what ε covers",
             highlight=False,
         )
     if result.stop_reason == "interrupted":
@@ -129,7 +119,7 @@ def _monitored_loss(state: EpochState) -> float:
 
 
 @app.command()
-@_friendly_errors
+@friendly_errors
 def generate(
     model_dir: Annotated[Path, typer.Option("--model-dir", help="A trained model's folder.")],
     output: Annotated[Path, typer.Option("--output", help="File to write the records to.")],
@@ -158,20 +148,40 @@ def generate(
             "(needs the training data still where it was).",
         ),
     ] = True,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output file (and report).")
+    ] = False,
 ) -> None:
     """Generate records from a trained model and write the valid ones."""
+    check_generation_args(seed=seed, max_invalid=max_invalid, parallelism=parallelism)
     synth = load_model(model_dir)
+    check_output_file(output, overwrite=overwrite, model_dir=model_dir)
+    if seeds is not None and seeds.resolve() == output.resolve():
+        raise SynthloomError(f"--output {output} is the --seeds file; write the output elsewhere")
     if isinstance(synth, TableSynthesizer):
         if start_string is not None or parallelism is not None:
             raise SynthloomError("--start-string and --parallelism apply to text models only")
-        frame = synth.generate(
+        report_dir = _report_folder(output)
+        if report:
+            check_output_folder(
+                report_dir, overwrite=overwrite, files=REPORT_FILES, model_dir=model_dir
+            )
+        chunks = synth.generate_chunks(
             num_records, seeds=seeds, gen_temp=gen_temp, max_invalid=max_invalid, seed=seed
         )
-        write_table(frame, output, synth.table_format)
+        kept: list[Any] = []  # the first rows, for the report: memory stays bounded
+        written = write_table_chunks(
+            _keep_first(chunks, kept, REPORT_ROWS), output, synth.table_format
+        )
         stats = synth.generation_stats_
         console.print(
-            f"wrote {len(frame)} records to {output} ({stats.get('invalid', 0)} invalid discarded)"
+            f"wrote {written} records to {output} ({stats.get('invalid', 0)} invalid discarded)"
         )
+        if stats.get("copies_resampled") or stats.get("copies_kept"):
+            console.print(
+                f"{stats['copies_resampled']} records redrawn because a spelled value equalled "
+                f"a training value; {stats['copies_kept']} such copies kept (resampling limit)"
+            )
         if stats.get("fallback_reason"):
             console.print(
                 f"[bold yellow]fallback:[/] {stats['fallback_records']} records came from the "
@@ -179,10 +189,13 @@ def generate(
                 highlight=False,
             )
         if report:
-            _report_beside(synth, model_dir, frame, output)
+            if written > REPORT_ROWS:
+                console.print(f"the report covers the first {REPORT_ROWS:,} records")
+            _report_beside(synth, model_dir, pd.concat(kept, ignore_index=True), report_dir)
         return
     if seeds is not None:
         raise SynthloomError("--seeds applies to table models; this model is a text model")
+    check_text_output(output)
     records = synth.generate(
         num_records,
         start_string=start_string,
@@ -205,16 +218,43 @@ def generate(
     console.print(f"wrote {written} records to {output} ({invalid} invalid discarded)")
 
 
-def _report_beside(
-    synth: TableSynthesizer, model_dir: Path, synthetic: Any, output: Path
-) -> None:
+def _keep_first(chunks: Iterator[Any], kept: list[Any], rows: int) -> Iterator[Any]:
+    """Pass ``chunks`` on, keeping copies of their first ``rows`` rows in ``kept``."""
+    held = 0
+    for chunk in chunks:
+        if held < rows:
+            kept.append(chunk.head(rows - held))
+            held += len(kept[-1])
+        yield chunk
+
+
+def _report_table(path: Path, field_delimiter: str | None) -> Any:
+    """A table for ``report``; a .txt that is not one is named as text, not a bad table."""
+    try:
+        return read_table(path, field_delimiter=field_delimiter)[0]
+    except SynthloomError as exc:
+        if path.suffix.lower() != ".txt" or field_delimiter is not None:
+            raise
+        problem = str(exc).rsplit("; ", 1)[0]  # the finding, without read_table's advice
+        raise SynthloomError(
+            f"{problem}; `report` compares tables: if this .txt file is one, pass "
+            "--field-delimiter (or rename it .csv); text files (one record per line) have "
+            "no report yet"
+        ) from None
+
+
+def _report_folder(output: Path) -> Path:
+    return output.parent / f"{output.stem}_report"
+
+
+def _report_beside(synth: TableSynthesizer, model_dir: Path, synthetic: Any, folder: Path) -> None:
     """The automatic report after ``generate``; a missing input only skips it."""
     try:
         real, holdout = training_and_holdout(model_dir, synth.config.params.field_delimiter)
     except SynthloomError as exc:
         console.print(f"no report: {exc}; run `synthloom report` with the data", highlight=False)
         return
-    _write_report(real, synthetic, holdout, None, output.parent / f"{output.stem}_report")
+    _write_report(real, synthetic, holdout, None, folder)
 
 
 def _write_report(
@@ -231,7 +271,7 @@ def _write_report(
 
 
 @app.command("report")
-@_friendly_errors
+@friendly_errors
 def report_command(
     real: Annotated[Path, typer.Option("--real", help="The training data.")],
     synthetic: Annotated[Path, typer.Option("--synthetic", help="The generated data.")],
@@ -243,49 +283,54 @@ def report_command(
     target: Annotated[
         str | None, typer.Option("--target", help="Column to predict for the ML utility.")
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the report files in --output.")
+    ] = False,
+    field_delimiter: Annotated[
+        str | None,
+        typer.Option("--field-delimiter", help="Delimiter of .txt tables (detected if not set)."),
+    ] = None,
 ) -> None:
     """Write report.html, report.pdf and report.json comparing synthetic to real data."""
-    frames = [read_table(path)[0] if path else None for path in (real, synthetic, holdout)]
+    check_output_folder(output, overwrite=overwrite, files=REPORT_FILES)
+    inputs = {p.resolve() for p in (real, synthetic, holdout) if p is not None}
+    if any((output / name).resolve() in inputs for name in REPORT_FILES):
+        raise SynthloomError(f"--output {output} would overwrite an input file; choose another")
+    frames = [
+        _report_table(path, field_delimiter) if path else None
+        for path in (real, synthetic, holdout)
+    ]
     _write_report(frames[0], frames[1], frames[2], target, output)
 
 
 @app.command()
-@_friendly_errors
+@friendly_errors
 def demo(
     output_dir: Annotated[Path, typer.Option("--output-dir")] = Path("demo_output"),
-    num_records: Annotated[int, typer.Option("--num-records")] = 20,
+    num_records: Annotated[
+        int | None,
+        typer.Option("--num-records", help="Rows (or texts) to generate; default: as many."),
+    ] = None,
+    text: Annotated[
+        bool, typer.Option("--text", help="The text demo (fortunes) instead of the table one.")
+    ] = False,
+    max_seconds: Annotated[
+        float, typer.Option("--max-seconds", min=0.1, help="Cap on training time.")
+    ] = 60.0,
 ) -> None:
-    """Train a small model on the bundled sample (fortunes) and print a few new records."""
-    sample = resources.files("synthloom") / "data" / "fortunes_sample.txt"
-    synth = TextSynthesizer(
-        vocab_size=0,
-        epochs=30,
-        batch_size=64,
-        rnn_units=256,
-        embedding_dim=64,
-        rnn_layers=1,
-        learning_rate=0.005,
-        validation_split=True,
-        max_training_time_seconds=90,
-        seed=7,
-    )
-    model_dir = output_dir / "model"
-    console.print(f"training on the bundled sample {sample.name} (at most 90 s)...")
-    synth.fit(str(sample), model_dir, overwrite=True, show_progress=True)
-    _report_training(synth, model_dir)
-    texts = [r.text for r in synth.generate(num_records, seed=7) if r.valid]
-    write_text_records(output_dir / "synthetic.txt", texts)
-    for text in texts:
-        typer.echo(text)
-    console.print(f"wrote {len(texts)} records to {output_dir / 'synthetic.txt'}")
+    """Learn a bundled sample table, write synthetic rows and their accuracy/privacy report."""
+    from synthloom.cli.first_run import table_demo, text_demo
+
+    (text_demo if text else table_demo)(output_dir, max_seconds, num_records, console)
 
 
 # FastAPI and uvicorn load only when `serve` runs (the optional `serve` extra)
-app.command("serve")(_friendly_errors(serve))
+app.command("serve")(friendly_errors(serve))
 
 
 def main() -> None:
     """Entry point of the ``synthloom`` command."""
+    setup_logging(console)
     app(prog_name="synthloom")
 
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import yaml
-from rich.console import Console
 from rich.status import Status
 
+from synthloom.cli.common import console, friendly_errors
 from synthloom.errors import SynthloomError
+from synthloom.io.outputs import check_not_protected
 from synthloom.relational import (
     RelationalSynthesizer,
     StatusEvent,
@@ -31,27 +30,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
-
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
-
-
-def _friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Print a one-line error and exit non-zero instead of a traceback."""
-
-    @wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except SynthloomError as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(EXIT_BAD_INPUT) from None
-        except KeyboardInterrupt:
-            console.print("[bold red]interrupted[/]")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
-
-    return run
 
 
 class _Progress:
@@ -95,7 +73,7 @@ def _source(source: str | None, config_path: Path) -> str:
 
 
 @app.command()
-@_friendly_errors
+@friendly_errors
 def train(
     config: Annotated[Path, typer.Argument(help="Relational YAML config.")],
     model_dir: Annotated[Path, typer.Option("--model-dir", help="Folder to write the model to.")],
@@ -133,7 +111,7 @@ def train(
 
 
 @app.command()
-@_friendly_errors
+@friendly_errors
 def generate(
     model_dir: Annotated[Path, typer.Option("--model-dir", help="A trained model's folder.")],
     destination: Annotated[
@@ -189,6 +167,7 @@ def generate(
     synth = RelationalSynthesizer.load(model_dir)
     if destination_kind(destination) == "objects":  # before generating, not after
         require_storage_driver(destination)
+    _check_destination(destination, model_dir, synth.source_)
     progress = _Progress(quiet)
     tables = synth.generate(num_records, seed=seed, progress=progress)
     assert synth.schema is not None and synth.timeline_ is not None
@@ -209,6 +188,39 @@ def generate(
     if report:
         folder = report_dir or _report_dir(destination, model_dir)
         _report(synth, tables, folder, report_source, timeline)
+
+
+def _check_destination(destination: str, model_dir: Path, source: dict | None) -> None:
+    """A folder or SQLite destination must not be the model dir or the training source."""
+    path = _local_path(destination)
+    if path is None:
+        return
+    check_not_protected(path, model_dir)
+    location = (source or {}).get("location") or ""
+    if location.startswith("sqlite"):
+        from sqlalchemy.engine import make_url
+
+        real = make_url(location).database
+        if real and Path(real).resolve() == path.resolve():
+            raise SynthloomError(
+                f"--destination {destination} is the training database; write the synthetic "
+                "database elsewhere (the real data would be lost)"
+            )
+
+
+def _local_path(destination: str) -> Path | None:
+    """The local folder or SQLite file a destination names, else None (a server, a bucket)."""
+    kind = destination_kind(destination)
+    if kind == "folder":
+        return Path(destination.removeprefix("file://"))
+    if kind == "database" and "://" not in destination:
+        return Path(destination)
+    if destination.startswith("sqlite"):
+        from sqlalchemy.engine import make_url
+
+        database = make_url(destination).database
+        return Path(database) if database and database != ":memory:" else None
+    return None
 
 
 def _report_dir(destination: str, model_dir: Path) -> Path:
@@ -256,7 +268,7 @@ def _report(
 
 
 @app.command("assess")
-@_friendly_errors
+@friendly_errors
 def assess_command(
     config: Annotated[Path, typer.Argument(help="Relational YAML config.")],
     source: Annotated[str | None, typer.Option("--source", help="Database URL or folder.")] = None,

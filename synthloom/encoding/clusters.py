@@ -29,8 +29,13 @@ class Cluster:
         return asdict(self)
 
 
-def association_matrix(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """Cramér's V between every pair of columns, each cut to at most 16 levels."""
+def cramers_v_matrix(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Cramér's V between every pair of columns, each cut to at most 16 levels.
+
+    Symmetric and in [0, 1]: what clustering and the relational parent–child scores need.
+    The report's mixed-type matrix (Pearson, Theil's U, correlation ratio) is
+    :func:`synthloom.report.correlations.association_matrix`.
+    """
     sample = frame.sample(min(len(frame), _SAMPLE_ROWS), random_state=seed)
     codes = np.stack([_levels(sample[c]) for c in frame.columns], axis=1)
     n_cols = codes.shape[1]

@@ -4,10 +4,19 @@ A categorical value is one token. A number with few distinct values is one token
 value; otherwise it is two tokens: a bin (frequent exact values get a bin of their own)
 and a fine position inside the bin. Dates are numbers of days or seconds. A row is the
 fixed-length sequence of its columns' tokens, so a generated row always has every field.
+
+Near-unique text columns (emails, names, identifiers, notes) are not categories: each is
+spelled character by character in ``max_length`` positions of the same row (one shared
+character vocabulary and output head per column, an end token), so new values come out
+instead of training values. :func:`decide_kind` chooses a column's kind at fit time.
+Long free text (``text``) is spelled the same way, with a longer cap: it is conditioned on
+the whole row and, under DP, trained by the same private optimizer and accountant with no
+second model to compose; its cost is one row step per character.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -23,6 +32,23 @@ EXACT_NUMERIC_MAX = 200
 # Bins for other numbers; a value holding at least 1/(2·NUM_BINS) of rows gets its own token.
 NUM_BINS = 48
 FINE_STEPS = 50
+# Column kinds (see decide_kind). A text column is "string" when at least
+# STRING_MIN_UNIQUE_SHARE of its non-missing values are distinct and it has more than
+# STRING_MIN_DISTINCT of them; "text" when such a column's values average at least
+# TEXT_MIN_MEAN_LENGTH characters; "identifier" when every value is distinct, one token
+# of letters/digits/punctuation with a digit (no spaces, no "@").
+KINDS = ("categorical", "numeric", "datetime", "string", "identifier", "text")
+CHAR_KINDS = ("string", "identifier", "text")
+STRING_MIN_UNIQUE_SHARE = 0.5
+STRING_MIN_DISTINCT = 20
+TEXT_MIN_MEAN_LENGTH = 40
+# Longest spelled value, unless columns.<name>.max_length says otherwise: the longest
+# training value up to these caps (longer values are cut). Under DP the cap is used as is.
+STRING_MAX_LENGTH = 64
+TEXT_MAX_LENGTH = 256
+# Under DP the character vocabulary is public: printable ASCII (others are spelled "?").
+PUBLIC_CHARS = "".join(chr(c) for c in range(32, 127))
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_.:#/+{}\-]*[0-9][A-Za-z0-9_.:#/+{}\-]*")
 _NS_PER_DAY = 86_400 * 10**9
 _NS_PER_SECOND = 10**9
 
@@ -218,7 +244,115 @@ class NumericField:
         return pd.Series(out)
 
 
-FieldCodec = CategoricalField | NumericField
+@dataclass
+class StringField:
+    """A value spelled in ``max_length`` character positions, then an end token.
+
+    Every position has the same vocabulary (the characters, ``<end>``, ``<na>``) and, in
+    the network, one shared embedding and output head, so the row model writes the value
+    one character per step, conditioned on the row so far. After ``<end>`` (or ``<na>``,
+    a missing value, at the first position) every position holds ``<end>``.
+    """
+
+    name: str
+    chars: str
+    max_length: int
+    has_na: bool
+    kind: str = "string"  # or "identifier" / "text"
+
+    @classmethod
+    def fit(
+        cls, name: str, column: pd.Series, kind: str, max_length: int | None = None
+    ) -> StringField:
+        """Learn the column's characters and (unless given) its longest value, capped."""
+        texts = column.dropna().astype(str)
+        chars = "".join(sorted(set("".join(texts.tolist())))) or "?"
+        if max_length is None:
+            cap = TEXT_MAX_LENGTH if kind == "text" else STRING_MAX_LENGTH
+            max_length = max(1, min(int(texts.str.len().max()) if len(texts) else 1, cap))
+        return cls(name, chars, max_length, bool(column.isna().any()), kind)
+
+    @classmethod
+    def public(cls, name: str, kind: str, max_length: int | None = None) -> StringField:
+        """Under DP: public characters and a public length cap, nothing from the data."""
+        cap = TEXT_MAX_LENGTH if kind == "text" else STRING_MAX_LENGTH
+        return cls(name, PUBLIC_CHARS, max_length or cap, True, kind)
+
+    @property
+    def end_token(self) -> int:
+        return len(self.chars)
+
+    @property
+    def na_token(self) -> int:
+        return len(self.chars) + 1
+
+    @property
+    def vocab_sizes(self) -> list[int]:
+        return [len(self.chars) + 2] * self.max_length
+
+    def banned(self) -> list[list[int]]:
+        """``<na>`` only at the first position, and only when values can be missing."""
+        first = [] if self.has_na else [self.na_token]
+        return [first] + [[self.na_token] for _ in range(self.max_length - 1)]
+
+    def encode(self, column: pd.Series, seeds: bool = False) -> np.ndarray:
+        """Character tokens; unknown characters become ``?`` (or are dropped), values
+        longer than ``max_length`` are cut."""
+        lookup = {c: i for i, c in enumerate(self.chars)}
+        fill = lookup.get("?")
+        out = np.full((len(column), self.max_length), self.end_token, dtype=np.int64)
+        for row, value in enumerate(column.tolist()):
+            if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+                if not self.has_na:
+                    raise DataError(f"column {self.name!r}: missing values were never seen")
+                out[row, 0] = self.na_token
+                continue
+            ids = [lookup.get(c, fill) for c in str(value)]
+            ids = [i for i in ids if i is not None][: self.max_length]
+            out[row, : len(ids)] = ids
+        return out
+
+    def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        """The text before the first ``<end>``; ``<na>`` first means missing."""
+        table = np.array([*self.chars, "\0", "\0"], dtype=object)
+        values: list[str | None] = []
+        for row in tokens:
+            if row[0] == self.na_token:
+                values.append(None)
+                continue
+            stop = np.flatnonzero(row >= self.end_token)
+            cut = row[: stop[0]] if len(stop) else row
+            values.append("".join(table[cut]))
+        return pd.Series(values, dtype=object)
+
+
+FieldCodec = CategoricalField | NumericField | StringField
+
+
+def decide_kind(series: pd.Series, info: ColumnInfo, requested: str | None = None) -> str:
+    """The column's kind: ``requested`` when given, else from its type and statistics.
+
+    Numbers and dates are ``numeric``/``datetime``; a text column is ``categorical``
+    unless its values are mostly distinct (thresholds above), then ``identifier``,
+    ``text`` or ``string``.
+    """
+    if requested is not None:
+        return requested
+    if info.kind in ("integer", "float"):
+        return "numeric"
+    if info.kind == "datetime":
+        return "datetime"
+    if info.kind != "string":
+        return "categorical"
+    texts = series.dropna().astype(str)
+    distinct = texts.nunique()
+    if distinct <= STRING_MIN_DISTINCT or distinct < STRING_MIN_UNIQUE_SHARE * len(texts):
+        return "categorical"
+    if texts.str.len().mean() >= TEXT_MIN_MEAN_LENGTH:
+        return "text"
+    if distinct == len(texts) and texts.map(lambda t: bool(_IDENTIFIER.fullmatch(t))).all():
+        return "identifier"
+    return "string"
 
 
 @dataclass
@@ -245,19 +379,31 @@ class TableCodec:
         columns: list[ColumnInfo],
         seed_fields: list[str],
         budgets: dict[str, DomainBudget] | None = None,
+        kinds: dict[str, str] | None = None,
+        max_lengths: dict[str, int] | None = None,
     ) -> TableCodec:
         """Learn one field codec per column; ``columns`` is already in model order.
 
-        With ``budgets`` (under DP, one per column) every vocabulary is a DP release.
+        ``kinds`` and ``max_lengths`` are the config's per-column choices. With
+        ``budgets`` (under DP, one per column) every vocabulary is a DP release, and a
+        column is spelled only when the config says so or when its released histogram
+        covers less than half the rows (nothing else about it is looked at).
         """
+        kinds, max_lengths = kinds or {}, max_lengths or {}
         if budgets is not None:
-            return cls._fit_private(frame, columns, budgets)
+            return cls._fit_private(frame, columns, budgets, kinds, max_lengths)
         codecs: list[FieldCodec] = []
         for info in columns:
             series = frame[info.name]
             seedable = info.name in seed_fields
             numeric = info.kind in ("integer", "float", "datetime")
-            if numeric:
+            requested = kinds.get(info.name)
+            kind = decide_kind(series, info, requested)
+            if kind in CHAR_KINDS:
+                text = as_text(series)
+                codecs.append(StringField.fit(info.name, text, kind, max_lengths.get(info.name)))
+                continue
+            if numeric and kind != "categorical":
                 numbers, unit = _to_numbers(series, info)
                 if numbers.nunique() > EXACT_NUMERIC_MAX:
                     codecs.append(NumericField.fit(info.name, numbers, unit))
@@ -267,7 +413,12 @@ class TableCodec:
 
     @classmethod
     def _fit_private(
-        cls, frame: pd.DataFrame, columns: list[ColumnInfo], budgets: dict[str, DomainBudget]
+        cls,
+        frame: pd.DataFrame,
+        columns: list[ColumnInfo],
+        budgets: dict[str, DomainBudget],
+        kinds: dict[str, str],
+        max_lengths: dict[str, int],
     ) -> TableCodec:
         """Every vocabulary a DP release; structure from public facts or those releases.
 
@@ -278,14 +429,15 @@ class TableCodec:
         codecs: list[FieldCodec] = []
         public: list[ColumnInfo] = []
         for info in columns:
-            series, budget = frame[info.name], budgets[info.name]
-            if info.kind in ("integer", "float", "datetime"):
-                numbers, unit = _to_numbers(series, info, unit=_public_unit(info))
-                codec = NumericField.fit_private(info.name, numbers, unit, budget)
-                if info.kind == "float":
-                    info = replace(info, decimals=_released_decimals(codec))
-            else:
-                codec = CategoricalField.fit_private(info.name, series, budget)
+            codec = _fit_private_field(
+                info,
+                frame[info.name],
+                budgets[info.name],
+                kinds.get(info.name),
+                max_lengths.get(info.name),
+            )
+            if info.kind == "float" and isinstance(codec, NumericField):
+                info = replace(info, decimals=_released_decimals(codec))
             codecs.append(codec)
             public.append(info)
         return cls(codecs, public)
@@ -302,6 +454,42 @@ class TableCodec:
     def vocab_sizes(self) -> list[int]:
         """Vocabulary size of every token position of a row."""
         return [size for codec in self.fields for size in codec.vocab_sizes]
+
+    @property
+    def tied(self) -> list[int]:
+        """Per position, the first position of its column when the column is spelled
+        (they share one embedding and head), else the position itself."""
+        out: list[int] = []
+        for codec in self.fields:
+            first = len(out)
+            width = len(codec.vocab_sizes)
+            spelled = isinstance(codec, StringField)
+            out += [first] * width if spelled else list(range(first, first + width))
+        return out
+
+    @property
+    def ends(self) -> list[int]:
+        """Per position, the end token when it continues a spelled value, else -1."""
+        out: list[int] = []
+        for codec in self.fields:
+            width = len(codec.vocab_sizes)
+            if isinstance(codec, StringField):
+                out += [-1] + [codec.end_token] * (width - 1)
+            else:
+                out += [-1] * width
+        return out
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        """Each column's kind (categorical, numeric, datetime, string, identifier, text)."""
+        out = {}
+        for codec, info in zip(self.fields, self.columns, strict=True):
+            kind = codec.kind
+            if isinstance(codec, NumericField) or (kind == "categorical" and info.kind in
+                                                   ("integer", "float", "datetime")):
+                kind = "datetime" if info.kind == "datetime" else "numeric"
+            out[info.name] = kind
+        return out
 
     @property
     def banned(self) -> list[list[int]]:
@@ -329,6 +517,9 @@ class TableCodec:
             if info.name not in frame:
                 continue
             series = frame[info.name]
+            if isinstance(codec, StringField):
+                parts.append(codec.encode(as_text(series), seeds=seeds))
+                continue
             if info.kind in ("integer", "float") or isinstance(codec, NumericField):
                 numbers, _ = _to_numbers(series, info, strict=seeds)
                 # Exact numbers are looked up as the training values were: ints as ints.
@@ -360,10 +551,48 @@ class TableCodec:
         fields: list[FieldCodec] = []
         for item in data["fields"]:
             kind = item["kind"]
-            fields.append(
-                CategoricalField(**item) if kind == "categorical" else NumericField(**item)
-            )
+            if kind == "categorical":
+                fields.append(CategoricalField(**item))
+            elif kind in CHAR_KINDS:
+                fields.append(StringField(**item))
+            else:
+                fields.append(NumericField(**item))
         return cls(fields, [ColumnInfo(**c) for c in data["columns"]])
+
+
+def _fit_private_field(
+    info: ColumnInfo,
+    series: pd.Series,
+    budget: DomainBudget,
+    requested: str | None,
+    max_length: int | None,
+) -> FieldCodec:
+    """One column's codec under DP (see :meth:`TableCodec.fit`)."""
+    if requested in CHAR_KINDS:
+        return StringField.public(info.name, requested, max_length)
+    if info.kind in ("integer", "float", "datetime") and requested != "categorical":
+        numbers, unit = _to_numbers(series, info, unit=_public_unit(info))
+        return NumericField.fit_private(info.name, numbers, unit, budget)
+    released = CategoricalField.fit_private(info.name, series, budget)
+    covered = sum(released.counts) / max(budget.n_records, 1)  # post-processing of the release
+    if requested is None and info.kind == "string" and covered < 1 - STRING_MIN_UNIQUE_SHARE:
+        return StringField.public(info.name, "string", max_length)
+    return released
+
+
+def as_text(series: pd.Series) -> pd.Series:
+    """Values as text (missing stays ``None``), the way spelled columns see them."""
+    return series.astype(object).where(series.notna(), None).map(
+        lambda v: v if v is None else _plain_text(v)
+    )
+
+
+def _plain_text(value: Any) -> str:
+    """How a value is spelled: integers without ``.0``, dates in ISO form."""
+    value = _plain(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _to_numbers(
@@ -373,7 +602,8 @@ def _to_numbers(
     days when every value is at midnight)."""
     if info.kind == "datetime":
         stamps = pd.to_datetime(series, errors="coerce", format=info.datetime_format)
-        ns = stamps.astype("int64").where(stamps.notna())
+        # pandas may hold dates in µs or s: count nanoseconds whatever the resolution
+        ns = stamps.dt.as_unit("ns").astype("int64").where(stamps.notna())
         if unit is None:
             unit = "days" if (ns.dropna() % _NS_PER_DAY == 0).all() else "seconds"
         scale = _NS_PER_DAY if unit == "days" else _NS_PER_SECOND
@@ -407,8 +637,16 @@ def _released_decimals(codec: NumericField) -> int:
     return max(digits, default=0) or DP_FLOAT_DECIMALS
 
 
+_ROUNDING_LIMIT = 2.0**53  # beyond this a float64 has no fractional digits
+
+
 def _typed(values: pd.Series, info: ColumnInfo, codec: FieldCodec) -> pd.Series:
     """Cast decoded values back to the column's type."""
+    if isinstance(codec, StringField) and info.kind != "string":
+        if info.kind == "datetime":
+            return pd.to_datetime(values, errors="coerce", format=info.datetime_format)
+        if info.kind == "boolean":
+            return values.map({"True": True, "False": False}).astype("boolean")
     if info.kind == "datetime":
         numbers = pd.to_numeric(values, errors="coerce")
         if isinstance(codec, CategoricalField):
@@ -419,7 +657,13 @@ def _typed(values: pd.Series, info: ColumnInfo, codec: FieldCodec) -> pd.Series:
         return pd.to_numeric(values, errors="coerce").round().astype("Int64")
     if info.kind == "float":
         numbers = pd.to_numeric(values, errors="coerce").astype("Float64")
-        return numbers.round(info.decimals) if info.decimals is not None else numbers
+        if info.decimals is None:
+            return numbers
+        # Rounding scales by 10**decimals, which overflows near ±1e308; numbers that large
+        # hold no digits after the point anyway.
+        with np.errstate(over="ignore", invalid="ignore"):
+            rounded = numbers.round(info.decimals)
+        return numbers.where(numbers.abs() >= _ROUNDING_LIMIT, rounded)
     if info.kind == "boolean":
         return values.astype("boolean")
     return values

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import logging
 import os
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
@@ -14,13 +16,23 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from synthloom.errors import ModelDirError
+from synthloom.errors import ModelDirError, SynthloomError, TrainingInterrupted
+
+log = logging.getLogger("synthloom")
 
 PARAMS_FILE = "model_params.json"
 WEIGHTS_FILE = "weights.safetensors"
 HISTORY_FILE = "history.csv"
 SUMMARY_FILE = "training_summary.json"
 HOLDOUT_FILE = "holdout.json"
+# Written last, when training ends: every file's size and SHA-256, checked on load.
+MANIFEST_FILE = "manifest.json"
+MANIFEST_VERSION = 1
+# Sane bounds for the numbers that size a network: an edited model_params.json must never
+# make loading allocate more than the weights file could hold.
+MAX_DIM = 1 << 16
+MAX_VOCAB = 1 << 24
+MAX_LAYERS = 64
 # A table model whose generator is the statistical model alone has no LSTM weights.
 FALLBACK_MODEL = "fallback/model.json"
 
@@ -58,12 +70,26 @@ def training_dir(target: str | Path, overwrite: bool) -> Iterator[Path]:
     staging.mkdir(parents=True, exist_ok=True)
     try:
         yield staging
-    except BaseException:
-        if staging != target or (created and not (staging / WEIGHTS_FILE).exists()):
+    except BaseException as exc:
+        incomplete = isinstance(exc, TrainingInterrupted) or not (staging / WEIGHTS_FILE).exists()
+        if staging != target or (created and incomplete):
             shutil.rmtree(staging, ignore_errors=True)
         raise
+    write_manifest(staging)
     if staging != target:
         _swap_in(staging, target)
+
+
+def keep_old_if_interrupted(stop_reason: str, staging: Path, target: str | Path) -> None:
+    """Ctrl-C while replacing a model: discard the unfinished new one, keep the old one.
+
+    Raises:
+        TrainingInterrupted: training was interrupted and ``staging`` is not ``target``.
+    """
+    if stop_reason == "interrupted" and staging != Path(target):
+        raise TrainingInterrupted(
+            f"the finished model in {target} is kept; the unfinished new one was discarded"
+        )
 
 
 def _swap_in(staging: Path, target: Path) -> None:
@@ -74,7 +100,7 @@ def _swap_in(staging: Path, target: Path) -> None:
 
 
 def require_model_dir(path: str | Path) -> Path:
-    """Check that ``path`` holds a complete model, with a clear message if not."""
+    """Check that ``path`` holds a complete, undamaged model, with a clear message if not."""
     path = Path(path)
     if not path.is_dir():
         raise ModelDirError(f"model dir {path} does not exist; train a model into it first")
@@ -88,7 +114,99 @@ def require_model_dir(path: str | Path) -> Path:
             f"{path} has no {WEIGHTS_FILE}: training stopped before its first checkpoint; "
             "train again"
         )
+    verify_manifest(path)
     return path
+
+
+@contextmanager
+def loading(directory: Path) -> Iterator[None]:
+    """Turn any failure to rebuild a model from its files into "model dir is damaged"."""
+    try:
+        yield
+    except SynthloomError:
+        raise
+    except Exception as exc:  # JSON of the wrong shape, bad tensors, a broken tokenizer
+        raise damaged(directory, f"{type(exc).__name__}: {exc}") from None
+
+
+def damaged(directory: Path, reason: str) -> ModelDirError:
+    """The error for a model dir whose files are not what training wrote."""
+    return ModelDirError(
+        f"model dir is damaged: {directory}: {reason}; train the model again or restore "
+        "the folder from a backup"
+    )
+
+
+def write_manifest(directory: Path) -> None:
+    """Record every file's size and SHA-256 (written last: its presence means complete)."""
+    files = {
+        rel: {"size": (directory / rel).stat().st_size, "sha256": _sha256(directory / rel)}
+        for rel in _model_files(directory)
+    }
+    write_json(directory / MANIFEST_FILE, {"version": MANIFEST_VERSION, "files": files})
+
+
+def verify_manifest(directory: Path) -> None:
+    """Check the files against the manifest; a model without one only gets a warning."""
+    path = directory / MANIFEST_FILE
+    if not path.is_file():
+        log.warning(
+            "%s has no %s (a model from an older synthloom, or an interrupted copy): its "
+            "files cannot be checked for damage",
+            directory,
+            MANIFEST_FILE,
+        )
+        return
+    try:
+        files = json.loads(path.read_text(encoding="utf-8"))["files"]
+        entries = [(str(rel), int(e["size"]), str(e["sha256"])) for rel, e in files.items()]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise damaged(directory, f"{MANIFEST_FILE} is unreadable ({exc})") from None
+    for rel, size, digest in entries:
+        file = directory / rel
+        if not file.is_file():
+            raise damaged(directory, f"{rel} is missing")
+        actual = file.stat().st_size
+        if actual != size:
+            raise damaged(directory, f"{rel} has {actual} bytes, training wrote {size}")
+        if _sha256(file) != digest:
+            raise damaged(directory, f"{rel} was changed after training (its SHA-256 differs)")
+
+
+def check_shape(directory: Path, dims: Mapping[str, Any], vocab_sizes: Sequence[Any]) -> None:
+    """Refuse network sizes out of bounds or too big for the weights file beside them."""
+    numbers = {**dims, **{f"vocab_size[{i}]": v for i, v in enumerate(vocab_sizes)}}
+    for name, value in numbers.items():
+        limit = MAX_LAYERS if name == "rnn_layers" else MAX_VOCAB if "vocab" in name else MAX_DIM
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= limit:
+            raise damaged(directory, f"{PARAMS_FILE} gives {name}={value!r} (expected 1…{limit})")
+    emb, units, layers = dims["embedding_dim"], dims["rnn_units"], dims["rnn_layers"]
+    vocab = sum(vocab_sizes)
+    # Embeddings and output heads, then the LSTM layers: a lower bound on the weights.
+    floats = 2 * vocab * min(emb, units) + 4 * units * (emb + units) * layers
+    weights = directory / WEIGHTS_FILE
+    if weights.is_file() and 4 * floats > 2 * weights.stat().st_size + (1 << 20):
+        raise damaged(
+            directory,
+            f"{PARAMS_FILE} describes a network of at least {4 * floats:,} bytes but "
+            f"{WEIGHTS_FILE} holds {weights.stat().st_size:,}",
+        )
+
+
+def _model_files(directory: Path) -> list[str]:
+    return sorted(
+        p.relative_to(directory).as_posix()
+        for p in directory.rglob("*")
+        if p.is_file() and p.name != MANIFEST_FILE and not p.name.endswith(".tmp")
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
@@ -101,9 +219,14 @@ def write_json(path: Path, data: Mapping[str, Any]) -> None:
 def read_json(path: Path) -> dict[str, Any]:
     """Read a JSON file of the model dir."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise damaged(path.parent, f"{path.name} is missing") from None
     except (OSError, ValueError) as exc:
-        raise ModelDirError(f"cannot read {path}: {exc}") from None
+        raise damaged(path.parent, f"{path.name} is unreadable ({exc})") from None
+    if not isinstance(data, dict):
+        raise damaged(path.parent, f"{path.name} holds no JSON object")
+    return data
 
 
 def save_weights(directory: Path, state: Mapping[str, torch.Tensor]) -> None:

@@ -5,6 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+# Formats people keep tables in that synthloom neither reads nor writes: such a name is
+# refused, never read as text or written in another format under it.
+UNSUPPORTED_SUFFIXES = frozenset(
+    {".xlsx", ".xls", ".xlsm", ".ods", ".feather", ".arrow", ".avro", ".orc", ".h5", ".hdf5"}
+    | {".sqlite", ".sqlite3", ".db", ".gz", ".zip", ".bz2", ".xz", ".zst", ".7z", ".pdf"}
+)
+
+
 ColumnKind = Literal["integer", "float", "boolean", "datetime", "string"]
 FileFormat = Literal["csv", "json", "jsonl", "parquet", "dataframe"]
 

@@ -19,7 +19,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
@@ -32,7 +32,13 @@ from pandas.api import types as ptypes
 
 from synthloom.config import DELIMITER_CANDIDATES
 from synthloom.errors import DataError
-from synthloom.io.schema import ColumnInfo, ColumnKind, FileFormat, TableFormat
+from synthloom.io.schema import (
+    UNSUPPORTED_SUFFIXES,
+    ColumnInfo,
+    ColumnKind,
+    FileFormat,
+    TableFormat,
+)
 from synthloom.io.text import decode_utf8
 
 EXTENSIONS: dict[str, FileFormat] = {
@@ -97,6 +103,8 @@ _KIND_WORDS: dict[ColumnKind, str] = {
     "datetime": "a date/time",
     "string": "text",
 }
+# Longest CSV field read (the csv module's default, 131,072, is below some real values).
+MAX_FIELD_CHARS = 1 << 24
 _FORMATS_HINT = ".csv, .tsv, .txt (delimited), .json, .jsonl or .parquet"
 
 
@@ -189,6 +197,8 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, TableFormat]:
         ) from None
     if df.empty:
         raise DataError(f"data file {path} has no rows or no columns; give a table with data")
+    for name in df.columns:
+        _check_flat(name, df[name].dropna().head(1000).tolist(), path)
     table_format = describe_frame(df, "parquet")
     return conform_frame(df, table_format), table_format
 
@@ -263,6 +273,7 @@ def _splits_evenly(sample: str, delimiter: str) -> bool:
 
 def _parse_rows(text: str, delimiter: str, path: Path) -> list[list[str]]:
     """All non-blank records; raise on the first whose field count differs from the header."""
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     rows: list[list[str]] = []
     end = 0
@@ -279,6 +290,12 @@ def _parse_rows(text: str, delimiter: str, path: Path) -> list[list[str]]:
                 )
             rows.append(row)
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise DataError(
+                f"data file {path}: a field near line {reader.line_num} is longer than "
+                f"{MAX_FIELD_CHARS:,} characters: either a quote opened there is never "
+                "closed (check that row), or the value is too long to learn; shorten it"
+            ) from None
         raise DataError(
             f"data file {path} could not be parsed near line {reader.line_num} ({exc}); "
             "fix the quoting of that row"
@@ -372,10 +389,23 @@ def _frame_from_records(
     infos, data = [], {}
     for name in names:
         values = [record.get(name) for record in records]
+        _check_flat(name, values, path)
         info = _infer_values(name, values, detect_dates=True)
         infos.append(info)
         data[name] = _to_series(values, info)
     return pd.DataFrame(data), TableFormat(file_format, tuple(infos))
+
+
+def _check_flat(name: str, values: list[Any], path: Path) -> None:
+    """Refuse nested values (lists, objects): they would come back as strings."""
+    nested = next((v for v in values if isinstance(v, list | dict | tuple | np.ndarray)), None)
+    if nested is not None:
+        kind = "objects (structs)" if isinstance(nested, dict) else "lists"
+        raise DataError(
+            f"data file {path}: column {name!r} holds {kind}, e.g. {str(nested)[:60]}; "
+            "synthloom learns flat tables, and nested values would come back as text: "
+            "flatten it into columns (e.g. pandas.json_normalize) or drop it"
+        )
 
 
 # --------------------------------------------------------------------- type inference
@@ -658,23 +688,128 @@ def write_table(
     Raises:
         DataError: The format cannot be told, or ``df`` lacks columns or holds bad values.
     """
+    write_table_chunks([df], path, table_format)
+
+
+def write_table_chunks(
+    chunks: Iterable[pd.DataFrame], path: str | Path, table_format: TableFormat | None = None
+) -> int:
+    """Write a table that arrives in chunks, each written before the next is asked for, so
+    memory holds one chunk at a time; atomic like :func:`write_table`. Returns the rows.
+
+    CSV and JSON Lines append rows, a JSON array its records, Parquet one row group per
+    chunk. The first chunk fixes the columns (as ``df`` does in :func:`write_table`).
+    """
     path = Path(path)
     file_format = _output_format(path, table_format)
     delimiter = _output_delimiter(path, table_format)
-    table_format = _writing_format(df, file_format, table_format)
-    if file_format == "csv":
-        write: Callable[[Path], None] = partial(_write_csv, df, table_format, delimiter)
-    elif file_format == "parquet":
-        write = partial(_write_parquet, df, table_format)
-    else:
-        write = partial(_write_json, df, table_format, file_format == "jsonl")
+    rows = 0
+
+    def write(tmp: Path) -> None:
+        nonlocal rows
+        writer: _ChunkWriter | None = None
+        try:
+            for chunk in chunks:
+                if writer is None:
+                    fmt = _writing_format(chunk, file_format, table_format)
+                    writer = _ChunkWriter(tmp, file_format, fmt, delimiter)
+                else:
+                    _check_has_columns(chunk, writer.table_format)
+                writer.write(chunk)
+                rows += len(chunk)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            raise DataError(f"no rows to write to {path}")
+
     _atomic_write(path, write)
+    return rows
+
+
+class _ChunkWriter:
+    """Appends chunks of one table to an open file in its format."""
+
+    def __init__(
+        self, tmp: Path, file_format: FileFormat, table_format: TableFormat, delimiter: str
+    ) -> None:
+        self.file_format, self.table_format, self.delimiter = file_format, table_format, delimiter
+        self.records = 0
+        self.parquet: Any = None
+        self.tmp = tmp
+        self.handle = None
+        if file_format != "parquet":
+            newline = "" if file_format == "csv" else "\n"
+            self.handle = tmp.open("w", encoding="utf-8", newline=newline)
+        if file_format == "csv":
+            self._csv_header()
+        elif file_format == "json":
+            self.handle.write("[")
+
+    def write(self, df: pd.DataFrame) -> None:
+        if self.file_format == "csv":
+            self._csv_rows(df)
+        elif self.file_format == "parquet":
+            self._parquet_rows(df)
+        else:
+            for record in _json_records(df, self.table_format):
+                if self.file_format == "jsonl":
+                    self.handle.write(record + "\n")
+                else:
+                    self.handle.write((",\n" if self.records else "\n") + record)
+                self.records += 1
+        if self.handle is not None:
+            self.handle.flush()  # the chunk leaves memory for the file now
+
+    def close(self) -> None:
+        if self.file_format == "json":
+            self.handle.write("\n]\n")
+        if self.handle is not None:
+            self.handle.close()
+        if self.parquet is not None:
+            self.parquet.close()
+
+    def _csv_header(self) -> None:
+        fmt = self.table_format
+        self.terminator = fmt.extra.get("line_terminator", "\n")
+        self.quote = partial(_quote, delimiter=self.delimiter, alone=len(fmt.columns) == 1)
+        self.handle.write(self.delimiter.join(map(self.quote, fmt.names)) + self.terminator)
+
+    def _csv_rows(self, df: pd.DataFrame) -> None:
+        truths = self.table_format.extra.get("boolean_text", {})
+        columns = [
+            _text_cells(df[info.name], info, _truth(truths, info.name))
+            for info in self.table_format.columns
+        ]
+        for row in zip(*columns, strict=True):
+            self.handle.write(self.delimiter.join(map(self.quote, row)) + self.terminator)
+
+    def _parquet_rows(self, df: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        frame = conform_frame(df, self.table_format)
+        for info in self.table_format.columns:
+            if info.kind == "float" and info.decimals is not None:
+                rounded = [_round(v, info.decimals) for v in frame[info.name].tolist()]
+                frame[info.name] = pd.array(rounded, dtype="Float64")
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self.parquet is None:
+            self.parquet = pq.ParquetWriter(self.tmp, table.schema)
+        elif table.schema != self.parquet.schema:
+            table = table.cast(self.parquet.schema)
+        self.parquet.write_table(table)
 
 
 def _output_format(path: Path, table_format: TableFormat | None) -> FileFormat:
     file_format = _format_from_extension(path)
     if file_format is not None:
         return file_format
+    if path.suffix.lower() in UNSUPPORTED_SUFFIXES:
+        raise DataError(
+            f"{path}: synthloom does not write {path.suffix} files; name the output "
+            f"with one of {_FORMATS_HINT}"
+        )
     if table_format is not None and table_format.file_format != "dataframe":
         return table_format.file_format
     raise DataError(
@@ -726,19 +861,6 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
-def _write_csv(df: pd.DataFrame, table_format: TableFormat, delimiter: str, tmp: Path) -> None:
-    terminator = table_format.extra.get("line_terminator", "\n")
-    truths = table_format.extra.get("boolean_text", {})
-    columns = [
-        _text_cells(df[info.name], info, _truth(truths, info.name)) for info in table_format.columns
-    ]
-    quote = partial(_quote, delimiter=delimiter, alone=len(columns) == 1)
-    with tmp.open("w", encoding="utf-8", newline="") as handle:
-        handle.write(delimiter.join(map(quote, table_format.names)) + terminator)
-        for row in zip(*columns, strict=True):
-            handle.write(delimiter.join(map(quote, row)) + terminator)
-
-
 def _quote(cell: str | None, delimiter: str, alone: bool) -> str:
     """A CSV field: quoted if it holds the delimiter, a quote or a line break."""
     if not cell:  # missing; a lone empty field is quoted so the row is not a blank line
@@ -748,35 +870,11 @@ def _quote(cell: str | None, delimiter: str, alone: bool) -> str:
     return cell
 
 
-def _write_json(df: pd.DataFrame, table_format: TableFormat, lines: bool, tmp: Path) -> None:
-    with tmp.open("w", encoding="utf-8", newline="\n") as handle:
-        if lines:
-            for record in _json_records(df, table_format):
-                handle.write(record + "\n")
-            return
-        handle.write("[")
-        for index, record in enumerate(_json_records(df, table_format)):
-            handle.write((",\n" if index else "\n") + record)
-        handle.write("\n]\n")
-
-
 def _json_records(df: pd.DataFrame, table_format: TableFormat) -> Iterator[str]:
     names = table_format.names
     columns = [_json_cells(df[info.name], info) for info in table_format.columns]
     for row in zip(*columns, strict=True):
         yield json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False)
-
-
-def _write_parquet(df: pd.DataFrame, table_format: TableFormat, tmp: Path) -> None:
-    frame = conform_frame(df, table_format)
-    for info in table_format.columns:
-        if info.kind == "float" and info.decimals is not None:
-            rounded = [_round(v, info.decimals) for v in frame[info.name].tolist()]
-            frame[info.name] = pd.array(rounded, dtype="Float64")
-    frame.to_parquet(tmp, engine="pyarrow", index=False)
-
-
-# ------------------------------------------------------------------------- formatting
 
 
 def _text_cells(

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from synthloom.errors import DataError
+from synthloom.io.schema import UNSUPPORTED_SUFFIXES
 
 # A control byte other than tab/CR/LF/FF in the first block means a binary file.
 _BINARY_PROBE_BYTES = 8192
@@ -24,6 +25,7 @@ def read_text_records(path: str | Path) -> list[str]:
     if path.is_dir():
         raise DataError(f"data path {path} is a folder; give a text file with one record per line")
     raw = path.read_bytes()
+    check_not_utf16(raw, path)
     if b"\x00" in raw[:_BINARY_PROBE_BYTES] or _looks_binary(raw[:_BINARY_PROBE_BYTES]):
         raise DataError(
             f"data file {path} looks binary, not text; give a UTF-8 text file, one record per line"
@@ -34,8 +36,25 @@ def read_text_records(path: str | Path) -> list[str]:
     return records
 
 
+def check_not_utf16(raw: bytes, path: Path) -> None:
+    """Name UTF-16/32 text as such (by its byte-order mark or its zero bytes)."""
+    head = raw[:_BINARY_PROBE_BYTES]
+    boms = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32"}
+    boms |= {b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
+    encoding = next((name for bom, name in boms.items() if head.startswith(bom)), None)
+    # ASCII in UTF-16 without a mark: every other byte is zero.
+    if encoding is None and len(head) >= 8 and head[1::2].count(0) > 0.9 * len(head[1::2]):
+        encoding = "UTF-16"
+    if encoding is not None:
+        raise DataError(
+            f"data file {path} is {encoding} text, not UTF-8; convert it, e.g. "
+            f"`iconv -f {encoding} -t UTF-8 {path.name} > {path.stem}-utf8{path.suffix}`"
+        )
+
+
 def decode_utf8(raw: bytes, path: Path) -> str:
     """The text of a UTF-8 file (a byte-order mark is dropped), or a DataError naming the line."""
+    check_not_utf16(raw, path)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -49,13 +68,27 @@ def decode_utf8(raw: bytes, path: Path) -> str:
 def clean_records(lines: Iterable[str]) -> list[str]:
     """Strip line ends and drop blank lines; raise on records holding a line break."""
     records = []
-    for line in lines:
+    for number, line in enumerate(lines, start=1):
         record = line.removesuffix("\r")
         if "\n" in record or "\r" in record:
-            raise DataError("a record holds a line break; records are single lines of text")
+            raise DataError(
+                f"line {number} holds a line break (a carriage return, \\r, inside the "
+                "line): records are single lines of text; if the file uses old Mac (CR-only) "
+                "line ends, convert them: `tr '\\r' '\\n' < in.txt > out.txt`"
+            )
         if record.strip():
             records.append(record)
     return records
+
+
+def check_text_output(path: str | Path) -> None:
+    """Refuse an output name whose extension promises a format other than text lines."""
+    suffix = Path(path).suffix.lower()
+    if suffix in UNSUPPORTED_SUFFIXES or suffix in (".parquet", ".pq", ".json"):
+        raise DataError(
+            f"--output {path}: a text model writes plain text, one record per line, not "
+            f"{suffix}; name the output .txt"
+        )
 
 
 def write_text_records(path: str | Path, records: Iterable[str]) -> int:

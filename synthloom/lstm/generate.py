@@ -18,7 +18,14 @@ import numpy as np
 import torch
 
 from synthloom.encoding.tokenizers import Tokenizer, load_tokenizer
-from synthloom.io.model_dir import PARAMS_FILE, load_weights, read_json, require_model_dir
+from synthloom.io.model_dir import (
+    PARAMS_FILE,
+    check_shape,
+    load_weights,
+    loading,
+    read_json,
+    require_model_dir,
+)
 from synthloom.lstm.model import ModelShape, RecordLSTM, pick_device
 from synthloom.lstm.sample import RecordSampler
 
@@ -40,10 +47,15 @@ class RecordModel:
     def load(cls, model_dir: str | Path, device: str = "auto") -> RecordModel:
         """Load from a model dir (JSON + tokenizer + safetensors; nothing executable)."""
         directory = require_model_dir(model_dir)
-        meta = read_json(directory / PARAMS_FILE)
-        network = RecordLSTM(ModelShape(**meta["model_shape"]))
-        network.load_state_dict(load_weights(directory))
-        return cls(network, load_tokenizer(directory), pick_device(device), meta["max_tokens"])
+        with loading(directory):
+            meta = read_json(directory / PARAMS_FILE)
+            shape = meta["model_shape"]
+            dims = {k: shape[k] for k in ("embedding_dim", "rnn_units", "rnn_layers")}
+            check_shape(directory, dims, [shape["vocab_size"]])
+            network = RecordLSTM(ModelShape(**shape))
+            network.load_state_dict(load_weights(directory))
+            tokenizer = load_tokenizer(directory)
+            return cls(network, tokenizer, pick_device(device), int(meta["max_tokens"]))
 
     def sampler(self) -> RecordSampler:
         """A sampler over this model's content tokens."""

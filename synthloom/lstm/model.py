@@ -40,6 +40,10 @@ class SequenceModel(Protocol):
         ...
 
 
+# Backward passes span at most this many tokens unless params.seq_length says otherwise.
+LONG_RECORD_TOKENS = 512
+
+
 @dataclass(frozen=True)
 class ModelShape:
     """Everything needed to rebuild the network before loading its weights."""
@@ -92,8 +96,10 @@ class RecordLSTM(nn.Module):
         return int((targets != PAD).sum())
 
     def chunk_length(self, seq_length: int | None, length: int) -> int:
-        """``seq_length`` tokens per backward pass; the whole record when it is null."""
-        return seq_length or length
+        """``seq_length`` tokens per backward pass; when it is null the whole record, up to
+        :data:`LONG_RECORD_TOKENS` (longer records are learned in chunks of that many
+        tokens, the state carried over, so memory does not grow with the longest line)."""
+        return seq_length or min(length, LONG_RECORD_TOKENS)
 
 
 def recurrent_layers(

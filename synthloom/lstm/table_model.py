@@ -1,7 +1,9 @@
 """The table network: one LSTM over a row's field tokens, one small output head per position.
 
 Position ``t`` of a row has its own vocabulary, so its head covers only that column's
-tokens: wrong-width rows cannot be sampled and each step costs little.
+tokens: wrong-width rows cannot be sampled and each step costs little. The character
+positions of a spelled column (``tied``) share one embedding and one head, so a character
+is learned once for the whole column, whatever its position.
 """
 
 from __future__ import annotations
@@ -24,10 +26,26 @@ class TableShape:
     rnn_units: int
     rnn_layers: int
     dropout_rate: float
+    # Per position, the position whose embedding and head it uses (empty: its own).
+    tied: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """Plain data for ``model_params.json``."""
-        return {**asdict(self), "vocab_sizes": list(self.vocab_sizes)}
+        return {**asdict(self), "vocab_sizes": list(self.vocab_sizes), "tied": list(self.tied)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> TableShape:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**{  # type: ignore[arg-type]
+            **data,
+            "vocab_sizes": tuple(data["vocab_sizes"]),  # type: ignore[arg-type]
+            "tied": tuple(data.get("tied", ())),  # type: ignore[arg-type]
+        })
+
+    @property
+    def owners(self) -> list[int]:
+        """Per position, the position that owns its embedding and head."""
+        return list(self.tied) or list(range(len(self.vocab_sizes)))
 
 
 class TableLSTM(nn.Module):
@@ -37,15 +55,31 @@ class TableLSTM(nn.Module):
         super().__init__()
         self.shape = shape
         sizes = list(shape.vocab_sizes)
-        # Input position 0 is <bos> (id 0); position p ≥ 1 carries the token of field p - 1.
-        offsets = np.concatenate([[0], 1 + np.cumsum([0, *sizes[:-1]])])
+        owners = shape.owners
+        own = sorted(set(owners))
+        # Input position 0 is <bos> (id 0); position p ≥ 1 carries the token of field p - 1,
+        # in the embedding block of that position's owner.
+        block = dict(zip(own, 1 + np.cumsum([0, *[sizes[p] for p in own[:-1]]]), strict=True))
+        offsets = [0] + [int(block[owners[p]]) for p in range(len(sizes) - 1)]
         self.register_buffer("offsets", torch.tensor(offsets, dtype=torch.long), persistent=False)
-        self.embedding = nn.Embedding(1 + sum(sizes), shape.embedding_dim)
+        self.embedding = nn.Embedding(1 + sum(sizes[p] for p in own), shape.embedding_dim)
+        # Tied positions share their token embeddings, so the network is told where in the
+        # row it is (how far into a spelled value, which matters for fixed formats).
+        self.position = (
+            nn.Embedding(len(sizes), shape.embedding_dim) if len(own) < len(sizes) else None
+        )
+        self.register_buffer("steps", torch.arange(len(sizes)), persistent=False)
         self.lstm = recurrent_layers(
             shape.embedding_dim, shape.rnn_units, shape.rnn_layers, shape.dropout_rate
         )
         self.dropout = nn.Dropout(shape.dropout_rate)
-        self.heads = nn.ModuleList(nn.Linear(shape.rnn_units, size) for size in sizes)
+        self.heads = nn.ModuleList(nn.Linear(shape.rnn_units, sizes[p]) for p in own)
+        index = {p: i for i, p in enumerate(own)}
+        self.head_of = [index[o] for o in owners]  # position → its head in ``heads``
+
+    def head(self, position: int) -> nn.Linear:
+        """The output head of a row position."""
+        return self.heads[self.head_of[position]]  # type: ignore[return-value]
 
     @property
     def n_positions(self) -> int:
@@ -56,20 +90,33 @@ class TableLSTM(nn.Module):
     ) -> tuple[torch.Tensor, State]:
         """LSTM outputs for input positions ``start …`` (local token ids)."""
         ids = inputs + self.offsets[start : start + inputs.shape[1]]
-        out, state = self.lstm(self.dropout(self.embedding(ids)), state)
+        embedded = self.embedding(ids)
+        if self.position is not None:
+            steps = self.steps[start : start + inputs.shape[1]].expand(inputs.shape[0], -1)
+            embedded = embedded + self.position(steps)  # per record, as DP-SGD needs
+        out, state = self.lstm(self.dropout(embedded), state)
         return self.dropout(out), state
 
     def loss_terms(
         self, inputs: torch.Tensor, targets: torch.Tensor, state: State | None, start: int
     ) -> LossTerms:
-        """Cross-entropy of every field token, summed over the chunk."""
+        """Cross-entropy of every field token, summed over the chunk.
+
+        Positions sharing a head go through it in one call (one use per module and pass,
+        as per-record gradients under DP expect)."""
         hidden, state = self.hidden(inputs, state, start)
         loss = hidden.new_zeros(())
         correct = 0
+        groups: dict[int, list[int]] = {}
         for j in range(inputs.shape[1]):
-            logits = self.heads[start + j](hidden[:, j])
-            loss = loss + nn.functional.cross_entropy(logits, targets[:, j], reduction="sum")
-            correct += int((logits.argmax(-1) == targets[:, j]).sum())
+            groups.setdefault(self.head_of[start + j], []).append(j)
+        for head, positions in groups.items():
+            logits = self.heads[head](hidden[:, positions])  # (batch, k, vocab)
+            wanted = targets[:, positions]
+            loss = loss + nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), wanted.reshape(-1), reduction="sum"
+            )
+            correct += int((logits.argmax(-1) == wanted).sum())
         return LossTerms(loss, correct, state)
 
     def count_targets(self, targets: torch.Tensor) -> int:
@@ -84,9 +131,18 @@ class TableLSTM(nn.Module):
 class TableSampler:
     """Samples rows field by field, many rows per step, with optional forced (seed) tokens."""
 
-    def __init__(self, model: TableLSTM, device: torch.device, banned: list[list[int]]) -> None:
+    def __init__(
+        self,
+        model: TableLSTM,
+        device: torch.device,
+        banned: list[list[int]],
+        ends: list[int] | None = None,
+    ) -> None:
         self.model = model.to(device).eval()
         self.device = device
+        # Per position, the end token of a spelled value continued here (-1: none): once
+        # a value has ended (a token ≥ end), the rest of its positions stay <end>.
+        self._ends = ends or [-1] * model.n_positions
         self._masks = []
         for size, ids in zip(model.shape.vocab_sizes, banned, strict=True):
             mask = torch.zeros(size, device=device)
@@ -123,8 +179,10 @@ class TableSampler:
         state = None
         for t in range(model.n_positions):
             hidden, state = model.hidden(token.unsqueeze(1), state, t)
-            logits = model.heads[t](hidden[:, -1]) / temperature + self._masks[t]
-            token = draw_tokens(logits, generator)
+            logits = model.head(t)(hidden[:, -1]) / temperature + self._masks[t]
+            drawn = draw_tokens(logits, generator)
+            end = self._ends[t]
+            token = drawn if end < 0 else torch.where(token >= end, end, drawn)
             if forced is not None:
                 column = forced[:, t]
                 token = torch.where(column >= 0, column, token)

@@ -30,16 +30,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from synthloom.config import (
+    ConfigFile,
     Fallback,
     Generate,
     Params,
     Validators,
     _Section,
-    _unknown_key_message,
+    read_yaml_file,
     validate_config,
 )
 from synthloom.errors import ConfigError
@@ -94,11 +94,9 @@ class RelationalGenerate(_Section):
     max_invalid: int | None = Field(None, ge=0)
 
 
-class RelationalConfig(_Section):
+class RelationalConfig(ConfigFile):
     """A whole relational config file."""
 
-    schema_version: str = "1.0"
-    name: str | None = None
     source: str | None = None
     schema_file: str | None = None
     engine: Engine = "lstm"
@@ -112,13 +110,6 @@ class RelationalConfig(_Section):
     include_tables: list[str] | None = None
     exclude_tables: list[str] = Field(default_factory=list)
     tables: dict[str, TableConfig] = Field(default_factory=dict)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _version_as_text(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("schema_version"), int | float):
-            data = {**data, "schema_version": str(data["schema_version"])}
-        return data
 
     def engine_for(self, table: str) -> str:
         """The engine that learns ``table``: the table's, else ``params.engine``, else top."""
@@ -160,16 +151,4 @@ def parse_relational_config(data: Any, where: str = "config") -> RelationalConfi
 
 def load_relational_config(path: str | Path) -> RelationalConfig:
     """Read and validate a relational YAML config file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist; give the path of a YAML config")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
-    return parse_relational_config(data, f"config file {path}")
-
-
-def unknown_key_message(key: str, known: set[str]) -> str:
-    """The shared 'unknown key … did you mean' message."""
-    return _unknown_key_message(key, known)
+    return parse_relational_config(read_yaml_file(path), f"config file {path}")

@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 
 from synthloom.errors import ConfigError, DataError
+from synthloom.extras import install_hint
 from synthloom.io.names import safe_file_name
 from synthloom.io.tables import write_table
 from synthloom.relational.schema import Schema
-from synthloom.relational.sources import database_url, is_database_url
+from synthloom.relational.sources import database_url, is_database_url, open_engine
 
 FileKind = Literal["csv", "parquet"]
 MYSQL = ("mysql", "mariadb")
@@ -60,7 +61,7 @@ def require_storage_driver(url: str) -> None:
     if importlib.util.find_spec(package) is None:
         raise ConfigError(
             f"writing to {scheme}:// needs the {package} package, which is not installed; "
-            f"pip install {package}, or write to a folder and copy it"
+            f"{install_hint(package)}, or write to a folder and copy it"
         )
 
 
@@ -128,6 +129,11 @@ def _write_objects(
         fs, root = fsspec.core.url_to_fs(url, **storage_options)
     except (ImportError, ValueError) as exc:
         raise ConfigError(f"cannot use object storage {url!r}: {exc}") from None
+    except Exception as exc:  # the client connects on creation (ftp, sftp): unreachable
+        raise DataError(
+            f"cannot reach {url!r} ({type(exc).__name__}: {exc}); check the host, the "
+            "credentials (--storage-option) and the network, or write to a folder"
+        ) from None
     root = root.rstrip("/")
     keys = {name: f"{root}/{safe_file_name(name)}" for name in tables}
     try:
@@ -177,11 +183,10 @@ def _write_database(
 ) -> str:
     import sqlalchemy as sa
 
-    try:
-        engine = sa.create_engine(url)
-    except (sa.exc.ArgumentError, ImportError) as exc:
-        raise ConfigError(f"cannot use database URL {url!r}: {exc}") from None
+    engine = open_engine(url)
     dialect = engine.dialect.name
+    if dialect == "sqlite":
+        _prepare_sqlite_folder(engine.url.database)
     metadata = sa.MetaData()
     order = insertion_order(schema)
     for name in order:
@@ -216,6 +221,22 @@ def _write_database(
     finally:
         engine.dispose()
     return f"{len(tables)} tables in {engine.url!r}"
+
+
+def _prepare_sqlite_folder(database: str | None) -> None:
+    """Create a missing folder for an SQLite file; refuse a read-only one by name (SQLite
+    itself only says "unable to open database file")."""
+    if not database or database == ":memory:":
+        return
+    folder = Path(database).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()  # SQLite needs to create files there
+    except OSError as exc:
+        raise DataError(
+            f"cannot write the SQLite file {database}: its folder {folder} cannot be "
+            f"written ({exc.strerror}); choose a folder you can write to"
+        ) from None
 
 
 def _drop_quietly(engine: Any, metadata: Any) -> None:

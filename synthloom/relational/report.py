@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import ks_2samp
 
-from synthloom.encoding.clusters import association_matrix
+from synthloom.encoding.clusters import cramers_v_matrix
 from synthloom.errors import DataError, SynthloomError
 from synthloom.io.names import safe_file_name
 from synthloom.relational.keys import check_integrity
-from synthloom.relational.schema import ForeignKey, Schema, key_index
+from synthloom.relational.schema import ForeignKey, Schema, children_counts, parent_positions
 
 if TYPE_CHECKING:
     from synthloom.report import ReportOptions
@@ -42,11 +42,9 @@ PDF_FILE = "relational_report.pdf"
 MAX_LINK_COLUMNS = 8
 
 
-def children_counts(tables: dict[str, pd.DataFrame], fk: ForeignKey) -> np.ndarray:
+def table_children_counts(tables: dict[str, pd.DataFrame], fk: ForeignKey) -> np.ndarray:
     """How many rows of ``fk.table`` each row of ``fk.parent`` has (zeros included)."""
-    parent = key_index(tables[fk.parent], fk.parent_columns)
-    positions = parent.get_indexer(key_index(tables[fk.table], fk.columns))
-    return np.bincount(positions[positions >= 0], minlength=len(parent))
+    return children_counts(tables[fk.parent], fk, tables[fk.table])
 
 
 def children_per_parent(
@@ -58,7 +56,7 @@ def children_per_parent(
         for fk in schema.tables[name].foreign_keys:
             if fk.self_reference:
                 continue
-            a, b = children_counts(real, fk), children_counts(synthetic, fk)
+            a, b = table_children_counts(real, fk), table_children_counts(synthetic, fk)
             if not len(a) or not len(b):
                 continue
             result[fk.name] = {
@@ -75,9 +73,7 @@ def _joined(tables: dict[str, pd.DataFrame], fk: ForeignKey, schema: Schema) -> 
     parent_cols = _link_columns(schema, fk.parent, tables)
     child_cols = _link_columns(schema, fk.table, tables)
     parent = tables[fk.parent]
-    positions = key_index(parent, fk.parent_columns).get_indexer(
-        key_index(tables[fk.table], fk.columns)
-    )
+    positions = parent_positions(parent, fk, tables[fk.table])
     linked = positions >= 0
     frame = tables[fk.table].loc[linked, child_cols].reset_index(drop=True)
     frame.columns = [f"child.{c}" for c in child_cols]
@@ -109,8 +105,8 @@ def parent_child_correlations(
         children = [c for c in a.columns if c.startswith("child.")]
         if not parents or not children:
             continue
-        va = association_matrix(a).loc[parents, children]
-        vb = association_matrix(b[a.columns]).loc[parents, children]
+        va = cramers_v_matrix(a).loc[parents, children]
+        vb = cramers_v_matrix(b[a.columns]).loc[parents, children]
         diff = (va - vb).abs().to_numpy()
         strongest = va.stack().sort_values(ascending=False).head(5)
         result[fk.name] = {

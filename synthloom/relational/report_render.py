@@ -8,23 +8,33 @@ The PDF reuses the single-table report's text pages; each file is written atomic
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from synthloom.relational.report import HTML_FILE, PDF_FILE, REPORT_FILE, children_counts
+from synthloom.relational.report import (
+    HTML_FILE,
+    PDF_FILE,
+    REPORT_FILE,
+    table_children_counts,
+)
 from synthloom.relational.schema import ForeignKey, Schema
-from synthloom.report.charts import REAL, SYNTHETIC, png_bytes
-from synthloom.report.render import atomic_path, json_safe, now_iso, section_pages
+from synthloom.report.charts import REAL, SYNTHETIC
+from synthloom.report.render import (
+    atomic_path,
+    json_safe,
+    now_iso,
+    render_html,
+    render_sections,
+    section_pages,
+)
 from synthloom.report.sections import Section, Table
 
 MAX_BARS = 40  # up to this many children per parent: one bar per count, else 30 bins
@@ -153,8 +163,8 @@ def _children_section(
     def factory(fk: ForeignKey) -> Callable[[], list[Figure]]:
         return lambda: [
             children_figure(
-                children_counts(real, fk),
-                children_counts(synthetic, fk),
+                table_children_counts(real, fk),
+                table_children_counts(synthetic, fk),
                 fk,
                 found[fk.name]["ks_complement"],
             )
@@ -210,48 +220,10 @@ def _correlation_section(scores: dict[str, Any]) -> Section:
 # ------------------------------------------------------------------------------ writing
 
 
-_TEMPLATE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy"
- content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="synthloom">
-<title>{{ title }}</title>
-<style>
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
-  margin: 0; color: #1d2733; background: #f4f6f8; line-height: 1.45; }
-header { background: #1f3a52; color: #fff; padding: 1.2rem 2rem; }
-header h1 { margin: 0 0 .3rem 0; font-size: 1.6rem; }
-header p { margin: 0; opacity: .85; font-size: .9rem; }
-main { max-width: 1200px; margin: 0 auto; padding: 1rem 2rem 3rem; }
-.cards { display: flex; gap: 1rem; flex-wrap: wrap; margin: 1rem 0; }
-.card { background: #fff; border-radius: 10px; padding: 1rem 1.4rem; flex: 1 1 220px;
-  box-shadow: 0 1px 3px rgba(0,0,0,.08); }
-.card .big { font-size: 2.2rem; font-weight: 700; }
-.card .label { color: #5b6875; font-size: .85rem; text-transform: uppercase; }
-section { background: #fff; border-radius: 10px; margin: 1.4rem 0; padding: 1rem 1.6rem;
-  box-shadow: 0 1px 3px rgba(0,0,0,.08); }
-table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .92rem; }
-th, td { text-align: left; padding: .3rem .8rem; border-bottom: 1px solid #e3e8ec; }
-th { background: #f0f3f6; }
-table.facts th { background: none; color: #5b6875; font-weight: 500; }
-caption { text-align: left; font-weight: 600; padding: .3rem 0; }
-figure { margin: 1rem 0; }
-figure img { width: 100%; max-width: 900px; height: auto; border: 1px solid #e3e8ec;
-  border-radius: 6px; }
-.notes { color: #4a5662; font-size: .92rem; }
-footer { text-align: center; color: #7b8794; font-size: .8rem; padding: 1rem; }
-</style>
-</head>
-<body>
-<header>
-<h1>{{ title }}</h1>
-<p>Generated {{ generated }} by synthloom · root table {{ root }} ·
-{{ n_tables }} tables</p>
-</header>
-<main>
+_TEMPLATE = """{% extends "base.html" %}
+{% block subtitle %}Generated {{ generated }} by synthloom · root table {{ root }} ·
+{{ n_tables }} tables{% endblock %}
+{% block top %}
 <div class="cards">
 {% for label, value in cards %}<div class="card"><div class="label">{{ label }}</div>
 <div class="big">{{ value }}</div></div>
@@ -268,26 +240,9 @@ footer { text-align: center; color: #7b8794; font-size: .8rem; padding: 1rem; }
 {% if summary.notes %}<ul class="notes">{% for note in summary.notes %}<li>{{ note }}</li>
 {% endfor %}</ul>{% endif %}
 </section>
-{% for item in sections %}{% set s = item.section %}
-<section id="{{ s.key }}">
-<h2>{{ s.title }}</h2>
-{% if s.intro %}<p>{{ s.intro }}</p>{% endif %}
-{% if s.facts %}<table class="facts">{% for key, value in s.facts %}
-<tr><th>{{ key }}</th><td>{{ value }}</td></tr>{% endfor %}</table>{% endif %}
-{% for table in s.tables %}<table><caption>{{ table.caption }}</caption>
-<tr>{% for h in table.header %}<th>{{ h }}</th>{% endfor %}</tr>
-{% for row in table.rows %}<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>
-{% endfor %}</table>{% endfor %}
-{% for image in item.images %}<figure><img alt="{{ s.title }} chart {{ loop.index }}"
- src="data:image/png;base64,{{ image }}"></figure>{% endfor %}
-{% if s.notes %}<ul class="notes">{% for note in s.notes %}<li>{{ note }}</li>{% endfor %}
-</ul>{% endif %}
-</section>{% endfor %}
-</main>
-<footer>synthloom relational report · metric definitions: synthloom/report/METRICS.md and
-synthloom/relational/report.py</footer>
-</body>
-</html>
+{% endblock %}
+{% block footer %}synthloom relational report (children per parent and parent–child
+correlations: synthloom/relational/report.py){% endblock %}
 """
 
 
@@ -321,7 +276,6 @@ def write_relational_report(
     scores = json_safe({**scores, "generated_at": now_iso()})
     summary = _summary(scores)
     sections = [_children_section(scores, real, synthetic, schema), _correlation_section(scores)]
-    rendered: list[dict[str, Any]] = []
     with (
         matplotlib.rc_context({"pdf.fonttype": 42, "font.family": "DejaVu Sans"}),
         atomic_path(output_dir / PDF_FILE) as pdf_temporary,
@@ -329,15 +283,7 @@ def write_relational_report(
     ):
         for page in section_pages(summary):
             pdf.savefig(page)
-        for section in sections:
-            for page in section_pages(section):
-                pdf.savefig(page)
-            images = []
-            for factory in section.figures:
-                for figure in factory():
-                    pdf.savefig(figure)
-                    images.append(base64.b64encode(png_bytes(figure)).decode("ascii"))
-            rendered.append({"section": section, "images": images})
+        rendered = render_sections(sections, pdf)
     summary_rows = [
         {
             "cells": row[:-1],
@@ -346,8 +292,8 @@ def write_relational_report(
         }
         for row, entry in zip(summary.tables[0].rows, scores["tables"].values(), strict=True)
     ]
-    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    html = environment.from_string(_TEMPLATE).render(
+    html = render_html(
+        _TEMPLATE,
         title=title,
         generated=scores["generated_at"],
         root=schema.root,

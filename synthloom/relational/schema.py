@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from synthloom.errors import ConfigError, DataError
@@ -586,6 +587,18 @@ def key_index(frame: pd.DataFrame, columns: Iterable[str]) -> pd.MultiIndex:
     """Rows' key tuples, comparable across tables (numbers as numbers, text as text)."""
     arrays = [_normalise(frame[c]) for c in columns]
     return pd.MultiIndex.from_arrays(arrays)
+
+
+def parent_positions(parent: pd.DataFrame, fk: ForeignKey, child: pd.DataFrame) -> np.ndarray:
+    """Row position in ``parent`` of each child row (-1: no parent)."""
+    index = key_index(parent, fk.parent_columns)
+    return index.get_indexer(key_index(child, fk.columns))
+
+
+def children_counts(parent: pd.DataFrame, fk: ForeignKey, child: pd.DataFrame) -> np.ndarray:
+    """How many rows of ``child`` each row of ``parent`` has through ``fk`` (zeros included)."""
+    positions = parent_positions(parent, fk, child)
+    return np.bincount(positions[positions >= 0], minlength=len(parent)).astype(np.int64)
 
 
 def _normalise(series: pd.Series) -> pd.Series:

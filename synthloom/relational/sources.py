@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
+from synthloom.config import read_yaml_file
 from synthloom.errors import ConfigError, DataError
+from synthloom.extras import missing_driver_message
 from synthloom.relational.config import ForeignKeyConfig, RelationalConfig
 from synthloom.relational.schema import select_tables
 
@@ -99,13 +100,22 @@ def read_source(
     return _read_folder(Path(source), config, config_dir)
 
 
-def _read_database(url: str, config: RelationalConfig) -> SourceData:
+def open_engine(url: str) -> Any:
+    """A SQLAlchemy engine for ``url``; a bad URL or a missing driver is a ConfigError."""
     import sqlalchemy as sa
 
     try:
-        engine = sa.create_engine(url)
-    except (sa.exc.ArgumentError, ImportError) as exc:
+        return sa.create_engine(url)
+    except ImportError as exc:
+        raise ConfigError(missing_driver_message(url, exc)) from None
+    except sa.exc.ArgumentError as exc:
         raise ConfigError(f"cannot use database URL {url!r}: {exc}") from None
+
+
+def _read_database(url: str, config: RelationalConfig) -> SourceData:
+    import sqlalchemy as sa
+
+    engine = open_engine(url)
     file = engine.url.database if engine.dialect.name == "sqlite" else None
     if file and file != ":memory:" and not file.startswith("file:") and not Path(file).is_file():
         engine.dispose()  # connecting would create an empty database file
@@ -179,10 +189,7 @@ def _schema_file_keys(
         path = next((folder / n for n in SCHEMA_FILES if (folder / n).is_file()), None)
     if path is None:
         return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"schema file {path} is not valid YAML/JSON: {exc}") from None
+    data = read_yaml_file(path, "schema file") or {}
     tables = data.get("tables") if isinstance(data, dict) else None
     if not isinstance(tables, dict) or set(data) - {"tables"}:
         raise ConfigError(

@@ -1,7 +1,7 @@
 """RelationalSynthesizer: per-table models composed into a database with valid keys.
 
 A child table is modelled as the sequence of its parent's children in the parent's
-context (DESIGN.md §8): its model is a :class:`TableSynthesizer` seeded (the smart-seeding
+context: its model is a :class:`TableSynthesizer` seeded (the smart-seeding
 path) with a few parent columns, the child's position among its siblings and their
 number; a count model, seeded with the same parent columns, says how many children each
 parent row gets. Other parents are matched through their own count models, so each
@@ -22,9 +22,17 @@ import numpy as np
 import pandas as pd
 
 from synthloom.config import SyntheticsConfig, validate_config
-from synthloom.encoding.clusters import association_matrix
-from synthloom.errors import ConfigError, DataError, ModelDirError
-from synthloom.io.model_dir import PARAMS_FILE, SUMMARY_FILE, read_json, training_dir, write_json
+from synthloom.encoding.clusters import cramers_v_matrix
+from synthloom.errors import ConfigError, DataError, ModelDirError, TrainingInterrupted
+from synthloom.io.model_dir import (
+    PARAMS_FILE,
+    SUMMARY_FILE,
+    loading,
+    read_json,
+    training_dir,
+    verify_manifest,
+    write_json,
+)
 from synthloom.io.names import safe_file_name
 from synthloom.relational.complexity import Assessment, assess
 from synthloom.relational.config import (
@@ -41,7 +49,14 @@ from synthloom.relational.keys import (
     self_reference_order,
     slots_from_counts,
 )
-from synthloom.relational.schema import ForeignKey, Schema, TableSchema, build_schema, key_index
+from synthloom.relational.schema import (
+    ForeignKey,
+    Schema,
+    TableSchema,
+    build_schema,
+    children_counts,
+    parent_positions,
+)
 from synthloom.relational.sources import is_database_url, read_source, source_record
 from synthloom.relational.status import ProgressCallback, Timeline
 from synthloom.table import TableSynthesizer
@@ -190,7 +205,7 @@ class RelationalSynthesizer:
                 plan.self_refs[other.name] = null_share
                 continue
             count_context = context if other is fk else self._count_context(other, frames)
-            counts = _children_counts(frames[other.parent], other, frame)
+            counts = children_counts(frames[other.parent], other, frame)
             plan.counts[other.name] = CountPlan(
                 other.name,
                 _folder("counts", other.name),
@@ -224,22 +239,22 @@ class RelationalSynthesizer:
         if not candidates or size == 0:
             return []
         child = frames[table.name]
-        positions = _parent_positions(frames[fk.parent], fk, child)
+        positions = parent_positions(frames[fk.parent], fk, child)
         linked = positions >= 0
         joined = child.loc[linked, table.data_columns].reset_index(drop=True)
         for column in candidates:
             joined[PARENT + column] = frames[fk.parent][column].to_numpy()[positions[linked]]
-        counts = _children_counts(frames[fk.parent], fk, child)
+        counts = children_counts(frames[fk.parent], fk, child)
         per_parent = frames[fk.parent][candidates].copy()
         per_parent[COUNT] = counts
         scores = dict.fromkeys(candidates, 0.0)
         if len(joined) and table.data_columns:
-            assoc = association_matrix(joined)
+            assoc = cramers_v_matrix(joined)
             for column in candidates:
                 row = assoc.loc[PARENT + column, table.data_columns]
                 scores[column] = float(row.max())
         if len(per_parent):
-            assoc = association_matrix(per_parent)
+            assoc = cramers_v_matrix(per_parent)
             for column in candidates:
                 scores[column] = max(scores[column], float(assoc.loc[column, COUNT]))
         ranked = sorted(candidates, key=lambda c: -scores[c])
@@ -254,8 +269,8 @@ class RelationalSynthesizer:
         if not candidates or size == 0:
             return []
         per_parent = parent[candidates].copy()
-        per_parent[COUNT] = _children_counts(parent, fk, frames[fk.table])
-        assoc = association_matrix(per_parent)
+        per_parent[COUNT] = children_counts(parent, fk, frames[fk.table])
+        assoc = cramers_v_matrix(per_parent)
         ranked = sorted(candidates, key=lambda c: -float(assoc.loc[c, COUNT]))
         return ranked[:size]
 
@@ -289,7 +304,13 @@ class RelationalSynthesizer:
                 training = _with_context(training, frame, frames[fk.parent], fk, plan.context)
             engine = self.config.engine_for(plan.name)
             synth = self._table_synthesizer(plan.name, plan.seed_fields, engine)
-            synth.fit(training, directory / plan.folder, log_warning=_own_columns_warning)
+            synth.fit(
+                training,
+                directory / plan.folder,
+                log_warning=lambda message: _own_columns_warning(f"table {plan.name}: {message}"),
+                force=True,  # the database decides which tables are small: warn only
+            )
+            _stop_if_interrupted(synth, plan.name)
             if synth.config.params.dp:
                 _publish_released_rows(plan, directory / plan.folder)
         for other in table.foreign_keys:
@@ -300,16 +321,20 @@ class RelationalSynthesizer:
             counts_frame = pd.DataFrame(
                 {PARENT + c: parent[c].to_numpy() for c in count_plan.context}
             )
-            counts_frame[COUNT] = _children_counts(parent, other, frame)
+            counts_frame[COUNT] = children_counts(parent, other, frame)
             if counts_frame.empty:
                 raise DataError(
                     f"table {other.parent} has no rows, so {plan.name} cannot learn how many "
                     "rows each of its rows gets; give it rows or exclude it"
                 )
             seeds = [PARENT + c for c in count_plan.context]
-            self._table_synthesizer(plan.name, seeds, self.config.count_engine, counts=True).fit(
-                counts_frame, directory / count_plan.folder, log_warning=log.debug
+            counter = self._table_synthesizer(
+                plan.name, seeds, self.config.count_engine, counts=True
             )
+            counter.fit(
+                counts_frame, directory / count_plan.folder, log_warning=log.debug, force=True
+            )
+            _stop_if_interrupted(counter, plan.name)
 
     def _table_synthesizer(
         self, table: str, seed_fields: list[str], engine: str, counts: bool = False
@@ -336,7 +361,7 @@ class RelationalSynthesizer:
         config = self.config.model_dump(mode="json", exclude_unset=True)
         if config.get("source") and is_database_url(config["source"]):  # no password
             config["source"] = source_record(config["source"])["location"]
-        return {
+        meta = {
             "synthloom_version": synthloom.__version__,
             "data_kind": DATA_KIND,
             "config": config,
@@ -345,6 +370,9 @@ class RelationalSynthesizer:
             "schema": schema.to_dict(),
             "plans": {name: plan.to_dict() for name, plan in plans.items()},
         }
+        if self.config.params.dp:  # the table's training_summary.json holds ε and δ
+            meta["privacy_not_covered"] = [DP_NOT_COVERED]
+        return meta
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -362,12 +390,14 @@ class RelationalSynthesizer:
                 f"{directory} holds a {meta.get('data_kind')} model, not a relational one; "
                 "use `synthloom generate` for it"
             )
-        synth = cls(parse_relational_config(meta["config"]))
-        synth.schema = Schema.from_dict(meta["schema"])
-        synth.plans = {name: TablePlan.from_dict(p) for name, p in meta["plans"].items()}
-        synth.model_dir = directory
-        synth.source_ = meta.get("source")
-        synth._load_parts(directory)
+        verify_manifest(directory)
+        with loading(directory):
+            synth = cls(parse_relational_config(meta["config"]))
+            synth.schema = Schema.from_dict(meta["schema"])
+            synth.plans = {name: TablePlan.from_dict(p) for name, p in meta["plans"].items()}
+            synth.model_dir = directory
+            synth.source_ = meta.get("source")
+            synth._load_parts(directory)
         return synth
 
     def _load_parts(self, directory: Path) -> None:
@@ -596,27 +626,16 @@ def _folder(kind: str, name: str, suffix: str = "") -> str:
     return f"{kind}/{safe_file_name(name)}{suffix}"
 
 
+# What a DP relational model dir states outside the DP table model.
+DP_NOT_COVERED = (
+    "complexity.json, status.json and the log state the exact row counts of the source "
+    "tables (for the data's owner)"
+)
+
+
 def _publish_released_rows(plan: TablePlan, folder: Path) -> None:
-    """Under DP the model keeps the released row count, and its summary says which files
-    of a relational model dir state exact counts."""
-    summary = read_json(folder / SUMMARY_FILE)
-    plan.rows = int(summary["training_records"])
-    summary["privacy"]["not_covered"].append(
-        "complexity.json, status.json and the log state the exact row counts of the source "
-        "tables (for the data's owner)"
-    )
-    write_json(folder / SUMMARY_FILE, summary)
-
-
-def _parent_positions(parent: pd.DataFrame, fk: ForeignKey, child: pd.DataFrame) -> np.ndarray:
-    """Row position in ``parent`` of each child row (-1: no parent)."""
-    index = key_index(parent, fk.parent_columns)
-    return index.get_indexer(key_index(child, fk.columns))
-
-
-def _children_counts(parent: pd.DataFrame, fk: ForeignKey, child: pd.DataFrame) -> np.ndarray:
-    positions = _parent_positions(parent, fk, child)
-    return np.bincount(positions[positions >= 0], minlength=len(parent)).astype(np.int64)
+    """Under DP the model keeps the released row count, never the exact one."""
+    plan.rows = int(read_json(folder / SUMMARY_FILE)["training_records"])
 
 
 def _matched_slots(
@@ -650,7 +669,7 @@ def _with_context(
     context: list[str],
 ) -> pd.DataFrame:
     """The child's columns plus its parent's context columns and its place among siblings."""
-    positions = _parent_positions(parent, fk, child)
+    positions = parent_positions(parent, fk, child)
     linked = positions >= 0
     if not linked.all():
         log.warning(
@@ -693,3 +712,13 @@ def _like(series: pd.Series, dtype: str | None) -> pd.Series:
         return series.astype(dtype)
     except (TypeError, ValueError):
         return series
+
+
+def _stop_if_interrupted(synth: TableSynthesizer, table: str) -> None:
+    """Ctrl-C stopped one table's training: end the whole run, saving nothing new."""
+    result = synth.training_result_
+    if result is not None and result.stop_reason == "interrupted":
+        raise TrainingInterrupted(
+            f"Ctrl-C while training table {table}: relational training stopped; an earlier "
+            "model in the model dir is kept, nothing new was saved"
+        )

@@ -2,7 +2,7 @@
 
 :func:`build_report` writes a self-contained HTML report, a PDF and JSON scores;
 :func:`compute_scores` returns the same scores without writing files. The metric definitions
-are in ``METRICS.md`` beside this file. Both are imported lazily, so that the metrics
+are in ``docs/METRICS.md``. Both are imported lazily, so that the metrics
 (:func:`tvd_accuracy`, :func:`dcr`) load without matplotlib, jinja2 and phik.
 """
 

@@ -33,6 +33,7 @@ from synthloom.report.scores import (
 )
 from synthloom.report.sections import Findings, build_sections
 from synthloom.report.utility import UtilityResult, ml_utility
+from synthloom.report.values import value_copies
 
 __all__ = [
     "REPORT_VERSION",
@@ -118,6 +119,8 @@ def _compute(inputs: ReportInputs, options: ReportOptions) -> Findings:
         phiks = [phik_matrix(f, phik_columns, coders) for f in phik_frames]
     with _timed("k-NN privacy"):
         privacy = knn_privacy(real, synthetic, holdout, knn_columns, options.max_rows_knn, seed)
+    with _timed("verbatim values"):
+        copies = value_copies(real, synthetic, holdout, inputs.columns, seed)
     with _timed("ML utility"):
         utility, utility_note = _utility(inputs, options)
 
@@ -142,11 +145,12 @@ def _compute(inputs: ReportInputs, options: ReportOptions) -> Findings:
         phik_real=phiks[0],
         phik_synthetic=phiks[1],
         privacy=privacy,
-        verdict=privacy_verdict(privacy),
+        verdict=privacy_verdict(privacy, copies),
         utility=utility,
         utility_note=utility_note,
         n_rows_correlation=len(sampled[0]),
         n_rows_phik=len(phik_frames[0]),
+        value_copies=copies,
     )
 
 
@@ -206,7 +210,11 @@ def scores_dict(f: Findings) -> dict[str, Any]:
             "n_rows": f.n_rows_phik,
             "mean_abs_difference": mean_abs_difference(f.phik_real, f.phik_synthetic),
         },
-        "privacy": {**f.privacy.to_dict(), "verdict": verdict},
+        "privacy": {
+            **f.privacy.to_dict(),
+            "value_copies": [c.to_dict() for c in f.value_copies],
+            "verdict": verdict,
+        },
         "ml_utility": None if f.utility is None else f.utility.to_dict(),
         "warnings": _warnings(f),
     }

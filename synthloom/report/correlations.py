@@ -136,7 +136,7 @@ def _correlation_ratio(codes: IntArray, values: FloatArray, n_codes: int) -> flo
 def association_matrix(
     frame: pd.DataFrame, columns: Sequence[Hashable], coders: dict[Hashable, ColumnCoder]
 ) -> Association:
-    """Mixed-type association matrix of ``frame`` (see ``METRICS.md``).
+    """Mixed-type association matrix of ``frame`` (see ``docs/METRICS.md``).
 
     * numeric x numeric: Pearson correlation over the rows where both are present, in
       [-1, 1], symmetric;

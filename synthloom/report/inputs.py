@@ -76,9 +76,19 @@ def prepare_inputs(
     columns = [c for c in real.columns if c in shared]
     if not columns:
         described = "; ".join(f"{name}: {list(f.columns)[:10]}" for name, f in frames.items())
+        strangers = [
+            name
+            for name, frame in frames.items()
+            if name != "real" and not set(frame.columns) & set(real.columns)
+        ] or [name for name in frames if name != "real"]
+        fix = {
+            "synthetic": "pass the synthetic data generated from this real data",
+            "holdout": "pass held-out rows of the same table as the real data",
+        }
         raise DataError(
-            f"the tables share no column name, so nothing can be compared ({described}); "
-            "pass the synthetic data generated from this real data"
+            f"the {' and the '.join(strangers)} data share no column with the real data, "
+            f"so nothing can be compared ({described}); "
+            + "; ".join(fix[name] for name in strangers)
         )
     if target is not None and target not in shared:
         where = [name for name, frame in frames.items() if target not in frame.columns]

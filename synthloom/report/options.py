@@ -10,6 +10,12 @@ from synthloom.errors import ConfigError
 
 __all__ = ["ReportOptions", "ReportResult"]
 
+# The files a report folder holds.
+HTML_NAME = "report.html"
+PDF_NAME = "report.pdf"
+JSON_NAME = "report.json"
+REPORT_FILES = (HTML_NAME, PDF_NAME, JSON_NAME)
+
 
 @dataclass(frozen=True)
 class ReportOptions:
@@ -82,7 +88,7 @@ class ReportResult:
         html_path: the self-contained HTML report.
         pdf_path: the PDF report (one or more pages per section).
         json_path: the scores as JSON (the same content as :attr:`scores`).
-        scores: every score of the report, JSON-friendly (see ``METRICS.md``).
+        scores: every score of the report, JSON-friendly (see ``docs/METRICS.md``).
         warnings: plain-words warnings worth showing on a terminal (privacy first).
     """
 

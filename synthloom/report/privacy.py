@@ -27,6 +27,7 @@ from synthloom.report.metrics import (
     _row_hashes,
     _sample_rows,
 )
+from synthloom.report.values import ValueCopies, copy_level
 
 __all__ = [
     "DCR_SHARE_CAUTION",
@@ -64,7 +65,7 @@ class Verdict:
 
 @dataclass(frozen=True)
 class PrivacyResult:
-    """Distances to closest records of synthetic (and holdout) rows; see ``METRICS.md``.
+    """Distances to closest records of synthetic (and holdout) rows; see ``docs/METRICS.md``.
 
     Distance arrays are over the sampled synthetic rows: ``d_training`` to the nearest
     training row, ``d_holdout`` to the nearest holdout row (None without holdout), ``nndr``
@@ -244,9 +245,12 @@ _HEADLINES: dict[Level, str] = {
 _ORDER: dict[Level, int] = {"ok": 0, "caution": 1, "warning": 2}
 
 
-def privacy_verdict(result: PrivacyResult) -> Verdict:
-    """The verdict: the worse of the exact-copy check and the DCR-share check."""
-    copy_level, copy_reasons = _copy_reasons(result)
+def privacy_verdict(result: PrivacyResult, columns: Sequence[ValueCopies] = ()) -> Verdict:
+    """The verdict: the worst of the exact-copy check, the DCR-share check and the
+    per-column verbatim-value check (``columns``, from :func:`value_copies`)."""
+    row_level, copy_reasons = _copy_reasons(result)
     dcr_level, dcr_reasons = _dcr_reasons(result)
-    level = max(copy_level, dcr_level, key=_ORDER.__getitem__)
-    return Verdict(level=level, headline=_HEADLINES[level], reasons=dcr_reasons + copy_reasons)
+    value_level, value_reasons = copy_level(columns)
+    level = max(row_level, dcr_level, value_level, key=_ORDER.__getitem__)  # type: ignore[arg-type]
+    reasons = dcr_reasons + copy_reasons + value_reasons
+    return Verdict(level=level, headline=_HEADLINES[level], reasons=reasons)

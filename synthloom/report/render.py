@@ -30,13 +30,11 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from synthloom.report.charts import PAGE_SIZE, png_bytes
+from synthloom.report.options import HTML_NAME, JSON_NAME, PDF_NAME
 from synthloom.report.sections import Section, Table
 
 __all__ = ["RenderedSection", "atomic_path", "json_safe", "write_report"]
 
-HTML_NAME = "report.html"
-PDF_NAME = "report.pdf"
-JSON_NAME = "report.json"
 TABLE_ROWS_PER_PAGE = 24
 WRAP_CHARS = 130
 
@@ -157,7 +155,9 @@ def section_pages(section: Section) -> list[Figure]:
 # --------------------------------------------------------------------------------------
 
 
-_TEMPLATE = """<!DOCTYPE html>
+# One page frame and section layout for every synthloom report (single-table and
+# relational): no script, no remote resource, a CSP that forbids loading anything else.
+_BASE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -179,7 +179,7 @@ main { max-width: 1200px; margin: 0 auto; padding: 1rem 2rem 3rem; }
 .cards { display: flex; gap: 1rem; flex-wrap: wrap; margin: 1rem 0; }
 .card { background: #fff; border-radius: 10px; padding: 1rem 1.4rem; flex: 1 1 220px;
   box-shadow: 0 1px 3px rgba(0,0,0,.08); }
-.card .big { font-size: 2.6rem; font-weight: 700; }
+.card .big { font-size: 2.4rem; font-weight: 700; }
 .card .label { color: #5b6875; font-size: .85rem; text-transform: uppercase;
   letter-spacing: .04em; }
 .grade { display: inline-block; padding: .1rem .6rem; border-radius: 1rem; color: #fff;
@@ -199,6 +199,7 @@ table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .92rem; }
 th, td { text-align: left; padding: .3rem .8rem; border-bottom: 1px solid #e3e8ec; }
 th { background: #f0f3f6; }
 table.facts th { background: none; color: #5b6875; font-weight: 500; }
+caption { text-align: left; font-weight: 600; padding: .3rem 0; }
 figure { margin: 1rem 0; }
 figure img { width: 100%; max-width: 1100px; height: auto; border: 1px solid #e3e8ec;
   border-radius: 6px; }
@@ -213,27 +214,11 @@ footer { text-align: center; color: #7b8794; font-size: .8rem; padding: 1rem; }
 <body>
 <header>
 <h1>{{ title }}</h1>
-<p>Generated {{ generated }} by synthloom · real {{ sizes }}</p>
+<p>{% block subtitle %}{% endblock %}</p>
 </header>
-<nav>{% for item in sections %}<a href="#{{ item.section.key }}">{{ item.section.title }}</a>
-{% endfor %}</nav>
+{% block nav %}{% endblock %}
 <main>
-<div class="cards">
-<div class="card"><div class="label">Quality score</div>
-<div class="big">{{ "%.1f"|format(quality.score) }}
-<span class="grade {{ quality.grade }}">{{ quality.grade }}</span></div>
-{% if quality_ceiling is not none %}<div class="label">holdout ceiling
-{{ "%.1f"|format(quality_ceiling) }}</div>{% endif %}</div>
-<div class="card"><div class="label">Accuracy</div>
-<div class="big">{{ "%.1f"|format(100 * accuracy) }}%</div>
-{% if accuracy_ceiling is not none %}<div class="label">holdout ceiling
-{{ "%.1f"|format(100 * accuracy_ceiling) }}%</div>{% endif %}</div>
-<div class="card"><div class="label">Privacy</div>
-<div class="big level-{{ verdict.level }}">{{ verdict.level|upper }}</div>
-<div class="label">{{ privacy_summary }}</div></div>
-</div>
-<div class="banner {{ verdict.level }}" role="alert">{{ verdict.headline }}
-<ul>{% for reason in verdict.reasons %}<li>{{ reason }}</li>{% endfor %}</ul></div>
+{% block top %}{% endblock %}
 {% for item in sections %}{% set s = item.section %}
 <section id="{{ s.key }}">
 <h2>{{ s.title }}{% if s.level %} <span class="badge level-{{ s.level }}">
@@ -251,14 +236,65 @@ footer { text-align: center; color: #7b8794; font-size: .8rem; padding: 1rem; }
 </ul>{% endif %}
 </section>{% endfor %}
 </main>
-<footer>synthloom report · metric definitions: synthloom/report/METRICS.md</footer>
+<footer>{% block footer %}{% endblock %} · metric definitions: docs/METRICS.md in
+synthloom's repository</footer>
 </body>
 </html>
 """
 
+_TEMPLATE = """{% extends "base.html" %}
+{% block subtitle %}Generated {{ generated }} by synthloom · real {{ sizes }}{% endblock %}
+{% block nav %}<nav>{% for item in sections %}<a href="#{{ item.section.key }}">
+{{- item.section.title }}</a>
+{% endfor %}</nav>{% endblock %}
+{% block top %}
+<div class="cards">
+<div class="card"><div class="label">Quality score</div>
+<div class="big">{{ "%.1f"|format(quality.score) }}
+<span class="grade {{ quality.grade }}">{{ quality.grade }}</span></div>
+{% if quality_ceiling is not none %}<div class="label">holdout ceiling
+{{ "%.1f"|format(quality_ceiling) }}</div>{% endif %}</div>
+<div class="card"><div class="label">Accuracy</div>
+<div class="big">{{ "%.1f"|format(100 * accuracy) }}%</div>
+{% if accuracy_ceiling is not none %}<div class="label">holdout ceiling
+{{ "%.1f"|format(100 * accuracy_ceiling) }}%</div>{% endif %}</div>
+<div class="card"><div class="label">Privacy</div>
+<div class="big level-{{ verdict.level }}">{{ verdict.level|upper }}</div>
+<div class="label">{{ privacy_summary }}</div></div>
+</div>
+<div class="banner {{ verdict.level }}" role="alert">{{ verdict.headline }}
+<ul>{% for reason in verdict.reasons %}<li>{{ reason }}</li>{% endfor %}</ul></div>
+{% endblock %}
+{% block footer %}synthloom report{% endblock %}
+"""
+
+
+def render_html(template: str, **context: Any) -> str:
+    """Render a report ``template`` that extends the shared page frame (``base.html``)."""
+    environment = jinja2.Environment(
+        loader=jinja2.DictLoader({"base.html": _BASE}),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    return environment.from_string(template).render(**context)
+
+
+def render_sections(sections: Sequence[Section], pdf: PdfPages) -> list[RenderedSection]:
+    """Add each section's text pages and charts to ``pdf``; return the charts as PNG data."""
+    rendered = []
+    for section in sections:
+        for page in section_pages(section):
+            pdf.savefig(page)
+        images = []
+        for factory in section.figures:
+            for figure in factory():
+                pdf.savefig(figure)
+                images.append(base64.b64encode(png_bytes(figure)).decode("ascii"))
+        rendered.append(RenderedSection(section=section, images=images))
+    return rendered
+
 
 def _html(rendered: Sequence[RenderedSection], scores: dict[str, Any], title: str) -> str:
-    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     data = scores["data"]
     sizes = f"{data['n_real']:,} rows · synthetic {data['n_synthetic']:,} rows"
     if data.get("n_holdout"):
@@ -269,7 +305,8 @@ def _html(rendered: Sequence[RenderedSection], scores: dict[str, Any], title: st
     share = privacy["dcr_share"]
     summary = f"DCR share {share:.3f}" if share is not None else "no holdout"
     summary += f" · exact copies {100 * privacy['exact_copy_share']:.1f}%"
-    return environment.from_string(_TEMPLATE).render(
+    return render_html(
+        _TEMPLATE,
         title=title,
         generated=scores["generated_at"],
         sizes=sizes,
@@ -294,21 +331,12 @@ def write_report(
     """Write ``report.pdf``, ``report.html`` and ``report.json``; return their paths."""
     output_dir.mkdir(parents=True, exist_ok=True)
     paths = (output_dir / HTML_NAME, output_dir / PDF_NAME, output_dir / JSON_NAME)
-    rendered = []
     with (
         matplotlib.rc_context({"pdf.fonttype": 42, "font.family": "DejaVu Sans"}),
         atomic_path(paths[1]) as pdf_temporary,
         PdfPages(pdf_temporary, metadata={"Title": title, "Creator": "synthloom"}) as pdf,
     ):
-        for section in sections:
-            for page in section_pages(section):
-                pdf.savefig(page)
-            images = []
-            for factory in section.figures:
-                for figure in factory():
-                    pdf.savefig(figure)
-                    images.append(base64.b64encode(png_bytes(figure)).decode("ascii"))
-            rendered.append(RenderedSection(section=section, images=images))
+        rendered = render_sections(sections, pdf)
     _write_text(paths[0], _html(rendered, scores, title))
     _write_text(paths[2], json.dumps(json_safe(scores), indent=2, allow_nan=False) + "\n")
     return paths

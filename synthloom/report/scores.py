@@ -1,6 +1,6 @@
 """Fidelity scores: the overall quality score and its three stabilities, and accuracy.
 
-All definitions, with formulas, are in ``METRICS.md`` beside this module. In short, with
+All definitions, with formulas, are in ``docs/METRICS.md``. In short, with
 real data ``R`` and synthetic data ``S`` (a holdout can take the place of ``S`` to give the
 score that fresh real data gets, the ceiling):
 

@@ -22,6 +22,7 @@ from synthloom.report.options import ReportOptions
 from synthloom.report.privacy import PrivacyResult, Verdict
 from synthloom.report.scores import AccuracyWithCeiling, QualityScore, StructureResult
 from synthloom.report.utility import UtilityResult
+from synthloom.report.values import ValueCopies
 
 __all__ = ["Findings", "Section", "Table", "build_sections"]
 
@@ -84,6 +85,7 @@ class Findings:
     utility_note: str | None
     n_rows_correlation: int
     n_rows_phik: int
+    value_copies: list[ValueCopies] = field(default_factory=list)
 
 
 def _pct(value: float | None) -> str:
@@ -361,10 +363,47 @@ def _privacy(f: Findings) -> Section:
             "be closer to training and half closer to holdout (DCR share 0.5)."
         ),
         facts=facts,
+        tables=_value_copy_tables(f.value_copies),
         figures=[lambda: [charts.privacy_figure(p)]],
         notes=list(f.verdict.reasons) + _column_limit_note(p.columns, f, "max_columns_knn"),
         level=f.verdict.level,
     )
+
+
+def _value_copy_tables(copies: list[ValueCopies]) -> list[Table]:
+    if not copies:
+        return []
+    tables = [
+        Table(
+            "Verbatim training values per text column (unique columns such as emails "
+            "should be near the holdout's 0%; categories match always)",
+            ["column", "synthetic", "holdout", "repeated in training"],
+            [
+                [c.column, _pct(c.synthetic_share), _pct(c.holdout_share),
+                 _pct(c.training_repeat_share)]
+                for c in copies
+            ],
+        )
+    ]
+    texts = [c for c in copies if c.text is not None]
+    if texts:
+        tables.append(
+            Table(
+                "Long text columns (synthetic / holdout)",
+                ["column", "length accuracy", "vocabulary overlap", "8-gram copy share"],
+                [
+                    [
+                        c.column,
+                        f"{_pct(t.length_accuracy)} / {_pct(t.length_accuracy_holdout)}",
+                        f"{_pct(t.vocabulary_overlap)} / {_pct(t.vocabulary_overlap_holdout)}",
+                        f"{_pct(t.ngram_copy_share)} / {_pct(t.ngram_copy_share_holdout)}",
+                    ]
+                    for c in texts
+                    if (t := c.text) is not None
+                ],
+            )
+        )
+    return tables
 
 
 _UTILITY_HEADER = ["metric", "trained on real", "trained on synthetic"]

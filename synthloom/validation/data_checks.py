@@ -51,6 +51,33 @@ _UUID = re.compile(
 )
 _HASH = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")
 
+# Personal data (PII): a column is named as such when at least PII_MIN_SHARE of its values
+# match a pattern; names and ids also need mostly distinct values (or a telling column name).
+PII_MIN_SHARE = 0.9
+PII_MIN_UNIQUE_SHARE = 0.5
+_PII_PATTERNS = {
+    "email": re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"),
+    "url": re.compile(r"(https?://|www\.)[^\s/$.?#][^\s]*", re.IGNORECASE),
+    "ip_address": re.compile(
+        r"((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)"
+        r"|([0-9a-fA-F]{1,4}:){2,7}:?[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{1,4})*"
+    ),
+    "phone": re.compile(r"\+?\(?\d{1,4}\)?([\s.-]?\(?\d{2,5}\)?){2,5}"),
+}
+_PHONE_DIGITS = (7, 15)
+_PERSON_NAME = re.compile(r"[A-Z][a-zà-ÿ'’-]+(?:[ ,]+[A-Z][a-zà-ÿ'’.-]*){0,3}")
+_NAME_HINT = re.compile(r"(^|_|\b)(first|last|full|given|family|sur|middle|maiden)?_?name", re.I)
+_ID_LIKE = re.compile(r"[A-Za-z0-9_.:#/+-]*\d[A-Za-z0-9_.:#/+-]*")
+_DATE_LIKE = re.compile(r"\d{4}-\d{2}-\d{2}([ T].*)?|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}")
+PII_WORDS = {
+    "email": "email addresses",
+    "url": "URLs",
+    "ip_address": "IP addresses",
+    "phone": "phone numbers",
+    "person_name": "person names",
+    "identifier": "identifiers (unique codes with digits)",
+}
+
 
 @dataclass(frozen=True)
 class DataWarning:
@@ -251,9 +278,67 @@ def _text_checks(df: pd.DataFrame, column: pd.Series, label: str) -> list[DataWa
     counts = _text_values(column)
     if counts.empty:
         return []
-    checks = (_id_check, _free_text_check, _whitespace_check)
-    found = [check(counts, label, len(df.columns)) for check in checks]
-    return [w for w in found if w is not None]
+    checks = (_id_check, _pii_check, _free_text_check, _whitespace_check)
+    found = [w for w in (check(counts, label, len(df.columns)) for check in checks) if w]
+    if found and found[0].check == "uuid_or_hash":  # already said: no second id warning
+        found = [w for w in found if not (w.check == "pii" and "identifiers" in w.found)]
+    return found
+
+
+def detect_pii(df: pd.DataFrame) -> dict[str, str]:
+    """Columns that look like personal data, with what they hold (``email``, ``phone``,
+    ``url``, ``ip_address``, ``person_name``, ``identifier``)."""
+    out = {}
+    for name in df.columns:
+        column = df[name]
+        if _is_text(column):
+            counts = _text_values(column)
+            kind = _pii_kind(counts, str(name)) if not counts.empty else None
+            if kind is not None:
+                out[str(name)] = kind
+    return out
+
+
+def _pii_kind(counts: pd.Series, label: str) -> str | None:
+    texts = counts.index.tolist()
+
+    def share(pattern: re.Pattern[str], extra: Callable[[str], bool] = lambda t: True) -> float:
+        return _weighted_share(counts, [bool(pattern.fullmatch(t)) and extra(t) for t in texts])
+
+    def phone_digits(text: str) -> bool:
+        digits = sum(c.isdigit() for c in text)
+        spaced = any(c in " .-()+" for c in text)  # a bare run of digits is a number or id
+        return spaced and _PHONE_DIGITS[0] <= digits <= _PHONE_DIGITS[1]
+
+    for kind in ("email", "url", "ip_address"):
+        if share(_PII_PATTERNS[kind]) >= PII_MIN_SHARE:
+            return kind
+    dated = share(_DATE_LIKE) >= PII_MIN_SHARE
+    if not dated and share(_PII_PATTERNS["phone"], phone_digits) >= PII_MIN_SHARE:
+        return "phone"
+    unique = len(counts) / float(counts.sum())
+    hinted = bool(_NAME_HINT.search(label))
+    if share(_PERSON_NAME) >= PII_MIN_SHARE and (hinted or unique >= PII_MIN_UNIQUE_SHARE):
+        words = np.mean([len(t.split()) for t in texts])
+        if hinted or 2 <= words <= 4:
+            return "person_name"
+    if unique >= PII_MIN_SHARE and share(_ID_LIKE) >= PII_MIN_SHARE and not dated:
+        return "identifier"
+    return None
+
+
+def _pii_check(counts: pd.Series, label: str, _width: int) -> DataWarning | None:
+    kind = _pii_kind(counts, label)
+    if kind is None:
+        return None
+    return DataWarning(
+        "pii",
+        label,
+        f"values look like {PII_WORDS[kind]} (personal data)",
+        "when mostly distinct they are generated in their learned format, never copied; set "
+        f"columns: {{{label}: {{treatment: keep|exclude|hash}}}} to keep real values, drop "
+        "the column or hash it",
+    )
 
 
 def _id_check(counts: pd.Series, label: str, _width: int) -> DataWarning | None:
@@ -267,8 +352,9 @@ def _id_check(counts: pd.Series, label: str, _width: int) -> DataWarning | None:
         "uuid_or_hash",
         label,
         f"{share:.0%} of values look like {kind}",
-        "drop the column, or replace it with freshly generated ids after synthesis; random "
-        "identifiers cannot be learned and can leak records",
+        "it is generated as new identifiers in the learned format (never a training "
+        "value); random ids carry no pattern, so set "
+        f"columns: {{{label}: exclude}} if you do not need it",
     )
 
 
@@ -288,8 +374,9 @@ def _free_text_check(counts: pd.Series, label: str, width: int) -> DataWarning |
         label,
         f"free text beside other fields (on average {chars:.0f} characters, {words:.0f} "
         f"words; {unique_share:.0%} of values unique)",
-        "model the text on its own (a text model) or drop it; long unique text in a table "
-        "slows training and weakens the other fields",
+        "it is learned as a text column (spelled character by character, conditioned on "
+        f"the row), which slows training; set columns: {{{label}: exclude}} if you do not "
+        "need it",
     )
 
 

@@ -10,7 +10,7 @@ Each column gets rules from its training values (see :class:`FieldRules`):
   and range check in that base; their character set holds every digit of the base and they
   get no pattern rule;
 * **character set** and **string length range** of string fields;
-* the configurable rules of ``validators`` in CONFIG.md: ``in_set_count``, ``pattern_count``,
+* the configurable rules of ``validators`` in docs/CONFIG.md: ``in_set_count``, ``pattern_count``,
   ``open_close_chars`` and ``allow_empty_values``.
 
 The rules are plain data (``validators.json``). Checking is vectorised: each column is factorised
@@ -23,7 +23,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,7 @@ from pandas.api import types as ptypes
 
 from synthloom.config import Validators
 from synthloom.errors import DataError, ModelDirError
+from synthloom.io.schema import ColumnKind
 
 FORMAT_VERSION = 1
 # Fences are Q1 - k*IQR and Q3 + k*IQR.
@@ -45,7 +46,6 @@ MAX_BASE_INT = 2**63 - 1
 # Datetimes are compared at this resolution (wide enough for any year pandas can hold).
 DATETIME_UNIT = "datetime64[us]"
 
-Kind = Literal["integer", "float", "boolean", "datetime", "string"]
 
 # prefix -> (base, syntax of one value)
 BASE_SYNTAX: dict[str, tuple[int, re.Pattern[str]]] = {
@@ -105,7 +105,7 @@ def integer_bounds(values: np.ndarray, use_iqr: bool) -> tuple[int, int]:
     return min(int(values.min()), math.floor(low)), max(int(values.max()), math.ceil(high))
 
 
-def column_kind(dtype: Any) -> Kind:
+def column_kind(dtype: Any) -> ColumnKind:
     """The validator data type of a pandas dtype."""
     if ptypes.is_bool_dtype(dtype):
         return "boolean"
@@ -118,7 +118,7 @@ def column_kind(dtype: Any) -> Kind:
     return "string"
 
 
-def present_values(column: pd.Series, kind: Kind) -> pd.Series:
+def present_values(column: pd.Series, kind: ColumnKind) -> pd.Series:
     """The non-empty values of a training column (strings: as ``str``, without ``""``)."""
     values = column[column.notna()]
     if kind != "string":
@@ -139,7 +139,7 @@ class FieldRules:
     """
 
     name: Any
-    kind: Kind
+    kind: ColumnKind
     allow_empty: bool = True
     always_empty: bool = False
     low: float | int | str | None = None

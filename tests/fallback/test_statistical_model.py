@@ -12,13 +12,7 @@ import pytest
 from scipy import stats
 
 from synthloom.fallback import FitTimeoutError, StatisticalModel
-
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "tabular"
-ADULT = DATA / "adult.csv"
-
-pytestmark = pytest.mark.skipif(
-    not ADULT.exists(), reason=f"real test data not found at {ADULT} (shared/ beside the checkout)"
-)
+from tests.conftest import ADULT_SAMPLE as ADULT
 
 
 @pytest.fixture(scope="module")

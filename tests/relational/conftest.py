@@ -13,14 +13,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import SHARED_DATA
-
-CHINOOK = SHARED_DATA / "relational" / "chinook" / "chinook.sqlite"
-LAHMAN = SHARED_DATA / "relational" / "lahman"
+from tests.conftest import CHINOOK, LAHMAN
 
 # Chinook declares no constraints: the keys come from the config.
 CHINOOK_CONFIG = {
@@ -118,35 +114,10 @@ def chinook_config(**changes: object) -> dict:
 
 @pytest.fixture(scope="session")
 def lahman_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A consistent slice of real Lahman tables (players with a salary since 2010) + schema."""
-    if not LAHMAN.is_dir():
-        pytest.skip(f"Lahman data not found at {LAHMAN}")
+    """A consistent slice of real Lahman tables (tests/data/lahman) + its schema file."""
     folder = tmp_path_factory.mktemp("lahman")
-    salaries = pd.read_csv(LAHMAN / "Salaries.csv")
-    salaries = salaries[salaries.yearID >= 2012]
-    players = sorted(salaries.playerID.unique())[:150]
-    salaries = salaries[salaries.playerID.isin(players)]
-    batting = pd.read_csv(LAHMAN / "Batting.csv")
-    batting = batting[batting.playerID.isin(players) & (batting.yearID >= 2005)]
-    teams = pd.read_csv(LAHMAN / "Teams.csv")
-    teams = teams[teams.yearID >= 2005][
-        ["yearID", "lgID", "teamID", "franchID", "divID", "Rank", "G", "W", "L", "R", "name"]
-    ]
-    people = pd.read_csv(LAHMAN / "People.csv")
-    people = people[people.playerID.isin(players)][
-        ["playerID", "birthYear", "birthCountry", "weight", "height", "bats", "throws"]
-    ]
-    franchises = pd.read_csv(LAHMAN / "TeamsFranchises.csv")
-    franchises = franchises[franchises.franchID.isin(teams.franchID)]
-    batting = batting[["playerID", "yearID", "stint", "teamID", "lgID", "G", "AB", "H", "HR"]]
-    for name, frame in {
-        "People": people,
-        "Teams": teams,
-        "TeamsFranchises": franchises,
-        "Batting": batting,
-        "Salaries": salaries,
-    }.items():
-        frame.to_csv(folder / f"{name}.csv", index=False)
+    for table in LAHMAN.glob("*.csv"):
+        shutil.copy(table, folder / table.name)
     (folder / "schema.yaml").write_text(yaml.safe_dump(LAHMAN_SCHEMA), encoding="utf-8")
     return folder
 
@@ -154,8 +125,6 @@ def lahman_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def chinook_model(tmp_path_factory: pytest.TempPathFactory):
     """An amplify model of Chinook (employee → customer → invoice → invoiceline)."""
-    if not CHINOOK.is_file():
-        pytest.skip(f"Chinook data not found at {CHINOOK}")
     from synthloom.relational import RelationalSynthesizer
 
     model_dir = tmp_path_factory.mktemp("chinook") / "model"

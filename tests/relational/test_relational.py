@@ -211,7 +211,8 @@ def test_dp_single_table_publishes_only_released_counts(tmp_path):
     summary = json.loads(next((tmp_path / "m").rglob("training_summary.json")).read_text())
     released = summary["training_records"]
     assert summary["dp"] and released == summary["privacy"]["training_records_released"]
-    assert any("complexity.json" in item for item in summary["privacy"]["not_covered"])
+    meta = json.loads((tmp_path / "m" / "model_params.json").read_text())
+    assert any("complexity.json" in item for item in meta["privacy_not_covered"])
     assert synth.plans["users"].rows == released
     users = synth.generate(seed=0)["users"]
     assert len(users) == released

@@ -13,7 +13,7 @@ import pytest
 
 from synthloom.errors import ConfigError, DataError
 from synthloom.relational import RelationalSynthesizer, build_relational_report, read_database
-from synthloom.relational.report import children_counts, report_options
+from synthloom.relational.report import report_options, table_children_counts
 
 from .conftest import CHINOOK, chinook_config
 
@@ -57,7 +57,7 @@ def test_html_is_self_contained_with_histograms_and_correlations(
         assert f"{name}: score {100 * found['score']:.1f}%" in text
     # the histogram's data: the real counts of Batting per player, zeros included
     fk = next(f for f in schema.tables["Batting"].foreign_keys if f.parent == "People")
-    real_counts = children_counts(real, fk)
+    real_counts = table_children_counts(real, fk)
     assert len(real_counts) == len(real["People"])
     assert counts[fk.name]["real_mean"] == pytest.approx(real_counts.mean())
     # summary: every table, rows real and synthetic, originals marked
@@ -140,7 +140,7 @@ def test_children_counts_include_parents_without_children(small_model):
     synth, _ = small_model
     fk = synth.schema.tables["customer"].foreign_keys[0]
     real = synth.real_tables()
-    counts = children_counts(real, fk)
+    counts = table_children_counts(real, fk)
     # Chinook: 59 customers spread over 3 of 8 employees
     assert counts.sum() == 59 and (counts == 0).sum() == 5
     assert np.array_equal(np.sort(counts)[-3:], [18, 20, 21])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pandas as pd
 import pytest
 
@@ -40,7 +42,9 @@ def test_chinook_schema_from_config_keys():
     assert invoiceline.modelled_by.parent == "invoice"  # the synthesized parent
     assert "reports_to" not in employee.data_columns and "id" not in employee.data_columns
     assert schema.depth() == 4
-    assert len(frames["track"]) == 3503
+    with sqlite3.connect(CHINOOK) as conn:
+        (tracks,) = conn.execute("SELECT COUNT(*) FROM track").fetchone()
+    assert len(frames["track"]) == tracks > 0  # every row is read
 
 
 def test_unknown_config_key_is_named():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,18 +15,15 @@ from synthloom.report.metrics import (
     dcr,
     tvd_accuracy,
 )
+from tests.conftest import ADULT_SAMPLE, ADULT_TEST_SAMPLE
 
-DATA_DIR = Path(__file__).resolve().parents[3] / "shared/data/tabular"
-SLICE = 2000
+SLICE = 1000
 
 
 @pytest.fixture(scope="module")
 def adult() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Three disjoint random slices of 2,000 rows of adult.csv: a, b and c."""
-    path = DATA_DIR / "adult.csv"
-    if not path.is_file():
-        pytest.skip(f"real data not available: {path} is missing")
-    frame = pd.read_csv(path, nrows=3 * SLICE)
+    """Three disjoint random slices of 1,000 rows of adult.csv: a, b and c."""
+    frame = pd.read_csv(ADULT_SAMPLE, nrows=3 * SLICE)
     frame = frame.sample(frac=1, random_state=0).reset_index(drop=True)
     return tuple(  # type: ignore[return-value]
         frame.iloc[i * SLICE : (i + 1) * SLICE].reset_index(drop=True) for i in range(3)
@@ -36,11 +32,8 @@ def adult() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def adult_test() -> pd.DataFrame:
-    """2,000 rows of adult_test.csv (the separately published Adult test split)."""
-    path = DATA_DIR / "adult_test.csv"
-    if not path.is_file():
-        pytest.skip(f"real data not available: {path} is missing")
-    return pd.read_csv(path, nrows=SLICE)
+    """1,000 rows of adult_test.csv (the separately published Adult test split)."""
+    return pd.read_csv(ADULT_TEST_SAMPLE, nrows=SLICE)
 
 
 # --------------------------------------------------------------------------------------

@@ -21,8 +21,8 @@ import pytest
 
 from synthloom.errors import DataError
 from synthloom.report import ReportOptions, ReportResult, build_report, compute_scores
+from tests.conftest import ADULT_SAMPLE
 
-DATA_DIR = Path(__file__).resolve().parents[3] / "shared/data/tabular"
 CHROMIUM = Path("/usr/bin/chromium")
 SECTION_TITLES = [
     "Overview",
@@ -43,10 +43,7 @@ def adult() -> tuple[pd.DataFrame, pd.DataFrame]:
     The holdout is not smaller than the training data, so the DCR comparison uses every
     training row (it samples both to the size of the smaller one).
     """
-    path = DATA_DIR / "adult.csv"
-    if not path.is_file():
-        pytest.skip(f"real data not available: {path} is missing")
-    frame = pd.read_csv(path, nrows=4000).sample(frac=1, random_state=0).reset_index(drop=True)
+    frame = pd.read_csv(ADULT_SAMPLE).sample(frac=1, random_state=0).reset_index(drop=True)
     return frame.iloc[:1000].reset_index(drop=True), frame.iloc[1000:2500].reset_index(drop=True)
 
 

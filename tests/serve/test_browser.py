@@ -23,7 +23,8 @@ DRIVER = shutil.which("chromedriver")
 
 @pytest.fixture
 def browser():
-    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium import webdriver
+
     if not CHROMIUM or not DRIVER:
         pytest.skip(
             "Chromium or chromedriver not installed (apt-get install chromium chromium-driver)"
@@ -49,6 +50,7 @@ def browser():
 
 def test_configurator_in_chromium(browser, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     artifacts = Path(os.environ.get("SYNTHLOOM_TEST_ARTIFACTS") or tmp_path / "screenshots")
@@ -61,7 +63,10 @@ def test_configurator_in_chromium(browser, tmp_path: Path) -> None:
         browser.save_screenshot(str(artifacts / f"{name}.png"))
 
     def click(selector: str) -> None:
+        """Click, and wait for the page the click loads (every button here submits)."""
+        page = browser.find_element(By.TAG_NAME, "html")
         browser.find_element(By.CSS_SELECTOR, selector).click()
+        WebDriverWait(browser, 60).until(staleness_of(page))
 
     with server(tmp_path / "data", port):
         browser.get(base + "/")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from tests.relational.conftest import s3_server  # noqa: F401  (a fixture)
@@ -13,7 +12,6 @@ from tests.serve.conftest import FAST, upload_db, wait_for
 
 
 def test_object_storage_source(client: TestClient, s3_server: dict) -> None:  # noqa: F811
-    pytest.importorskip("s3fs")
     import fsspec
 
     fs = fsspec.filesystem("s3", **s3_server)

@@ -1,0 +1,134 @@
+"""Per-column choices of the config (``columns:``) and the guard against copied values.
+
+Treatments run before anything is learned: ``exclude`` drops a column from training and
+output, ``hash`` replaces its values by keyed hashes (the key is drawn from OS entropy
+and never stored, so hashes cannot be recomputed from the model), ``keep`` makes it
+categorical (real values, recombined). Kinds and lengths go to the codec.
+
+:class:`CopyGuard` knows, for spelled columns, keyed digests of the rare training values
+(never the values) so generation can reject a value that equals one of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthloom.config import ColumnOptions
+from synthloom.encoding.fields import as_text
+from synthloom.errors import ConfigError
+from synthloom.io.schema import TableFormat
+
+HASH_HEX_CHARS = 16
+# Values held by at least this many training rows are shared patterns: not guarded.
+SHARED_VALUE_ROWS = 3
+# Digest bytes per training value: collisions between 10⁶ values are ~3·10⁻⁸ likely.
+_DIGEST_BYTES = 8
+
+
+def apply_treatments(
+    frame: pd.DataFrame, table_format: TableFormat, columns: dict[str, ColumnOptions]
+) -> tuple[pd.DataFrame, TableFormat]:
+    """``frame`` and its format with ``exclude`` columns dropped and ``hash`` columns hashed."""
+    unknown = [name for name in columns if name not in frame.columns]
+    if unknown:
+        raise ConfigError(
+            f"columns names {unknown} that are not in the data; columns are {list(frame.columns)}"
+        )
+    dropped = [n for n, o in columns.items() if o.treatment == "exclude"]
+    if len(dropped) == frame.shape[1]:
+        raise ConfigError("every column is excluded; keep at least one")
+    frame = frame.drop(columns=dropped)
+    key = os.urandom(32)
+    for name, options in columns.items():
+        if options.treatment == "hash":
+            frame[name] = _hashed(frame[name], key)
+    kept = tuple(
+        replace(c, kind="string", decimals=None, datetime_format=None)
+        if columns.get(c.name, ColumnOptions()).treatment == "hash"
+        else c
+        for c in table_format.columns
+        if c.name not in dropped
+    )
+    return frame, replace(table_format, columns=kept)
+
+
+def requested_kinds(columns: dict[str, ColumnOptions]) -> dict[str, str]:
+    """Kinds the config fixes (``keep``/``hash`` columns are categorical)."""
+    out = {}
+    for name, options in columns.items():
+        if options.treatment in ("keep", "hash"):
+            out[name] = "categorical"
+        elif options.kind != "auto":
+            out[name] = options.kind
+    return out
+
+
+def max_lengths(columns: dict[str, ColumnOptions]) -> dict[str, int]:
+    """Longest spelled value per column, where the config sets it."""
+    return {n: o.max_length for n, o in columns.items() if o.max_length is not None}
+
+
+def _hashed(series: pd.Series, key: bytes) -> pd.Series:
+    def digest(value: Any) -> str:
+        data = str(value).encode("utf-8")
+        return hashlib.blake2b(data, key=key, digest_size=HASH_HEX_CHARS // 2).hexdigest()
+
+    return series.astype(object).map(lambda v: None if pd.isna(v) else digest(v)).astype("string")
+
+
+@dataclass
+class CopyGuard:
+    """Keyed digests of the training values of spelled columns (``copy_guard.json``)."""
+
+    key: str
+    digests: dict[str, list[str]]
+
+    @classmethod
+    def learn(cls, frame: pd.DataFrame, names: list[str]) -> CopyGuard:
+        """Digests of the rare training values of ``names`` (a fresh random key).
+
+        A value that at least :data:`SHARED_VALUE_ROWS` rows hold (a common first name, a
+        city) is a pattern, not a person: generating it is no copy of anyone, and the
+        holdout shows such values too. Rarer values (an email, a full name) are guarded.
+        """
+        key = os.urandom(16).hex()
+        guard = cls(key, {})
+        for name in names:
+            digests = guard._digest(frame[name]).dropna()
+            counts = digests.value_counts()
+            guard.digests[name] = sorted(counts.index[counts < SHARED_VALUE_ROWS])
+        return guard
+
+    def copies(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Per guarded column present in ``frame``, which rows hold a training value."""
+        out = {}
+        for name, known in self.digests.items():
+            if name in frame:
+                out[name] = self._digest(frame[name]).isin(set(known)).to_numpy()
+        return out
+
+    def _digest(self, series: pd.Series) -> pd.Series:
+        key = bytes.fromhex(self.key)
+
+        def one(value: Any) -> str | None:
+            if value is None or pd.isna(value):
+                return None
+            text = str(value).encode("utf-8")
+            return hashlib.blake2b(text, key=key, digest_size=_DIGEST_BYTES).hexdigest()
+
+        return as_text(series).map(one)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for ``copy_guard.json``."""
+        return {"key": self.key, "digests": self.digests}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CopyGuard:
+        """Inverse of :meth:`to_dict`."""
+        return cls(data["key"], data["digests"])
