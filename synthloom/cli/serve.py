@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 
 from synthloom.errors import ConfigError
+from synthloom.extras import install_hint
 
-EXTRA_MODULES = ("fastapi", "uvicorn", "multipart")
+EXTRA_MODULES = ("fastapi", "uvicorn", "multipart")  # the serve extra's imports
 
 
 def serve(
@@ -40,7 +41,7 @@ def serve(
     missing = [m for m in EXTRA_MODULES if importlib.util.find_spec(m) is None]
     if missing:  # printed here: the shared error printer reads [serve] as markup
         typer.echo(
-            f"error: synthloom serve needs {', '.join(missing)}: pip install 'synthloom[serve]'",
+            f"error: synthloom serve needs {', '.join(missing)}: {install_hint(missing[0])}",
             err=True,
         )
         raise typer.Exit(2)
