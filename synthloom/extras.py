@@ -7,7 +7,14 @@ extras (``pip install 'synthloom[postgres]'``); code imports them only when a UR
 from __future__ import annotations
 
 # Top-level module → the synthloom extra that installs it.
-EXTRAS = {"psycopg": "postgres", "pymysql": "mysql", "s3fs": "s3"}
+EXTRAS = {
+    "psycopg": "postgres",
+    "pymysql": "mysql",
+    "s3fs": "s3",
+    "fastapi": "serve",
+    "uvicorn": "serve",
+    "multipart": "serve",
+}
 
 
 def install_hint(module: str) -> str:

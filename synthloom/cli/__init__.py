@@ -13,6 +13,7 @@ import typer
 from synthloom.cli.common import EXIT_INTERRUPTED, console, friendly_errors
 from synthloom.cli.logs import setup_logging
 from synthloom.cli.relational import app as relational_app
+from synthloom.cli.serve import serve
 from synthloom.config import SynthloomConfig, check_generation_args, load_config
 from synthloom.errors import SynthloomError
 from synthloom.io.model_dir import SUMMARY_FILE, read_json
@@ -321,6 +322,10 @@ def demo(
     from synthloom.cli.first_run import table_demo, text_demo
 
     (text_demo if text else table_demo)(output_dir, max_seconds, num_records, console)
+
+
+# FastAPI and uvicorn load only when `serve` runs (the optional `serve` extra)
+app.command("serve")(friendly_errors(serve))
 
 
 def main() -> None:

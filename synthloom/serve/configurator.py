@@ -1,0 +1,431 @@
+"""The configurator: its steps, what each step's form changes, and the alerts.
+
+The alerts are the errors the relational and DP code raises (``parse_relational_config``,
+``build_schema``), each shown on the step where it can be fixed, plus the server's own
+checks (sensitive columns kept, destinations, report limits). A generator can be created
+only when none is left; the complexity assessment runs on the last step.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from synthloom.errors import SynthloomError
+from synthloom.relational.complexity import assess
+from synthloom.relational.config import parse_relational_config
+from synthloom.relational.schema import build_schema, select_tables
+from synthloom.relational.sources import SourceData
+from synthloom.serve import sources as src
+from synthloom.serve.security import mask_options, mask_url
+
+STEPS = (
+    ("data", "Choose data"),
+    ("keys", "Primary keys"),
+    ("fkeys", "Foreign keys"),
+    ("treatment", "Data treatment"),
+    ("generator", "Generator settings"),
+    ("generation", "Generation settings"),
+    ("report", "Report settings"),
+)
+STEP_NAMES = tuple(name for name, _ in STEPS)
+# Model sizes: the network of every table model (LSTM engine).
+PRESETS: dict[str, dict[str, Any]] = {
+    "small": {"rnn_units": 64, "embedding_dim": 16, "rnn_layers": 1, "epochs": 20},
+    "medium": {"rnn_units": 128, "embedding_dim": 32, "rnn_layers": 2, "epochs": 50},
+    "large": {"rnn_units": 256, "embedding_dim": 64, "rnn_layers": 2, "epochs": 100},
+}
+ADVANCED = (
+    "epochs",
+    "learning_rate",
+    "batch_size",
+    "validation_split",
+    "early_stopping_min_delta",
+    "max_training_time_seconds",
+    "dp_epsilon",
+    "dp_delta",
+    "dp_noise_multiplier",
+    "dp_l2_norm_clip",
+)
+REPORT_LIMITS = (
+    "max_columns_univariate",
+    "max_columns_bivariate",
+    "max_columns_knn",
+    "max_columns_phik",
+)
+# Keys a served config may not set: the source is chosen among registered ones.
+REFUSED_KEYS = ("source",)
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "num_records": None,
+    "seed": None,
+    "destination": {"kind": "app", "format": "csv"},
+    "report": {"enabled": True, "per_table": True, "limits": {}},
+    "sensitive": {},
+    "preset": None,
+}
+_STEP_WORDS = (
+    ("generator", ("params", "dp", "engine", "epsilon", "delta")),
+    ("generation", ("generate", "num_records", "destination")),
+    ("report", ("report",)),
+    ("fkeys", ("exactly one synthesized", "cycle", "root:")),
+    ("data", ("include_tables", "exclude_tables", "no tables left", "names tables", "has no rows")),
+    ("treatment", ("original", "keep", ".columns", "treatment", "sensitive")),
+    ("keys", ("primary key", "primary_key")),
+    ("fkeys", ("foreign", "references", "parent", "→")),
+)
+
+
+@dataclass
+class Alert:
+    """One problem, the step that fixes it, and its message."""
+
+    step: str
+    message: str
+
+
+@dataclass
+class Check:
+    """What the configurator knows about a config: alerts, the schema, the assessment."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    schema: dict[str, Any] | None = None
+    assessment: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        """No alert left."""
+        return not self.alerts
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {
+            "ok": self.ok,
+            "alerts": [{"step": a.step, "message": a.message} for a in self.alerts],
+            "schema": self.schema,
+            "assessment": self.assessment,
+        }
+
+
+def step_of(message: str, default: str = "data") -> str:
+    """The configurator step where the problem a message names is fixed."""
+    lowered = message.lower()
+    for step, words in _STEP_WORDS:
+        if any(word in lowered for word in words):
+            return step
+    return default
+
+
+def settings_with_defaults(settings: dict[str, Any] | None) -> dict[str, Any]:
+    """Settings with every section present."""
+    merged = copy.deepcopy(DEFAULT_SETTINGS)
+    for key, value in (settings or {}).items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def shown_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings as the API shows them: destination password and storage secrets masked."""
+    shown = copy.deepcopy(settings)
+    destination = shown.get("destination") or {}
+    if destination.get("url"):
+        destination["url"] = mask_url(destination["url"])
+    if destination.get("storage_options"):
+        destination["storage_options"] = mask_options(destination["storage_options"])
+    return shown
+
+
+def check(
+    config: dict[str, Any],
+    settings: dict[str, Any],
+    data: SourceData,
+    paths: src.Paths,
+    assessment: bool = True,
+) -> Check:
+    """Every alert of a config + settings against a source's tables."""
+    result = Check()
+    refused = [k for k in REFUSED_KEYS if k in config]
+    if refused:
+        result.alerts.append(
+            Alert(
+                "data",
+                f"config key {refused[0]!r} is set by the server "
+                "(the generator's source); remove it",
+            )
+        )
+        return result
+    if config.get("schema_file") and (
+        Path(str(config["schema_file"])).name != str(config["schema_file"])
+    ):
+        result.alerts.append(
+            Alert(
+                "data",
+                "schema_file must name a file of the source folder "
+                "(no folders); remove it or upload schema.yaml",
+            )
+        )
+        return result
+    try:
+        parsed = parse_relational_config(config)
+        selected = select_tables(data.all_tables, parsed)
+        frames = {name: data.frames[name] for name in selected}
+        schema, frames = build_schema(frames, data.keys, parsed, data.all_tables)
+    except SynthloomError as exc:
+        message = str(exc)
+        result.alerts.append(Alert(step_of(message), message))
+        return result
+    result.schema = {
+        "root": schema.root,
+        "order": schema.order,
+        "originals": schema.originals,
+        "depth": schema.depth(),
+    }
+    result.alerts += _settings_alerts(parsed.tables, settings, paths)
+    if assessment and result.ok:
+        result.assessment = assess(schema, frames, parsed).to_dict()
+    return result
+
+
+def _settings_alerts(
+    tables: dict[str, Any], settings: dict[str, Any], paths: src.Paths
+) -> list[Alert]:
+    alerts = []
+    for table, columns in (settings.get("sensitive") or {}).items():
+        kept = [c for c in columns if table in tables and tables[table].columns.get(c) == "keep"]
+        if kept:
+            alerts.append(
+                Alert(
+                    "treatment",
+                    f"{table}: {kept} are marked sensitive but kept "
+                    "(real values would be copied); synthesize or exclude them",
+                )
+            )
+    destination = settings.get("destination") or {}
+    kind = destination.get("kind", "app")
+    try:
+        if destination.get("format", "csv") not in ("csv", "parquet"):
+            raise SynthloomError("destination format must be csv or parquet")
+        if kind == "database":
+            src.check_database_url(destination.get("url") or "", paths)
+        elif kind == "objects":
+            from synthloom.relational.destinations import destination_kind, require_storage_driver
+
+            url = destination.get("url") or ""
+            if destination_kind(url) != "objects":
+                raise SynthloomError(
+                    "an object-storage destination needs a URL like s3://bucket/prefix"
+                )
+            require_storage_driver(url)
+        elif kind != "app":
+            raise SynthloomError(f"destination kind {kind!r} is not app, database or objects")
+    except SynthloomError as exc:
+        alerts.append(Alert("generation", f"destination: {exc}"))
+    num = settings.get("num_records")
+    if num is not None and (not isinstance(num, int) or num < 1):
+        alerts.append(
+            Alert(
+                "generation",
+                f"num_records={num} must be a positive number of "
+                "root rows (or empty: as many as the real root table)",
+            )
+        )
+    limits = (settings.get("report") or {}).get("limits") or {}
+    bad = [
+        k for k, v in limits.items() if k not in REPORT_LIMITS or not isinstance(v, int) or v < 1
+    ]
+    if bad:
+        alerts.append(
+            Alert(
+                "report",
+                f"report limits {bad} must be positive whole numbers among {list(REPORT_LIMITS)}",
+            )
+        )
+    return alerts
+
+
+# ----------------------------------------------------------------------- forms
+
+
+def effective_keys(config: dict[str, Any], data: SourceData, table: str) -> dict[str, Any]:
+    """The primary and foreign keys a table has now: the config's, else the source's."""
+    conf = (config.get("tables") or {}).get(table) or {}
+    found = data.keys.get(table, {})
+    pk = conf.get("primary_key")
+    fks = conf.get("foreign_keys")
+    if fks is None:
+        fks = [fk.model_dump(exclude_none=True) for fk in found.get("foreign_keys") or []]
+    return {
+        "primary_key": pk if pk is not None else list(found.get("primary_key") or []),
+        "foreign_keys": fks,
+    }
+
+
+def fk_lines(fks: list[dict[str, Any]]) -> str:
+    """Foreign keys as form text: ``cols -> Parent(cols)`` per line."""
+    lines = []
+    for fk in fks:
+        ref = fk["references"]
+        cols = f"({', '.join(ref['columns'])})" if ref.get("columns") else ""
+        lines.append(f"{', '.join(fk['columns'])} -> {ref['table']}{cols}")
+    return "\n".join(lines)
+
+
+_FK_LINE = re.compile(
+    r"^\s*(?P<cols>[^-]+?)\s*->\s*(?P<table>[^\s(]+)\s*(?:\((?P<ref>[^)]*)\))?\s*$"
+)
+
+
+def parse_fk_lines(text: str, table: str) -> list[dict[str, Any]]:
+    """Form text back into foreign keys (a bad line is a configurator alert)."""
+    fks = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        match = _FK_LINE.match(line)
+        if match is None:
+            raise SynthloomError(
+                f"tables.{table}.foreign_keys: cannot read {line.strip()!r}; "
+                "write 'column -> Parent' or 'a, b -> Parent(x, y)'"
+            )
+        ref: dict[str, Any] = {"table": match["table"]}
+        if match["ref"]:
+            ref["columns"] = _names(match["ref"])
+        fks.append({"columns": _names(match["cols"]), "references": ref})
+    return fks
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def apply_form(
+    step: str,
+    form: dict[str, Any],
+    config: dict[str, Any],
+    settings: dict[str, Any],
+    data: SourceData,
+) -> list[str]:
+    """Change ``config`` and ``settings`` in place from a step's form; returns problems the
+    form itself had (unreadable numbers, lines)."""
+    tables = config.setdefault("tables", {})
+    problems: list[str] = []
+    if step == "data":
+        chosen = [t for t in data.all_tables if form.get(f"table:{t}")]
+        config["include_tables"] = chosen
+        for name in data.all_tables:
+            frame = data.frames.get(name)
+            if frame is None:
+                continue
+            columns = tables.setdefault(name, {}).setdefault("columns", {})
+            for column in frame.columns:
+                if form.get(f"column:{name}:{column}"):
+                    if columns.get(column) == "exclude":
+                        del columns[column]
+                else:
+                    columns[column] = "exclude"
+    elif step == "keys":
+        for name in config.get("include_tables") or data.all_tables:
+            if f"pk:{name}" in form:
+                tables.setdefault(name, {})["primary_key"] = _names(str(form[f"pk:{name}"]))
+    elif step == "fkeys":
+        for name in config.get("include_tables") or data.all_tables:
+            if f"fk:{name}" not in form:
+                continue
+            try:
+                tables.setdefault(name, {})["foreign_keys"] = parse_fk_lines(
+                    str(form[f"fk:{name}"]), name
+                )
+            except SynthloomError as exc:
+                problems.append(str(exc))
+    elif step == "treatment":
+        sensitive: dict[str, list[str]] = {}
+        for name in config.get("include_tables") or data.all_tables:
+            conf = tables.setdefault(name, {})
+            conf["original"] = bool(form.get(f"original:{name}"))
+            columns = conf.setdefault("columns", {})
+            frame = data.frames.get(name)
+            for column in [] if frame is None else frame.columns:
+                treat = form.get(f"treat:{name}:{column}")
+                if treat in ("keep", "exclude"):
+                    columns[column] = treat
+                elif treat == "synthesize":
+                    columns.pop(column, None)
+                if form.get(f"sensitive:{name}:{column}"):
+                    sensitive.setdefault(name, []).append(str(column))
+        settings["sensitive"] = sensitive
+    elif step == "generator":
+        params = config.setdefault("params", {})
+        config["engine"] = form.get("engine") or "lstm"
+        preset = form.get("preset") or None
+        for key in PRESETS["medium"]:
+            params.pop(key, None)
+        if preset in PRESETS:
+            params.update(PRESETS[preset])
+        settings["preset"] = preset
+        for key in ADVANCED:
+            value = str(form.get(key, "")).strip()
+            if value == "":
+                if key != "epochs" or preset not in PRESETS:
+                    params.pop(key, None)
+                continue
+            parsed = _number(value)
+            if parsed is None and key == "validation_split" and value.lower() in ("true", "false"):
+                parsed = value.lower() == "true"
+            if parsed is None:
+                problems.append(f"params.{key}: {value!r} is not a number")
+            else:
+                params[key] = parsed
+        params["dp"] = bool(form.get("dp"))
+    elif step == "generation":
+        for key in ("num_records", "seed"):
+            value = str(form.get(key, "")).strip()
+            number = _number(value) if value else None
+            if value and not isinstance(number, int):
+                problems.append(f"{key}: {value!r} is not a whole number")
+            settings[key] = number if isinstance(number, int) else None
+        destination = {
+            "kind": form.get("destination_kind") or "app",
+            "format": form.get("format") or "csv",
+            "overwrite": bool(form.get("overwrite")),
+        }
+        if destination["kind"] != "app":
+            destination["url"] = str(form.get("destination_url") or "").strip()
+            options = str(form.get("storage_options") or "").strip()
+            if options:
+                try:
+                    destination["storage_options"] = json.loads(options)
+                except ValueError:
+                    problems.append("storage options must be a JSON object")
+        old = settings.get("destination") or {}
+        if destination.get("url") and "***" in destination["url"] and old.get("url"):
+            destination["url"] = old["url"]  # the masked URL came back unchanged
+        settings["destination"] = destination
+    elif step == "report":
+        limits = {}
+        for key in REPORT_LIMITS:
+            value = str(form.get(key, "")).strip()
+            if value:
+                number = _number(value)
+                limits[key] = number if isinstance(number, int) else value
+        settings["report"] = {
+            "enabled": bool(form.get("report_enabled")),
+            "per_table": bool(form.get("per_table")),
+            "limits": limits,
+        }
+    return problems
+
+
+def _number(text: str) -> int | float | None:
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return None

@@ -1,0 +1,187 @@
+"""The job that runs in a worker process: train (unless trained), generate, write, report.
+
+It never touches the store: it writes ``timeline.json`` (every step as it starts and ends),
+``log.txt`` and, last, ``result.json`` in its job folder; the server reads them. It stops
+by itself when the server process that started it is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import traceback
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from synthloom.errors import SynthloomError
+from synthloom.serve.security import scrub
+
+TIMELINE_FILE = "timeline.json"
+RESULT_FILE = "result.json"
+LOG_FILE = "log.txt"
+PARAMS_FILE = "model_params.json"
+
+
+class Recorder:
+    """The job's timeline: every status event, written at once (atomic replace)."""
+
+    def __init__(self, path: Path, hidden: list[str]) -> None:
+        self.path = path
+        self.hidden = hidden
+        self.events: list[Any] = []
+
+    def __call__(self, event: Any) -> None:
+        if not any(e is event for e in self.events):
+            self.events.append(event)
+        self.save()
+
+    def note(self, stage: str, detail: str) -> None:
+        """A finished step that did not run (e.g. training reused)."""
+        from synthloom.relational.status import StatusEvent
+        from synthloom.serve.store import now
+
+        self(StatusEvent(stage, None, "done", now(), 0.0, detail))
+
+    def save(self) -> None:
+        steps = []
+        for event in self.events:
+            step = asdict(event)
+            if step.get("detail"):
+                step["detail"] = scrub(step["detail"], self.hidden)
+            steps.append(step)
+        write_json(self.path, {"steps": steps})
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON atomically (the server may read it at any moment)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
+    tmp.replace(path)
+
+
+def run_job(spec: dict[str, Any]) -> None:
+    """Entry point of the worker process."""
+    job_dir = Path(spec["job_dir"])
+    hidden = list(spec.get("secrets") or [])
+    _watch_parent(int(spec.get("server_pid") or os.getppid()))
+    with contextlib.suppress(OSError):
+        os.nice(5)  # jobs yield the CPU to the server, so pages and polls stay quick
+    _log_to(job_dir / LOG_FILE, hidden)
+    recorder = Recorder(job_dir / TIMELINE_FILE, hidden)
+    try:
+        result = {"status": "done", **_run(spec, recorder)}
+    except SynthloomError as exc:
+        result = {"status": "failed", "error": scrub(str(exc), hidden)}
+    except Exception as exc:  # a bug or an environment problem: the log has the trace
+        logging.getLogger("synthloom").error("%s", traceback.format_exc())
+        result = {"status": "failed", "error": scrub(f"{type(exc).__name__}: {exc}", hidden)}
+    write_json(job_dir / RESULT_FILE, result)
+
+
+def _run(spec: dict[str, Any], recorder: Recorder) -> dict[str, Any]:
+    from synthloom.relational import RelationalSynthesizer, write_tables
+    from synthloom.relational.destinations import destination_kind, require_storage_driver
+
+    settings, source = spec["settings"], spec["source"]
+    model_dir = Path(spec["model_dir"])
+    if (model_dir / PARAMS_FILE).is_file():  # trained by an earlier attempt: keep it
+        synth = RelationalSynthesizer.load(model_dir)
+        recorder.note("training", "model trained by an earlier run: reused")
+    else:
+        shutil.rmtree(model_dir, ignore_errors=True)
+        synth = RelationalSynthesizer(spec["config"])
+        synth.fit(source, model_dir, progress=recorder)
+    destination = settings.get("destination") or {}
+    kind = destination.get("kind", "app")
+    target = spec["output_dir"] if kind == "app" else destination["url"]
+    if kind != "app" and destination_kind(target) == "objects":
+        require_storage_driver(target)  # before generating, not after
+    tables = synth.generate(
+        settings.get("num_records"), seed=settings.get("seed"), progress=recorder
+    )
+    assert synth.schema is not None and synth.timeline_ is not None and synth.integrity_
+    timeline = synth.timeline_
+    with timeline.step("writing") as event:
+        if kind == "app":
+            shutil.rmtree(target, ignore_errors=True)
+        where = write_tables(
+            tables,
+            synth.schema,
+            target,
+            overwrite=bool(destination.get("overwrite")) or kind == "app",
+            file_format=destination.get("format", "csv"),
+            storage_options=destination.get("storage_options") or {},
+        )
+        event.detail = scrub(where, recorder.hidden) if kind != "app" else "application storage"
+    result: dict[str, Any] = {
+        "rows": {name: len(frame) for name, frame in tables.items()},
+        "integrity": synth.integrity_.share,
+        "destination": kind,
+        "format": destination.get("format", "csv"),
+        "report": False,
+    }
+    report = settings.get("report") or {}
+    if report.get("enabled", True):
+        result.update(_report(synth, tables, spec, report, timeline))
+    return result
+
+
+def _report(
+    synth: Any, tables: dict[str, Any], spec: dict[str, Any], report: dict[str, Any], timeline: Any
+) -> dict[str, Any]:
+    from synthloom.relational.report import build_relational_report, report_options
+
+    try:
+        real = synth.real_tables(spec["source"])
+    except SynthloomError as exc:
+        return {"report_note": f"no report: {scrub(str(exc), spec.get('secrets') or [])}"}
+    with timeline.step("report") as event:
+        build_relational_report(
+            real,
+            tables,
+            synth.schema,
+            spec["report_dir"],
+            per_table_reports=bool(report.get("per_table", True)),
+            options=report_options(**(report.get("limits") or {})),
+        )
+        event.detail = "relational report written"
+    return {"report": True}
+
+
+def _watch_parent(parent: int) -> None:
+    """Exit when the server that started this worker dies (its job then shows as
+    interrupted after a restart, instead of running on unseen)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+class _Scrub(logging.Filter):
+    def __init__(self, hidden: list[str]) -> None:
+        super().__init__()
+        self.hidden = hidden
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = scrub(record.getMessage(), self.hidden)
+        record.args = None
+        return True
+
+
+def _log_to(path: Path, hidden: list[str]) -> None:
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.addFilter(_Scrub(hidden))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)

@@ -1,0 +1,90 @@
+"""The configurator pages through plain form posts (the browser test does it in Chromium)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from synthloom.serve.security import CSRF_COOKIE
+from tests.serve.conftest import upload_db, wait_for
+
+
+def step(client: TestClient, gid: str, name: str, form: dict, go: str = "next"):
+    token = client.cookies.get(CSRF_COOKIE)
+    return client.post(
+        f"/generators/{gid}/configure/{name}",
+        data={**form, "csrf": token, "go": go},
+        follow_redirects=True,
+    )
+
+
+def test_configurator_walk_with_alerts(client: TestClient, shop_db: Path) -> None:
+    source = upload_db(client, shop_db)
+    page = client.get(f"/sources/{source['id']}")
+    assert page.status_code == 200 and "Connection OK" in page.text and "Oslo" in page.text
+    token = client.cookies.get(CSRF_COOKIE)
+    draft = client.post(
+        f"/sources/{source['id']}/new-generator", data={"csrf": token, "name": "walk"}
+    )
+    assert draft.url.path.endswith("/configure/data")
+    gid = draft.url.path.split("/")[2]
+    columns = {f"column:customer:{c}": "1" for c in ("id", "city", "age")}
+    columns |= {f"column:orders:{c}": "1" for c in ("id", "customer_id", "amount", "kind")}
+    keys = step(client, gid, "data", {"table:customer": "1", "table:orders": "1", **columns})
+    assert 'value="id"' in keys.text  # the declared primary keys are filled in
+    fkeys = step(client, gid, "keys", {"pk:customer": "id", "pk:orders": "id"})
+    assert "customer_id -&gt; customer(id)" in fkeys.text
+    two_roots = step(client, gid, "fkeys", {"fk:customer": "", "fk:orders": ""}, go="stay")
+    alert = re.search(
+        r'<p class="alert here" role="alert" data-step="fkeys">(.*?)</p>', two_roots.text, re.S
+    )
+    assert alert and "exactly one" in alert.group(1)
+    report = client.get(f"/generators/{gid}/configure/report")
+    assert re.search(r'id="create"\s+disabled', report.text)  # Create waits for the fix
+    assert "fix on step" in report.text
+    fixed = step(client, gid, "fkeys", {"fk:customer": "", "fk:orders": "customer_id -> customer"})
+    assert "exactly one" not in fixed.text
+    kept = step(
+        client,
+        gid,
+        "treatment",
+        {"treat:customer:city": "keep", "sensitive:customer:city": "1"},
+        go="stay",
+    )
+    assert "marked sensitive but kept" in kept.text
+    step(
+        client,
+        gid,
+        "treatment",
+        {"treat:customer:city": "synthesize", "sensitive:customer:city": "1"},
+    )
+    generation = step(
+        client,
+        gid,
+        "generator",
+        {"engine": "amplify", "preset": "small", "epochs": "oops"},
+        go="stay",
+    )
+    assert "params.epochs: &#39;oops&#39; is not a number" in generation.text
+    step(client, gid, "generator", {"engine": "amplify", "preset": "small"})
+    report = step(
+        client,
+        gid,
+        "generation",
+        {"num_records": "8", "destination_kind": "app", "format": "parquet"},
+    )
+    assert 'id="assessment"' in report.text and "Complexity" in report.text
+    assert not re.search(r'id="create"\s+disabled', report.text)
+    created = step(client, gid, "report", {"report_enabled": "1"}, go="create")
+    assert created.url.path == f"/generators/{gid}"
+    generator = client.get(f"/api/generators/{gid}").json()
+    assert generator["config"]["tables"]["orders"]["foreign_keys"] == [
+        {"columns": ["customer_id"], "references": {"table": "customer"}}
+    ]
+    assert generator["config"]["params"]["rnn_units"] == 64  # the small preset
+    assert generator["settings"]["destination"]["format"] == "parquet"
+    assert generator["status"] in ("queued", "running")
+    assert client.post(f"/api/generators/{gid}/cancel").json()["status"] == "cancelled"
+    assert wait_for(client, gid)["status"] == "cancelled"
