@@ -781,3 +781,14 @@ def test_bad_input(case: Case, shared: Path, tmp_path: Path) -> None:
     assert not outcome.traceback, outcome.output
     assert not outcome.lost, outcome.lost_files
     assert outcome.handled, outcome.output
+
+
+def test_error_lines_keep_square_brackets(capsys: pytest.CaptureFixture[str]) -> None:
+    """An install hint like synthloom[s3] is printed as written, not taken for markup."""
+    import typer
+
+    from synthloom.cli.common import fail
+
+    with pytest.raises(typer.Exit):
+        fail("install it: pip install 'synthloom[s3]'")
+    assert "synthloom[s3]" in capsys.readouterr().err

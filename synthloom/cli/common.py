@@ -12,6 +12,7 @@ from typing import Any
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from synthloom.errors import SynthloomError
 
@@ -68,7 +69,7 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def fail(message: str) -> None:
     """Print ``error: message`` on one line and exit 2."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
