@@ -65,9 +65,15 @@ def test_killed_server_job_is_interrupted_and_restarts(tmp_path: Path) -> None:
     with server(data_dir, port) as first:
         with shop.open("rb") as handle:
             upload = httpx.post(f"{base}/api/sources/upload", files={"files": ("s.db", handle)})
+        # an LSTM that trains for a few seconds, so the kill lands mid-job on any machine
+        slow = {
+            "engine": "lstm",
+            "params": {**FAST["params"], "epochs": 10_000, "max_training_time_seconds": 4,
+                       "rnn_units": 16, "embedding_dim": 8, "rnn_layers": 1},
+        }
         body = {
             "source_id": upload.json()["id"],
-            "config": FAST,
+            "config": slow,
             "settings": {"num_records": 10, "report": {"enabled": False}},
         }
         gid = httpx.post(f"{base}/api/generators", json=body).json()["id"]
@@ -81,7 +87,7 @@ def test_killed_server_job_is_interrupted_and_restarts(tmp_path: Path) -> None:
         assert "restart" in status["job"]["error"]
         restarted = httpx.post(f"{base}/api/generators/{gid}/restart").json()
         assert restarted["job"]["attempt"] == 2
-        done = poll(base, gid, ("done", "failed"))
+        done = poll(base, gid, ("done", "failed"), timeout=300)
         assert done["status"] == "done", done["job"]["error"]
         assert done["job"]["result"]["rows"]["customer"] == 10
         archive = httpx.get(f"{base}/api/generators/{gid}/data")
