@@ -313,7 +313,7 @@ def _interrupted(env: Env, args: list, staging_glob: str, keep: Path, expect: st
 
 
 def _long_config(env: Env) -> Path:
-    params = {**TINY_PARAMS, "epochs": 100000}
+    params = {**TINY_PARAMS, "epochs": 100000, "early_stopping": False}  # runs until Ctrl-C
     text = yaml.safe_dump({"schema_version": "1.0", "models": [{"synthetics": {"params": params}}]})
     return env.write("long.yaml", text)
 
@@ -332,7 +332,8 @@ def _ctrl_c_overwrite(env: Env) -> Outcome:
 def _ctrl_c_relational(env: Env) -> Outcome:
     source, config = _relational_source(env)
     data = yaml.safe_load(config.read_text())
-    data.update(engine="lstm", params={**TINY_PARAMS, "epochs": 100000})
+    # no early stopping: tiny tables would otherwise finish before Ctrl-C arrives
+    data.update(engine="lstm", params={**TINY_PARAMS, "epochs": 100000, "early_stopping": False})
     config.write_text(yaml.safe_dump(data))
     model = env.tmp / "rel_model"
     model.mkdir()
