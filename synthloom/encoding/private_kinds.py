@@ -24,9 +24,7 @@ from synthloom.io.tables import (
     BOOLEAN_TEXTS,
     DATETIME_FORMATS,
     DEFAULT_BOOLEAN_TEXT,
-    FLOAT_TEXT,
-    INT_TEXT,
-    MAX_NUMBER_DIGITS,
+    text_fits_kind,
     typed_series,
 )
 from synthloom.privacy.domain import private_first_below
@@ -107,27 +105,23 @@ def _texts(series: pd.Series, info: ColumnInfo, truth: list[str] | None) -> pd.S
 
 def _failures(texts: pd.Series) -> Iterator[int]:
     """For each candidate in turn, how many present values do not fit it (sensitivity 1)."""
-    present = texts.dropna().astype(str)
+    counts = texts.dropna().astype(str).value_counts()
     for kind, detail in CANDIDATES:
-        yield int((~_fits(present, kind, detail)).sum())
+        fits = [text_fits_kind(text, kind, detail) for text in counts.index]
+        yield int(counts[[not ok for ok in fits]].sum())
 
 
 def _fits(texts: pd.Series, kind: str, detail: Any) -> pd.Series:
-    if kind == "boolean":
-        return texts.isin(detail)
-    if kind == "integer":
-        short = texts.str.lstrip("-").str.len() <= MAX_NUMBER_DIGITS
-        return texts.str.fullmatch(INT_TEXT.pattern) & short
-    if kind == "float":
-        return texts.str.fullmatch(FLOAT_TEXT.pattern)
-    return pd.to_datetime(texts, format=detail, errors="coerce").notna()
+    """Which values fit ``kind``, by the reader's own rules (each distinct value once)."""
+    verdict = {text: text_fits_kind(text, kind, detail) for text in texts.unique()}
+    return texts.map(verdict).astype(bool)
 
 
 def _retyped(name: str, texts: pd.Series, kind: str, detail: Any) -> tuple[ColumnInfo, pd.Series]:
     """The column in ``kind``; values that do not fit it become missing."""
     fits = pd.Series(False, index=texts.index)
     present = texts.notna()
-    fits[present] = _fits(texts[present].astype(str), kind, detail) if kind != "string" else True
+    fits[present] = _fits(texts[present].astype(str), kind, detail)
     values = [t if ok else None for t, ok in zip(texts.tolist(), fits.tolist(), strict=True)]
     if kind == "datetime":
         info = ColumnInfo(name, "datetime", datetime_format=detail)

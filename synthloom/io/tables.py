@@ -972,8 +972,18 @@ def _json_bool(value: Any) -> bool | str:
 
 # ------------------------------------------------------------------ for private typing
 
-# The spellings of integers and floats that type inference accepts.
-INT_TEXT, FLOAT_TEXT = _INT_TEXT, _FLOAT_TEXT
+def text_fits_kind(text: str, kind: str, detail: Any = None) -> bool:
+    """Whether one cell of text reads as ``kind`` the way type inference reads it
+    (``detail``: the boolean spelling or the date format)."""
+    if kind == "boolean":
+        return text in detail
+    if kind == "integer":
+        return _is_int_text(text)
+    if kind == "float":
+        return _is_float_text(text)
+    if kind == "datetime":
+        return _parses(text, detail)
+    return True
 
 
 def typed_series(
