@@ -219,6 +219,22 @@ class ColumnOptions(_Section):
         return self
 
 
+# Longest sequence learned in one piece (rows per entity); see TimeSeries.
+MAX_SEQUENCE_ROWS = 256
+
+
+class TimeSeries(_Section):
+    """A table learned as sequences: one per ``entity_column`` value (one long series
+    when it is absent), rows in ``order_by`` order (else the file's order); numeric and
+    datetime ``order_by`` columns come out as a start plus non-negative gaps, so every
+    generated sequence is ordered. Series longer than ``max_sequence_rows`` are learned
+    in windows of that many rows."""
+
+    entity_column: str | None = None
+    order_by: list[str] = Field(default_factory=list)
+    max_sequence_rows: int = Field(MAX_SEQUENCE_ROWS, ge=1, le=100_000)
+
+
 class SyntheticsConfig(_Section):
     """One ``synthetics`` model: data source plus every section."""
 
@@ -230,6 +246,7 @@ class SyntheticsConfig(_Section):
     task: Task | None = None
     data_checks: DataChecks = Field(default_factory=DataChecks)
     columns: dict[str, ColumnOptions] = Field(default_factory=dict)
+    time_series: TimeSeries | None = None
 
     @classmethod
     def from_options(cls, **options: Any) -> SyntheticsConfig:

@@ -18,6 +18,7 @@ tables:
       - {columns: [playerID], references: {table: People}}
       - {columns: [yearID, teamID], references: {table: Teams}}
     columns: {lgID: keep, GIDP: exclude}
+    order_by: [yearID, stint]  # rows of one player, in this order (a sequence per player)
 ```
 
 Keys not given here come from the database's constraints (or the schema file of a folder
@@ -33,6 +34,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from synthloom.config import (
+    MAX_SEQUENCE_ROWS,
     ConfigFile,
     Fallback,
     Generate,
@@ -84,6 +86,11 @@ class TableConfig(_Section):
     context_columns: list[str] | None = None
     engine: Engine | None = None
     params: RelationalParams | None = None
+    # A child table is learned as one sequence of rows per parent row (LSTM engine);
+    # false learns it row by row, each row seeded with its parent's columns.
+    sequential: bool = True
+    order_by: list[str] = Field(default_factory=list)
+    max_sequence_rows: int = Field(MAX_SEQUENCE_ROWS, ge=1, le=100_000)
 
 
 class RelationalGenerate(_Section):

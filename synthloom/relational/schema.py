@@ -72,7 +72,8 @@ class TableSchema:
     parent_key: int | None = None  # index in foreign_keys of the modelling parent
     # Key columns a model learns like data: parts of a composite primary key that carry
     # meaning (Teams.yearID; one part is regenerated to keep keys unique) and the child
-    # columns that mirror them in a second parent's key (Batting.yearID), matched later.
+    # columns that mirror them in a second parent's key (Batting.yearID), matched later,
+    # and references into original (lookup) tables, learned as categories.
     learned_keys: list[str] = field(default_factory=list)
 
     @property
@@ -511,6 +512,10 @@ def _learned_keys(tables: dict[str, TableSchema], frames: dict[str, pd.DataFrame
         copied = set(modelled.columns) if modelled is not None else set()
         for fk in table.foreign_keys:
             if fk is modelled or fk.self_reference:
+                continue
+            if tables[fk.parent].original and not table.original:
+                # A lookup keeps its keys: the child learns which rows it references.
+                table.learned_keys += [c for c in fk.columns if c not in table.learned_keys]
                 continue
             parts = set(tables[fk.parent].learned_keys)
             for column, parent_column in zip(fk.columns, fk.parent_columns, strict=True):

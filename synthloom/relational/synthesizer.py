@@ -1,13 +1,16 @@
 """RelationalSynthesizer: per-table models composed into a database with valid keys.
 
-A child table is modelled as the sequence of its parent's children in the parent's
-context: its model is a :class:`TableSynthesizer` seeded (the smart-seeding
-path) with a few parent columns, the child's position among its siblings and their
-number; a count model, seeded with the same parent columns, says how many children each
-parent row gets. Other parents are matched through their own count models, so each
-parent's children-per-parent distribution follows it too and every key points to an
-existing row. Keys are never learned: new values are made for them after generation and
-integrity is checked before anything is returned or written.
+A child table is learned as one sequence of rows per parent row
+(:class:`~synthloom.sequence.SequenceSynthesizer`): each row is conditioned on a few
+parent columns and on every earlier row of the same parent, and the number of children
+is the model's own end decision. With ``sequential: false`` (or the amplify engine) a
+child is learned row by row instead: a :class:`TableSynthesizer` seeded with the parent
+columns, the row's position among its siblings and their number, and a count model for
+how many children each parent row gets. Other synthesized parents are matched through
+their own count models; references into original (lookup) tables are learned as
+ordinary categorical values of the child. Keys are never learned: new values are made
+for them after generation and integrity is checked before anything is returned or
+written.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ from synthloom.relational.schema import (
 )
 from synthloom.relational.sources import is_database_url, read_source, source_record
 from synthloom.relational.status import ProgressCallback, Timeline
+from synthloom.sequence import ENTITY, SequenceSynthesizer
 from synthloom.table import TableSynthesizer
 
 log = logging.getLogger("synthloom")
@@ -99,6 +103,7 @@ class TablePlan:
     self_refs: dict[str, float] = field(default_factory=dict)  # fk → null share
     dtypes: dict[str, str] = field(default_factory=dict)
     rows: int = 0
+    sequential: bool = False  # one sequence of rows per parent row
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -133,7 +138,7 @@ class RelationalSynthesizer:
         self.integrity_: IntegrityReport | None = None
         self.timeline_: Timeline | None = None
         self.source_: dict[str, Any] | None = None
-        self._models: dict[str, TableSynthesizer] = {}
+        self._models: dict[str, Any] = {}  # TableSynthesizer or SequenceSynthesizer
         self._originals: dict[str, pd.DataFrame] = {}
         self._keep: dict[str, pd.DataFrame] = {}
 
@@ -185,10 +190,14 @@ class RelationalSynthesizer:
         context: list[str] = []
         if fk is not None:
             context = self._context(table, fk, schema, frames)
+        sequential = fk is not None and self._sequential(name)
         seed_fields = [PARENT + c for c in context]
-        if fk is not None:
+        if fk is not None and not sequential:
             seed_fields += [SIBLING_INDEX, SIBLINGS]
-        seed_fields += table.keep
+        if not sequential:
+            seed_fields += table.keep
+        else:
+            seed_fields = []  # the context is given to the sequence model directly
         learned = [c for c in table.data_columns if c not in table.keep]
         plan = TablePlan(
             name=name,
@@ -198,12 +207,15 @@ class RelationalSynthesizer:
             keep=list(table.keep),
             dtypes={c: str(frame[c].dtype) for c in frame.columns},
             rows=len(frame),
+            sequential=sequential,
         )
         for other in table.foreign_keys:
             null_share = float(frame[list(other.columns)].isna().any(axis=1).mean() or 0.0)
             if other.self_reference:
                 plan.self_refs[other.name] = null_share
                 continue
+            if (other is fk and sequential) or learned_reference(schema, other):
+                continue  # the sequence's end decides; a lookup key is a learned value
             count_context = context if other is fk else self._count_context(other, frames)
             counts = children_counts(frames[other.parent], other, frame)
             plan.counts[other.name] = CountPlan(
@@ -260,6 +272,11 @@ class RelationalSynthesizer:
         ranked = sorted(candidates, key=lambda c: -scores[c])
         return ranked[:size]
 
+    def _sequential(self, name: str) -> bool:
+        """Whether a child table is learned as sequences (the LSTM engine, unless
+        ``sequential: false``)."""
+        return self.config.table(name).sequential and self.config.engine_for(name) == "lstm"
+
     def _count_context(self, fk: ForeignKey, frames: dict[str, pd.DataFrame]) -> list[str]:
         parent = frames[fk.parent]
         keys = set(fk.parent_columns)
@@ -298,12 +315,19 @@ class RelationalSynthesizer:
     ) -> None:
         table, frame = schema.tables[plan.name], frames[plan.name]
         fk = table.modelled_by
-        if plan.folder is not None:
-            training = frame[table.data_columns].reset_index(drop=True)
+        if plan.sequential:
+            assert fk is not None and plan.folder is not None
+            self._train_sequences(schema, plan, fk, frames, directory / plan.folder)
+        elif plan.folder is not None:
+            training = _lookups_as_text(
+                frame[table.data_columns].reset_index(drop=True), _lookup_columns(schema, table)
+            )
             if fk is not None:
                 training = _with_context(training, frame, frames[fk.parent], fk, plan.context)
             engine = self.config.engine_for(plan.name)
-            synth = self._table_synthesizer(plan.name, plan.seed_fields, engine)
+            synth = self._table_synthesizer(
+                plan.name, plan.seed_fields, engine, lookups=_lookup_columns(schema, table)
+            )
             synth.fit(
                 training,
                 directory / plan.folder,
@@ -314,7 +338,7 @@ class RelationalSynthesizer:
             if synth.config.params.dp:
                 _publish_released_rows(plan, directory / plan.folder)
         for other in table.foreign_keys:
-            if other.self_reference:
+            if other.name not in plan.counts:
                 continue
             count_plan = plan.counts[other.name]
             parent = frames[other.parent]
@@ -336,19 +360,67 @@ class RelationalSynthesizer:
             )
             _stop_if_interrupted(counter, plan.name)
 
-    def _table_synthesizer(
-        self, table: str, seed_fields: list[str], engine: str, counts: bool = False
-    ) -> TableSynthesizer:
+    def _train_sequences(
+        self,
+        schema: Schema,
+        plan: TablePlan,
+        fk: ForeignKey,
+        frames: dict[str, pd.DataFrame],
+        folder: Path,
+    ) -> None:
+        """One sequence per parent row (childless parents included): the parent's context
+        columns, then its children in ``order_by`` (else source) order."""
+        table = schema.tables[plan.name]
+        frame, parent = frames[plan.name], frames[fk.parent]
+        learned = [c for c in table.data_columns if c not in plan.keep]
+        context = pd.DataFrame({PARENT + c: parent[c].to_numpy() for c in plan.context})
+        conf = self.config.table(plan.name)
+        sections = self._sections(plan.name, lookups=_lookup_columns(schema, table))
+        sections["time_series"] = {
+            "order_by": [c for c in conf.order_by if c in learned],
+            "max_sequence_rows": conf.max_sequence_rows,
+        }
+        dropped = [c for c in conf.order_by if c not in learned]
+        if dropped:
+            raise ConfigError(
+                f"tables.{plan.name}.order_by: {dropped} are not learned columns of "
+                f"{plan.name} (keys and kept columns cannot order it); choose among {learned}"
+            )
+        synth = SequenceSynthesizer(validate_config(SyntheticsConfig, sections))
+        synth.fit(
+            _lookups_as_text(frame[learned].reset_index(drop=True), _lookup_columns(schema, table)),
+            folder,
+            entity=parent_positions(parent, fk, frame),
+            context=context,
+        )
+        _stop_if_interrupted(synth, plan.name)
+
+    def _sections(
+        self, table: str, counts: bool = False, lookups: list[str] | None = None
+    ) -> dict[str, Any]:
+        """The synthetics config sections of one table's model; ``lookups`` (columns
+        referencing an original table) are categories, so only real keys come out."""
         config = self.config
         params = config.params_for(table)
         if counts:
             params = params.model_copy(update={"dp": False})
-        sections: dict[str, Any] = {
+        return {
             "params": params.model_dump(exclude_unset=True),
             "generate": config.generate_section().model_dump(),
             "validators": config.validators.model_dump(),
             "fallback": config.fallback.model_dump(),
+            "columns": {c: {"kind": "categorical"} for c in lookups or []},
         }
+
+    def _table_synthesizer(
+        self,
+        table: str,
+        seed_fields: list[str],
+        engine: str,
+        counts: bool = False,
+        lookups: list[str] | None = None,
+    ) -> TableSynthesizer:
+        sections = self._sections(table, counts, lookups)
         if seed_fields:
             sections["task"] = {"type": "seed", "attrs": {"fields": seed_fields}}
         return TableSynthesizer(validate_config(SyntheticsConfig, sections), engine=engine)
@@ -404,7 +476,9 @@ class RelationalSynthesizer:
         assert self.schema is not None
         self._models = {}
         for plan in self.plans.values():
-            if plan.folder is not None:
+            if plan.sequential:
+                self._models[plan.name] = SequenceSynthesizer.load(directory / plan.folder)
+            elif plan.folder is not None:
                 self._models[plan.name] = TableSynthesizer.load(directory / plan.folder)
             for count_plan in plan.counts.values():
                 self._models[count_plan.fk] = TableSynthesizer.load(directory / count_plan.folder)
@@ -523,7 +597,12 @@ class RelationalSynthesizer:
         table, plan = self.schema.tables[name], self.plans[name]
         fk = table.modelled_by
         positions = None
-        if fk is None:
+        if plan.sequential:
+            assert fk is not None
+            rows, positions = self._sequences(plan, tables[fk.parent], seed)
+            n = len(rows)
+            seeds = pd.DataFrame(index=range(n))
+        elif fk is None:
             n = num_records
             seeds = pd.DataFrame(index=range(n))
         else:
@@ -541,17 +620,23 @@ class RelationalSynthesizer:
             picked = rng.integers(0, len(real), n) if len(real) else np.zeros(0, int)
             for column in plan.keep:
                 seeds[column] = real[column].to_numpy()[picked]
-        rows = self._rows(plan, seeds, n, seed)
+        if plan.sequential:
+            rows = pd.concat([rows, seeds], axis=1)
+        else:
+            rows = self._rows(plan, seeds, n, seed)
         frame = pd.DataFrame(index=range(n))
+        lookups = _lookup_columns(self.schema, table)
         for column in table.data_columns:
             frame[column] = rows[column].to_numpy() if n else pd.Series(dtype=object)
+            if column in lookups:
+                frame[column] = _lookup_values(frame[column], plan.dtypes.get(column))
             frame[column] = _like(frame[column], plan.dtypes.get(column))
         if fk is not None:
             assert positions is not None
             copy_key(frame, fk, tables[fk.parent], positions)
         for other in table.foreign_keys:
-            if other is fk or other.self_reference:
-                continue
+            if other is fk or other.name not in plan.counts:
+                continue  # the modelling parent, self-references, learned lookup keys
             count_plan = plan.counts[other.name]
             parent = tables[other.parent]
             capacities = self._counts(count_plan, parent, seed) if len(parent) else np.zeros(0)
@@ -569,6 +654,18 @@ class RelationalSynthesizer:
                 _, refs = self_reference_order(n, null_share, null_share == 0.0, rng)
                 copy_key(frame, other, frame, refs)
         return frame[table.columns]
+
+    def _sequences(
+        self, plan: TablePlan, parent: pd.DataFrame, seed: int | None
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """The rows of every generated parent's sequence, and each row's parent position."""
+        context = pd.DataFrame({PARENT + c: parent[c].to_numpy() for c in plan.context})
+        context.index = range(len(parent))
+        if len(parent) == 0:
+            return pd.DataFrame(), np.zeros(0, dtype=np.int64)
+        rows = self._models[plan.name].generate(context=context, seed=seed)
+        positions = rows.pop(ENTITY).to_numpy()
+        return rows.reset_index(drop=True), positions
 
     def _rows(self, plan: TablePlan, seeds: pd.DataFrame, n: int, seed: int | None) -> pd.DataFrame:
         """The learned columns of ``n`` rows (plus the seed columns), from the table's model."""
@@ -620,6 +717,35 @@ def read_database(
 
 
 # ------------------------------------------------------------------------------ helpers
+
+
+def learned_reference(schema: Schema, fk: ForeignKey) -> bool:
+    """A foreign key into an original (lookup) table, other than the modelling parent's:
+    the original keeps its keys, so the child learns the reference as a category."""
+    table = schema.tables[fk.table]
+    return schema.tables[fk.parent].original and fk != table.modelled_by
+
+
+def _lookup_columns(schema: Schema, table: TableSchema) -> list[str]:
+    """The child's columns that reference an original (lookup) table."""
+    return [c for fk in table.foreign_keys if learned_reference(schema, fk) for c in fk.columns]
+
+
+def _lookups_as_text(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Lookup references as text, so every engine learns them as categories (a number
+    drawn between two keys would point to no row)."""
+    for column in columns:
+        values = frame[column]
+        frame[column] = values.astype(object).where(values.isna(), values.astype(str))
+    return frame
+
+
+def _lookup_values(series: pd.Series, dtype: str | None) -> pd.Series:
+    """Generated lookup references (text) back as the key's numbers when it has them."""
+    if dtype is None or not any(t in dtype.lower() for t in ("int", "float")):
+        return series
+    numbers = pd.to_numeric(series, errors="coerce")
+    return numbers.astype("Int64") if "int" in dtype.lower() else numbers
 
 
 def _folder(kind: str, name: str, suffix: str = "") -> str:

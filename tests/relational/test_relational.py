@@ -172,8 +172,10 @@ def test_relational_report(lahman_model, lahman_folder, tmp_path):
     assert "Batting.playerID->People" in links and links["Batting.playerID->People"]["top_pairs"]
 
 
-def test_lstm_engine_with_seeded_children(tmp_path):
-    """The LSTM path: children seeded with parent context and sibling position."""
+@pytest.mark.parametrize("sequential", [True, False])
+def test_lstm_engine_children(tmp_path, sequential):
+    """The LSTM path: children as sequences per parent, or row by row seeded with parent
+    context and sibling position (sequential: false)."""
     config = chinook_config(
         engine="lstm",
         include_tables=["employee", "customer", "invoice"],
@@ -186,8 +188,14 @@ def test_lstm_engine_with_seeded_children(tmp_path):
             "seed": 0,
         },
     )
+    config["tables"]["invoice"]["sequential"] = sequential
     synth = RelationalSynthesizer(config).fit(CHINOOK, tmp_path / "lstm")
-    assert synth.plans["invoice"].seed_fields[-2:] == ["__sibling_index", "__siblings"]
+    plan = synth.plans["invoice"]
+    assert plan.sequential is sequential
+    if not sequential:
+        assert plan.seed_fields[-2:] == ["__sibling_index", "__siblings"]
+    else:
+        assert "invoice.customer->customer" not in plan.counts  # the sequence's end decides
     tables = synth.generate(6, seed=0)
     assert synth.integrity_.share == 1.0
     assert tables["invoice"]["customer"].isin(tables["customer"]["id"]).all()

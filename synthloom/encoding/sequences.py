@@ -1,0 +1,195 @@
+"""Entities' rows ⇄ token sequences for the sequence model.
+
+An entity (a parent row, or one series of a time-series table) is its *context* — the
+parent's columns given at generation, then the entity's own *static* columns (constant
+over all its rows, learned once) — and its rows in order. A numeric or datetime
+``order_by`` column is spelled as its start (first row) plus non-negative gaps, so every
+generated sequence is ordered by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthloom.encoding.fields import TableCodec, _to_numbers
+from synthloom.io.schema import ColumnInfo
+
+GAP_PREFIX = "__gap__"
+_NS = {"days": 86_400 * 10**9, "seconds": 10**9}
+
+
+@dataclass
+class OrderStep:
+    """An ``order_by`` column spelled as start + gaps (``unit``: number, days, seconds)."""
+
+    name: str
+    unit: str
+
+    @property
+    def gap(self) -> str:
+        return GAP_PREFIX + self.name
+
+
+def group_starts(entity: np.ndarray) -> np.ndarray:
+    """Whether each row (sorted by entity) is its entity's first."""
+    first = np.ones(len(entity), dtype=bool)
+    first[1:] = entity[1:] != entity[:-1]
+    return first
+
+
+def static_columns(frame: pd.DataFrame, entity: np.ndarray, columns: list[str]) -> list[str]:
+    """Columns constant within every entity that has at least two rows (missing counts
+    as a value); they are learned once per entity. None when no entity has two rows."""
+    sizes = np.bincount(entity) if len(entity) else np.zeros(0, int)
+    if not (sizes >= 2).any():
+        return []
+    out = []
+    for column in columns:
+        values = frame[column].astype(object).where(frame[column].notna(), "\0na")
+        distinct = pd.Series(values.to_numpy()).groupby(entity).nunique()
+        if (distinct <= 1).all():
+            out.append(column)
+    return out
+
+
+def order_steps(
+    frame: pd.DataFrame, columns: list[ColumnInfo], order_by: list[str]
+) -> list[OrderStep]:
+    """The ``order_by`` columns spelled as start + gaps: numbers and dates."""
+    steps = []
+    for info in columns:
+        if info.name not in order_by:
+            continue
+        if info.kind in ("integer", "float"):
+            steps.append(OrderStep(info.name, "number"))
+        elif info.kind == "datetime":
+            _, unit = _to_numbers(frame[info.name], info)
+            steps.append(OrderStep(info.name, unit))
+    return steps
+
+
+def to_gaps(
+    frame: pd.DataFrame, entity: np.ndarray, steps: list[OrderStep], infos: dict[str, ColumnInfo]
+) -> tuple[pd.DataFrame, list[ColumnInfo]]:
+    """Rows (sorted by entity and order) with each step column kept on first rows only and
+    its non-negative gap to the previous row beside it; plus the gap columns' infos."""
+    frame = frame.copy()
+    first = group_starts(entity)
+    extra = []
+    for step in steps:
+        info = infos[step.name]
+        numbers, _ = _to_numbers(frame[step.name], info, unit=_unit(step))
+        gaps = numbers.diff().clip(lower=0).astype("Float64")
+        gaps[first] = pd.NA
+        frame[step.gap] = gaps.to_numpy()
+        frame.loc[~first, step.name] = None
+        kind = "float" if info.kind == "float" else "integer"
+        extra.append(ColumnInfo(step.gap, kind, info.decimals if kind == "float" else None))
+    return frame, extra
+
+
+def from_gaps(
+    frame: pd.DataFrame, entity: np.ndarray, steps: list[OrderStep], infos: dict[str, ColumnInfo]
+) -> pd.DataFrame:
+    """Inverse of :func:`to_gaps`: each entity's start plus the running sum of its gaps."""
+    first = group_starts(entity)
+    for step in steps:
+        info = infos[step.name]
+        start, _ = _to_numbers(frame[step.name], info, unit=_unit(step))
+        start = start.where(pd.Series(first, index=frame.index)).ffill()
+        gaps = pd.to_numeric(frame[step.gap], errors="coerce").fillna(0).clip(lower=0)
+        gaps[first] = 0
+        total = gaps.groupby(entity).cumsum()
+        values = (start.astype(float) + total.to_numpy()).to_numpy()
+        frame[step.name] = _from_numbers(values, info, step)
+        frame = frame.drop(columns=[step.gap])
+    return frame
+
+
+def _unit(step: OrderStep) -> str | None:
+    return None if step.unit == "number" else step.unit
+
+
+def _from_numbers(values: np.ndarray, info: ColumnInfo, step: OrderStep) -> pd.Series:
+    if info.kind == "datetime":
+        ns = pd.Series(np.round(values * _NS[step.unit])).astype("Int64")
+        return pd.to_datetime(ns, errors="coerce")
+    series = pd.Series(values, dtype="Float64")
+    if info.kind == "integer":
+        return series.round().astype("Int64")
+    return series.round(info.decimals) if info.decimals is not None else series
+
+
+@dataclass
+class SequenceCodec:
+    """The context codec (given + static columns) and the row codec, with order steps."""
+
+    context: TableCodec
+    rows: TableCodec
+    given: list[str]  # context columns given at generation (the parent's)
+    static: list[str]  # the entity's own constant columns, learned
+    steps: list[OrderStep]
+    infos: dict[str, ColumnInfo]
+
+    @property
+    def row_columns(self) -> list[str]:
+        """The row codec's columns (gap columns included)."""
+        return [c.name for c in self.rows.columns]
+
+    def encode(
+        self, context: pd.DataFrame, rows: pd.DataFrame, entity: np.ndarray
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Context tokens (entities, k) and each entity's row tokens (rows_e, width).
+
+        ``rows`` is sorted by ``entity`` and order; ``context`` has one row per entity."""
+        ctx = (
+            self.context.encode(context)
+            if len(self.context.fields)
+            else np.zeros((len(context), 0), np.int64)
+        )
+        stepped, _ = to_gaps(rows, entity, self.steps, self.infos)
+        tokens = self.rows.encode(stepped[self.row_columns])
+        bounds = np.searchsorted(entity, np.arange(len(context) + 1))
+        return ctx, [tokens[bounds[i] : bounds[i + 1]] for i in range(len(context))]
+
+    def decode(
+        self, context: np.ndarray, entity: np.ndarray, rows: np.ndarray, rng: np.random.Generator
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Context frame (one row per entity) and rows frame (static columns repeated)."""
+        ctx = (
+            self.context.decode(context, rng)
+            if len(self.context.fields)
+            else pd.DataFrame(index=range(len(context)))
+        )
+        frame = self.rows.decode(rows, rng)
+        frame = from_gaps(frame, entity, self.steps, self.infos)
+        for column in self.static:
+            frame[column] = ctx[column].to_numpy()[entity] if len(entity) else ctx[column][:0]
+        return ctx, frame
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for ``model_params.json``."""
+        return {
+            "context": self.context.to_dict(),
+            "rows": self.rows.to_dict(),
+            "given": self.given,
+            "static": self.static,
+            "steps": [vars(s) for s in self.steps],
+            "infos": {k: v.to_dict() for k, v in self.infos.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SequenceCodec:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            TableCodec.from_dict(data["context"]),
+            TableCodec.from_dict(data["rows"]),
+            list(data["given"]),
+            list(data["static"]),
+            [OrderStep(**s) for s in data["steps"]],
+            {k: ColumnInfo(**v) for k, v in data["infos"].items()},
+        )

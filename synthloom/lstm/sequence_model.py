@@ -1,0 +1,292 @@
+"""The sequence network: one LSTM over an entity's context and then its rows, row after row.
+
+A sequence is ``<bos>``, the ``k`` context tokens (the parent's columns and the entity's
+own constant columns), then per row a flag (row or end) and the row's field tokens. The
+LSTM state runs through the whole sequence, so every row is conditioned on the context
+and on every earlier row of the same entity, and the number of rows is the model's own
+end decision.
+
+Token ids in a training sequence are local ids + 1 (0 is ``<bos>`` and padding), so the
+training loop's padding is ignored by the loss. Every position has a *slot*: a context
+column, the flag, or a row field; slots of the same spelled column share one embedding
+and one head, as in :class:`~synthloom.lstm.table_model.TableLSTM`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from synthloom.lstm.model import LossTerms, State, draw_tokens, recurrent_layers
+
+# Rows beyond this index share one row-position embedding.
+ROW_POSITIONS = 64
+FLAG_ROW, FLAG_END = 0, 1
+
+
+@dataclass(frozen=True)
+class SequenceShape:
+    """Everything needed to rebuild the sequence network."""
+
+    context_sizes: tuple[int, ...]
+    row_sizes: tuple[int, ...]  # the flag first, then the row's field positions
+    embedding_dim: int
+    rnn_units: int
+    rnn_layers: int
+    dropout_rate: float
+    row_tied: tuple[int, ...] = ()  # per row slot, the row slot owning its head
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain data for ``model_params.json``."""
+        data = asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> SequenceShape:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})  # type: ignore[arg-type]
+
+    @property
+    def period(self) -> int:
+        """Positions per row (flag included)."""
+        return len(self.row_sizes)
+
+    @property
+    def slot_sizes(self) -> list[int]:
+        """Vocabulary size of every slot: context slots, then row slots."""
+        return [*self.context_sizes, *self.row_sizes]
+
+    @property
+    def owners(self) -> list[int]:
+        """Per slot, the slot that owns its embedding block and head."""
+        k = len(self.context_sizes)
+        row = list(self.row_tied) or list(range(len(self.row_sizes)))
+        return list(range(k)) + [k + r for r in row]
+
+
+class SequenceLSTM(nn.Module):
+    """Predicts every context and row token of an entity from the tokens before it."""
+
+    def __init__(self, shape: SequenceShape) -> None:
+        super().__init__()
+        self.shape = shape
+        sizes, owners = shape.slot_sizes, shape.owners
+        own = sorted(set(owners))
+        starts = 1 + np.cumsum([0, *[sizes[s] for s in own[:-1]]])
+        block = dict(zip(own, starts.tolist(), strict=True))
+        self.register_buffer(
+            "block_start", torch.tensor([block[o] for o in owners]), persistent=False
+        )
+        self.embedding = nn.Embedding(1 + sum(sizes[s] for s in own), shape.embedding_dim)
+        self.slot_embedding = nn.Embedding(len(sizes), shape.embedding_dim)
+        self.row_embedding = nn.Embedding(ROW_POSITIONS + 1, shape.embedding_dim)
+        self.lstm = recurrent_layers(
+            shape.embedding_dim, shape.rnn_units, shape.rnn_layers, shape.dropout_rate
+        )
+        self.dropout = nn.Dropout(shape.dropout_rate)
+        self.heads = nn.ModuleList(nn.Linear(shape.rnn_units, sizes[s]) for s in own)
+        index = {s: i for i, s in enumerate(own)}
+        self.head_of = [index[o] for o in owners]
+
+    @property
+    def n_context(self) -> int:
+        return len(self.shape.context_sizes)
+
+    def slots(self, start: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+        """Slot and row number (context: 0, rows from 1) of target positions ``start …``."""
+        positions = np.arange(start, start + length)
+        k, period = self.n_context, self.shape.period
+        after = positions - k
+        slot = np.where(after < 0, positions, k + np.mod(after, period))
+        row = np.where(after < 0, 0, 1 + np.floor_divide(after, period))
+        return slot, row
+
+    def hidden(
+        self, inputs: torch.Tensor, state: State | None, start: int
+    ) -> tuple[torch.Tensor, State]:
+        """LSTM outputs for input positions ``start …`` (ids local + 1; 0 = bos/pad).
+
+        The input at position ``t`` carries the token of target ``t - 1`` and is told the
+        slot and row of target ``t``, the one it must predict."""
+        length = inputs.shape[1]
+        slot, row = self.slots(start, length)
+        previous, _ = self.slots(max(start - 1, 0), length)
+        if start == 0:  # input 0 is <bos>: no previous slot; its id is 0 anyway
+            previous = np.concatenate([[0], previous[:-1]])
+        block = self.block_start[torch.as_tensor(previous, device=inputs.device)]
+        ids = torch.where(inputs > 0, block + inputs - 1, torch.zeros_like(inputs))
+        where = torch.as_tensor(slot, device=inputs.device)
+        rows = torch.as_tensor(np.minimum(row, ROW_POSITIONS), device=inputs.device)
+        embedded = (
+            self.embedding(ids)
+            + self.slot_embedding(where.expand(inputs.shape[0], -1))
+            + self.row_embedding(rows.expand(inputs.shape[0], -1))
+        )
+        out, state = self.lstm(self.dropout(embedded), state)
+        return self.dropout(out), state
+
+    def loss_terms(
+        self, inputs: torch.Tensor, targets: torch.Tensor, state: State | None, start: int
+    ) -> LossTerms:
+        """Cross-entropy of every real target, summed; positions sharing a head go
+        through it in one call (one use per module and pass, as DP-SGD expects)."""
+        hidden, state = self.hidden(inputs, state, start)
+        slot, _ = self.slots(start, inputs.shape[1])
+        groups: dict[int, list[int]] = {}
+        for j, s in enumerate(slot.tolist()):
+            groups.setdefault(self.head_of[s], []).append(j)
+        loss = hidden.new_zeros(())
+        correct = 0
+        for head, positions in groups.items():
+            logits = self.heads[head](hidden[:, positions])
+            wanted = targets[:, positions] - 1  # -1: padding
+            loss = loss + nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]),
+                wanted.reshape(-1),
+                ignore_index=-1,
+                reduction="sum",
+            )
+            correct += int(((logits.argmax(-1) == wanted) & (wanted >= 0)).sum())
+        return LossTerms(loss, correct, state)
+
+    def count_targets(self, targets: torch.Tensor) -> int:
+        """Targets that are not padding."""
+        return int((targets > 0).sum())
+
+    def chunk_length(self, seq_length: int | None, length: int) -> int:
+        """Long sequences are learned in chunks of whole rows, the state carried over."""
+        rows = max(1, (seq_length or 512) // self.shape.period)
+        return min(length, self.n_context + 1 + rows * self.shape.period)
+
+
+@dataclass
+class SampledSequences:
+    """Generated rows of many entities: whose they are, and their tokens."""
+
+    context: np.ndarray  # (entities, k) local ids
+    entity: np.ndarray  # (rows,) entity index of each row
+    rows: np.ndarray  # (rows, period - 1) local ids of the row fields
+
+
+class SequenceSampler:
+    """Samples whole sequences for many entities at once; ended entities leave the batch,
+    so the work is proportional to the rows generated."""
+
+    def __init__(
+        self,
+        model: SequenceLSTM,
+        device: torch.device,
+        banned: list[list[int]],
+        ends: list[int],
+    ) -> None:
+        self.model = model.to(device).eval()
+        self.device = device
+        self._ends = ends  # per row slot (flag first), as TableSampler's
+        self._masks = []
+        for size, ids in zip(model.shape.slot_sizes, banned, strict=True):
+            mask = torch.zeros(size, device=device)
+            mask[ids] = -torch.inf
+            self._masks.append(mask)
+
+    @torch.inference_mode()
+    def sample(
+        self,
+        context: np.ndarray,
+        temperature: float,
+        generator: torch.Generator,
+        min_rows: np.ndarray,
+        max_rows: np.ndarray,
+        batch_size: int,
+    ) -> SampledSequences:
+        """Sequences for the given context tokens (-1 entries are drawn by the model);
+        each entity gets between ``min_rows`` and ``max_rows`` rows."""
+        contexts, entities, rows = [], [], []
+        for lo in range(0, len(context), batch_size):
+            hi = min(lo + batch_size, len(context))
+            ctx, entity, row = self._sample_batch(
+                torch.as_tensor(context[lo:hi], device=self.device),
+                temperature,
+                generator,
+                torch.as_tensor(min_rows[lo:hi], device=self.device),
+                torch.as_tensor(max_rows[lo:hi], device=self.device),
+            )
+            contexts.append(ctx)
+            entities.append(entity + lo)
+            rows.append(row)
+        width = self.model.shape.period - 1
+        return SampledSequences(
+            np.concatenate(contexts) if contexts else np.zeros((0, self.model.n_context), int),
+            np.concatenate(entities) if entities else np.zeros(0, int),
+            np.concatenate(rows) if rows else np.zeros((0, width), int),
+        )
+
+    def _draw(
+        self,
+        state: State | None,
+        token: torch.Tensor,
+        position: int,
+        temperature: float,
+        generator: torch.Generator,
+    ) -> tuple[torch.Tensor, State]:
+        hidden, state = self.model.hidden(token.unsqueeze(1), state, position)
+        slot = int(self.model.slots(position, 1)[0][0])
+        head = self.model.heads[self.model.head_of[slot]]
+        logits = head(hidden[:, -1]) / temperature + self._masks[slot]
+        return draw_tokens(logits, generator), state
+
+    def _sample_batch(
+        self,
+        context: torch.Tensor,
+        temperature: float,
+        generator: torch.Generator,
+        min_rows: torch.Tensor,
+        max_rows: torch.Tensor,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        model = self.model
+        n, k, period = len(context), model.n_context, model.shape.period
+        token = torch.zeros(n, dtype=torch.long, device=self.device)  # <bos>
+        state: State | None = None
+        drawn_context = torch.empty((n, k), dtype=torch.long, device=self.device)
+        for t in range(k):
+            drawn, state = self._draw(state, token, t, temperature, generator)
+            given = context[:, t]
+            drawn = torch.where(given >= 0, given, drawn)
+            drawn_context[:, t] = drawn
+            token = drawn + 1
+        alive = torch.arange(n, device=self.device)
+        entity_parts, row_parts = [], []
+        row = 0
+        while len(alive):
+            position = k + row * period
+            flag, state = self._draw(state, token, position, temperature, generator)
+            count = torch.full_like(flag, row)
+            flag = torch.where(count < min_rows[alive], FLAG_ROW, flag)
+            flag = torch.where(count >= max_rows[alive], FLAG_END, flag)
+            keep = flag == FLAG_ROW
+            if not bool(keep.all()):
+                alive, flag = alive[keep], flag[keep]
+                state = (state[0][:, keep], state[1][:, keep])
+                if not len(alive):
+                    break
+            token = flag + 1
+            fields = torch.empty((len(alive), period - 1), dtype=torch.long, device=self.device)
+            previous = None
+            for j in range(1, period):
+                drawn, state = self._draw(state, token, position + j, temperature, generator)
+                end = self._ends[j]
+                if end >= 0 and previous is not None:
+                    drawn = torch.where(previous >= end, end, drawn)
+                fields[:, j - 1] = drawn
+                previous = drawn
+                token = drawn + 1
+            entity_parts.append(alive.cpu().numpy())
+            row_parts.append(fields.cpu().numpy())
+            row += 1
+        width = period - 1
+        entity = np.concatenate(entity_parts) if entity_parts else np.zeros(0, np.int64)
+        rows = np.concatenate(row_parts) if row_parts else np.zeros((0, width), np.int64)
+        order = np.argsort(entity, kind="stable")  # entity by entity, rows in order
+        return drawn_context.cpu().numpy(), entity[order], rows[order]

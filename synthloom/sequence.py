@@ -1,0 +1,434 @@
+"""SequenceSynthesizer: a table learned as sequences of rows, one per entity.
+
+Two uses share it: a time-series table (``time_series: {entity_column, order_by}``; one
+long series when there is no entity column), and a child table of a database, one
+sequence per parent row with the parent's columns as context (see
+:mod:`synthloom.relational`). Each generated row is conditioned on the context and on
+every earlier row of the same entity; how many rows an entity has is the model's own end
+decision (a time series takes its series lengths from the training series instead).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from synthloom.config import Params, SyntheticsConfig, TimeSeries
+from synthloom.encoding.columns import apply_treatments, max_lengths, requested_kinds
+from synthloom.encoding.fields import TableCodec
+from synthloom.encoding.sequences import (
+    SequenceCodec,
+    order_steps,
+    static_columns,
+    to_gaps,
+)
+from synthloom.errors import ConfigError
+from synthloom.io.model_dir import (
+    PARAMS_FILE,
+    SUMMARY_FILE,
+    check_shape,
+    keep_old_if_interrupted,
+    load_weights,
+    loading,
+    read_json,
+    require_model_dir,
+    training_dir,
+    write_json,
+)
+from synthloom.io.schema import ColumnInfo, TableFormat
+from synthloom.io.tables import describe_frame, read_table
+from synthloom.lstm.model import pick_device
+from synthloom.lstm.sequence_model import (
+    FLAG_END,
+    FLAG_ROW,
+    SequenceLSTM,
+    SequenceSampler,
+    SequenceShape,
+)
+from synthloom.lstm.train import (
+    EpochCallback,
+    Trainer,
+    TrainingResult,
+    first_given,
+    seed_everything,
+    split_holdout,
+    training_summary,
+)
+from synthloom.table import table_params
+
+log = logging.getLogger("synthloom")
+
+DATA_KIND = "sequence"
+ENTITY = "__entity"
+# Entities sampled side by side: wide batches keep the per-step overhead small.
+SEQUENCE_SAMPLING_BATCH = 4096
+
+
+class SequenceSynthesizer:
+    """Learns sequences of rows per entity and generates new entities with their rows.
+
+    Options are those of the YAML config (:class:`SyntheticsConfig`, its ``time_series``
+    section for a single table), as a config or keywords.
+    """
+
+    def __init__(self, config: SyntheticsConfig | None = None, **options: Any) -> None:
+        if config is not None and options:
+            raise ConfigError("give either a config or keyword options, not both")
+        self.config = config if config is not None else SyntheticsConfig.from_options(**options)
+        self.codec: SequenceCodec | None = None
+        self.network: SequenceLSTM | None = None
+        self.model_dir: Path | None = None
+        self.training_result_: TrainingResult | None = None
+        self.table_format: TableFormat | None = None
+        self.max_rows = 0
+        self.lengths: list[int] = []  # training series lengths (time series only)
+        self._device = torch.device("cpu")
+
+    @property
+    def series(self) -> TimeSeries:
+        """The sequence options (defaults when the config has none)."""
+        return self.config.time_series or TimeSeries()
+
+    # ----------------------------------------------------------------- training
+    def fit(
+        self,
+        data: str | Path | pd.DataFrame,
+        model_dir: str | Path,
+        *,
+        entity: np.ndarray | None = None,
+        context: pd.DataFrame | None = None,
+        overwrite: bool = False,
+        epoch_callback: EpochCallback | None = None,
+        show_progress: bool = False,
+    ) -> SequenceSynthesizer:
+        """Learn ``data``'s sequences; write the model into ``model_dir``.
+
+        Args:
+            data: The rows (a table file or DataFrame).
+            model_dir: Where the model goes (replaced only when training succeeds).
+            entity: For a child table: the entity (row of ``context``) of each row, -1 for
+                none; without it the ``time_series.entity_column`` groups the rows.
+            context: For a child table: one row per entity (parents without rows
+                included), the columns given at generation.
+        """
+        frame, table_format = _read(data, self.config.params.field_delimiter)
+        frame, table_format = apply_treatments(frame, table_format, self.config.columns)
+        if self.config.params.dp:
+            raise ConfigError(
+                "dp: sequence models are not differentially private yet; set dp: false, or "
+                "learn the table row by row (no time_series section; sequential: false in a "
+                "relational config)"
+            )
+        infos = {c.name: c for c in table_format.columns}
+        if context is None:
+            frame, entity, context = self._series(frame, table_format)
+        else:
+            assert entity is not None
+            frame, entity = _sorted(
+                frame, entity, self.series.order_by, cap=self.series.max_sequence_rows
+            )
+            infos.update({c.name: c for c in describe_frame(context).columns})
+        params = table_params(self.config.params)
+        seed_everything(params.seed)
+        codec = self._fit_codec(frame, entity, context, infos)
+        ctx, rows = codec.encode(_context_frame(frame, entity, context, codec), frame, entity)
+        sequences = [_sequence(ctx[i], rows[i]) for i in range(len(ctx))]
+        self.max_rows = max((len(r) for r in rows), default=0)
+        shape = SequenceShape(
+            tuple(codec.context.vocab_sizes),
+            (2, *codec.rows.vocab_sizes),
+            params.embedding_dim,
+            params.rnn_units,
+            params.rnn_layers,
+            params.dropout_rate,
+            (0, *[1 + t for t in codec.rows.tied]),
+        )
+        network = SequenceLSTM(shape)
+        start = time.monotonic()
+        train_idx, val_idx = split_holdout(
+            len(sequences), params.validation_share, np.random.default_rng(params.seed)
+        )
+        with training_dir(model_dir, overwrite) as directory:
+            self.codec, self.network, self.table_format = codec, network, table_format
+            write_json(directory / PARAMS_FILE, self._model_params(params, len(sequences)))
+            trainer = Trainer(
+                network,
+                params,
+                directory,
+                pick_device(params.device),
+                epoch_callback,
+                show_progress,
+            )
+            result = trainer.fit([sequences[i] for i in train_idx], [sequences[i] for i in val_idx])
+            keep_old_if_interrupted(result.stop_reason, directory, model_dir)
+            summary = training_summary(result, len(train_idx), len(val_idx))
+            summary.update(
+                engine="lstm",
+                entities=len(sequences),
+                rows=len(frame),
+                seconds_total=round(time.monotonic() - start, 3),
+            )
+            write_json(directory / SUMMARY_FILE, summary)
+        self.model_dir = Path(model_dir)
+        self.training_result_ = result
+        self._device = pick_device(params.device)
+        return self
+
+    def _series(
+        self, frame: pd.DataFrame, table_format: TableFormat
+    ) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+        """A time-series table's rows sorted into windows of at most max_sequence_rows,
+        and the (empty) context of each window."""
+        options = self.series
+        named = [options.entity_column] if options.entity_column else []
+        missing = [c for c in named + options.order_by if c not in table_format.names]
+        if missing:
+            raise ConfigError(
+                f"time_series names columns not in the data: {missing}; columns are "
+                f"{table_format.names}"
+            )
+        if options.entity_column:
+            codes, _ = pd.factorize(frame[options.entity_column], use_na_sentinel=False)
+            frame = frame.drop(columns=[options.entity_column])
+        else:
+            codes = np.zeros(len(frame), dtype=np.int64)
+        frame, codes = _sorted(frame, codes, options.order_by, cap=None)
+        self.lengths = np.bincount(codes).tolist()
+        # Windows of max_sequence_rows rows: each is one training sequence.
+        within = pd.Series(codes).groupby(codes).cumcount().to_numpy()
+        window = within // options.max_sequence_rows
+        entity, _ = pd.factorize(pd.Series(list(zip(codes, window, strict=True))))
+        return frame, entity.astype(np.int64), pd.DataFrame(index=range(entity.max() + 1))
+
+    def _fit_codec(
+        self,
+        frame: pd.DataFrame,
+        entity: np.ndarray,
+        context: pd.DataFrame,
+        infos: dict[str, ColumnInfo],
+    ) -> SequenceCodec:
+        order_by = self.series.order_by
+        candidates = [c for c in frame.columns if c not in order_by]
+        static = static_columns(frame, entity, candidates)
+        given = list(context.columns)
+        steps = order_steps(frame, [infos[c] for c in frame.columns], order_by)
+        stepped, gap_infos = to_gaps(frame, entity, steps, infos)
+        first = [c for c in order_by if c in frame.columns]
+        rest = [c for c in frame.columns if c not in static and c not in first]
+        row_infos = [infos[c] for c in first] + gap_infos + [infos[c] for c in rest]
+        options = self.config.columns
+        kinds, lengths = requested_kinds(options), max_lengths(options)
+        rows = TableCodec.fit(stepped, row_infos, [], None, kinds, lengths)
+        ctx_frame = _context_frame(frame, entity, context, None, static)
+        ctx_infos = [infos[c] for c in given + static]
+        ctx = TableCodec.fit(ctx_frame, ctx_infos, given, None, kinds, lengths)
+        log.info(
+            "sequences: %d entities, %d rows; context %s, constant per entity %s, order %s",
+            len(context),
+            len(frame),
+            given,
+            static,
+            order_by or "source order",
+        )
+        all_infos = {**infos, **{g.name: g for g in gap_infos}}
+        return SequenceCodec(ctx, rows, given, static, steps, all_infos)
+
+    def _model_params(self, params: Params, n_entities: int) -> dict[str, Any]:
+        import synthloom
+
+        assert self.codec is not None and self.network is not None
+        assert self.table_format is not None
+        return {
+            "synthloom_version": synthloom.__version__,
+            "torch_version": torch.__version__,
+            "data_kind": DATA_KIND,
+            "config": self.config.model_dump(mode="json", exclude_unset=True),
+            "effective_params": params.model_dump(mode="json"),
+            "table_format": self.table_format.to_dict(),
+            "codec": self.codec.to_dict(),
+            "model_shape": self.network.shape.to_dict(),
+            "max_rows": self.max_rows,
+            "lengths": self.lengths,
+            "n_records": n_entities,
+        }
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, model_dir: str | Path, device: str = "auto") -> SequenceSynthesizer:
+        """Load a trained sequence model from its directory."""
+        directory = require_model_dir(model_dir)
+        with loading(directory):
+            meta = read_json(directory / PARAMS_FILE)
+            if meta.get("data_kind") != DATA_KIND:
+                raise ConfigError(
+                    f"{directory} holds a {meta.get('data_kind')} model, not a sequence model"
+                )
+            synth = cls(SyntheticsConfig.model_validate(meta["config"]))
+            shape = meta["model_shape"]
+            dims = {k: shape[k] for k in ("embedding_dim", "rnn_units", "rnn_layers")}
+            check_shape(directory, dims, [*shape["context_sizes"], *shape["row_sizes"]])
+            synth.network = SequenceLSTM(SequenceShape.from_dict(shape))
+            synth.network.load_state_dict(load_weights(directory))
+            synth.codec = SequenceCodec.from_dict(meta["codec"])
+            synth.table_format = TableFormat.from_dict(meta["table_format"])
+            synth.max_rows = int(meta["max_rows"])
+            synth.lengths = list(meta.get("lengths", []))
+            synth.model_dir = directory
+            synth._device = pick_device(device)
+        return synth
+
+    # --------------------------------------------------------------- generation
+    def generate(
+        self,
+        num_records: int | None = None,
+        *,
+        context: pd.DataFrame | None = None,
+        seed: int | None = None,
+        gen_temp: float | None = None,
+    ) -> pd.DataFrame:
+        """New entities and their rows.
+
+        A child table passes ``context`` (one row per parent, the given columns): the
+        result has an ``__entity`` column, the context row of each generated row. A
+        time series makes ``num_records`` series (default: as many as it learned), with
+        new values in its entity column and each series as long as a training series.
+        """
+        codec, network = self.codec, self.network
+        if codec is None or network is None:
+            raise ConfigError("this synthesizer is not trained; call fit() or load() first")
+        params = self.config.params
+        temperature = first_given(gen_temp, params.gen_temp)
+        if temperature <= 0:
+            raise ConfigError(f"gen_temp={temperature} must be above 0 (1.0 samples as trained)")
+        rng = np.random.default_rng(first_given(seed, params.seed, 0))
+        generator = torch.Generator(device=self._device)
+        run_seed = seed if seed is not None else params.seed
+        generator.manual_seed(run_seed if run_seed is not None else int(torch.seed() % 2**62))
+        if context is not None:
+            n = len(context)
+            forced = np.full((n, len(codec.context.vocab_sizes)), -1, dtype=np.int64)
+            if codec.given and n:
+                forced[:, codec.context.positions(codec.given)] = codec.context.encode(
+                    context[codec.given], seeds=True
+                )
+            min_rows = np.zeros(n, dtype=np.int64)
+            max_rows = np.full(n, self.max_rows, dtype=np.int64)
+        else:
+            n = num_records if num_records is not None else len(self.lengths)
+            if n <= 0:
+                raise ConfigError(f"num_records={n} must be a positive number of series")
+            forced = np.full((n, len(codec.context.vocab_sizes)), -1, dtype=np.int64)
+            lengths = rng.choice(np.asarray(self.lengths or [1]), n)
+            min_rows = max_rows = lengths
+        sampler = SequenceSampler(
+            network,
+            self._device,
+            [*codec.context.banned, [], *codec.rows.banned],
+            [-1, *codec.rows.ends],
+        )
+        drawn = sampler.sample(
+            forced, temperature, generator, min_rows, max_rows, SEQUENCE_SAMPLING_BATCH
+        )
+        _, frame = codec.decode(drawn.context, drawn.entity, drawn.rows, rng)
+        assert self.table_format is not None
+        names = [c for c in self.table_format.names if c in frame.columns]
+        frame = frame[names]
+        if context is not None:
+            frame.insert(0, ENTITY, drawn.entity)
+            return frame.reset_index(drop=True)
+        return self._with_entity_ids(frame, drawn.entity)
+
+    def _with_entity_ids(self, frame: pd.DataFrame, entity: np.ndarray) -> pd.DataFrame:
+        """A time series' entity column with new ids (1, 2, …), in the training columns' order."""
+        assert self.table_format is not None
+        column = self.series.entity_column
+        if column is not None:
+            info = self.table_format.column(column)
+            ids = entity + 1
+            frame.insert(0, column, ids if info.kind == "integer" else ids.astype(str))
+        return frame[self.table_format.names].reset_index(drop=True)
+
+
+def _read(
+    data: str | Path | pd.DataFrame, delimiter: str | None
+) -> tuple[pd.DataFrame, TableFormat]:
+    if isinstance(data, pd.DataFrame):
+        return data.reset_index(drop=True), describe_frame(data)
+    return read_table(data, field_delimiter=delimiter)
+
+
+def _sorted(
+    frame: pd.DataFrame, entity: np.ndarray, order_by: list[str], cap: int | None
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows with an entity, grouped by entity and ordered (the source order breaks ties);
+    with ``cap``, an entity's rows beyond the first ``cap`` are left out, with a warning."""
+    missing = [c for c in order_by if c not in frame.columns]
+    if missing:
+        raise ConfigError(
+            f"order_by names columns not in the table: {missing}; columns are {list(frame.columns)}"
+        )
+    keep = entity >= 0
+    frame, entity = frame[keep].reset_index(drop=True), entity[keep]
+    empty = [c for c in order_by if frame[c].isna().any()]
+    if empty:
+        log.warning(
+            "order_by %s: %d rows have no value; they are placed last in their sequence",
+            empty,
+            int(frame[empty].isna().any(axis=1).sum()),
+        )
+    keys = pd.DataFrame({ENTITY: entity, "__row": np.arange(len(frame))})
+    for column in order_by:
+        keys[column] = frame[column].to_numpy()
+    order = keys.sort_values([ENTITY, *order_by, "__row"], kind="stable").index.to_numpy()
+    frame, entity = frame.iloc[order].reset_index(drop=True), entity[order]
+    if cap is not None:
+        within = pd.Series(entity).groupby(entity).cumcount().to_numpy()
+        over = within >= cap
+        if over.any():
+            log.warning(
+                "%d entities have more than %d rows; their %d later rows are left out of "
+                "training (raise time_series.max_sequence_rows / max_sequence_rows to learn "
+                "longer sequences)",
+                len(np.unique(entity[over])),
+                cap,
+                int(over.sum()),
+            )
+            frame, entity = frame[~over].reset_index(drop=True), entity[~over]
+    return frame, entity
+
+
+def _context_frame(
+    frame: pd.DataFrame,
+    entity: np.ndarray,
+    context: pd.DataFrame,
+    codec: SequenceCodec | None,
+    static: list[str] | None = None,
+) -> pd.DataFrame:
+    """The given context plus each entity's static columns (from its first row)."""
+    static = codec.static if codec is not None else (static or [])
+    out = context.reset_index(drop=True).copy()
+    if not static:
+        return out
+    first = np.full(len(context), -1)
+    starts = np.unique(entity, return_index=True)
+    first[starts[0]] = starts[1]
+    for column in static:
+        values = frame[column].to_numpy(dtype=object)
+        picked = np.where(first >= 0, first, 0)
+        series = pd.Series(values[picked] if len(values) else [None] * len(first), dtype=object)
+        out[column] = series.where(first >= 0, None).astype(frame[column].dtype, errors="ignore")
+    return out
+
+
+def _sequence(context: np.ndarray, rows: np.ndarray) -> torch.Tensor:
+    """``<bos>`` context (row-flag row-tokens)* end-flag, as ids local + 1."""
+    flags = np.full((len(rows), 1), FLAG_ROW)
+    body = np.concatenate([flags, rows], axis=1).reshape(-1) if len(rows) else np.zeros(0, int)
+    ids = np.concatenate([[-1], context, body, [FLAG_END]]) + 1
+    return torch.as_tensor(ids, dtype=torch.long)
