@@ -68,6 +68,8 @@ DATA_KIND = "sequence"
 ENTITY = "__entity"
 # Entities sampled side by side: wide batches keep the per-step overhead small.
 SEQUENCE_SAMPLING_BATCH = 4096
+# Fewest entities per training batch when the batch size is chosen for the data.
+MIN_ENTITY_BATCH = 16
 
 
 class SequenceSynthesizer:
@@ -150,6 +152,7 @@ class SequenceSynthesizer:
             (0, *[1 + t for t in codec.rows.tied]),
         )
         network = SequenceLSTM(shape)
+        params = _entity_batches(params, self.config.params, sequences, shape.period)
         start = time.monotonic()
         train_idx, val_idx = split_holdout(
             len(sequences), params.validation_share, np.random.default_rng(params.seed)
@@ -353,6 +356,21 @@ class SequenceSynthesizer:
             ids = entity + 1
             frame.insert(0, column, ids if info.kind == "integer" else ids.astype(str))
         return frame[self.table_format.names].reset_index(drop=True)
+
+
+def _entity_batches(
+    params: Params, given: Params, sequences: list[torch.Tensor], period: int
+) -> Params:
+    """Unless the user set ``batch_size``: entities per batch such that a batch holds as
+    many tokens as a table batch of rows (a sequence is many rows; too few updates per
+    epoch otherwise)."""
+    if "batch_size" in given.model_fields_set or not sequences:
+        return params
+    mean_tokens = float(np.mean([len(s) for s in sequences]))
+    size = round(params.batch_size * period / max(mean_tokens, 1.0))
+    size = int(np.clip(size, MIN_ENTITY_BATCH, params.batch_size))
+    log.info("sequences: batch_size %d entities (about %.0f tokens each)", size, mean_tokens)
+    return params.model_copy(update={"batch_size": size})
 
 
 def _read(

@@ -81,6 +81,15 @@ class SequenceLSTM(nn.Module):
             "block_start", torch.tensor([block[o] for o in owners]), persistent=False
         )
         self.embedding = nn.Embedding(1 + sum(sizes[s] for s in own), shape.embedding_dim)
+        # The context again at every row step: a parent's columns then need not survive
+        # many noisy steps of the recurrent state to decide, say, when the sequence ends.
+        starts_ctx = np.cumsum([0, *shape.context_sizes])[:-1]
+        self.register_buffer(
+            "context_start", torch.tensor(starts_ctx, dtype=torch.long), persistent=False
+        )
+        self.context_embedding = nn.Embedding(
+            max(1, sum(shape.context_sizes)), shape.embedding_dim
+        )
         self.slot_embedding = nn.Embedding(len(sizes), shape.embedding_dim)
         self.row_embedding = nn.Embedding(ROW_POSITIONS + 1, shape.embedding_dim)
         self.lstm = recurrent_layers(
@@ -104,14 +113,29 @@ class SequenceLSTM(nn.Module):
         row = np.where(after < 0, 0, 1 + np.floor_divide(after, period))
         return slot, row
 
+    def context_vector(self, context: torch.Tensor) -> torch.Tensor:
+        """One vector per entity from its context tokens (local ids), added to the input
+        of every row step."""
+        if context.shape[1] == 0:
+            weight = self.context_embedding.weight
+            return weight.new_zeros((context.shape[0], self.shape.embedding_dim))
+        return self.context_embedding(context + self.context_start).sum(dim=1)
+
     def hidden(
-        self, inputs: torch.Tensor, state: State | None, start: int
+        self,
+        inputs: torch.Tensor,
+        state: State | None,
+        start: int,
+        context: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, State]:
         """LSTM outputs for input positions ``start …`` (ids local + 1; 0 = bos/pad).
 
         The input at position ``t`` carries the token of target ``t - 1`` and is told the
-        slot and row of target ``t``, the one it must predict."""
+        slot and row of target ``t``, the one it must predict; from the first row on it
+        also gets ``context`` (:meth:`context_vector`; taken from ``inputs`` when the
+        chunk starts the sequence)."""
         length = inputs.shape[1]
+        k = self.n_context
         slot, row = self.slots(start, length)
         previous, _ = self.slots(max(start - 1, 0), length)
         if start == 0:  # input 0 is <bos>: no previous slot; its id is 0 anyway
@@ -125,6 +149,11 @@ class SequenceLSTM(nn.Module):
             + self.slot_embedding(where.expand(inputs.shape[0], -1))
             + self.row_embedding(rows.expand(inputs.shape[0], -1))
         )
+        if context is None and start == 0 and length > k:
+            context = self.context_vector((inputs[:, 1 : k + 1] - 1).clamp(min=0))
+        if context is not None and start + length > k:
+            after = torch.as_tensor(np.arange(start, start + length) >= k, device=inputs.device)
+            embedded = embedded + context.unsqueeze(1) * after.view(1, -1, 1)
         out, state = self.lstm(self.dropout(embedded), state)
         return self.dropout(out), state
 
@@ -157,9 +186,9 @@ class SequenceLSTM(nn.Module):
         return int((targets > 0).sum())
 
     def chunk_length(self, seq_length: int | None, length: int) -> int:
-        """Long sequences are learned in chunks of whole rows, the state carried over."""
-        rows = max(1, (seq_length or 512) // self.shape.period)
-        return min(length, self.n_context + 1 + rows * self.shape.period)
+        """A whole sequence per backward pass: every row step needs the context (sequences
+        are at most ``max_sequence_rows`` rows)."""
+        return length
 
 
 @dataclass
@@ -230,8 +259,9 @@ class SequenceSampler:
         position: int,
         temperature: float,
         generator: torch.Generator,
+        context: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, State]:
-        hidden, state = self.model.hidden(token.unsqueeze(1), state, position)
+        hidden, state = self.model.hidden(token.unsqueeze(1), state, position, context)
         slot = int(self.model.slots(position, 1)[0][0])
         head = self.model.heads[self.model.head_of[slot]]
         logits = head(hidden[:, -1]) / temperature + self._masks[slot]
@@ -256,12 +286,15 @@ class SequenceSampler:
             drawn = torch.where(given >= 0, given, drawn)
             drawn_context[:, t] = drawn
             token = drawn + 1
+        vector = model.context_vector(drawn_context)
         alive = torch.arange(n, device=self.device)
         entity_parts, row_parts = [], []
         row = 0
         while len(alive):
             position = k + row * period
-            flag, state = self._draw(state, token, position, temperature, generator)
+            flag, state = self._draw(
+                state, token, position, temperature, generator, vector[alive]
+            )
             count = torch.full_like(flag, row)
             flag = torch.where(count < min_rows[alive], FLAG_ROW, flag)
             flag = torch.where(count >= max_rows[alive], FLAG_END, flag)
@@ -275,7 +308,9 @@ class SequenceSampler:
             fields = torch.empty((len(alive), period - 1), dtype=torch.long, device=self.device)
             previous = None
             for j in range(1, period):
-                drawn, state = self._draw(state, token, position + j, temperature, generator)
+                drawn, state = self._draw(
+                    state, token, position + j, temperature, generator, vector[alive]
+                )
                 end = self._ends[j]
                 if end >= 0 and previous is not None:
                     drawn = torch.where(previous >= end, end, drawn)

@@ -29,7 +29,13 @@ from synthloom.encoding.clusters import cramers_v_matrix
 from synthloom.errors import DataError, SynthloomError
 from synthloom.io.names import safe_file_name
 from synthloom.relational.keys import check_integrity
-from synthloom.relational.schema import ForeignKey, Schema, children_counts, parent_positions
+from synthloom.relational.schema import (
+    ForeignKey,
+    Schema,
+    children_counts,
+    key_index,
+    parent_positions,
+)
 
 if TYPE_CHECKING:
     from synthloom.report import ReportOptions
@@ -142,8 +148,61 @@ def table_accuracy(
     return result
 
 
-def relational_scores(
+def child_sequences(
+    real: dict[str, pd.DataFrame],
+    synthetic: dict[str, pd.DataFrame],
+    schema: Schema,
+    order_by: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    """Sequence metrics of every child table, its rows grouped by modelling parent."""
+    from synthloom.report.sequences import sequence_scores
+
+    result = {}
+    for name in schema.order:
+        table = schema.tables[name]
+        fk = table.modelled_by
+        if fk is None or real[name].empty or synthetic[name].empty:
+            continue
+        sides = []
+        for tables in (real, synthetic):
+            entity = parent_positions(tables[fk.parent], fk, tables[name])
+            order = np.argsort(entity, kind="stable")
+            order = order[entity[order] >= 0]
+            sides.append((tables[name].iloc[order].reset_index(drop=True), entity[order]))
+        result[fk.name] = sequence_scores(
+            sides[0][0],
+            sides[0][1],
+            sides[1][0],
+            sides[1][1],
+            table.data_columns,
+            (order_by or {}).get(name),
+            len(real[fk.parent]),
+            len(synthetic[fk.parent]),
+        )
+    return result
+
+
+def lookup_references(
     real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], schema: Schema
+) -> dict[str, float]:
+    """Per reference into an original (lookup) table: 1 − TVD of the rows referenced."""
+    from synthloom.report.sequences import reference_accuracy
+
+    result = {}
+    for name in schema.order:
+        for fk in schema.tables[name].foreign_keys:
+            if not schema.tables[fk.parent].original or real[name].empty:
+                continue
+            keys = [key_index(t[name], fk.columns).astype(str) for t in (real, synthetic)]
+            result[fk.name] = reference_accuracy(pd.Series(keys[0]), pd.Series(keys[1]))
+    return result
+
+
+def relational_scores(
+    real: dict[str, pd.DataFrame],
+    synthetic: dict[str, pd.DataFrame],
+    schema: Schema,
+    order_by: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """Every relational score (what ``relational_report.json`` holds)."""
     integrity = check_integrity(schema, synthetic)
@@ -157,6 +216,8 @@ def relational_scores(
         "tvd_accuracy": table_accuracy(real, synthetic, schema),
         "children_per_parent": children_per_parent(real, synthetic, schema),
         "parent_child_correlations": parent_child_correlations(real, synthetic, schema),
+        "sequences": child_sequences(real, synthetic, schema, order_by),
+        "lookup_references": lookup_references(real, synthetic, schema),
     }
 
 
