@@ -47,6 +47,7 @@ from synthloom.lstm.model import pick_device
 from synthloom.lstm.sequence_model import (
     FLAG_END,
     FLAG_ROW,
+    RowRules,
     SequenceLSTM,
     SequenceSampler,
     SequenceShape,
@@ -334,6 +335,7 @@ class SequenceSynthesizer:
             self._device,
             [*codec.context.banned, [], *codec.rows.banned],
             [-1, *codec.rows.ends],
+            RowRules(*codec.row_rules()),
         )
         drawn = sampler.sample(
             forced, temperature, generator, min_rows, max_rows, SEQUENCE_SAMPLING_BATCH

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from synthloom.encoding.fields import TableCodec, _to_numbers
+from synthloom.errors import DataError
 from synthloom.io.schema import ColumnInfo
 
 GAP_PREFIX = "__gap__"
@@ -139,6 +140,33 @@ class SequenceCodec:
     def row_columns(self) -> list[str]:
         """The row codec's columns (gap columns included)."""
         return [c.name for c in self.rows.columns]
+
+    def row_rules(self) -> tuple[list[int], list[int], list[list[int]], list[list[int]]]:
+        """Per row position: the token forced on an entity's first row and on later rows
+        (-1: none), and the tokens banned on each: an ``order_by`` start is given on the
+        first row only and a gap on later rows only."""
+        width = len(self.rows.vocab_sizes)
+        first, later = [-1] * width, [-1] * width
+        first_banned: list[list[int]] = [[] for _ in range(width)]
+        later_banned: list[list[int]] = [[] for _ in range(width)]
+        for step in self.steps:
+            for name, fixed, banned in (
+                (step.name, later, first_banned),
+                (step.gap, first, later_banned),
+            ):
+                try:
+                    missing = self.rows.encode(
+                        pd.DataFrame({name: pd.Series([None], dtype=object)})
+                    )
+                except DataError:  # never missing in training: nothing to force
+                    continue
+                positions = self.rows.positions([name])
+                if (missing < 0).any():
+                    continue
+                for position, token in zip(positions, missing[0], strict=True):
+                    fixed[position] = int(token)
+                banned[positions[0]].append(int(missing[0][0]))
+        return first, later, first_banned, later_banned
 
     def encode(
         self, context: pd.DataFrame, rows: pd.DataFrame, entity: np.ndarray

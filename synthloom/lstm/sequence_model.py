@@ -87,9 +87,7 @@ class SequenceLSTM(nn.Module):
         self.register_buffer(
             "context_start", torch.tensor(starts_ctx, dtype=torch.long), persistent=False
         )
-        self.context_embedding = nn.Embedding(
-            max(1, sum(shape.context_sizes)), shape.embedding_dim
-        )
+        self.context_embedding = nn.Embedding(max(1, sum(shape.context_sizes)), shape.embedding_dim)
         self.slot_embedding = nn.Embedding(len(sizes), shape.embedding_dim)
         self.row_embedding = nn.Embedding(ROW_POSITIONS + 1, shape.embedding_dim)
         self.lstm = recurrent_layers(
@@ -192,6 +190,17 @@ class SequenceLSTM(nn.Module):
 
 
 @dataclass
+class RowRules:
+    """Per row field: the token forced on an entity's first row / on later rows (-1:
+    none) and the tokens banned there (an order start comes first, gaps after)."""
+
+    first_fixed: list[int]
+    later_fixed: list[int]
+    first_banned: list[list[int]]
+    later_banned: list[list[int]]
+
+
+@dataclass
 class SampledSequences:
     """Generated rows of many entities: whose they are, and their tokens."""
 
@@ -210,15 +219,28 @@ class SequenceSampler:
         device: torch.device,
         banned: list[list[int]],
         ends: list[int],
+        rules: RowRules | None = None,
     ) -> None:
         self.model = model.to(device).eval()
         self.device = device
         self._ends = ends  # per row slot (flag first), as TableSampler's
-        self._masks = []
-        for size, ids in zip(model.shape.slot_sizes, banned, strict=True):
-            mask = torch.zeros(size, device=device)
-            mask[ids] = -torch.inf
-            self._masks.append(mask)
+        self._masks = [
+            self._mask(size, ids) for size, ids in zip(model.shape.slot_sizes, banned, strict=True)
+        ]
+        width = model.shape.period - 1
+        self.rules = rules or RowRules([-1] * width, [-1] * width, [[]] * width, [[]] * width)
+        sizes = model.shape.row_sizes[1:]
+        self._first_masks = [
+            self._mask(n, ids) for n, ids in zip(sizes, self.rules.first_banned, strict=True)
+        ]
+        self._later_masks = [
+            self._mask(n, ids) for n, ids in zip(sizes, self.rules.later_banned, strict=True)
+        ]
+
+    def _mask(self, size: int, banned: list[int]) -> torch.Tensor:
+        mask = torch.zeros(size, device=self.device)
+        mask[banned] = -torch.inf
+        return mask
 
     @torch.inference_mode()
     def sample(
@@ -260,11 +282,14 @@ class SequenceSampler:
         temperature: float,
         generator: torch.Generator,
         context: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, State]:
         hidden, state = self.model.hidden(token.unsqueeze(1), state, position, context)
         slot = int(self.model.slots(position, 1)[0][0])
         head = self.model.heads[self.model.head_of[slot]]
         logits = head(hidden[:, -1]) / temperature + self._masks[slot]
+        if mask is not None:
+            logits = logits + mask
         return draw_tokens(logits, generator), state
 
     def _sample_batch(
@@ -292,9 +317,7 @@ class SequenceSampler:
         row = 0
         while len(alive):
             position = k + row * period
-            flag, state = self._draw(
-                state, token, position, temperature, generator, vector[alive]
-            )
+            flag, state = self._draw(state, token, position, temperature, generator, vector[alive])
             count = torch.full_like(flag, row)
             flag = torch.where(count < min_rows[alive], FLAG_ROW, flag)
             flag = torch.where(count >= max_rows[alive], FLAG_END, flag)
@@ -307,10 +330,20 @@ class SequenceSampler:
             token = flag + 1
             fields = torch.empty((len(alive), period - 1), dtype=torch.long, device=self.device)
             previous = None
+            fixed = self.rules.first_fixed if row == 0 else self.rules.later_fixed
+            masks = self._first_masks if row == 0 else self._later_masks
             for j in range(1, period):
                 drawn, state = self._draw(
-                    state, token, position + j, temperature, generator, vector[alive]
+                    state,
+                    token,
+                    position + j,
+                    temperature,
+                    generator,
+                    vector[alive],
+                    masks[j - 1],
                 )
+                if fixed[j - 1] >= 0:
+                    drawn = torch.full_like(drawn, fixed[j - 1])
                 end = self._ends[j]
                 if end >= 0 and previous is not None:
                     drawn = torch.where(previous >= end, end, drawn)

@@ -11,6 +11,7 @@ Nothing is overwritten unless asked: every target is checked before the first wr
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Literal
@@ -270,9 +271,15 @@ def _sql_table(
         for column, parent_column in zip(fk.columns, fk.parent_columns, strict=True):
             referenced[column] = tables[fk.parent][parent_column]
     keys = set(table.key_columns)
-    columns = [
-        sa.Column(c, _sql_type(referenced.get(c, frame[c]), c in keys)) for c in frame.columns
-    ]
+    columns = []
+    for c in frame.columns:
+        declared = table.sql_types.get(c, {})
+        kind = _declared_type(declared.get("type")) if declared else None
+        if kind is None:
+            kind = _sql_type(referenced.get(c, frame[c]), c in keys)
+        # NOT NULL as declared, unless the generated column has gaps (the write would fail)
+        nullable = declared.get("nullable", True) or bool(frame[c].isna().any())
+        columns.append(sa.Column(c, kind, nullable=nullable or c in table.primary_key))
     constraints: list[Any] = []
     if table.primary_key:
         constraints.append(sa.PrimaryKeyConstraint(*table.primary_key))
@@ -283,6 +290,52 @@ def _sql_table(
     # MySQL/MariaDB: InnoDB (foreign keys) and full Unicode whatever the server's default
     options = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"} if dialect in MYSQL else {}
     sa.Table(name, metadata, *columns, *constraints, **options)
+
+
+_DECLARED = re.compile(r"^\s*([A-Za-z ]+?)\s*(?:\((\d+)(?:\s*,\s*(\d+))?\))?\s*$")
+
+
+def _declared_type(text: str | None) -> Any:
+    """A portable SQLAlchemy type for a source's declared type (``REAL``,
+    ``NVARCHAR(40)``, ``NUMERIC(10,2)``…), so a copy to another database keeps it; None
+    when the text is not understood (the type then follows the values)."""
+    import sqlalchemy as sa
+
+    match = _DECLARED.match(text or "")
+    if match is None:
+        return None
+    name = match.group(1).upper()
+    size = int(match.group(2)) if match.group(2) else None
+    scale = int(match.group(3)) if match.group(3) else None
+    if "BIGINT" in name:
+        return sa.BigInteger()
+    if "SMALLINT" in name or "TINYINT" in name:
+        return sa.SmallInteger()
+    if "INT" in name:
+        return sa.Integer()
+    if name == "REAL":
+        return sa.REAL()
+    if name in ("DOUBLE", "DOUBLE PRECISION"):
+        return sa.DOUBLE_PRECISION()
+    if name == "FLOAT":
+        return sa.Float()
+    if "NUMERIC" in name or "DECIMAL" in name:
+        return sa.Numeric(size, scale)
+    if "CHAR" in name:
+        return sa.String(size)
+    if "TEXT" in name or "CLOB" in name:
+        return sa.Text()
+    if name == "DATE":
+        return sa.Date()
+    if "DATETIME" in name or "TIMESTAMP" in name:
+        return sa.DateTime()
+    if name == "TIME":
+        return sa.Time()
+    if "BOOL" in name:
+        return sa.Boolean()
+    if "BLOB" in name or "BINARY" in name or name == "BYTEA":
+        return sa.LargeBinary()
+    return None
 
 
 def _sql_type(series: pd.Series, key: bool) -> Any:

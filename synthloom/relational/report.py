@@ -193,8 +193,8 @@ def lookup_references(
         for fk in schema.tables[name].foreign_keys:
             if not schema.tables[fk.parent].original or real[name].empty:
                 continue
-            keys = [key_index(t[name], fk.columns).astype(str) for t in (real, synthetic)]
-            result[fk.name] = reference_accuracy(pd.Series(keys[0]), pd.Series(keys[1]))
+            keys = [pd.Series(map(str, key_index(t[name], fk.columns))) for t in (real, synthetic)]
+            result[fk.name] = reference_accuracy(keys[0], keys[1])
     return result
 
 

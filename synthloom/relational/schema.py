@@ -75,6 +75,8 @@ class TableSchema:
     # columns that mirror them in a second parent's key (Batting.yearID), matched later,
     # and references into original (lookup) tables, learned as categories.
     learned_keys: list[str] = field(default_factory=list)
+    # A database source's declared column types and nullability, for the destination.
+    sql_types: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def key_columns(self) -> list[str]:
@@ -623,15 +625,24 @@ def _drop_orphans(schema: Schema, frames: dict[str, pd.DataFrame]) -> dict[str, 
             values = key_index(child, fk.columns)
             null = child[list(fk.columns)].isna().any(axis=1).to_numpy()
             orphan = ~values.isin(parent_keys) & ~null
-            if orphan.any():
+            # Rows without their modelling parent cannot be anyone's children.
+            modelling = fk == table.modelled_by
+            dropped = orphan | (null & modelling)
+            if orphan.any() or null.any():
                 log.warning(
-                    "%s: %d rows whose %s match no row of %s are left out of training",
+                    "%s: %d rows have a %s that matches no row of %s and %d rows have none "
+                    "(missing key); %s",
                     name,
                     int(orphan.sum()),
                     list(fk.columns),
                     fk.parent,
+                    int(null.sum()),
+                    f"both, {int(dropped.sum())} rows, are left out of training"
+                    if modelling
+                    else "the first are left out of training, the second learned as missing",
                 )
-                frames[name] = child[~orphan].reset_index(drop=True)
+            if dropped.any():
+                frames[name] = child[~dropped].reset_index(drop=True)
     for name in schema.originals:
         for fk in schema.tables[name].foreign_keys:
             values = key_index(frames[name], fk.columns)

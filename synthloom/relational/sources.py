@@ -33,7 +33,8 @@ class SourceData:
     keys: dict[str, dict[str, Any]]
     all_tables: list[str]
     kind: str
-    sql_types: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Declared column types of a database source: {table: {column: {type, nullable}}}.
+    sql_types: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
 
 def is_database_url(text: str) -> bool:
@@ -143,7 +144,10 @@ def _read_database(url: str, config: RelationalConfig) -> SourceData:
                 ]
                 keys[name] = {"primary_key": pk, "foreign_keys": fks}
                 columns = inspector.get_columns(name)
-                types[name] = {c["name"]: str(c["type"]) for c in columns}
+                types[name] = {
+                    c["name"]: {"type": str(c["type"]), "nullable": bool(c.get("nullable", True))}
+                    for c in columns
+                }
                 table = sa.Table(name, sa.MetaData(), autoload_with=conn)
                 rows = conn.execute(sa.select(table)).mappings().all()
                 frame = pd.DataFrame([dict(r) for r in rows], columns=[c["name"] for c in columns])

@@ -161,6 +161,9 @@ class RelationalSynthesizer:
             with timeline.step("loading") as event:
                 data = read_source(source, config, config_dir)
                 schema, frames = build_schema(data.frames, data.keys, config, data.all_tables)
+                for name, table in schema.tables.items():
+                    declared = data.sql_types.get(name, {})
+                    table.sql_types = {c: declared[c] for c in table.columns if c in declared}
                 record = source_record(source, config_dir)
                 rows = sum(len(f) for f in frames.values())
                 event.detail = f"{len(frames)} tables, {rows:,} rows, root {schema.root}"
@@ -796,14 +799,7 @@ def _with_context(
 ) -> pd.DataFrame:
     """The child's columns plus its parent's context columns and its place among siblings."""
     positions = parent_positions(parent, fk, child)
-    linked = positions >= 0
-    if not linked.all():
-        log.warning(
-            "%s: %d rows without a %s are left out of training",
-            fk.table,
-            int((~linked).sum()),
-            fk.parent,
-        )
+    linked = positions >= 0  # all are, but for rows _drop_orphans already counted
     training = training[linked].reset_index(drop=True)
     positions = positions[linked]
     columns = {PARENT + c: parent[c].to_numpy()[positions] for c in context}

@@ -1,0 +1,160 @@
+"""Child tables as sequences, lookup references as learned values, types kept, orphans told."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from synthloom.relational import RelationalSynthesizer, read_database
+from synthloom.relational.destinations import write_tables
+from synthloom.relational.report import child_sequences, lookup_references
+from tests.conftest import CHINOOK
+from tests.relational.conftest import chinook_config
+
+TINY_LSTM = {"rnn_units": 32, "embedding_dim": 16, "rnn_layers": 1, "seed": 0}
+
+
+def _clinic(folder, n_patients=150, orphans=0, missing_parent=0):
+    """Patients with a plan that sets how many visits they get; visits in date order, one
+    ward per patient, a lookup of 40 doctors of whom 3 take every visit."""
+    rng = np.random.default_rng(0)
+    folder.mkdir()
+    plans = rng.choice(["basic", "gold"], n_patients)
+    patients = pd.DataFrame({"id": np.arange(n_patients), "plan": plans})
+    doctors = pd.DataFrame({"id": np.arange(100, 140), "name": [f"dr{i}" for i in range(40)]})
+    rows = []
+    for pid, plan in zip(patients.id, plans, strict=True):
+        start = pd.Timestamp("2023-01-01") + pd.Timedelta(days=int(rng.integers(0, 300)))
+        ward = rng.choice(["A", "B", "C"])
+        for i in range(1 if plan == "basic" else 4):
+            rows.append({"patient": pid, "day": start + pd.Timedelta(days=7 * i + int(rng.integers(0, 3))),
+                         "ward": ward, "doctor": int(rng.choice([101, 117, 133], p=[0.6, 0.3, 0.1])),
+                         "cost": int(rng.integers(1, 9)) * 10})
+    visits = pd.DataFrame(rows).sample(frac=1.0, random_state=0)  # not in date order
+    extra = []
+    for i in range(orphans):
+        extra.append({"patient": 10_000 + i, "day": pd.Timestamp("2023-05-01"), "ward": "A",
+                      "doctor": 101, "cost": 10})
+    for _ in range(missing_parent):
+        extra.append({"patient": None, "day": pd.Timestamp("2023-05-01"), "ward": "A",
+                      "doctor": 101, "cost": 10})
+    visits = pd.concat([visits, pd.DataFrame(extra)], ignore_index=True)
+    visits.insert(0, "id", np.arange(len(visits)))
+    patients.to_csv(folder / "patient.csv", index=False)
+    doctors.to_csv(folder / "doctor.csv", index=False)
+    visits.to_csv(folder / "visit.csv", index=False)
+    schema = {
+        "tables": {
+            "patient": {"primary_key": ["id"]},
+            "doctor": {"primary_key": ["id"]},
+            "visit": {
+                "primary_key": ["id"],
+                "foreign_keys": [
+                    {"columns": ["patient"], "references": {"table": "patient"}},
+                    {"columns": ["doctor"], "references": {"table": "doctor"}},
+                ],
+            },
+        }
+    }
+    (folder / "schema.yaml").write_text(yaml.safe_dump(schema), encoding="utf-8")
+    return folder
+
+
+def _config(engine="lstm", **visit):
+    return {
+        "engine": engine,
+        "params": {**TINY_LSTM, "epochs": 40},
+        "tables": {"doctor": {"original": True}, "visit": {"order_by": ["day"], **visit}},
+    }
+
+
+@pytest.fixture(scope="module")
+def clinic(tmp_path_factory):
+    return _clinic(tmp_path_factory.mktemp("clinic") / "db")
+
+
+@pytest.fixture(scope="module")
+def clinic_model(clinic, tmp_path_factory):
+    model_dir = tmp_path_factory.mktemp("clinic_model") / "m"
+    RelationalSynthesizer(_config()).fit(clinic, model_dir)
+    return model_dir
+
+
+def test_children_are_sequences_of_their_parent(clinic, clinic_model):
+    synth = RelationalSynthesizer.load(clinic_model)
+    assert synth.plans["visit"].sequential
+    tables = synth.generate(60, seed=0)
+    assert synth.integrity_.share == 1.0
+    visits = tables["visit"].merge(tables["patient"], left_on="patient", right_on="id")
+    per_patient = visits.groupby("patient")
+    # every patient's visits in date order and on one ward, as in the real data
+    assert per_patient["day"].apply(lambda d: d.is_monotonic_increasing).all()
+    assert (per_patient["ward"].nunique() == 1).all()
+    counts = tables["patient"].set_index("id").join(per_patient.size().rename("n")).fillna(0)
+    expected = counts["plan"].map({"basic": 1, "gold": 4})
+    assert (counts["n"] == expected).mean() >= 0.8  # the plan decides the number of visits
+    schema, real = read_database(clinic, _config())
+    scores = child_sequences(real, tables, schema, {"visit": ["day"]})["visit.patient->patient"]
+    assert scores["ordered"]["day"]["synthetic"]["non_decreasing"] == 1.0
+    assert scores["constant_within_entity"]["ward"]["synthetic"] == 1.0
+
+
+@pytest.mark.parametrize("engine", ["lstm", "amplify"])
+def test_lookup_references_keep_their_distribution(clinic, clinic_model, tmp_path, engine):
+    """Three of forty doctors take every visit: the synthetic visits say so too."""
+    if engine == "lstm":
+        synth = RelationalSynthesizer.load(clinic_model)
+    else:
+        synth = RelationalSynthesizer(_config("amplify")).fit(clinic, tmp_path / "amplify")
+    tables = synth.generate(150, seed=0)
+    assert synth.integrity_.share == 1.0
+    assert set(tables["visit"]["doctor"]) <= {101, 117, 133}
+    schema, real = read_database(clinic, _config(engine))
+    accuracy = lookup_references(real, tables, schema)["visit.doctor->doctor"]
+    assert accuracy >= 0.9
+    pd.testing.assert_frame_equal(tables["doctor"], real["doctor"])
+
+
+def test_orphans_and_missing_parents_are_both_counted(tmp_path, caplog):
+    folder = _clinic(tmp_path / "db", n_patients=40, orphans=7, missing_parent=5)
+    config = _config("amplify")
+    with caplog.at_level(logging.WARNING, logger="synthloom"):
+        read_database(folder, config)
+    assert "7 rows have a ['patient'] that matches no row of patient and 5 rows have none" in (
+        caplog.text
+    )
+    assert "both, 12 rows, are left out of training" in caplog.text
+
+
+def test_database_destination_keeps_declared_types(tmp_path):
+    source = tmp_path / "chinook.sqlite"
+    shutil.copy(CHINOOK, source)
+    synth = RelationalSynthesizer(chinook_config(engine="amplify")).fit(source, tmp_path / "m")
+    tables = synth.generate(20, seed=0)
+    target = tmp_path / "out.sqlite"
+    write_tables(tables, synth.schema, f"sqlite:///{target}")
+    before = sa.inspect(sa.create_engine(f"sqlite:///{source}"))
+    after = sa.inspect(sa.create_engine(f"sqlite:///{target}"))
+    for name in synth.schema.tables:
+        declared = {c["name"]: str(c["type"]) for c in before.get_columns(name)}
+        written = {c["name"]: str(c["type"]) for c in after.get_columns(name)}
+        assert written == {c: declared[c] for c in written}, name
+    for name in synth.schema.originals:  # original tables: same values, same types
+        query = f'SELECT * FROM "{name}" ORDER BY 1'
+        real = pd.read_sql(query, sa.create_engine(f"sqlite:///{source}"))
+        copy = pd.read_sql(query, sa.create_engine(f"sqlite:///{target}"))
+        pd.testing.assert_frame_equal(copy, real[copy.columns], check_dtype=True)
+
+
+def test_order_by_must_name_a_learned_column(clinic, tmp_path):
+    from synthloom.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="order_by"):
+        RelationalSynthesizer(_config(order_by=["patient"])).fit(clinic, tmp_path / "m")
+    assert not (tmp_path / "m").exists()

@@ -1,0 +1,145 @@
+"""Sequence models: time series per entity, ordered by construction, context-driven lengths."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthloom.errors import ConfigError
+from synthloom.report.sequences import (
+    consecutive_pair_accuracy,
+    lag1_autocorrelation,
+    length_accuracy,
+    ordered_share,
+    reference_accuracy,
+)
+from synthloom.sequence import ENTITY, SequenceSynthesizer
+
+SMALL = {"rnn_units": 32, "embedding_dim": 16, "rnn_layers": 1, "seed": 0}
+
+
+def _series(n_entities: int = 40, seed: int = 0) -> pd.DataFrame:
+    """Made-up sensor series: a constant site per sensor, daily readings, duplicates of a
+    timestamp allowed (gap 0)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for e in range(n_entities):
+        start = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 30)))
+        site = ["north", "south"][e % 2]
+        level = 10.0 * (e % 3)
+        for i in range(int(rng.integers(3, 9))):
+            day = start + pd.Timedelta(days=i + int(i == 2))
+            rows.append({"sensor": f"s{e}", "time": day, "site": site,
+                         "value": round(level + i + rng.normal(), 2)})
+    frame = pd.DataFrame(rows)
+    return frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)  # unsorted input
+
+
+@pytest.fixture(scope="module")
+def series_model(tmp_path_factory):
+    model_dir = tmp_path_factory.mktemp("series") / "model"
+    data = _series()
+    synth = SequenceSynthesizer(
+        epochs=25, time_series={"entity_column": "sensor", "order_by": ["time"]}, **SMALL
+    )
+    synth.fit(data, model_dir)
+    return data, model_dir
+
+
+def test_time_series_ordered_constant_and_new_ids(series_model):
+    data, model_dir = series_model
+    synth = SequenceSynthesizer.load(model_dir)
+    out = synth.generate(30, seed=1)
+    assert list(out.columns) == list(data.columns)
+    assert out["sensor"].nunique() == 30
+    assert not set(out["sensor"]) & set(data["sensor"])  # new entity ids, never real ones
+    by_sensor = out.groupby("sensor", sort=False)
+    assert by_sensor["time"].apply(lambda t: t.is_monotonic_increasing).all()
+    assert (by_sensor["site"].nunique() == 1).all()  # constant per sensor, as learned
+    real_lengths = data.groupby("sensor").size()
+    assert by_sensor.size().isin(real_lengths.unique()).all()
+    assert pd.api.types.is_datetime64_any_dtype(out["time"])
+
+
+def test_generation_is_reproducible(series_model):
+    _, model_dir = series_model
+    synth = SequenceSynthesizer.load(model_dir)
+    pd.testing.assert_frame_equal(synth.generate(5, seed=3), synth.generate(5, seed=3))
+
+
+def test_context_decides_sequence_length(tmp_path):
+    """A parent column that fixes the number of children is learned (the end decision)."""
+    rng = np.random.default_rng(0)
+    context = pd.DataFrame({"__parent__plan": rng.choice(["basic", "gold", "none"], 300)})
+    wanted = context["__parent__plan"].map({"none": 0, "basic": 1, "gold": 4}).to_numpy()
+    entity = np.repeat(np.arange(300), wanted)
+    rows = pd.DataFrame({"amount": rng.integers(1, 5, len(entity)) * 10})
+    synth = SequenceSynthesizer(epochs=30, **SMALL)
+    synth.fit(rows, tmp_path / "m", entity=entity, context=context)
+    given = pd.DataFrame({"__parent__plan": ["none", "basic", "gold"] * 20})
+    out = synth.generate(context=given, seed=0)
+    counts = np.bincount(out[ENTITY], minlength=len(given))
+    expected = given["__parent__plan"].map({"none": 0, "basic": 1, "gold": 4}).to_numpy()
+    assert (counts == expected).mean() >= 0.9
+
+
+def test_long_entities_are_capped_with_a_warning(tmp_path, caplog):
+    rng = np.random.default_rng(0)
+    entity = np.repeat(np.arange(30), [40] + [3] * 29)
+    rows = pd.DataFrame({"v": rng.integers(0, 3, len(entity))})
+    context = pd.DataFrame(index=range(30))
+    synth = SequenceSynthesizer(
+        epochs=2, time_series={"max_sequence_rows": 10}, **SMALL
+    )
+    with caplog.at_level(logging.WARNING, logger="synthloom"):
+        synth.fit(rows, tmp_path / "m", entity=entity, context=context)
+    assert "more than 10 rows" in caplog.text and "max_sequence_rows" in caplog.text
+    assert synth.max_rows == 10
+
+
+def test_bad_sequence_config_is_one_line(tmp_path):
+    data = _series(5)
+    with pytest.raises(ConfigError, match="time_series names columns not in the data"):
+        SequenceSynthesizer(time_series={"order_by": ["when"]}, **SMALL).fit(data, tmp_path / "a")
+    with pytest.raises(ConfigError, match="not differentially private"):
+        SequenceSynthesizer(dp=True, time_series={"order_by": ["time"]}, **SMALL).fit(
+            data, tmp_path / "b"
+        )
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_missing_order_values_go_last(tmp_path, caplog):
+    data = _series(10)
+    data.loc[data.index[:3], "value"] = np.nan
+    synth = SequenceSynthesizer(
+        epochs=1, time_series={"entity_column": "sensor", "order_by": ["value"]}, **SMALL
+    )
+    with caplog.at_level(logging.WARNING, logger="synthloom"):
+        synth.fit(data, tmp_path / "m")
+    assert "3 rows have no value" in caplog.text
+
+
+def test_sequence_metrics():
+    entity = np.array([0, 0, 0, 1, 1, 2])
+    frame = pd.DataFrame({"t": [1, 2, 3, 5, 4, 9], "c": ["a", "a", "b", "x", "x", "y"]})
+    shares = ordered_share(frame, entity, "t")
+    assert shares == {"non_decreasing": 0.5, "increasing": 0.5}
+    assert length_accuracy(np.array([1, 2, 3]), np.array([1, 2, 3])) == pytest.approx(1.0)
+    assert length_accuracy(np.array([1, 1, 1]), np.array([5, 5, 5])) == pytest.approx(0.0)
+    many = np.repeat(np.arange(20), 3)
+    rising = pd.DataFrame({"c": ["a", "a", "b"] * 20})
+    falling = pd.DataFrame({"c": ["b", "a", "a"] * 20})
+    same = consecutive_pair_accuracy(rising, many, rising, many, ["c"])
+    assert same["c"] == pytest.approx(1.0)
+    # same values, same shares, other order: only the pairs tell them apart
+    assert consecutive_pair_accuracy(rising, many, falling, many, ["c"])["c"] == pytest.approx(0.5)
+    walk = pd.DataFrame({"x": np.cumsum(np.random.default_rng(0).normal(size=400))})
+    noise = pd.DataFrame({"x": np.random.default_rng(1).normal(size=400)})
+    one = np.zeros(400, dtype=int)
+    assert lag1_autocorrelation(walk, one, "x") > 0.8
+    assert abs(lag1_autocorrelation(noise, one, "x")) < 0.2
+    assert reference_accuracy(pd.Series([1, 1, 2]), pd.Series([1, 1, 2])) == pytest.approx(1.0)
+    assert reference_accuracy(pd.Series([1, 1, 1]), pd.Series([2, 3, 4])) == pytest.approx(0.0)
