@@ -32,8 +32,14 @@ def _series(n_entities: int = 40, seed: int = 0) -> pd.DataFrame:
         level = 10.0 * (e % 3)
         for i in range(int(rng.integers(3, 9))):
             day = start + pd.Timedelta(days=i + int(i == 2))
-            rows.append({"sensor": f"s{e}", "time": day, "site": site,
-                         "value": round(level + i + rng.normal(), 2)})
+            rows.append(
+                {
+                    "sensor": f"s{e}",
+                    "time": day,
+                    "site": site,
+                    "value": round(level + i + rng.normal(), 2),
+                }
+            )
     frame = pd.DataFrame(rows)
     return frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)  # unsorted input
 
@@ -91,9 +97,7 @@ def test_long_entities_are_capped_with_a_warning(tmp_path, caplog):
     entity = np.repeat(np.arange(30), [40] + [3] * 29)
     rows = pd.DataFrame({"v": rng.integers(0, 3, len(entity))})
     context = pd.DataFrame(index=range(30))
-    synth = SequenceSynthesizer(
-        epochs=2, time_series={"max_sequence_rows": 10}, **SMALL
-    )
+    synth = SequenceSynthesizer(epochs=2, time_series={"max_sequence_rows": 10}, **SMALL)
     with caplog.at_level(logging.WARNING, logger="synthloom"):
         synth.fit(rows, tmp_path / "m", entity=entity, context=context)
     assert "more than 10 rows" in caplog.text and "max_sequence_rows" in caplog.text

@@ -33,17 +33,37 @@ def _clinic(folder, n_patients=150, orphans=0, missing_parent=0):
         start = pd.Timestamp("2023-01-01") + pd.Timedelta(days=int(rng.integers(0, 300)))
         ward = rng.choice(["A", "B", "C"])
         for i in range(1 if plan == "basic" else 4):
-            rows.append({"patient": pid, "day": start + pd.Timedelta(days=7 * i + int(rng.integers(0, 3))),
-                         "ward": ward, "doctor": int(rng.choice([101, 117, 133], p=[0.6, 0.3, 0.1])),
-                         "cost": int(rng.integers(1, 9)) * 10})
+            rows.append(
+                {
+                    "patient": pid,
+                    "day": start + pd.Timedelta(days=7 * i + int(rng.integers(0, 3))),
+                    "ward": ward,
+                    "doctor": int(rng.choice([101, 117, 133], p=[0.6, 0.3, 0.1])),
+                    "cost": int(rng.integers(1, 9)) * 10,
+                }
+            )
     visits = pd.DataFrame(rows).sample(frac=1.0, random_state=0)  # not in date order
     extra = []
     for i in range(orphans):
-        extra.append({"patient": 10_000 + i, "day": pd.Timestamp("2023-05-01"), "ward": "A",
-                      "doctor": 101, "cost": 10})
+        extra.append(
+            {
+                "patient": 10_000 + i,
+                "day": pd.Timestamp("2023-05-01"),
+                "ward": "A",
+                "doctor": 101,
+                "cost": 10,
+            }
+        )
     for _ in range(missing_parent):
-        extra.append({"patient": None, "day": pd.Timestamp("2023-05-01"), "ward": "A",
-                      "doctor": 101, "cost": 10})
+        extra.append(
+            {
+                "patient": None,
+                "day": pd.Timestamp("2023-05-01"),
+                "ward": "A",
+                "doctor": 101,
+                "cost": 10,
+            }
+        )
     visits = pd.concat([visits, pd.DataFrame(extra)], ignore_index=True)
     visits.insert(0, "id", np.arange(len(visits)))
     patients.to_csv(folder / "patient.csv", index=False)
