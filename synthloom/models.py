@@ -8,12 +8,13 @@ from synthloom.config import SyntheticsConfig
 from synthloom.errors import ConfigError, DataError
 from synthloom.io.model_dir import PARAMS_FILE, is_model_dir, read_json, require_model_dir
 from synthloom.io.schema import UNSUPPORTED_SUFFIXES
+from synthloom.sequence import SequenceSynthesizer
 from synthloom.table import TableSynthesizer
 from synthloom.text import TextSynthesizer
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".json", ".jsonl", ".parquet", ".pq"}
 
-Synthesizer = TextSynthesizer | TableSynthesizer
+Synthesizer = TextSynthesizer | TableSynthesizer | SequenceSynthesizer
 
 
 def is_table_path(path: str | Path) -> bool:
@@ -32,6 +33,13 @@ def synthesizer_for(
             f"CSV, JSON, JSONL or Parquet (a file holding CSV text needs the name .csv)"
         )
     if is_table_path(data) or config.params.field_delimiter is not None:
+        if config.time_series is not None:
+            if engine != "lstm":
+                raise ConfigError(
+                    f"time_series tables are learned by the LSTM sequence model, not {engine}; "
+                    "use models: - synthetics, or drop the time_series section"
+                )
+            return SequenceSynthesizer(config)
         return TableSynthesizer(config, engine=engine)
     if engine != "lstm":
         raise ConfigError(f"the {engine} model takes tables (CSV/JSON/JSONL/Parquet), not text")
@@ -39,7 +47,7 @@ def synthesizer_for(
 
 
 def load_model(model_dir: str | Path) -> Synthesizer:
-    """Load whichever kind of model ``model_dir`` holds (a text or a table model)."""
+    """Load whichever kind of model ``model_dir`` holds (text, table or sequences)."""
     if is_model_dir(Path(model_dir)):
         kind = read_json(Path(model_dir) / PARAMS_FILE).get("data_kind")
         if kind == "relational":
@@ -50,4 +58,6 @@ def load_model(model_dir: str | Path) -> Synthesizer:
             )
     directory = require_model_dir(model_dir)
     kind = read_json(directory / PARAMS_FILE).get("data_kind")
+    if kind == "sequence":
+        return SequenceSynthesizer.load(directory)
     return TableSynthesizer.load(directory) if kind == "table" else TextSynthesizer.load(directory)

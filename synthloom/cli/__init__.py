@@ -24,6 +24,7 @@ from synthloom.lstm.train import EpochState
 from synthloom.models import Synthesizer, load_model, synthesizer_for
 from synthloom.report.from_model import training_and_holdout
 from synthloom.report.options import REPORT_FILES
+from synthloom.sequence import SequenceSynthesizer
 from synthloom.table import TableSynthesizer
 
 app = typer.Typer(
@@ -158,6 +159,19 @@ def generate(
     check_output_file(output, overwrite=overwrite, model_dir=model_dir)
     if seeds is not None and seeds.resolve() == output.resolve():
         raise SynthloomError(f"--output {output} is the --seeds file; write the output elsewhere")
+    if isinstance(synth, SequenceSynthesizer):
+        if start_string is not None or parallelism is not None or seeds is not None:
+            raise SynthloomError(
+                "--start-string, --parallelism and --seeds do not apply to time-series models"
+            )
+        frame = synth.generate(num_records, gen_temp=gen_temp, seed=seed)
+        written = write_table_chunks(iter([frame]), output, synth.table_format)
+        column = synth.series.entity_column
+        series = frame[column].nunique() if column else 1
+        console.print(f"wrote {written} records ({series} series) to {output}")
+        if report:
+            console.print("no report: time-series reports are not built yet (see METRICS.md)")
+        return
     if isinstance(synth, TableSynthesizer):
         if start_string is not None or parallelism is not None:
             raise SynthloomError("--start-string and --parallelism apply to text models only")
