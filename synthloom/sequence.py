@@ -67,8 +67,9 @@ log = logging.getLogger("synthloom")
 
 DATA_KIND = "sequence"
 ENTITY = "__entity"
-# Entities sampled side by side: wide batches keep the per-step overhead small.
-SEQUENCE_SAMPLING_BATCH = 4096
+# Entities sampled side by side: wide batches keep the per-step overhead small (ended
+# entities leave the batch, so late rows cost little).
+SEQUENCE_SAMPLING_BATCH = 65536
 # Fewest entities per training batch when the batch size is chosen for the data.
 MIN_ENTITY_BATCH = 16
 
