@@ -60,10 +60,12 @@ def static_columns(frame: pd.DataFrame, entity: np.ndarray, columns: list[str]) 
 def order_steps(
     frame: pd.DataFrame, columns: list[ColumnInfo], order_by: list[str]
 ) -> list[OrderStep]:
-    """The ``order_by`` columns spelled as start + gaps: numbers and dates."""
+    """The first ``order_by`` column spelled as start + gaps when it holds numbers or dates
+    (later ones only break ties: within a sequence they may go down, as a stint number
+    does from one season to the next)."""
     steps = []
     for info in columns:
-        if info.name not in order_by:
+        if info.name not in order_by[:1]:
             continue
         if info.kind in ("integer", "float"):
             steps.append(OrderStep(info.name, "number"))

@@ -70,6 +70,9 @@ class SequenceShape:
 class SequenceLSTM(nn.Module):
     """Predicts every context and row token of an entity from the tokens before it."""
 
+    # Every token weighs the same in the loss, whatever its sequence's length (Trainer).
+    equal_token_weights = True
+
     def __init__(self, shape: SequenceShape) -> None:
         super().__init__()
         self.shape = shape

@@ -120,6 +120,10 @@ class Trainer:
         """
         policy = self.policy
         policy.attach(self)
+        # Batches hold records of similar length; a sequence model's loss is divided by
+        # the mean record's targets, not the batch's, so a short record's tokens weigh no
+        # more than a long one's (else, say, early ends of sequences are overlearned).
+        self._mean_targets = float(np.mean([len(s) - 1 for s in train])) if train else 1.0
         result = TrainingResult()
         start = time.monotonic()
         per_epoch = policy.steps_per_epoch(len(train))
@@ -241,7 +245,9 @@ class Trainer:
         """
         inputs, targets = batch[:, :-1].to(self.device), batch[:, 1:].to(self.device)
         n_tokens = self.model.count_targets(targets)
-        divisor = n_tokens if per_token else 1
+        divisor: float = n_tokens if per_token else 1
+        if per_token and getattr(self.model, "equal_token_weights", False):
+            divisor = len(batch) * self._mean_targets
         chunk = self.model.chunk_length(self.params.seq_length, inputs.shape[1])
         total, right, state = 0.0, 0, None
         for lo in range(0, inputs.shape[1], chunk):
