@@ -28,7 +28,7 @@ from synthloom.encoding.sequences import (
     static_columns,
     to_gaps,
 )
-from synthloom.errors import ConfigError
+from synthloom.errors import ConfigError, DataError
 from synthloom.io.model_dir import (
     PARAMS_FILE,
     SUMMARY_FILE,
@@ -294,6 +294,7 @@ class SequenceSynthesizer:
         num_records: int | None = None,
         *,
         context: pd.DataFrame | None = None,
+        prefix: pd.DataFrame | None = None,
         seed: int | None = None,
         gen_temp: float | None = None,
     ) -> pd.DataFrame:
@@ -303,18 +304,14 @@ class SequenceSynthesizer:
         result has an ``__entity`` column, the context row of each generated row. A
         time series makes ``num_records`` series (default: as many as it learned), with
         new values in its entity column and each series as long as a training series.
+        A time series given a ``prefix`` (rows with the training columns) continues each
+        of its series instead: the prefix rows come back as given, its entity ids kept,
+        followed by at least one generated row.
         """
-        codec, network = self.codec, self.network
-        if codec is None or network is None:
-            raise ConfigError("this synthesizer is not trained; call fit() or load() first")
-        params = self.config.params
-        temperature = first_given(gen_temp, params.gen_temp)
-        if temperature <= 0:
-            raise ConfigError(f"gen_temp={temperature} must be above 0 (1.0 samples as trained)")
-        rng = np.random.default_rng(first_given(seed, params.seed, 0))
-        generator = torch.Generator(device=self._device)
-        run_seed = seed if seed is not None else params.seed
-        generator.manual_seed(run_seed if run_seed is not None else int(torch.seed() % 2**62))
+        if prefix is not None:
+            return self._continue(prefix, seed, gen_temp)
+        codec = self._trained()
+        rng = np.random.default_rng(first_given(seed, self.config.params.seed, 0))
         if context is not None:
             n = len(context)
             forced = np.full((n, len(codec.context.vocab_sizes)), -1, dtype=np.int64)
@@ -329,8 +326,37 @@ class SequenceSynthesizer:
             if n <= 0:
                 raise ConfigError(f"num_records={n} must be a positive number of series")
             forced = np.full((n, len(codec.context.vocab_sizes)), -1, dtype=np.int64)
-            lengths = rng.choice(np.asarray(self.lengths or [1]), n)
-            min_rows = max_rows = lengths
+            min_rows = max_rows = rng.choice(np.asarray(self.lengths or [1]), n)
+        frame, entity = self._sample(forced, min_rows, max_rows, seed, gen_temp)
+        if context is not None:
+            frame.insert(0, ENTITY, entity)
+            return frame.reset_index(drop=True)
+        return self._with_entity_ids(frame, entity)
+
+    def _trained(self) -> SequenceCodec:
+        if self.codec is None or self.network is None or self.table_format is None:
+            raise ConfigError("this synthesizer is not trained; call fit() or load() first")
+        return self.codec
+
+    def _sample(
+        self,
+        forced: np.ndarray,
+        min_rows: np.ndarray,
+        max_rows: np.ndarray,
+        seed: int | None,
+        gen_temp: float | None,
+        prefix: np.ndarray | None = None,
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """Decoded rows (training columns) and each row's entity, from the sampler."""
+        codec, network, params = self._trained(), self.network, self.config.params
+        assert network is not None and self.table_format is not None
+        temperature = first_given(gen_temp, params.gen_temp)
+        if temperature <= 0:
+            raise ConfigError(f"gen_temp={temperature} must be above 0 (1.0 samples as trained)")
+        rng = np.random.default_rng(first_given(seed, params.seed, 0))
+        generator = torch.Generator(device=self._device)
+        run_seed = seed if seed is not None else params.seed
+        generator.manual_seed(run_seed if run_seed is not None else int(torch.seed() % 2**62))
         sampler = SequenceSampler(
             network,
             self._device,
@@ -339,16 +365,56 @@ class SequenceSynthesizer:
             RowRules(*codec.row_rules()),
         )
         drawn = sampler.sample(
-            forced, temperature, generator, min_rows, max_rows, SEQUENCE_SAMPLING_BATCH
+            forced, temperature, generator, min_rows, max_rows, SEQUENCE_SAMPLING_BATCH, prefix
         )
         _, frame = codec.decode(drawn.context, drawn.entity, drawn.rows, rng)
-        assert self.table_format is not None
         names = [c for c in self.table_format.names if c in frame.columns]
-        frame = frame[names]
-        if context is not None:
-            frame.insert(0, ENTITY, drawn.entity)
-            return frame.reset_index(drop=True)
-        return self._with_entity_ids(frame, drawn.entity)
+        return frame[names], drawn.entity
+
+    def _continue(
+        self, prefix: pd.DataFrame, seed: int | None, gen_temp: float | None
+    ) -> pd.DataFrame:
+        """Each series of ``prefix`` continued (see :meth:`generate`)."""
+        codec, table_format = self._trained(), self.table_format
+        assert table_format is not None
+        missing = [c for c in table_format.names if c not in prefix.columns]
+        if missing:
+            raise DataError(
+                f"the prefix rows lack columns {missing}; give rows with the training "
+                f"columns {table_format.names}"
+            )
+        if prefix.empty:
+            raise DataError("the prefix has no rows; give the first rows of each series")
+        column = self.series.entity_column
+        ids = prefix[column] if column else pd.Series(np.zeros(len(prefix), dtype=np.int64))
+        codes, uniques = pd.factorize(ids, sort=False)
+        rows = prefix.drop(columns=[column] if column else []).reset_index(drop=True)
+        rows, codes = _sorted(rows, codes.astype(np.int64), self.series.order_by, cap=None)
+        n = len(uniques)
+        stepped, _ = to_gaps(rows, codes, codec.steps, codec.infos)
+        tokens = codec.rows.encode(stepped[codec.row_columns], seeds=True)
+        counts = np.bincount(codes, minlength=n)
+        given = np.full((n, int(counts.max()) + 1, tokens.shape[1]), -1, dtype=np.int64)
+        within = pd.Series(codes).groupby(codes).cumcount().to_numpy()
+        given[codes, within] = tokens
+        forced = np.full((n, len(codec.context.vocab_sizes)), -1, dtype=np.int64)
+        if codec.static:
+            context = _context_frame(rows, codes, pd.DataFrame(index=range(n)), codec)
+            positions = codec.context.positions(codec.static)
+            forced[:, positions] = codec.context.encode(context[codec.static], seeds=True)
+        rng = np.random.default_rng(first_given(seed, self.config.params.seed, 0))
+        total = np.maximum(rng.choice(np.asarray(self.lengths or [1]), n), counts + 1)
+        frame, entity = self._sample(forced, total, total, seed, gen_temp, given)
+        # the prefix rows come back exactly as given, not as their decoded tokens
+        generated = pd.Series(entity).groupby(entity).cumcount().to_numpy() >= counts[entity]
+        kept = rows[[c for c in frame.columns]].copy()
+        kept.insert(0, ENTITY, codes)
+        frame.insert(0, ENTITY, entity)
+        frame = pd.concat([kept, frame[generated]], ignore_index=True)
+        frame = frame.sort_values(ENTITY, kind="stable").reset_index(drop=True)
+        if column:
+            frame.insert(0, column, np.asarray(uniques, dtype=object)[frame[ENTITY]])
+        return frame[table_format.names]
 
     def _with_entity_ids(self, frame: pd.DataFrame, entity: np.ndarray) -> pd.DataFrame:
         """A time series' entity column with new ids (1, 2, …), in the training columns' order."""

@@ -147,3 +147,19 @@ def test_sequence_metrics():
     assert abs(lag1_autocorrelation(noise, one, "x")) < 0.2
     assert reference_accuracy(pd.Series([1, 1, 2]), pd.Series([1, 1, 2])) == pytest.approx(1.0)
     assert reference_accuracy(pd.Series([1, 1, 1]), pd.Series([2, 3, 4])) == pytest.approx(0.0)
+
+
+def test_prefixes_are_continued(series_model):
+    data, model_dir = series_model
+    synth = SequenceSynthesizer.load(model_dir)
+    first = data.sort_values(["sensor", "time"]).groupby("sensor").head(2)
+    prefix = first[first["sensor"].isin(["s1", "s2", "s3"])]
+    out = synth.generate(prefix=prefix, seed=0)
+    assert set(out["sensor"]) == {"s1", "s2", "s3"}  # the given series, continued
+    for sensor, rows in out.groupby("sensor"):
+        given = prefix[prefix["sensor"] == sensor].sort_values("time").reset_index(drop=True)
+        assert len(rows) > len(given)
+        head = rows.head(len(given)).reset_index(drop=True)
+        pd.testing.assert_frame_equal(head, given[head.columns], check_dtype=False)
+        assert rows["time"].is_monotonic_increasing
+        assert rows["site"].nunique() == 1 and rows["site"].iloc[0] == given["site"].iloc[0]

@@ -160,11 +160,13 @@ def generate(
     if seeds is not None and seeds.resolve() == output.resolve():
         raise SynthloomError(f"--output {output} is the --seeds file; write the output elsewhere")
     if isinstance(synth, SequenceSynthesizer):
-        if start_string is not None or parallelism is not None or seeds is not None:
+        if start_string is not None or parallelism is not None:
             raise SynthloomError(
-                "--start-string, --parallelism and --seeds do not apply to time-series models"
+                "--start-string and --parallelism do not apply to time-series models"
             )
-        frame = synth.generate(num_records, gen_temp=gen_temp, seed=seed)
+        # --seeds: the first rows of series to continue
+        prefix = read_table(seeds)[0] if seeds is not None else None
+        frame = synth.generate(num_records, prefix=prefix, gen_temp=gen_temp, seed=seed)
         written = write_table_chunks(iter([frame]), output, synth.table_format)
         column = synth.series.entity_column
         series = frame[column].nunique() if column else 1

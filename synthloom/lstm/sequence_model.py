@@ -254,18 +254,23 @@ class SequenceSampler:
         min_rows: np.ndarray,
         max_rows: np.ndarray,
         batch_size: int,
+        prefix: np.ndarray | None = None,
     ) -> SampledSequences:
         """Sequences for the given context tokens (-1 entries are drawn by the model);
-        each entity gets between ``min_rows`` and ``max_rows`` rows."""
+        each entity gets between ``min_rows`` and ``max_rows`` rows. ``prefix`` (entities,
+        rows, fields) holds rows to continue: rows whose tokens are all ≥ 0 are kept as
+        given, the first row with a -1 starts the generated part."""
         contexts, entities, rows = [], [], []
         for lo in range(0, len(context), batch_size):
             hi = min(lo + batch_size, len(context))
+            given = None if prefix is None else torch.as_tensor(prefix[lo:hi], device=self.device)
             ctx, entity, row = self._sample_batch(
                 torch.as_tensor(context[lo:hi], device=self.device),
                 temperature,
                 generator,
                 torch.as_tensor(min_rows[lo:hi], device=self.device),
                 torch.as_tensor(max_rows[lo:hi], device=self.device),
+                given,
             )
             contexts.append(ctx)
             entities.append(entity + lo)
@@ -302,8 +307,15 @@ class SequenceSampler:
         generator: torch.Generator,
         min_rows: torch.Tensor,
         max_rows: torch.Tensor,
+        prefix: torch.Tensor | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         model = self.model
+        given_rows = (
+            (prefix >= 0).all(dim=2).sum(dim=1)
+            if prefix is not None
+            else torch.zeros(len(context), dtype=torch.long, device=self.device)
+        )
+        min_rows = torch.maximum(min_rows, given_rows)
         n, k, period = len(context), model.n_context, model.shape.period
         token = torch.zeros(n, dtype=torch.long, device=self.device)  # <bos>
         state: State | None = None
@@ -324,6 +336,7 @@ class SequenceSampler:
             count = torch.full_like(flag, row)
             flag = torch.where(count < min_rows[alive], FLAG_ROW, flag)
             flag = torch.where(count >= max_rows[alive], FLAG_END, flag)
+            flag = torch.where(count < given_rows[alive], FLAG_ROW, flag)
             keep = flag == FLAG_ROW
             if not bool(keep.all()):
                 alive, flag = alive[keep], flag[keep]
@@ -347,6 +360,9 @@ class SequenceSampler:
                 )
                 if fixed[j - 1] >= 0:
                     drawn = torch.full_like(drawn, fixed[j - 1])
+                if prefix is not None and row < prefix.shape[1]:
+                    kept = prefix[alive, row, j - 1]
+                    drawn = torch.where(row < given_rows[alive], kept, drawn)
                 end = self._ends[j]
                 if end >= 0 and previous is not None:
                     drawn = torch.where(previous >= end, end, drawn)
