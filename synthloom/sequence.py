@@ -173,7 +173,9 @@ class SequenceSynthesizer:
             result = trainer.fit([sequences[i] for i in train_idx], [sequences[i] for i in val_idx])
             keep_old_if_interrupted(result.stop_reason, directory, model_dir)
             summary = training_summary(result, len(train_idx), len(val_idx))
+            kinds = {**codec.rows.kinds, **codec.context.kinds}
             summary.update(
+                column_kinds={c: kinds[c] for c in table_format.names if c in kinds},
                 engine="lstm",
                 entities=len(sequences),
                 rows=len(frame),

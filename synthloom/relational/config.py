@@ -47,6 +47,7 @@ from synthloom.config import (
 from synthloom.errors import ConfigError
 
 Treatment = Literal["synthesize", "keep", "exclude"]
+ColumnKind = Literal["auto", "categorical", "string", "identifier", "text"]
 Engine = Literal["lstm", "amplify"]
 
 
@@ -83,6 +84,9 @@ class TableConfig(_Section):
     foreign_keys: list[ForeignKeyConfig] | None = None
     parent: str | None = None
     columns: dict[str, Treatment] = Field(default_factory=dict)
+    # How a column is learned (as the table models' columns.<name>.kind): e.g. names and
+    # emails spelled as strings; default: decided from the data.
+    column_kinds: dict[str, ColumnKind] = Field(default_factory=dict)
     context_columns: list[str] | None = None
     engine: Engine | None = None
     params: RelationalParams | None = None

@@ -378,6 +378,13 @@ def _check_treatments(table: TableSchema, config: RelationalConfig) -> None:
         )
     if table.original and any(t == "keep" for t in treatments.values()):
         log.info("%s is original: every column is kept", table.name)
+    kinds = config.table(table.name).column_kinds
+    wrong = [c for c in kinds if c not in table.columns or c in table.key_columns]
+    if wrong:
+        raise ConfigError(
+            f"tables.{table.name}.column_kinds: {wrong} are not data columns of "
+            f"{table.name}; choose among {[c for c in table.columns if c not in table.key_columns]}"
+        )
 
 
 def _check_originals(tables: dict[str, TableSchema]) -> None:

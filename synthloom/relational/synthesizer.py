@@ -412,7 +412,10 @@ class RelationalSynthesizer:
             "generate": config.generate_section().model_dump(),
             "validators": config.validators.model_dump(),
             "fallback": config.fallback.model_dump(),
-            "columns": {c: {"kind": "categorical"} for c in lookups or []},
+            "columns": {
+                **{c: {"kind": k} for c, k in config.table(table).column_kinds.items()},
+                **{c: {"kind": "categorical"} for c in lookups or []},
+            },
         }
 
     def _table_synthesizer(

@@ -178,3 +178,19 @@ def test_order_by_must_name_a_learned_column(clinic, tmp_path):
     with pytest.raises(ConfigError, match="order_by"):
         RelationalSynthesizer(_config(order_by=["patient"])).fit(clinic, tmp_path / "m")
     assert not (tmp_path / "m").exists()
+
+
+def test_column_kinds_per_table(tmp_path):
+    """A relational table's column can be spelled (names, emails): new values come out."""
+    config = chinook_config(engine="lstm", include_tables=["employee", "customer"])
+    config["params"] = {**TINY_LSTM, "epochs": 1}
+    config["tables"]["customer"]["column_kinds"] = {"company": "string"}
+    synth = RelationalSynthesizer(config).fit(CHINOOK, tmp_path / "m")
+    summary = (tmp_path / "m" / "tables" / "customer" / "training_summary.json").read_text()
+    assert '"company": "string"' in summary
+    config["tables"]["customer"]["column_kinds"] = {"nope": "string"}
+    from synthloom.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="column_kinds"):
+        RelationalSynthesizer(config).fit(CHINOOK, tmp_path / "m2")
+    assert synth.integrity_ is None or synth.integrity_.share == 1.0
