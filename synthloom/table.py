@@ -72,6 +72,7 @@ from synthloom.io.tables import describe_frame, read_table
 from synthloom.lstm.model import pick_device
 from synthloom.lstm.steps import dp_settings
 from synthloom.lstm.table_model import TableLSTM, TableSampler, TableShape
+from synthloom.lstm.threads import ThreadGovernor
 from synthloom.lstm.train import (
     EpochCallback,
     Trainer,
@@ -861,7 +862,10 @@ class _Run:
         use_lstm = bool(self.synth._parts) and self.synth.engine == "lstm"
         try:
             if use_lstm:
-                kept.append(self._collect(seeds, pending, self._draw))
+                with ThreadGovernor(
+                    self.synth.config.params.threads, "generation", wait=False, level=logging.DEBUG
+                ) as self.threads:
+                    kept.append(self._collect(seeds, pending, self._draw))
                 return pd.concat(kept).sort_index()
         except TooManyInvalidError as exc:
             if self.synth._fallback is None or not self.synth.config.fallback.allow:
@@ -918,6 +922,7 @@ class _Run:
     def _draw(self, n: int, seeds: pd.DataFrame | None) -> pd.DataFrame:
         """Rows from every part in turn; each later part is forced to its anchors' values."""
         frame: pd.DataFrame | None = None
+        self.threads.tick()
         for part, sampler in zip(self.synth._parts, self.samplers, strict=True):
             given = seeds if frame is None else frame[part.conditioned]
             forced = None

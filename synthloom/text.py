@@ -38,6 +38,7 @@ from synthloom.io.text import clean_records, read_text_records
 from synthloom.lstm.generate import RecordModel, SamplingPlan, stream_texts
 from synthloom.lstm.model import LONG_RECORD_TOKENS, ModelShape, RecordLSTM, pick_device
 from synthloom.lstm.steps import dp_settings
+from synthloom.lstm.threads import auto_workers
 from synthloom.lstm.train import (
     EpochCallback,
     Trainer,
@@ -225,10 +226,11 @@ class TextSynthesizer:
             temperature,
             seed if seed is not None else params.seed,
             wanted,
+            params.threads,
         )
         workers = first_given(parallelism, 1)
         if workers < 1:
-            workers = os.cpu_count() or 1
+            workers = auto_workers() if params.threads == "auto" else os.cpu_count() or 1
         return self._validated(
             stream_texts(self._model, self.model_dir, plan, workers), wanted, limit, line_validator
         )
