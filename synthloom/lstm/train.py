@@ -157,7 +157,7 @@ class Trainer:
                     state = self._end_epoch(result, best, epoch, loss, accuracy, val, start)
                     progress.update(task, loss=state.val_loss or loss)
                     # a cut made on an estimate of the epoch's end goes on once it is measured
-                    if timed_out and not self.clock.room_for_step():
+                    if timed_out and (epoch == epochs or not self.clock.room_for_step()):
                         result.stop_reason = "time_limit"
                         break
                     if allowed < per_epoch:
