@@ -80,6 +80,7 @@ from synthloom.lstm.train import (
     first_given,
     seed_everything,
     split_holdout,
+    time_share,
     training_summary,
 )
 from synthloom.privacy.accounting import Release
@@ -323,7 +324,7 @@ class TableSynthesizer:
             for index, cluster in enumerate(clusters):
                 part = self._new_part(frame, table_format, cluster, index, params)
                 parts.append(part)
-                budget = _time_share(params, start, len(clusters) - index)
+                budget = time_share(params, start, len(clusters) - index)
                 results.append(
                     self._train_part(
                         part, frame, split, directory, params, budget, epoch_callback,
@@ -1022,14 +1023,6 @@ def _rebalanced_values(
     values = np.array(values[:wanted], dtype=object)
     rng.shuffle(values)
     return values
-
-
-def _time_share(params: Params, start: float, parts_left: int) -> float | None:
-    """Each remaining part gets an equal share of what is left of the time cap."""
-    cap = params.max_training_time_seconds
-    if cap is None:
-        return None
-    return max((cap - (time.monotonic() - start)) / parts_left, 1.0)
 
 
 def _combine(results: list[TrainingResult]) -> TrainingResult:

@@ -113,6 +113,17 @@ def test_time_cap_leaves_room_for_a_slow_validation(
     assert all(torch.equal(saved[k], live[k]) for k in saved)
 
 
+def test_time_cap_covers_the_whole_fit(tmp_path: Path, short_fortunes: list[str]) -> None:
+    cap = 2.0
+    options = {**TINY, "epochs": 10_000, "validation_split": 0.98}
+    synth = TextSynthesizer(**options, max_training_time_seconds=cap)
+    began = time.monotonic()
+    synth.fit(short_fortunes * 30, tmp_path / "m")  # 180 training, 8,820 held-out records
+    elapsed = time.monotonic() - began
+    assert synth.training_result_.stop_reason == "time_limit"
+    assert elapsed <= 1.05 * cap + 0.5, f"{elapsed:.2f} s for a {cap} s cap"
+
+
 def test_validation_cut_by_the_cap_keeps_the_earlier_checkpoint(tmp_path: Path) -> None:
     params = TextSynthesizer(**TINY).config.params
     first, late = {"w": torch.zeros(1)}, {"w": torch.ones(1)}

@@ -430,6 +430,15 @@ class WeightAverage:
                 torch._foreach_copy_([p.data for p in self.params], own)
 
 
+def time_share(params: Params, start: float, parts_left: int = 1) -> float | None:
+    """What is left of the time cap since ``start``, shared equally by the parts still to
+    train (at least 1 s each, or the cap if it is shorter); None without a cap."""
+    cap = params.max_training_time_seconds
+    if cap is None:
+        return None
+    return max((cap - (time.monotonic() - start)) / parts_left, min(cap, 1.0))
+
+
 def seed_everything(seed: int | None) -> None:
     """Seed Python, NumPy and PyTorch so a run can be repeated exactly."""
     if seed is None:
