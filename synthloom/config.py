@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from synthloom.errors import ConfigError
 
@@ -74,7 +81,15 @@ class Params(_Section):
     rnn_layers: int = Field(2, ge=1)
     max_training_time_seconds: float | None = Field(None, gt=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: Literal["auto"] | int = "auto"
     seed: int | None = None
+
+    @field_validator("threads", mode="before")
+    @classmethod
+    def _check_threads(cls, value: Any) -> Any:
+        if value == "auto" or (type(value) is int and value >= 1):
+            return value
+        raise ValueError(f"threads={value!r} must be 'auto' or a whole number of threads ≥ 1")
 
     @model_validator(mode="after")
     def _check_split_and_delimiter(self) -> Params:
@@ -422,7 +437,7 @@ def check_generation_args(
         )
     if parallelism is not None and parallelism < 0:
         raise ConfigError(
-            f"parallelism={parallelism} must be 0 (all cores) or a number of worker processes"
+            f"parallelism={parallelism} must be 0 (one per free core) or a number of workers"
         )
 
 

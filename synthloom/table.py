@@ -72,6 +72,7 @@ from synthloom.io.tables import describe_frame, read_table
 from synthloom.lstm.model import pick_device
 from synthloom.lstm.steps import dp_settings
 from synthloom.lstm.table_model import TableLSTM, TableSampler, TableShape
+from synthloom.lstm.threads import ThreadGovernor
 from synthloom.lstm.train import (
     EpochCallback,
     Trainer,
@@ -79,6 +80,7 @@ from synthloom.lstm.train import (
     first_given,
     seed_everything,
     split_holdout,
+    time_share,
     training_summary,
 )
 from synthloom.privacy.accounting import Release
@@ -322,7 +324,7 @@ class TableSynthesizer:
             for index, cluster in enumerate(clusters):
                 part = self._new_part(frame, table_format, cluster, index, params)
                 parts.append(part)
-                budget = _time_share(params, start, len(clusters) - index)
+                budget = time_share(params, start, len(clusters) - index)
                 results.append(
                     self._train_part(
                         part, frame, split, directory, params, budget, epoch_callback,
@@ -861,7 +863,10 @@ class _Run:
         use_lstm = bool(self.synth._parts) and self.synth.engine == "lstm"
         try:
             if use_lstm:
-                kept.append(self._collect(seeds, pending, self._draw))
+                with ThreadGovernor(
+                    self.synth.config.params.threads, "generation", wait=False, level=logging.DEBUG
+                ) as self.threads:
+                    kept.append(self._collect(seeds, pending, self._draw))
                 return pd.concat(kept).sort_index()
         except TooManyInvalidError as exc:
             if self.synth._fallback is None or not self.synth.config.fallback.allow:
@@ -918,6 +923,7 @@ class _Run:
     def _draw(self, n: int, seeds: pd.DataFrame | None) -> pd.DataFrame:
         """Rows from every part in turn; each later part is forced to its anchors' values."""
         frame: pd.DataFrame | None = None
+        self.threads.tick()
         for part, sampler in zip(self.synth._parts, self.samplers, strict=True):
             given = seeds if frame is None else frame[part.conditioned]
             forced = None
@@ -1017,14 +1023,6 @@ def _rebalanced_values(
     values = np.array(values[:wanted], dtype=object)
     rng.shuffle(values)
     return values
-
-
-def _time_share(params: Params, start: float, parts_left: int) -> float | None:
-    """Each remaining part gets an equal share of what is left of the time cap."""
-    cap = params.max_training_time_seconds
-    if cap is None:
-        return None
-    return max((cap - (time.monotonic() - start)) / parts_left, 1.0)
 
 
 def _combine(results: list[TrainingResult]) -> TrainingResult:

@@ -38,6 +38,7 @@ from synthloom.io.text import clean_records, read_text_records
 from synthloom.lstm.generate import RecordModel, SamplingPlan, stream_texts
 from synthloom.lstm.model import LONG_RECORD_TOKENS, ModelShape, RecordLSTM, pick_device
 from synthloom.lstm.steps import dp_settings
+from synthloom.lstm.threads import auto_workers
 from synthloom.lstm.train import (
     EpochCallback,
     Trainer,
@@ -46,6 +47,7 @@ from synthloom.lstm.train import (
     records_to_sequences,
     seed_everything,
     split_holdout,
+    time_share,
     training_summary,
 )
 from synthloom.privacy.training import PrivateTraining, log_privacy
@@ -104,6 +106,7 @@ class TextSynthesizer:
         if warning := weak_privacy_warning(self.config.params):
             log.warning("%s", warning)
         seed_everything(params.seed)
+        start = time.monotonic()  # the cap covers the tokenizer too
         with training_dir(model_dir, overwrite) as directory:
             train_idx, val_idx = split_holdout(
                 len(records), params.validation_share, np.random.default_rng(params.seed)
@@ -138,8 +141,15 @@ class TextSynthesizer:
             network = RecordLSTM(shape)
             device = pick_device(params.device)
             sequences = records_to_sequences(encoded)
+            budget = {"max_training_time_seconds": time_share(params, start)}
             trainer = Trainer(
-                network, params, directory, device, epoch_callback, show_progress, privacy
+                network,
+                params.model_copy(update=budget),
+                directory,
+                device,
+                epoch_callback,
+                show_progress,
+                privacy,
             )
             result = trainer.fit([sequences[i] for i in train_idx], [sequences[i] for i in val_idx])
             keep_old_if_interrupted(result.stop_reason, directory, model_dir)
@@ -225,10 +235,11 @@ class TextSynthesizer:
             temperature,
             seed if seed is not None else params.seed,
             wanted,
+            params.threads,
         )
         workers = first_given(parallelism, 1)
         if workers < 1:
-            workers = os.cpu_count() or 1
+            workers = auto_workers() if params.threads == "auto" else os.cpu_count() or 1
         return self._validated(
             stream_texts(self._model, self.model_dir, plan, workers), wanted, limit, line_validator
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from synthloom import DataError, EpochState, ModelDirError, TextSynthesizer
 from synthloom.encoding.tokenizers import PAD, ByteTokenizer
 from synthloom.lstm.model import ModelShape, RecordLSTM
 from synthloom.lstm.steps import PlainSteps
-from synthloom.lstm.train import Trainer, records_to_sequences, split_holdout
+from synthloom.lstm.train import Trainer, _Checkpoints, records_to_sequences, split_holdout
 from tests.conftest import TINY
 
 
@@ -83,6 +84,60 @@ def test_time_limit_stops_training(tmp_path: Path, short_fortunes: list[str]) ->
     synth.fit(short_fortunes * 5, tmp_path / "m")
     assert synth.training_result_.stop_reason == "time_limit"
     assert len(synth.training_result_.history) < 1000
+
+
+def test_time_cap_leaves_room_for_a_slow_validation(
+    tmp_path: Path, short_fortunes: list[str]
+) -> None:
+    # Validation over many records costs more than a training epoch of two steps: a
+    # cap checked only after training steps would be overrun by a whole validation pass.
+    cap = 2.0
+    sequences = records_to_sequences([ByteTokenizer().encode(r) for r in short_fortunes])
+    train, val = sequences[:64], sequences[64:] * 60
+    params = TextSynthesizer(**TINY).config.params.model_copy(
+        update={"epochs": 10_000, "max_training_time_seconds": cap}
+    )
+    torch.manual_seed(0)
+    network = RecordLSTM(ModelShape(ByteTokenizer().vocab_size, 16, 32, 1, 0.0))
+    trainer = Trainer(network, params, tmp_path, torch.device("cpu"), None, False)
+    began = time.monotonic()
+    result = trainer.fit(train, val)
+    elapsed = time.monotonic() - began
+    assert result.stop_reason == "time_limit"
+    assert elapsed <= 1.05 * cap + 0.25, f"{elapsed:.2f} s for a {cap} s cap"
+    # the model kept is the best one validated
+    scored = [s for s in result.history if s.val_loss is not None]
+    assert result.best_epoch == min(scored, key=lambda s: s.val_loss).epoch
+    saved = load_file(str(tmp_path / "weights.safetensors"))
+    live = network.state_dict()
+    assert all(torch.equal(saved[k], live[k]) for k in saved)
+
+
+def test_time_cap_covers_the_whole_fit(tmp_path: Path, short_fortunes: list[str]) -> None:
+    cap = 2.0
+    options = {**TINY, "epochs": 10_000, "validation_split": 0.98}
+    synth = TextSynthesizer(**options, max_training_time_seconds=cap)
+    began = time.monotonic()
+    synth.fit(short_fortunes * 30, tmp_path / "m")  # 180 training, 8,820 held-out records
+    elapsed = time.monotonic() - began
+    assert synth.training_result_.stop_reason == "time_limit"
+    assert elapsed <= 1.05 * cap + 0.5, f"{elapsed:.2f} s for a {cap} s cap"
+
+
+def test_validation_cut_by_the_cap_keeps_the_earlier_checkpoint(tmp_path: Path) -> None:
+    params = TextSynthesizer(**TINY).config.params
+    first, late = {"w": torch.zeros(1)}, {"w": torch.ones(1)}
+    plain = _Checkpoints(params, select_by_loss=True)
+    assert plain.offer_unscored(first)  # nothing kept yet: the only weights there are
+    assert plain.offer(1.0, first, 1) and not plain.offer_unscored(late)
+    assert plain.state is first
+    private = _Checkpoints(params, select_by_loss=False)  # DP keeps the last weights
+    assert private.offer(1.0, first, 1) and private.offer_unscored(late)
+    assert private.state is late
+    trainer = _trainer(tmp_path, None)
+    sequences = records_to_sequences([[65, 66, 67]] * 4)
+    assert trainer._evaluate(sequences, deadline=time.monotonic() - 1) is None
+    assert trainer._evaluate(sequences, deadline=time.monotonic() + 60) is not None
 
 
 def test_seed_makes_training_reproducible(tmp_path: Path, short_fortunes: list[str]) -> None:

@@ -133,7 +133,7 @@ def generate(
     gen_temp: Annotated[float | None, typer.Option("--gen-temp", help="Temperature.")] = None,
     max_invalid: Annotated[int | None, typer.Option("--max-invalid")] = None,
     parallelism: Annotated[
-        int | None, typer.Option("--parallelism", help="Worker processes; 0 = all cores.")
+        int | None, typer.Option("--parallelism", help="Worker processes; 0 = one per free core.")
     ] = None,
     seed: Annotated[
         int | None, typer.Option("--seed", help="Seed for reproducible output.")

@@ -6,6 +6,7 @@ in chunk order, so a fixed seed gives the same records whatever the number of wo
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from collections import deque
@@ -28,6 +29,7 @@ from synthloom.io.model_dir import (
 )
 from synthloom.lstm.model import ModelShape, RecordLSTM, pick_device
 from synthloom.lstm.sample import RecordSampler
+from synthloom.lstm.threads import ThreadGovernor, ThreadSetting
 
 # Each chunk holds this many sampling batches: enough that the batch stays full most of
 # the time, small enough that little is sampled beyond what was asked.
@@ -74,6 +76,7 @@ class SamplingPlan:
     temperature: float
     seed: int
     chunk_records: int
+    threads: ThreadSetting = "auto"  # intra-op threads of in-process sampling
 
     @classmethod
     def make(
@@ -84,11 +87,12 @@ class SamplingPlan:
         temperature: float,
         seed: int | None,
         num_records: int,
+        threads: ThreadSetting = "auto",
     ) -> SamplingPlan:
         """A plan whose chunks fit ``num_records``; a random seed when none is given."""
         base = seed if seed is not None else int.from_bytes(os.urandom(4), "little")
         chunk = min(batch_size * _BATCHES_PER_CHUNK, max(num_records, 1))
-        return cls(prefix_text, prefix, batch_size, temperature, base, chunk)
+        return cls(prefix_text, prefix, batch_size, temperature, base, chunk, threads)
 
     def chunk_seed(self, index: int) -> int:
         """The seed of chunk ``index``."""
@@ -113,7 +117,10 @@ def stream_texts(
         return
     index = 0
     while True:
-        yield from sample_chunk(model, plan, index)
+        # threads follow the load chunk by chunk (and are the caller's between chunks)
+        with ThreadGovernor(plan.threads, "generation", wait=False, level=logging.DEBUG):
+            texts = sample_chunk(model, plan, index)
+        yield from texts
         index += 1
 
 

@@ -22,6 +22,7 @@ from synthloom.encoding.tokenizers import BOS, EOR, PAD
 from synthloom.io.model_dir import save_weights, write_history
 from synthloom.lstm.model import SequenceModel
 from synthloom.lstm.steps import StepPolicy, bucketed_batches, step_policy
+from synthloom.lstm.threads import ThreadGovernor
 
 if TYPE_CHECKING:
     from synthloom.privacy.training import PrivateTraining
@@ -30,6 +31,9 @@ T = TypeVar("T")
 
 # After an epoch without improvement the learning rate halves, down to 1/16 of its start.
 _MAX_LR_DECAY = 16
+# A validation token costs at most this share of a training token's time (a forward pass
+# without gradients, against forward, backward and the update): the time cap keeps room.
+_VALIDATION_COST = 0.5
 
 
 @dataclass(frozen=True)
@@ -119,19 +123,23 @@ class Trainer:
         (averaging noisy DP iterates is post-processing: it costs no ε).
         """
         policy = self.policy
+        start = time.monotonic()
+        self.clock = _Clock(start, self.params.max_training_time_seconds, val)
         policy.attach(self)
         # Batches hold records of similar length; a sequence model's loss is divided by
         # the mean record's targets, not the batch's, so a short record's tokens weigh no
         # more than a long one's (else, say, early ends of sequences are overlearned).
         self._mean_targets = float(np.mean([len(s) - 1 for s in train])) if train else 1.0
         result = TrainingResult()
-        start = time.monotonic()
         per_epoch = policy.steps_per_epoch(len(train))
         epochs = policy.epochs(self.params.epochs)
         self.average = WeightAverage.for_epoch(self.model, per_epoch)
         best = _Checkpoints(self.params, policy.select_by_loss)
         try:
-            with self._progress(policy.label, epochs) as progress:
+            with (
+                ThreadGovernor(self.params.threads, policy.label) as self.threads,
+                self._progress(policy.label, epochs) as progress,
+            ):
                 task = progress.add_task(
                     policy.label, total=epochs * per_epoch, loss=math.nan, epoch=0
                 )
@@ -142,13 +150,18 @@ class Trainer:
                         break
                     progress.update(task, epoch=epoch)
                     advance = partial(progress.advance, task)
+                    steps_before = self.clock.steps
                     loss, accuracy, tokens, timed_out = self._train_epoch(
                         train, start, advance, allowed
                     )
+                    if timed_out and self.clock.steps == steps_before:
+                        result.stop_reason = "time_limit"  # no time left for a step
+                        break
                     result.tokens_trained += tokens
                     state = self._end_epoch(result, best, epoch, loss, accuracy, val, start)
                     progress.update(task, loss=state.val_loss or loss)
-                    if timed_out:
+                    # a cut made on an estimate of the epoch's end goes on once it is measured
+                    if timed_out and (epoch == epochs or not self.clock.room_for_step()):
                         result.stop_reason = "time_limit"
                         break
                     if allowed < per_epoch:
@@ -180,12 +193,22 @@ class Trainer:
         val: list[torch.Tensor],
         start: float,
     ) -> EpochState:
-        """Validate the averaged weights, checkpoint them if chosen, record the epoch."""
+        """Validate the averaged weights, checkpoint them if chosen, record the epoch.
+
+        A validation that would run past the time cap stops there: its weights are then
+        kept only when no checkpoint is (or under DP, where the last weights are kept).
+        """
+        began = time.monotonic()
         with self.average.applied():
-            val_loss, val_accuracy = self._evaluate(val) if val else (None, None)
+            scored = self._evaluate(val, self.clock.deadline) if val else (None, None)
             averaged = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        val_loss, val_accuracy = scored or (None, None)
         score = val_loss if val_loss is not None else loss
-        if best.offer(score, averaged, epoch):
+        if scored is None:
+            chosen = best.offer_unscored(averaged)
+        else:
+            chosen = best.offer(score, averaged, epoch)
+        if chosen:
             result.best_epoch = epoch
             save_weights(self.model_dir, averaged)
         elif self.policy.select_by_loss:
@@ -206,6 +229,7 @@ class Trainer:
         write_history(self.model_dir, [asdict(s) for s in result.history])
         if self.epoch_callback is not None:
             self.epoch_callback(state)
+        self.clock.epoch_ended(time.monotonic() - began)
         return state
 
     def _decay_learning_rate(self) -> None:
@@ -223,18 +247,20 @@ class Trainer:
     ) -> tuple[float, float, int, bool]:
         self.model.train()
         total_loss, correct, count = 0.0, 0, 0
-        limit = self.params.max_training_time_seconds
         lengths = np.array([len(s) for s in sequences])
         for step, indices in enumerate(self.policy.batches(len(sequences), lengths)):
             if step == steps:
                 break
+            if not self.clock.room_for_step():
+                return total_loss / max(count, 1), correct / max(count, 1), count, True
+            self.threads.tick()
+            began = time.monotonic()
             batch = self._pad(sequences, indices) if len(indices) else None
             loss, right, n = self.policy.step(self, batch)
             self.average.update()
+            self.clock.step_ended(time.monotonic() - began, n)
             total_loss, correct, count = total_loss + loss, correct + right, count + n
             advance()
-            if limit is not None and time.monotonic() - start > limit:
-                return total_loss / max(count, 1), correct / max(count, 1), count, True
         return total_loss / max(count, 1), correct / max(count, 1), count, False
 
     def backward(self, batch: torch.Tensor, per_token: bool) -> tuple[float, int, int]:
@@ -261,11 +287,16 @@ class Trainer:
         return total, right, n_tokens
 
     @torch.no_grad()
-    def _evaluate(self, sequences: list[torch.Tensor]) -> tuple[float, float]:
+    def _evaluate(
+        self, sequences: list[torch.Tensor], deadline: float | None = None
+    ) -> tuple[float, float] | None:
+        """Mean token loss and accuracy; None when ``deadline`` passes before the end."""
         self.model.eval()
         total, right, count = 0.0, 0, 0
         lengths = np.array([len(s) for s in sequences])
         for indices in bucketed_batches(lengths, self.params.batch_size, None):
+            if deadline is not None and time.monotonic() > deadline:
+                return None
             batch = self._pad(sequences, indices)
             inputs, targets = batch[:, :-1].to(self.device), batch[:, 1:].to(self.device)
             terms = self.model.loss_terms(inputs, targets, None, 0)
@@ -318,11 +349,55 @@ class _Checkpoints:
             self.waited += 1
         return chosen
 
+    def offer_unscored(self, state: dict[str, torch.Tensor]) -> bool:
+        """Weights without a score (validation cut by the time cap): kept only when there
+        are none yet, or when the last weights are kept anyway (DP)."""
+        if self.state is not None and self.select_by_loss:
+            return False
+        self.state = state
+        return True
+
     def patience_spent(self) -> bool:
         """Early stopping: as many epochs without improvement as the patience allows."""
         return (
             self.select_by_loss and self.patience is not None and self.waited >= self.patience
         )
+
+
+class _Clock:
+    """The time cap: steps stop early enough that validation and the checkpoint still
+    finish before it (and at least one step is always taken)."""
+
+    def __init__(self, start: float, limit: float | None, val: list[torch.Tensor]) -> None:
+        self.deadline = None if limit is None else start + limit
+        self.val_tokens = sum(len(s) - 1 for s in val)
+        self.steps = 0
+        self.step_seconds = 0.0  # a slowly decaying maximum of recent steps' time
+        self.token_seconds = 0.0  # training seconds per token, recent average
+        self.end_seconds = 0.0  # the last epoch end's (validation, checkpoint, callback)
+
+    def step_ended(self, seconds: float, tokens: int) -> None:
+        """Record a step's time and tokens."""
+        self.steps += 1
+        self.step_seconds = max(seconds, 0.9 * self.step_seconds)
+        if tokens:
+            rate = seconds / tokens
+            recent = self.token_seconds or rate
+            self.token_seconds = 0.8 * recent + 0.2 * rate
+
+    def epoch_ended(self, seconds: float) -> None:
+        """Record how long the end of an epoch took."""
+        self.end_seconds = seconds
+
+    def room_for_step(self) -> bool:
+        """Whether one more step and the epoch's end fit before the deadline."""
+        if self.deadline is None or self.steps == 0:
+            return True
+        if self.end_seconds:  # measured, with a margin for a changing load
+            reserve = 1.25 * self.end_seconds
+        else:  # before the first epoch's end: estimated from the training speed
+            reserve = self.val_tokens * self.token_seconds * _VALIDATION_COST
+        return time.monotonic() + self.step_seconds + reserve < self.deadline
 
 
 class WeightAverage:
@@ -359,6 +434,15 @@ class WeightAverage:
         finally:
             with torch.no_grad():
                 torch._foreach_copy_([p.data for p in self.params], own)
+
+
+def time_share(params: Params, start: float, parts_left: int = 1) -> float | None:
+    """What is left of the time cap since ``start``, shared equally by the parts still to
+    train (at least 1 s each, or the cap if it is shorter); None without a cap."""
+    cap = params.max_training_time_seconds
+    if cap is None:
+        return None
+    return max((cap - (time.monotonic() - start)) / parts_left, min(cap, 1.0))
 
 
 def seed_everything(seed: int | None) -> None:
