@@ -52,6 +52,7 @@ from synthloom.lstm.sequence_model import (
     SequenceSampler,
     SequenceShape,
 )
+from synthloom.lstm.threads import ThreadGovernor
 from synthloom.lstm.train import (
     EpochCallback,
     Trainer,
@@ -366,9 +367,11 @@ class SequenceSynthesizer:
             [-1, *codec.rows.ends],
             RowRules(*codec.row_rules()),
         )
-        drawn = sampler.sample(
-            forced, temperature, generator, min_rows, max_rows, SEQUENCE_SAMPLING_BATCH, prefix
-        )
+        with ThreadGovernor(params.threads, "generation", wait=False, level=logging.DEBUG) as gov:
+            sampler.on_row = gov.tick
+            drawn = sampler.sample(
+                forced, temperature, generator, min_rows, max_rows, SEQUENCE_SAMPLING_BATCH, prefix
+            )
         _, frame = codec.decode(drawn.context, drawn.entity, drawn.rows, rng)
         names = [c for c in self.table_format.names if c in frame.columns]
         return frame[names], drawn.entity

@@ -14,6 +14,7 @@ and one head, as in :class:`~synthloom.lstm.table_model.TableLSTM`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -226,6 +227,7 @@ class SequenceSampler:
     ) -> None:
         self.model = model.to(device).eval()
         self.device = device
+        self.on_row: Callable[[], None] | None = None  # called once per row step
         self._ends = ends  # per row slot (flag first), as TableSampler's
         self._masks = [
             self._mask(size, ids) for size, ids in zip(model.shape.slot_sizes, banned, strict=True)
@@ -331,6 +333,8 @@ class SequenceSampler:
         entity_parts, row_parts = [], []
         row = 0
         while len(alive):
+            if self.on_row is not None:
+                self.on_row()
             position = k + row * period
             flag, state = self._draw(state, token, position, temperature, generator, vector[alive])
             count = torch.full_like(flag, row)
