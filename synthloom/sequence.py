@@ -42,7 +42,7 @@ from synthloom.io.model_dir import (
     write_json,
 )
 from synthloom.io.schema import ColumnInfo, TableFormat
-from synthloom.io.tables import describe_frame, read_table
+from synthloom.io.tables import describe_frame, read_frame
 from synthloom.lstm.model import pick_device
 from synthloom.lstm.sequence_model import (
     FLAG_END,
@@ -122,7 +122,7 @@ class SequenceSynthesizer:
             context: For a child table: one row per entity (parents without rows
                 included), the columns given at generation.
         """
-        frame, table_format = _read(data, self.config.params.field_delimiter)
+        frame, table_format = read_frame(data, self.config.params.field_delimiter)
         frame, table_format = apply_treatments(frame, table_format, self.config.columns)
         if self.config.params.dp:
             raise ConfigError(
@@ -446,13 +446,6 @@ def _entity_batches(
     log.info("sequences: batch_size %d entities (about %.0f tokens each)", size, mean_tokens)
     return params.model_copy(update={"batch_size": size})
 
-
-def _read(
-    data: str | Path | pd.DataFrame, delimiter: str | None
-) -> tuple[pd.DataFrame, TableFormat]:
-    if isinstance(data, pd.DataFrame):
-        return data.reset_index(drop=True), describe_frame(data)
-    return read_table(data, field_delimiter=delimiter)
 
 
 def _sorted(

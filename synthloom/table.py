@@ -68,7 +68,7 @@ from synthloom.io.model_dir import (
     write_json,
 )
 from synthloom.io.schema import TableFormat
-from synthloom.io.tables import describe_frame, read_table
+from synthloom.io.tables import read_frame, read_table
 from synthloom.lstm.model import pick_device
 from synthloom.lstm.steps import dp_settings
 from synthloom.lstm.table_model import TableLSTM, TableSampler, TableShape
@@ -218,7 +218,7 @@ class TableSynthesizer:
         A table of fewer than :data:`MIN_ROWS` rows is refused unless ``force``: a model of
         so few people generates copies of them.
         """
-        frame, table_format = _read(data, self.config.params.field_delimiter)
+        frame, table_format = read_frame(data, self.config.params.field_delimiter)
         frame, table_format = apply_treatments(frame, table_format, self.config.columns)
         if frame.empty:
             raise DataError("the table has a header but no rows; give at least one row")
@@ -1085,10 +1085,3 @@ def _restore_dtypes(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame
             frame[name] = frame[name].astype(dtype)
     return frame
 
-
-def _read(
-    data: str | Path | pd.DataFrame, delimiter: str | None
-) -> tuple[pd.DataFrame, TableFormat]:
-    if isinstance(data, pd.DataFrame):
-        return data.reset_index(drop=True), describe_frame(data)
-    return read_table(data, field_delimiter=delimiter)

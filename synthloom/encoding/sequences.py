@@ -42,19 +42,29 @@ def group_starts(entity: np.ndarray) -> np.ndarray:
     return first
 
 
-def static_columns(frame: pd.DataFrame, entity: np.ndarray, columns: list[str]) -> list[str]:
-    """Columns constant within every entity that has at least two rows (missing counts
-    as a value); they are learned once per entity. None when no entity has two rows."""
-    sizes = np.bincount(entity) if len(entity) else np.zeros(0, int)
-    if not (sizes >= 2).any():
-        return []
-    out = []
+def constant_shares(
+    frame: pd.DataFrame, entity: np.ndarray, columns: list[Any]
+) -> dict[Any, float]:
+    """Per column, the share of entities with 2+ rows that hold one value in it (missing
+    counts as a value); empty when no entity has two rows."""
+    sizes = pd.Series(entity).value_counts()
+    multi = sizes.index[sizes >= 2]
+    if not len(multi):
+        return {}
+    keep = pd.Series(entity).isin(multi).to_numpy()
+    owner = np.asarray(entity)[keep]
+    out = {}
     for column in columns:
-        values = frame[column].astype(object).where(frame[column].notna(), "\0na")
-        distinct = pd.Series(values.to_numpy()).groupby(entity).nunique()
-        if (distinct <= 1).all():
-            out.append(column)
+        values = frame[column].astype(object).where(frame[column].notna(), "\0na")[keep]
+        distinct = pd.Series(values.to_numpy()).groupby(owner).nunique()
+        out[column] = float((distinct <= 1).mean())
     return out
+
+
+def static_columns(frame: pd.DataFrame, entity: np.ndarray, columns: list[str]) -> list[str]:
+    """Columns constant within every entity that has at least two rows; they are learned
+    once per entity. None when no entity has two rows."""
+    return [c for c, share in constant_shares(frame, entity, columns).items() if share == 1.0]
 
 
 def order_steps(

@@ -972,6 +972,7 @@ def _json_bool(value: Any) -> bool | str:
 
 # ------------------------------------------------------------------ for private typing
 
+
 def text_fits_kind(text: str, kind: str, detail: Any = None) -> bool:
     """Whether one cell of text reads as ``kind`` the way type inference reads it
     (``detail``: the boolean spelling or the date format)."""
@@ -991,3 +992,12 @@ def typed_series(
 ) -> pd.Series:
     """Python values (``None`` missing) as a Series of ``info.kind``'s dtype."""
     return _to_series(values, info, truth)
+
+
+def read_frame(
+    data: str | Path | pd.DataFrame, delimiter: str | None = None
+) -> tuple[pd.DataFrame, TableFormat]:
+    """A table file (see :func:`read_table`) or a DataFrame, with its format."""
+    if isinstance(data, pd.DataFrame):
+        return data.reset_index(drop=True), describe_frame(data)
+    return read_table(data, field_delimiter=delimiter)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthloom.encoding.sequences import constant_shares
 from synthloom.report.metrics import _column_kind, _fit_binning, _tvd
 
 # Bins for numbers (and most frequent categories kept) in sequence metrics.
@@ -93,17 +94,7 @@ def constant_columns(
     frame: pd.DataFrame, entity: np.ndarray, columns: list[Hashable]
 ) -> dict[str, float]:
     """Per column, the share of entities with 2+ rows that hold one value in it."""
-    sizes = pd.Series(entity).value_counts()
-    multi = sizes.index[sizes >= 2]
-    out = {}
-    if not len(multi):
-        return out
-    keep = pd.Series(entity).isin(multi).to_numpy()
-    for column in columns:
-        values = frame[column].astype(object).where(frame[column].notna(), "\0na")[keep]
-        distinct = pd.Series(values.to_numpy()).groupby(np.asarray(entity)[keep]).nunique()
-        out[str(column)] = float((distinct <= 1).mean())
-    return out
+    return {str(c): share for c, share in constant_shares(frame, entity, columns).items()}
 
 
 def constant_kept(
