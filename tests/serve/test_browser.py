@@ -52,11 +52,22 @@ def browser():
         driver.quit()
 
 
+def replaced(element) -> bool:  # type: ignore[no-untyped-def]
+    """Whether an element's page is gone. Chromedriver may report a replaced page as
+    "node does not belong to the document" instead of a stale element: both count."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        element.is_enabled()
+    except WebDriverException:
+        return True
+    return False
+
+
 def test_configurator_in_chromium(browser, tmp_path: Path) -> None:
     """Chinook (bundled slice): upload, the two-roots alert and its fix, create with the
     amplify engine, the live timeline, the report and the download."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     artifacts = Path(os.environ.get("SYNTHLOOM_TEST_ARTIFACTS") or tmp_path / "screenshots")
@@ -71,7 +82,7 @@ def test_configurator_in_chromium(browser, tmp_path: Path) -> None:
         """Click, and wait for the page the click loads (every button here submits)."""
         page = browser.find_element(By.TAG_NAME, "html")
         browser.find_element(By.CSS_SELECTOR, selector).click()
-        WebDriverWait(browser, 60).until(staleness_of(page))
+        WebDriverWait(browser, 60).until(lambda _: replaced(page))
 
     def fill(name: str, text: str) -> None:
         field = browser.find_element(By.NAME, name)
@@ -147,7 +158,7 @@ def test_configurator_in_chromium(browser, tmp_path: Path) -> None:
         browser.switch_to.default_content()
         href = browser.find_element(By.ID, "download-csv").get_attribute("href")
         browser.get(browser.find_element(By.ID, "report-html").get_attribute("href"))
-        assert "Synthetic database report" in browser.page_source
+        WebDriverWait(browser, 20).until(lambda d: "Synthetic database report" in d.page_source)
         shot("5-report")
         archive = httpx.get(href)
         assert archive.status_code == 200
