@@ -12,7 +12,7 @@ Every request goes to 127.0.0.1; every loop is bounded. Prints:
 
 Usage::
 
-    python benchmarks/serve.py                    # Chinook from ../shared, else a tiny shop
+    python benchmarks/serve.py                    # Chinook from ../shared, else the bundled slice
     python benchmarks/serve.py --polls 20         # requests per polling client
     python benchmarks/serve.py --interval 0.05    # stress: 50 clients, 20 polls/s each
 """
@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CHINOOK = ROOT.parent / "shared" / "data" / "relational" / "chinook" / "chinook.sqlite"
 sys.path.insert(0, str(ROOT))
 
+from tests.conftest import CHINOOK as BUNDLED_CHINOOK  # noqa: E402
 from tests.relational.conftest import CHINOOK_CONFIG, free_port  # noqa: E402
-from tests.serve.conftest import FAST, make_shop  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
@@ -137,10 +137,9 @@ def main() -> None:
     parser.add_argument("--skip-cli", action="store_true", help="No CLI comparison.")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="synthloom-serve-bench-"))
-    if CHINOOK.is_file():
-        db, config, what = CHINOOK, CHINOOK_CONFIG, "chinook"
-    else:
-        db, config, what = make_shop(work / "shop.sqlite"), FAST, "tiny shop"
+    db = CHINOOK if CHINOOK.is_file() else BUNDLED_CHINOOK
+    config, what = CHINOOK_CONFIG, f"chinook ({db})"
+    load_before = os.getloadavg()[0]
     num_records = 50
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -196,7 +195,8 @@ def main() -> None:
     latencies.sort()
     p95 = latencies[int(0.95 * (len(latencies) - 1))]
     print(
-        f"data: {what}; load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        f"data: {what}; load average at the start {load_before:.1f}, at the end "
+        f"{os.getloadavg()[0]:.1f}, on {os.cpu_count()} CPUs"
     )
     print(f"serve start → answering: {ready:.1f} s; → generator done: {done - start:.1f} s")
     line = f"job through the API (create → done, report included): {job_seconds:.1f} s"

@@ -59,6 +59,9 @@ class Params(_Section):
     vocab_size: int = Field(20000, ge=0)
     reset_states: bool = False
     learning_rate: float = Field(0.001, gt=0)
+    # plateau: halve the rate after an epoch whose monitored loss did not improve (down to
+    # 1/16 of learning_rate); constant: keep learning_rate throughout.
+    learning_rate_schedule: Literal["plateau", "constant"] = "plateau"
     rnn_units: int = Field(256, ge=1)
     dropout_rate: float = Field(0.2, ge=0, lt=1)
     field_cluster_size: int = Field(20, ge=1)
@@ -126,6 +129,58 @@ def resolve_num_records(num_records: int | None, n_training_records: int) -> int
     return num_records
 
 
+def rebalance_problem(rebalance: dict[str, dict[Any, float]]) -> str | None:
+    """What is wrong with a ``{column: {value: share}}`` rebalance, or None."""
+    if len(rebalance) != 1:
+        return "rebalance takes one column at a time"
+    ((_, shares),) = rebalance.items()
+    if any(s < 0 for s in shares.values()) or sum(shares.values()) > 1 + 1e-9:
+        return f"rebalance shares {shares} must be ≥ 0 and sum to at most 1"
+    return None
+
+
+def parse_rebalance(text: str) -> dict[str, dict[str, float]] | None:
+    """``column: value=share, value=share`` (the CLI's and the web form's spelling) as a
+    rebalance mapping; empty text is None."""
+    if not text.strip():
+        return None
+    how = "write 'column: value=share, value=share', e.g. 'country: USA=0.5'"
+    column, colon, rest = text.partition(":")
+    shares: dict[str, float] = {}
+    for item in rest.split(","):
+        value, equals, share = item.partition("=")
+        try:
+            shares[value.strip()] = float(share)
+        except ValueError:
+            raise ConfigError(f"rebalance {text.strip()!r}: {how}") from None
+        if not equals or not value.strip():
+            raise ConfigError(f"rebalance {text.strip()!r}: {how}")
+    if not colon or not column.strip():
+        raise ConfigError(f"rebalance {text.strip()!r}: {how}")
+    rebalance = {column.strip(): shares}
+    problem = rebalance_problem(rebalance)
+    if problem:
+        raise ConfigError(problem)
+    return rebalance
+
+
+def rebalance_text(rebalance: dict[str, dict[Any, float]] | None) -> str:
+    """Inverse of :func:`parse_rebalance`."""
+    if not rebalance:
+        return ""
+    ((column, shares),) = rebalance.items()
+    return f"{column}: " + ", ".join(f"{value}={share:g}" for value, share in shares.items())
+
+
+def _valid_rebalance(
+    rebalance: dict[str, dict[str, float]] | None,
+) -> dict[str, dict[str, float]] | None:
+    problem = rebalance_problem(rebalance) if rebalance is not None else None
+    if problem:
+        raise ValueError(problem)
+    return rebalance
+
+
 class Generate(_Section):
     """Generation options (``generate`` in the YAML)."""
 
@@ -134,6 +189,8 @@ class Generate(_Section):
     data_source: str | None = None
     start_string: str | None = None
     rebalance: dict[str, dict[str, float]] | None = None
+
+    _check_rebalance = field_validator("rebalance")(_valid_rebalance)
 
     @model_validator(mode="after")
     def _check_num_records(self) -> Generate:

@@ -25,6 +25,7 @@ from synthloom.config import (
     SyntheticsConfig,
     check_generation_args,
     dump_config,
+    rebalance_problem,
     resolve_num_records,
     weak_privacy_warning,
 )
@@ -716,8 +717,9 @@ class TableSynthesizer:
     ) -> pd.DataFrame:
         """Seed rows whose values of the rebalanced column have the requested shares."""
         self._require_seed_task("with the rebalanced column among its fields")
-        if len(rebalance) != 1:
-            raise ConfigError("rebalance takes one column at a time")
+        problem = rebalance_problem(rebalance)
+        if problem:
+            raise ConfigError(problem)
         ((column, shares),) = rebalance.items()
         values, counts = self._value_counts(column)
         values = _rebalanced_values(values, counts, shares, wanted, rng)
@@ -1008,9 +1010,6 @@ def _rebalanced_values(
     wanted: int,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    total = sum(shares.values())
-    if any(s < 0 for s in shares.values()) or total > 1 + 1e-9:
-        raise ConfigError(f"rebalance shares {shares} must be ≥ 0 and sum to at most 1")
     counts = {value: round(share * wanted) for value, share in shares.items()}
     others = [v for v in known if v not in shares]
     weights = np.array([frequencies[known.index(v)] for v in others], dtype=float)

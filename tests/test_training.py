@@ -285,3 +285,27 @@ def test_interrupt_before_first_checkpoint_keeps_the_old_model(
         TextSynthesizer(**{**TINY, "rnn_units": 48}).fit(short_fortunes, model_dir, overwrite=True)
     assert {p.name: p.read_bytes() for p in model_dir.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["m"], "staging folder left behind"
+
+
+@pytest.mark.parametrize(
+    ("schedule", "divisor"), [("plateau", 4), ("constant", 1)], ids=["plateau", "constant"]
+)
+def test_learning_rate_schedule_when_the_loss_stalls(
+    tmp_path: Path, short_fortunes: list[str], schedule: str, divisor: int
+) -> None:
+    # A min_delta larger than any improvement: epochs 2 and 3 stall after epoch 1.
+    trainer = _trainer(tmp_path, None)
+    trainer.params = trainer.params.model_copy(
+        update={
+            "epochs": 3,
+            "early_stopping": False,
+            "early_stopping_min_delta": 100.0,
+            "learning_rate_schedule": schedule,
+        }
+    )
+    tokenizer = ByteTokenizer()
+    sequences = records_to_sequences([tokenizer.encode(r) for r in short_fortunes[:32]])
+    result = trainer.fit(sequences, [])
+    assert len(result.history) == 3 and result.best_epoch == 1
+    rates = {group["lr"] for group in trainer.optimizer.param_groups}
+    assert rates == {TINY["learning_rate"] / divisor}

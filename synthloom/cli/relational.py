@@ -10,6 +10,7 @@ import yaml
 from rich.status import Status
 
 from synthloom.cli.common import console, friendly_errors
+from synthloom.config import parse_rebalance
 from synthloom.errors import SynthloomError
 from synthloom.io.outputs import check_not_protected
 from synthloom.relational import (
@@ -133,6 +134,20 @@ def generate(
     seed: Annotated[
         int | None, typer.Option("--seed", help="Seed for reproducible output.")
     ] = None,
+    rebalance: Annotated[
+        str | None,
+        typer.Option(
+            "--rebalance",
+            help="Shares of a root-table column's values, 'column: value=share, …' (the "
+            "column the config's generate.rebalance named at training).",
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-size", min=1, help="Rows each row-by-row table model samples per step."
+        ),
+    ] = None,
     storage_option: Annotated[
         list[str] | None,
         typer.Option("--storage-option", help="KEY=VALUE for fsspec (e.g. endpoint_url=http://…)."),
@@ -164,12 +179,19 @@ def generate(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress.")] = False,
 ) -> None:
     """Generate a database: NUM_RECORDS root rows, every other table following."""
+    shares = parse_rebalance(rebalance or "")
     synth = RelationalSynthesizer.load(model_dir)
     if destination_kind(destination) == "objects":  # before generating, not after
         require_storage_driver(destination)
     _check_destination(destination, model_dir, synth.source_)
     progress = _Progress(quiet)
-    tables = synth.generate(num_records, seed=seed, progress=progress)
+    tables = synth.generate(
+        num_records,
+        seed=seed,
+        rebalance=shares,
+        predict_batch_size=batch_size,
+        progress=progress,
+    )
     assert synth.schema is not None and synth.timeline_ is not None
     timeline = synth.timeline_
     timeline.callback = progress

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# After an epoch without improvement the learning rate halves, down to 1/16 of its start.
+# learning_rate_schedule plateau: after an epoch without improvement the learning rate
+# halves, down to 1/16 of its start.
 _MAX_LR_DECAY = 16
 # A validation token costs at most this share of a training token's time (a forward pass
 # without gradients, against forward, backward and the update): the time cap keeps room.
@@ -211,7 +212,7 @@ class Trainer:
         if chosen:
             result.best_epoch = epoch
             save_weights(self.model_dir, averaged)
-        elif self.policy.select_by_loss:
+        elif self.policy.select_by_loss and self.params.learning_rate_schedule == "plateau":
             self._decay_learning_rate()
         epsilon, delta = self.policy.privacy()
         state = EpochState(

@@ -3,7 +3,7 @@
 ```yaml
 engine: amplify            # lstm (default) or amplify, for every table unless a table says
 params: {epochs: 5}        # synthetics params for every table model
-generate: {num_records: 1000}
+generate: {num_records: 1000, rebalance: {birthCountry: {CAN: 0.2}}}  # root table only
 root: People               # optional: checked against the one root the schema has
 include_tables: [People, Teams, TeamsFranchises, Batting]
 tables:
@@ -31,7 +31,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from synthloom.config import (
     MAX_SEQUENCE_ROWS,
@@ -41,6 +41,7 @@ from synthloom.config import (
     Params,
     Validators,
     _Section,
+    _valid_rebalance,
     read_yaml_file,
     validate_config,
 )
@@ -98,11 +99,17 @@ class TableConfig(_Section):
 
 
 class RelationalGenerate(_Section):
-    """Generation defaults: rows of the root table, temperature, seed."""
+    """Generation defaults: rows of the root table, seed, the root table's rebalance,
+    rows sampled per step."""
 
     num_records: int | None = Field(None, ge=1)
     seed: int | None = None
     max_invalid: int | None = Field(None, ge=0)
+    # {column: {value: share}} of the root table; training makes the column a seed field
+    rebalance: dict[str, dict[str, float]] | None = None
+    predict_batch_size: int | None = Field(None, ge=1)
+
+    _check_rebalance = field_validator("rebalance")(_valid_rebalance)
 
 
 class RelationalConfig(ConfigFile):

@@ -248,6 +248,7 @@ def build_schema(
     _check_dp(order, config)  # one synthesized table, the root: no counts to learn
     _learned_keys(tables, frames)
     schema = Schema(tables, root, order)
+    _check_rebalance(schema, config)
     for name, table in tables.items():
         _check_unique_key(table, frames[name])
     frames = _drop_orphans(schema, frames)
@@ -458,6 +459,26 @@ def _find_root(tables: dict[str, TableSchema], config: RelationalConfig) -> str:
             f"parents is {roots[0]}"
         )
     return roots[0]
+
+
+def _check_rebalance(schema: Schema, config: RelationalConfig) -> None:
+    """``generate.rebalance`` names a synthesized column of the root table (its model
+    is trained with that column as a seed field)."""
+    if not config.generate.rebalance:
+        return
+    column = next(iter(config.generate.rebalance))
+    root = schema.tables[schema.root]
+    learned = [c for c in root.data_columns if c not in root.keep]
+    if column not in learned:
+        raise ConfigError(
+            f"generate.rebalance: {column!r} is not a synthesized column of the root table "
+            f"{schema.root} (rebalance applies to the root table); name one of {learned}"
+        )
+    if root.keep:
+        raise ConfigError(
+            f"generate.rebalance: the root table {schema.root} copies real values of "
+            f"{root.keep}; synthesize or exclude them, or remove the rebalance"
+        )
 
 
 def _order(tables: dict[str, TableSchema]) -> list[str]:

@@ -141,6 +141,8 @@ class RelationalSynthesizer:
         self._models: dict[str, Any] = {}  # TableSynthesizer or SequenceSynthesizer
         self._originals: dict[str, pd.DataFrame] = {}
         self._keep: dict[str, pd.DataFrame] = {}
+        # generate()'s rebalance and predict_batch_size, for the table models
+        self._sampling: dict[str, Any] = {"rebalance": None, "predict_batch_size": None}
 
     # ----------------------------------------------------------------- training
     def fit(
@@ -328,8 +330,11 @@ class RelationalSynthesizer:
             if fk is not None:
                 training = _with_context(training, frame, frames[fk.parent], fk, plan.context)
             engine = self.config.engine_for(plan.name)
+            seeds = plan.seed_fields
+            if fk is None and self.config.generate.rebalance:  # the root: seed field to rebalance
+                seeds = [*seeds, *self.config.generate.rebalance]
             synth = self._table_synthesizer(
-                plan.name, plan.seed_fields, engine, lookups=_lookup_columns(schema, table)
+                plan.name, seeds, engine, lookups=_lookup_columns(schema, table)
             )
             synth.fit(
                 training,
@@ -563,13 +568,30 @@ class RelationalSynthesizer:
         num_records: int | None = None,
         *,
         seed: int | None = None,
+        rebalance: dict[str, dict[Any, float]] | None = None,
+        predict_batch_size: int | None = None,
         progress: ProgressCallback | None = None,
     ) -> dict[str, pd.DataFrame]:
         """A synthetic database: ``num_records`` rows of the root table, every other table
-        following, original tables copied; keys checked before it is returned."""
+        following, original tables copied; keys checked before it is returned.
+
+        ``rebalance`` (``{column: {value: share}}``, default ``generate.rebalance``) sets
+        value shares of a root-table column that the model was trained to rebalance;
+        ``predict_batch_size`` (default ``generate.predict_batch_size``, else each table's
+        params) is the rows a row-by-row table model samples per step (sequence children
+        sample a fixed number of parents at a time)."""
         if self.schema is None:
             raise ConfigError("this synthesizer is not trained; call fit() or load() first")
         schema = self.schema
+        gen = self.config.generate
+        rebalance = rebalance if rebalance is not None else gen.rebalance
+        if rebalance and next(iter(rebalance)) not in self._root_seed_fields():
+            raise ConfigError(
+                f"rebalance column {next(iter(rebalance))!r}: the root table {schema.root} was "
+                "trained without it; set generate.rebalance in the config and train again"
+            )
+        batch = predict_batch_size if predict_batch_size is not None else gen.predict_batch_size
+        self._sampling = {"rebalance": rebalance, "predict_batch_size": batch}
         n = num_records if num_records is not None else self.config.generate.num_records
         if n is None:
             n = self.plans[schema.root].rows
@@ -680,9 +702,17 @@ class RelationalSynthesizer:
         model = self._models.get(plan.name)
         if model is None:
             return seeds
+        batch = self._sampling["predict_batch_size"]
         if plan.seed_fields:
-            return model.generate(seeds=seeds[plan.seed_fields], seed=seed)
-        return model.generate(n, seed=seed)
+            return model.generate(
+                seeds=seeds[plan.seed_fields], seed=seed, predict_batch_size=batch
+            )
+        return model.generate(n, seed=seed, **self._sampling)  # the root
+
+    def _root_seed_fields(self) -> list[str]:
+        assert self.schema is not None
+        model = self._models.get(self.schema.root)
+        return model.seed_fields if model is not None else []
 
     def _counts(self, plan: CountPlan, parent: pd.DataFrame, seed: int | None) -> np.ndarray:
         """Children of each parent row, from the count model seeded with its context."""

@@ -40,7 +40,12 @@ class GeneratorIn(BaseModel):
 
     source_id: str
     name: str | None = None
-    config: dict[str, Any] | None = None
+    config: dict[str, Any] | None = Field(
+        None,
+        description="The relational config, as the CLI's YAML: tables, keys, engine, params "
+        "(learning_rate, learning_rate_schedule plateau|constant, epochs, dp, ...), generate "
+        "{rebalance: {column: {value: share}} of the root table, predict_batch_size}",
+    )
     config_yaml: str | None = None
     settings: dict[str, Any] | None = Field(
         None,

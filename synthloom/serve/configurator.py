@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from synthloom.config import parse_rebalance
 from synthloom.errors import SynthloomError
 from synthloom.relational.complexity import assess
 from synthloom.relational.config import parse_relational_config
@@ -51,6 +52,11 @@ ADVANCED = (
     "dp_noise_multiplier",
     "dp_l2_norm_clip",
 )
+# The learning-rate choice: adaptive (halves when the loss stalls) or fixed.
+LR_SCHEDULES = {
+    "plateau": "adaptive: halve when the loss stops improving",
+    "constant": "fixed: the learning rate throughout",
+}
 REPORT_LIMITS = (
     "max_columns_univariate",
     "max_columns_bivariate",
@@ -381,14 +387,16 @@ def apply_form(
                 problems.append(f"params.{key}: {value!r} is not a number")
             else:
                 params[key] = parsed
+        schedule = form.get("learning_rate_schedule")
+        if schedule in LR_SCHEDULES and schedule != "plateau":
+            params["learning_rate_schedule"] = schedule
+        else:
+            params.pop("learning_rate_schedule", None)  # plateau: the default
         params["dp"] = bool(form.get("dp"))
     elif step == "generation":
         for key in ("num_records", "seed"):
-            value = str(form.get(key, "")).strip()
-            number = _number(value) if value else None
-            if value and not isinstance(number, int):
-                problems.append(f"{key}: {value!r} is not a whole number")
-            settings[key] = number if isinstance(number, int) else None
+            settings[key] = _whole(form, key, problems)
+        _apply_generate_section(form, config, problems)
         destination = {
             "kind": form.get("destination_kind") or "app",
             "format": form.get("format") or "csv",
@@ -419,6 +427,33 @@ def apply_form(
             "limits": limits,
         }
     return problems
+
+
+def _whole(form: dict[str, Any], key: str, problems: list[str]) -> int | None:
+    """A form field as a whole number (empty: None; else a problem)."""
+    value = str(form.get(key, "")).strip()
+    number = _number(value) if value else None
+    if value and not isinstance(number, int):
+        problems.append(f"{key}: {value!r} is not a whole number")
+    return number if isinstance(number, int) else None
+
+
+def _apply_generate_section(
+    form: dict[str, Any], config: dict[str, Any], problems: list[str]
+) -> None:
+    """Rebalance and batch size go in the config's ``generate`` section: the root model
+    learns the rebalanced column at training, and the CLI takes the same YAML."""
+    generate = config.setdefault("generate", {})
+    try:
+        generate["rebalance"] = parse_rebalance(str(form.get("rebalance") or ""))
+    except SynthloomError as exc:
+        problems.append(str(exc))
+    generate["predict_batch_size"] = _whole(form, "batch_size", problems)
+    for key in ("rebalance", "predict_batch_size"):
+        if generate.get(key) is None:
+            generate.pop(key, None)
+    if not generate:
+        del config["generate"]
 
 
 def _number(text: str) -> int | float | None:

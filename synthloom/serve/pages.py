@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from synthloom.config import rebalance_text
 from synthloom.errors import SynthloomError
 from synthloom.serve import configurator as conf
 from synthloom.serve import sources as src
@@ -237,6 +238,8 @@ def configure_page(
         problems=problems or [],
         presets=conf.PRESETS,
         advanced=conf.ADVANCED,
+        lr_schedules=conf.LR_SCHEDULES,
+        rebalance_text=rebalance_text,
         limits=conf.REPORT_LIMITS,
         table_conf=lambda t: (config.get("tables") or {}).get(t) or {},
         shown=conf.shown_settings(settings),

@@ -26,7 +26,9 @@ def test_sqlite_upload_to_download_and_report(client: TestClient, shop_db: Path)
     body = {
         "source_id": source["id"],
         "name": "shop",
-        "config_yaml": yaml.safe_dump(FAST),
+        "config_yaml": yaml.safe_dump(
+            {**FAST, "generate": {"rebalance": {"city": {"Oslo": 0.5}}, "predict_batch_size": 99}}
+        ),
         "settings": {"num_records": 12, "seed": 1, **QUICK_REPORT},
     }
     created = client.post("/api/generators", json=body)
@@ -46,6 +48,7 @@ def test_sqlite_upload_to_download_and_report(client: TestClient, shop_db: Path)
         customers = pd.read_csv(zipped.open("customer.csv"))
         orders = pd.read_csv(zipped.open("orders.csv"))
     assert len(customers) == 12
+    assert (customers["city"] == "Oslo").sum() == 6  # the root's rebalance (real: 1 in 4)
     assert set(orders["customer_id"]) <= set(customers["id"])  # keys point to real rows
     parquet = client.get(f"/api/generators/{gid}/data?format=parquet")
     with zipfile.ZipFile(io.BytesIO(parquet.content)) as zipped:

@@ -1,24 +1,28 @@
-"""Chromium from the system packages walks the configurator (skipped without it).
+"""Chromium from the system packages walks the configurator on Chinook (skipped without it).
 
 Screenshots go to ``$SYNTHLOOM_TEST_ARTIFACTS`` (default: the test's temp folder).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import time
+import zipfile
 from pathlib import Path
 
 import httpx
+import pandas as pd
 import pytest
 
+from tests.conftest import CHINOOK
 from tests.relational.conftest import free_port
-from tests.serve.conftest import make_shop
 from tests.serve.test_restart import server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
+CHOSEN = ("employee", "customer", "invoice")
 
 
 @pytest.fixture
@@ -48,14 +52,26 @@ def browser():
         driver.quit()
 
 
+def replaced(element) -> bool:  # type: ignore[no-untyped-def]
+    """Whether an element's page is gone. Chromedriver may report a replaced page as
+    "node does not belong to the document" instead of a stale element: both count."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        element.is_enabled()
+    except WebDriverException:
+        return True
+    return False
+
+
 def test_configurator_in_chromium(browser, tmp_path: Path) -> None:
+    """Chinook (bundled slice): upload, the two-roots alert and its fix, create with the
+    amplify engine, the live timeline, the report and the download."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     artifacts = Path(os.environ.get("SYNTHLOOM_TEST_ARTIFACTS") or tmp_path / "screenshots")
     artifacts.mkdir(parents=True, exist_ok=True)
-    shop = make_shop(tmp_path / "shop.sqlite")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
 
@@ -66,50 +82,70 @@ def test_configurator_in_chromium(browser, tmp_path: Path) -> None:
         """Click, and wait for the page the click loads (every button here submits)."""
         page = browser.find_element(By.TAG_NAME, "html")
         browser.find_element(By.CSS_SELECTOR, selector).click()
-        WebDriverWait(browser, 60).until(staleness_of(page))
+        WebDriverWait(browser, 60).until(lambda _: replaced(page))
+
+    def fill(name: str, text: str) -> None:
+        field = browser.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(text)
+
+    def alerts() -> list[str]:
+        return [a.text for a in browser.find_elements(By.CSS_SELECTOR, "p.alert")]
 
     with server(tmp_path / "data", port):
         browser.get(base + "/")
-        browser.find_element(By.CSS_SELECTOR, "#upload-form input[type=file]").send_keys(str(shop))
+        upload = browser.find_element(By.CSS_SELECTOR, "#upload-form input[type=file]")
+        upload.send_keys(str(CHINOOK))
         click("#upload-form button")
         WebDriverWait(browser, 60).until(lambda d: "/sources/" in d.current_url)
-        alerts = browser.find_elements(By.CSS_SELECTOR, "p.alert")
-        assert not alerts, alerts[0].text
-        assert "Connection OK" in browser.page_source and "Oslo" in browser.page_source
+        assert not alerts(), alerts()
+        assert "Connection OK" in browser.page_source and "Rock" in browser.page_source
         shot("1-source-preview")
         click("#new-generator")
-        click("#next")  # choose data: everything
-        click("#next")  # primary keys as declared
-        orders = browser.find_element(By.NAME, "fk:orders")
-        orders.clear()
+        # choose data: the store's employees, their customers and the customers' invoices
+        for table in ("album", "artist", "genre", "invoiceline", "mediatype", "track"):
+            browser.find_element(By.NAME, f"table:{table}").click()
+        click("#next")
+        for table in CHOSEN:  # Chinook declares no keys
+            fill(f"pk:{table}", "id")
+        click("#next")
+        fill("fk:invoice", "customer -> customer")
         click("button[value=stay]")
         alert = browser.find_element(By.CSS_SELECTOR, "p.alert.here[data-step=fkeys]")
-        assert "exactly one" in alert.text
+        assert "2 root tables" in alert.text and "exactly one" in alert.text
         shot("2-two-roots-alert")
         browser.get(browser.current_url.replace("/fkeys", "/report"))
         assert browser.find_element(By.ID, "create").get_attribute("disabled") is not None
         browser.get(browser.current_url.replace("/report", "/fkeys"))
-        browser.find_element(By.NAME, "fk:orders").send_keys("customer_id -> customer")
+        fill("fk:customer", "support_rep -> employee")  # the fix: employee is the root
+        fill("fk:employee", "reports_to -> employee")
         click("#next")
-        assert not browser.find_elements(By.CSS_SELECTOR, "p.alert")
-        click("#next")  # data treatment: synthesize everything
+        assert not alerts(), alerts()
+        browser.find_element(By.NAME, "sensitive:customer:email").click()
+        click("#next")
         Select(browser.find_element(By.NAME, "engine")).select_by_value("amplify")
+        Select(browser.find_element(By.NAME, "learning_rate_schedule")).select_by_value("plateau")
         click("#next")
-        browser.find_element(By.NAME, "num_records").send_keys("10")
+        assert "root table (employee)" in browser.find_element(By.ID, "step-form").text
+        fill("num_records", "8")
+        fill("seed", "1")
+        fill("rebalance", "title: Sales Support Agent=0.5")
+        fill("batch_size", "512")
         click("#next")
+        assert not alerts(), alerts()
         browser.find_element(By.NAME, "per_table").click()  # one relational report only
         assert "Complexity" in browser.find_element(By.ID, "assessment").text
         shot("3-assessment")
         click("#create")
         WebDriverWait(browser, 30).until(lambda d: "/configure/" not in d.current_url)
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 120
         while browser.find_element(By.ID, "status").text != "done":
             assert time.monotonic() < deadline, "the generator did not finish"
             assert browser.find_element(By.ID, "status").text not in ("failed", "interrupted")
             time.sleep(0.5)
         assert not browser.find_element(By.ID, "cancel").is_displayed()
         timeline = browser.find_element(By.ID, "timeline").text
-        assert "training orders: done" in timeline and "report: done" in timeline
+        assert "training invoice: done" in timeline and "report: done" in timeline
         frame = browser.find_element(By.ID, "report")
         deadline = time.monotonic() + 20
         while not frame.get_attribute("src"):  # the page reloads once when done
@@ -118,8 +154,19 @@ def test_configurator_in_chromium(browser, tmp_path: Path) -> None:
             frame = browser.find_element(By.ID, "report")
         shot("4-generator-done")
         browser.switch_to.frame(frame)
-        assert "customer" in browser.page_source
+        assert "invoice" in browser.page_source
         browser.switch_to.default_content()
         href = browser.find_element(By.ID, "download-csv").get_attribute("href")
+        browser.get(browser.find_element(By.ID, "report-html").get_attribute("href"))
+        WebDriverWait(browser, 20).until(lambda d: "Synthetic database report" in d.page_source)
+        shot("5-report")
         archive = httpx.get(href)
-        assert archive.status_code == 200 and archive.content[:2] == b"PK"
+        assert archive.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as zipped:
+        tables = {n: pd.read_csv(zipped.open(f"{n}.csv")) for n in CHOSEN}
+    employees = tables["employee"]
+    assert len(employees) == 8
+    assert (employees["title"] == "Sales Support Agent").sum() == 4  # the root's rebalance
+    assert len(tables["customer"]) and len(tables["invoice"])
+    assert tables["customer"]["support_rep"].isin(employees["id"]).all()
+    assert tables["invoice"]["customer"].isin(tables["customer"]["id"]).all()

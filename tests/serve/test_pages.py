@@ -68,13 +68,23 @@ def test_configurator_walk_with_alerts(client: TestClient, shop_db: Path) -> Non
         go="stay",
     )
     assert "params.epochs: &#39;oops&#39; is not a number" in generation.text
-    step(client, gid, "generator", {"engine": "amplify", "preset": "small"})
-    report = step(
-        client,
-        gid,
-        "generation",
-        {"num_records": "8", "destination_kind": "app", "format": "parquet"},
+    settings = {"engine": "amplify", "preset": "small", "learning_rate_schedule": "constant"}
+    step(client, gid, "generator", settings)
+    generation = {"num_records": "8", "destination_kind": "app", "format": "parquet"}
+    not_root = step(
+        client, gid, "generation", {**generation, "rebalance": "kind: a=0.5"}, go="stay"
     )
+    alert = re.search(
+        r'<p class="alert here" role="alert" data-step="generation">(.*?)</p>', not_root.text, re.S
+    )
+    assert alert and "not a synthesized column of the root table customer" in alert.group(1)
+    unreadable = step(client, gid, "generation", {**generation, "rebalance": "city"}, go="stay")
+    assert "column: value=share" in unreadable.text
+    generation |= {"rebalance": "city: Oslo=0.5", "batch_size": "4096"}
+    saved = step(client, gid, "generation", generation, go="stay")
+    assert "Applies to the root table (customer) only" in saved.text
+    assert 'value="city: Oslo=0.5"' in saved.text and 'id="no-alerts"' in saved.text
+    report = step(client, gid, "generation", generation)
     assert 'id="assessment"' in report.text and "Complexity" in report.text
     assert not re.search(r'id="create"\s+disabled', report.text)
     created = step(client, gid, "report", {"report_enabled": "1"}, go="create")
@@ -84,6 +94,11 @@ def test_configurator_walk_with_alerts(client: TestClient, shop_db: Path) -> Non
         {"columns": ["customer_id"], "references": {"table": "customer"}}
     ]
     assert generator["config"]["params"]["rnn_units"] == 64  # the small preset
+    assert generator["config"]["params"]["learning_rate_schedule"] == "constant"
+    assert generator["config"]["generate"] == {
+        "rebalance": {"city": {"Oslo": 0.5}},
+        "predict_batch_size": 4096,
+    }
     assert generator["settings"]["destination"]["format"] == "parquet"
     assert generator["status"] in ("queued", "running")
     assert client.post(f"/api/generators/{gid}/cancel").json()["status"] == "cancelled"
