@@ -266,17 +266,20 @@ def _sql_table(
 
     table = schema.tables[name]
     frame = tables[name]
-    referenced = {}
+    referenced, parent_types = {}, {}
     for fk in table.foreign_keys:
         for column, parent_column in zip(fk.columns, fk.parent_columns, strict=True):
             referenced[column] = tables[fk.parent][parent_column]
+            parent_types[column] = schema.tables[fk.parent].sql_types.get(parent_column, {})
     keys = set(table.key_columns)
     columns = []
     for c in frame.columns:
         declared = table.sql_types.get(c, {})
-        kind = _declared_type(declared.get("type")) if declared else None
-        if kind is None:
-            kind = _sql_type(referenced.get(c, frame[c]), c in keys)
+        # a foreign key takes its parent key's type (MySQL refuses a REAL → INTEGER key)
+        source_type = parent_types.get(c, declared).get("type")
+        kind = _declared_type(source_type)
+        if kind is None or (c in keys and isinstance(kind, sa.Text)):
+            kind = _sql_type(referenced.get(c, frame[c]), c in keys)  # keys need a length
         # NOT NULL as declared, unless the generated column has gaps (the write would fail)
         nullable = declared.get("nullable", True) or bool(frame[c].isna().any())
         columns.append(sa.Column(c, kind, nullable=nullable or c in table.primary_key))

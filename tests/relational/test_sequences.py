@@ -161,10 +161,17 @@ def test_database_destination_keeps_declared_types(tmp_path):
     write_tables(tables, synth.schema, f"sqlite:///{target}")
     before = sa.inspect(sa.create_engine(f"sqlite:///{source}"))
     after = sa.inspect(sa.create_engine(f"sqlite:///{target}"))
-    for name in synth.schema.tables:
-        declared = {c["name"]: str(c["type"]) for c in before.get_columns(name)}
+    declared = {
+        name: {c["name"]: str(c["type"]) for c in before.get_columns(name)}
+        for name in synth.schema.tables
+    }
+    for name, table in synth.schema.tables.items():
+        expected = dict(declared[name])
+        for fk in table.foreign_keys:  # a foreign key takes its parent key's type
+            for column, key in zip(fk.columns, fk.parent_columns, strict=True):
+                expected[column] = declared[fk.parent][key]
         written = {c["name"]: str(c["type"]) for c in after.get_columns(name)}
-        assert written == {c: declared[c] for c in written}, name
+        assert written == {c: expected[c] for c in written}, name
     for name in synth.schema.originals:  # original tables: same values, same types
         query = f'SELECT * FROM "{name}" ORDER BY 1'
         real = pd.read_sql(query, sa.create_engine(f"sqlite:///{source}"))
