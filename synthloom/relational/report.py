@@ -152,9 +152,10 @@ def child_sequences(
     real: dict[str, pd.DataFrame],
     synthetic: dict[str, pd.DataFrame],
     schema: Schema,
-    order_by: dict[str, list[str]] | None = None,
+    order_by_all: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """Sequence metrics of every child table, its rows grouped by modelling parent."""
+    """Sequence metrics of every child table, its rows grouped by modelling parent and
+    put in ``order_by_all[table]`` order (else the rows' own order)."""
     from synthloom.report.sequences import sequence_scores
 
     result = {}
@@ -163,10 +164,12 @@ def child_sequences(
         fk = table.modelled_by
         if fk is None or real[name].empty or synthetic[name].empty:
             continue
+        order_by = [c for c in (order_by_all or {}).get(name, []) if c in real[name]]
         sides = []
         for tables in (real, synthetic):
             entity = parent_positions(tables[fk.parent], fk, tables[name])
-            order = np.argsort(entity, kind="stable")
+            keys = tables[name][order_by].reset_index(drop=True).assign(__entity=entity)
+            order = keys.sort_values(["__entity", *order_by], kind="stable").index.to_numpy()
             order = order[entity[order] >= 0]
             sides.append((tables[name].iloc[order].reset_index(drop=True), entity[order]))
         result[fk.name] = sequence_scores(
@@ -175,7 +178,7 @@ def child_sequences(
             sides[1][0],
             sides[1][1],
             table.data_columns,
-            (order_by or {}).get(name),
+            order_by,
             len(real[fk.parent]),
             len(synthetic[fk.parent]),
         )
@@ -293,6 +296,7 @@ def build_relational_report(
     per_table_reports: bool = True,
     options: ReportOptions | None = None,
     title: str = "Synthetic database report",
+    order_by: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """Score a synthetic database against the real one and write the relational report.
 
@@ -300,7 +304,8 @@ def build_relational_report(
     ``relational_report.html`` (self-contained) and ``relational_report.pdf``; with
     ``per_table_reports``, one single-table report (report.html/pdf/json) per synthesized
     table in a sub-folder named after it. ``options`` are the per-table report options
-    (default :func:`report_options`: small samples, quick).
+    (default :func:`report_options`: small samples, quick); ``order_by`` the tables'
+    sequence order, for the order metrics.
     """
     from synthloom.relational.report_render import write_relational_report
 
@@ -312,7 +317,7 @@ def build_relational_report(
         )
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    scores = relational_scores(real, synthetic, schema)
+    scores = relational_scores(real, synthetic, schema, order_by)
     for name, entry in scores["tables"].items():
         entry["kind"] = "original" if schema.tables[name].original else "synthesized"
         if schema.tables[name].original:

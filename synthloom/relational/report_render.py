@@ -217,6 +217,62 @@ def _correlation_section(scores: dict[str, Any]) -> Section:
     )
 
 
+def _sequence_section(scores: dict[str, Any]) -> Section:
+    found = scores.get("sequences", {})
+    lookups = scores.get("lookup_references", {})
+    rows = []
+    for link, entry in found.items():
+        ordered = entry.get("ordered", {})
+        order_text = ", ".join(
+            f"{c}: {_percent(v['synthetic']['non_decreasing'])} "
+            f"(real {_percent(v['real']['non_decreasing'])})"
+            for c, v in ordered.items()
+        )
+        constant = entry.get("constant_within_entity", {})
+        kept = [v["synthetic"] for v in constant.values() if v["synthetic"] == v["synthetic"]]
+        rows.append(
+            [
+                link,
+                _percent(entry["length_accuracy"]),
+                f"{_number(entry['mean_length']['synthetic'])} "
+                f"(real {_number(entry['mean_length']['real'])})",
+                _percent(entry["consecutive_pair_accuracy"]),
+                _percent(float(np.mean(kept))) if kept else "",
+                order_text,
+            ]
+        )
+    header = [
+        "link",
+        "length accuracy",
+        "mean length",
+        "consecutive pairs",
+        "constants kept",
+        "ordered",
+    ]
+    tables = [Table("Children per parent as sequences", header, rows)] if rows else []
+    if lookups:
+        tables.append(
+            Table(
+                "References into original tables",
+                ["foreign key", "accuracy"],
+                [[fk, _percent(value)] for fk, value in lookups.items()],
+            )
+        )
+    return Section(
+        key="sequences",
+        title="Sequences and lookups",
+        intro=(
+            "For each child table, its rows grouped by parent: how many (length accuracy, "
+            "1 − TVD), how consecutive rows pair up, whether columns constant within a real "
+            "parent stay constant, and whether order_by columns stay ordered; and which rows "
+            "of each original (lookup) table are referenced. Definitions: docs/METRICS.md."
+        ),
+        facts=[],
+        tables=tables,
+        notes=[] if tables else ["no child table or lookup reference"],
+    )
+
+
 # ------------------------------------------------------------------------------ writing
 
 
@@ -275,7 +331,11 @@ def write_relational_report(
     """Write ``relational_report.pdf``, ``.html`` and ``.json``; return the scores."""
     scores = json_safe({**scores, "generated_at": now_iso()})
     summary = _summary(scores)
-    sections = [_children_section(scores, real, synthetic, schema), _correlation_section(scores)]
+    sections = [
+        _children_section(scores, real, synthetic, schema),
+        _correlation_section(scores),
+        _sequence_section(scores),
+    ]
     with (
         matplotlib.rc_context({"pdf.fonttype": 42, "font.family": "DejaVu Sans"}),
         atomic_path(output_dir / PDF_FILE) as pdf_temporary,

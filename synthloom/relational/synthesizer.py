@@ -560,6 +560,7 @@ class RelationalSynthesizer:
             output_dir,
             per_table_reports=per_table_reports,
             options=options,
+            order_by={name: self.config.table(name).order_by for name in self.schema.order},
         )
 
     # --------------------------------------------------------------- generation
