@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import torch
 from synthloom.config import Params, SyntheticsConfig, TimeSeries
 from synthloom.encoding.columns import apply_treatments, max_lengths, requested_kinds
 from synthloom.encoding.fields import TableCodec
+from synthloom.encoding.private_kinds import retype_like
 from synthloom.encoding.sequences import (
     SequenceCodec,
     order_steps,
@@ -62,7 +64,8 @@ from synthloom.lstm.train import (
     split_holdout,
     training_summary,
 )
-from synthloom.table import table_params
+from synthloom.privacy.entropy import secure_rng
+from synthloom.table import PrivateRun, table_params
 
 log = logging.getLogger("synthloom")
 
@@ -92,7 +95,8 @@ class SequenceSynthesizer:
         self.training_result_: TrainingResult | None = None
         self.table_format: TableFormat | None = None
         self.max_rows = 0
-        self.lengths: list[int] = []  # training series lengths (time series only)
+        self.lengths: list[int] = []  # training series lengths (time series, not under DP)
+        self.n_entities = 0  # entities learned (under DP the released count)
         self._device = torch.device("cpu")
 
     @property
@@ -124,15 +128,15 @@ class SequenceSynthesizer:
         """
         frame, table_format = read_frame(data, self.config.params.field_delimiter)
         frame, table_format = apply_treatments(frame, table_format, self.config.columns)
-        if self.config.params.dp:
-            raise ConfigError(
-                "dp: sequence models are not differentially private yet; set dp: false, or "
-                "learn the table row by row (no time_series section; sequential: false in a "
-                "relational config)"
-            )
+        dp = self.config.params.dp
         infos = {c.name: c for c in table_format.columns}
         if context is None:
-            frame, entity, context = self._series(frame, table_format)
+            frame, entity, context = self._series(frame, table_format, windows=not dp)
+        elif dp and len(context.columns):
+            raise ConfigError(
+                "dp: a child table's sequences would learn from its parent's rows outside the "
+                "privacy budget; under DP only one table is synthesized"
+            )
         else:
             assert entity is not None
             frame, entity = _sorted(
@@ -141,10 +145,19 @@ class SequenceSynthesizer:
             infos.update({c.name: c for c in describe_frame(context).columns})
         params = table_params(self.config.params)
         seed_everything(params.seed)
-        codec = self._fit_codec(frame, entity, context, infos)
+        train_idx, val_idx = split_holdout(
+            len(context), params.validation_share, np.random.default_rng(params.seed)
+        )
+        private = None
+        if dp:  # structure from DP releases and public facts only
+            frame, codec, private = self._fit_private_codec(frame, entity, table_format, train_idx)
+            self.lengths = []  # lengths come from the model's end decision
+        else:
+            codec = self._fit_codec(frame, entity, context, infos)
         ctx, rows = codec.encode(_context_frame(frame, entity, context, codec), frame, entity)
         sequences = [_sequence(ctx[i], rows[i]) for i in range(len(ctx))]
-        self.max_rows = max((len(r) for r in rows), default=0)
+        cap = self.series.max_sequence_rows
+        self.max_rows = cap if dp else max((len(r) for r in rows), default=0)
         shape = SequenceShape(
             tuple(codec.context.vocab_sizes),
             (2, *codec.rows.vocab_sizes),
@@ -155,14 +168,13 @@ class SequenceSynthesizer:
             (0, *[1 + t for t in codec.rows.tied]),
         )
         network = SequenceLSTM(shape)
-        params = _entity_batches(params, self.config.params, sequences, shape.period)
+        if not dp:  # under DP the batch is the sampling rate of the privacy plan
+            params = _entity_batches(params, self.config.params, sequences, shape.period)
         start = time.monotonic()
-        train_idx, val_idx = split_holdout(
-            len(sequences), params.validation_share, np.random.default_rng(params.seed)
-        )
         with training_dir(model_dir, overwrite) as directory:
             self.codec, self.network, self.table_format = codec, network, table_format
-            write_json(directory / PARAMS_FILE, self._model_params(params, len(sequences)))
+            self.n_entities = private.training.n_released if private else len(sequences)
+            write_json(directory / PARAMS_FILE, self._model_params(params, self.n_entities))
             trainer = Trainer(
                 network,
                 params,
@@ -170,16 +182,23 @@ class SequenceSynthesizer:
                 pick_device(params.device),
                 epoch_callback,
                 show_progress,
+                private.training if private else None,
             )
             result = trainer.fit([sequences[i] for i in train_idx], [sequences[i] for i in val_idx])
             keep_old_if_interrupted(result.stop_reason, directory, model_dir)
-            summary = training_summary(result, len(train_idx), len(val_idx))
+            account = private.training.summary() if private else None
+            if account is not None:
+                account["neighbouring"] = (
+                    f"datasets differing by one entity: all rows of one series (at most "
+                    f"max_sequence_rows={cap}; longer series are cut there)"
+                )
+            summary = training_summary(result, len(train_idx), len(val_idx), account)
             kinds = {**codec.rows.kinds, **codec.context.kinds}
             summary.update(
                 column_kinds={c: kinds[c] for c in table_format.names if c in kinds},
                 engine="lstm",
-                entities=len(sequences),
-                rows=len(frame),
+                entities=private.training.n_released if private else len(sequences),
+                rows=None if private else len(frame),
                 seconds_total=round(time.monotonic() - start, 3),
             )
             write_json(directory / SUMMARY_FILE, summary)
@@ -189,10 +208,11 @@ class SequenceSynthesizer:
         return self
 
     def _series(
-        self, frame: pd.DataFrame, table_format: TableFormat
+        self, frame: pd.DataFrame, table_format: TableFormat, windows: bool = True
     ) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
-        """A time-series table's rows sorted into windows of at most max_sequence_rows,
-        and the (empty) context of each window."""
+        """A time-series table's rows sorted into windows of at most max_sequence_rows
+        (without ``windows``, as under DP where a series is one unit: cut there), and the
+        (empty) context of each sequence."""
         options = self.series
         named = [options.entity_column] if options.entity_column else []
         missing = [c for c in named + options.order_by if c not in table_format.names]
@@ -206,7 +226,8 @@ class SequenceSynthesizer:
             frame = frame.drop(columns=[options.entity_column])
         else:
             codes = np.zeros(len(frame), dtype=np.int64)
-        frame, codes = _sorted(frame, codes, options.order_by, cap=None)
+        cap = None if windows else options.max_sequence_rows
+        frame, codes = _sorted(frame, codes, options.order_by, cap=cap)
         self.lengths = np.bincount(codes).tolist()
         # Windows of max_sequence_rows rows: each is one training sequence.
         within = pd.Series(codes).groupby(codes).cumcount().to_numpy()
@@ -246,6 +267,37 @@ class SequenceSynthesizer:
         )
         all_infos = {**infos, **{g.name: g for g in gap_infos}}
         return SequenceCodec(ctx, rows, given, static, steps, all_infos)
+
+    def _fit_private_codec(
+        self,
+        frame: pd.DataFrame,
+        entity: np.ndarray,
+        table_format: TableFormat,
+        train: np.ndarray,
+    ) -> tuple[pd.DataFrame, SequenceCodec, PrivateRun]:
+        """Under DP: one row per entity, drawn with OS entropy, is what every column's kind
+        and vocabulary release sees (one entity changes each count by at most one); no
+        constant columns, no start + gap spelling (order comes from sorting the generated
+        rows, post-processing); the number of entities released."""
+        rng = secure_rng()
+        sizes = np.bincount(entity, minlength=int(entity.max(initial=-1)) + 1)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        picked = starts + np.floor(rng.random(len(sizes)) * np.maximum(sizes, 1)).astype(int)
+        sample = frame.iloc[np.minimum(picked, len(frame) - 1)].reset_index(drop=True)
+        columns = [c for c in table_format.columns if c.name in frame.columns]
+        table_format = replace(table_format, columns=tuple(columns))
+        run = PrivateRun.plan(
+            sample, table_format, train, self.config.params, 1, self.config.columns
+        )
+        frame = retype_like(frame, table_format, run.table_format)
+        infos = {c.name: c for c in run.codec.columns}
+        order = run.codec.order_by_vocabulary(list(infos))
+        rows = TableCodec([run.codec.field(c) for c in order], [infos[c] for c in order])
+        run.training.public_inputs.append(
+            f"max_sequence_rows={self.series.max_sequence_rows}: longest series learned"
+        )
+        codec = SequenceCodec(TableCodec([], []), rows, [], [], [], infos)
+        return frame, codec, run
 
     def _model_params(self, params: Params, n_entities: int) -> dict[str, Any]:
         import synthloom
@@ -287,6 +339,7 @@ class SequenceSynthesizer:
             synth.table_format = TableFormat.from_dict(meta["table_format"])
             synth.max_rows = int(meta["max_rows"])
             synth.lengths = list(meta.get("lengths", []))
+            synth.n_entities = int(meta.get("n_records", 0))
             synth.model_dir = directory
             synth._device = pick_device(device)
         return synth
@@ -325,11 +378,15 @@ class SequenceSynthesizer:
             min_rows = np.zeros(n, dtype=np.int64)
             max_rows = np.full(n, self.max_rows, dtype=np.int64)
         else:
-            n = num_records if num_records is not None else len(self.lengths)
+            n = num_records if num_records is not None else (len(self.lengths) or self.n_entities)
             if n <= 0:
                 raise ConfigError(f"num_records={n} must be a positive number of series")
             forced = np.full((n, len(codec.context.vocab_sizes)), -1, dtype=np.int64)
-            min_rows = max_rows = rng.choice(np.asarray(self.lengths or [1]), n)
+            if self.lengths:
+                min_rows = max_rows = rng.choice(np.asarray(self.lengths), n)
+            else:  # under DP: the model's own end decision, at least one row
+                min_rows = np.ones(n, dtype=np.int64)
+                max_rows = np.full(n, self.max_rows, dtype=np.int64)
         frame, entity = self._sample(forced, min_rows, max_rows, seed, gen_temp)
         if context is not None:
             frame.insert(0, ENTITY, entity)
@@ -374,7 +431,17 @@ class SequenceSynthesizer:
             )
         _, frame = codec.decode(drawn.context, drawn.entity, drawn.rows, rng)
         names = [c for c in self.table_format.names if c in frame.columns]
-        return frame[names], drawn.entity
+        frame, entity = frame[names], drawn.entity
+        unordered = [
+            c
+            for c in self.series.order_by
+            if c in frame and c not in {step.name for step in codec.steps}
+        ]
+        if unordered:  # order not spelled as gaps (DP, text columns): sort each entity's rows
+            keys = frame[unordered].assign(**{ENTITY: entity})
+            order = keys.sort_values([ENTITY, *unordered], kind="stable").index.to_numpy()
+            frame, entity = frame.iloc[order].reset_index(drop=True), entity[order]
+        return frame, entity
 
     def _continue(
         self, prefix: pd.DataFrame, seed: int | None, gen_temp: float | None
@@ -445,7 +512,6 @@ def _entity_batches(
     size = int(np.clip(size, MIN_ENTITY_BATCH, params.batch_size))
     log.info("sequences: batch_size %d entities (about %.0f tokens each)", size, mean_tokens)
     return params.model_copy(update={"batch_size": size})
-
 
 
 def _sorted(

@@ -193,7 +193,7 @@ class TableSynthesizer:
         self._validators: FieldValidators | None = None
         self._device = torch.device("cpu")
         self._n_training_records = 0
-        self._private: _PrivateRun | None = None
+        self._private: PrivateRun | None = None
         self._copy_guard: CopyGuard | None = None
 
     @property
@@ -241,7 +241,7 @@ class TableSynthesizer:
             len(frame), params.validation_share, np.random.default_rng(params.seed)
         )
         self._private = (
-            _PrivateRun.plan(
+            PrivateRun.plan(
                 frame, table_format, train_rows, params, len(clusters), self.config.columns
             )
             if params.dp
@@ -755,7 +755,7 @@ DP_KIND_SHARE = 0.04
 
 
 @dataclass
-class _PrivateRun:
+class PrivateRun:
     """A DP table run: its budget, each column's released vocabulary, and the table as
     retyped by the private kind choice."""
 
@@ -773,7 +773,7 @@ class _PrivateRun:
         params: Params,
         n_models: int,
         options: dict[str, Any] | None = None,
-    ) -> _PrivateRun:
+    ) -> PrivateRun:
         """Open the run's budget (released n, δ, DP-SGD plan), choose inferred column
         kinds privately, and release every column's vocabulary once, from OS entropy."""
         inferred = inferred_columns(frame, table_format)

@@ -108,11 +108,7 @@ def test_bad_sequence_config_is_one_line(tmp_path):
     data = _series(5)
     with pytest.raises(ConfigError, match="time_series names columns not in the data"):
         SequenceSynthesizer(time_series={"order_by": ["when"]}, **SMALL).fit(data, tmp_path / "a")
-    with pytest.raises(ConfigError, match="not differentially private"):
-        SequenceSynthesizer(dp=True, time_series={"order_by": ["time"]}, **SMALL).fit(
-            data, tmp_path / "b"
-        )
-    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    assert not (tmp_path / "a").exists()
 
 
 def test_missing_order_values_go_last(tmp_path, caplog):
@@ -163,3 +159,32 @@ def test_prefixes_are_continued(series_model):
         pd.testing.assert_frame_equal(head, given[head.columns], check_dtype=False)
         assert rows["time"].is_monotonic_increasing
         assert rows["site"].nunique() == 1 and rows["site"].iloc[0] == given["site"].iloc[0]
+
+
+def test_dp_sequences_count_entities_and_release_no_raw_structure(tmp_path):
+    """Under DP one series is the unit: ε covers it, the counts and lengths are not raw."""
+    import json
+
+    data = _series(200)
+    synth = SequenceSynthesizer(
+        dp=True,
+        dp_epsilon=8.0,
+        epochs=2,
+        batch_size=32,
+        time_series={"entity_column": "sensor", "order_by": ["time"], "max_sequence_rows": 6},
+        **SMALL,
+    )
+    synth.fit(data, tmp_path / "m")
+    summary = json.loads((tmp_path / "m" / "training_summary.json").read_text())
+    assert summary["dp"] and summary["epsilon"] <= 8.0 and summary["delta"] > 0
+    assert "one entity" in summary["privacy"]["neighbouring"]
+    assert summary["rows"] is None  # the exact row count is not published
+    meta = json.loads((tmp_path / "m" / "model_params.json").read_text())
+    assert meta["lengths"] == [] and meta["max_rows"] == 6  # the public cap, not the data's
+    assert meta["n_records"] == summary["training_records"]  # the released count
+    out = SequenceSynthesizer.load(tmp_path / "m").generate(15, seed=0)
+    assert out["sensor"].nunique() == 15
+    sizes = out.groupby("sensor").size()
+    assert sizes.between(1, 6).all()
+    timed = out.dropna(subset=["time"]).groupby("sensor")["time"]
+    assert timed.apply(lambda t: t.is_monotonic_increasing).all()  # sorted after generation

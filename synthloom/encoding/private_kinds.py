@@ -131,3 +131,28 @@ def _retyped(name: str, texts: pd.Series, kind: str, detail: Any) -> tuple[Colum
         info = ColumnInfo(name, kind)
     truth = tuple(detail) if kind == "boolean" else None
     return info, typed_series(values, info, truth)
+
+
+def retype_like(frame: pd.DataFrame, before: TableFormat, after: TableFormat) -> pd.DataFrame:
+    """``frame`` (read as ``before`` says) with each column retyped as ``after`` chose
+    (:func:`private_kinds` on a sample of it): post-processing of the DP choice."""
+    frame = frame.copy()
+    old = {c.name: c for c in before.columns}
+    truths = before.extra.get("boolean_text", {})
+    chosen = after.extra.get("boolean_text", {})
+    for info in after.columns:
+        was = old.get(info.name)
+        if (
+            was is None
+            or info.name not in frame
+            or (was.kind, was.datetime_format)
+            == (
+                info.kind,
+                info.datetime_format,
+            )
+        ):
+            continue
+        texts = _texts(frame[info.name], was, truths.get(info.name))
+        detail = chosen.get(info.name) if info.kind == "boolean" else info.datetime_format
+        _, frame[info.name] = _retyped(info.name, texts, info.kind, detail)
+    return frame

@@ -91,7 +91,12 @@ class SequenceLSTM(nn.Module):
         self.register_buffer(
             "context_start", torch.tensor(starts_ctx, dtype=torch.long), persistent=False
         )
-        self.context_embedding = nn.Embedding(max(1, sum(shape.context_sizes)), shape.embedding_dim)
+        # (none without context: a parameter no pass uses has no per-record gradient)
+        self.context_embedding = (
+            nn.Embedding(sum(shape.context_sizes), shape.embedding_dim)
+            if shape.context_sizes
+            else None
+        )
         self.slot_embedding = nn.Embedding(len(sizes), shape.embedding_dim)
         self.row_embedding = nn.Embedding(ROW_POSITIONS + 1, shape.embedding_dim)
         self.lstm = recurrent_layers(
@@ -118,8 +123,8 @@ class SequenceLSTM(nn.Module):
     def context_vector(self, context: torch.Tensor) -> torch.Tensor:
         """One vector per entity from its context tokens (local ids), added to the input
         of every row step."""
-        if context.shape[1] == 0:
-            weight = self.context_embedding.weight
+        if self.context_embedding is None:
+            weight = self.embedding.weight
             return weight.new_zeros((context.shape[0], self.shape.embedding_dim))
         return self.context_embedding(context + self.context_start).sum(dim=1)
 
