@@ -381,7 +381,7 @@ class RelationalSynthesizer:
         table = schema.tables[plan.name]
         frame, parent = frames[plan.name], frames[fk.parent]
         learned = [c for c in table.data_columns if c not in plan.keep]
-        context = pd.DataFrame({PARENT + c: parent[c].to_numpy() for c in plan.context})
+        context = _parent_context(parent, plan.context)
         conf = self.config.table(plan.name)
         sections = self._sections(plan.name, lookups=_lookup_columns(schema, table))
         sections["time_series"] = {
@@ -688,8 +688,7 @@ class RelationalSynthesizer:
         self, plan: TablePlan, parent: pd.DataFrame, seed: int | None
     ) -> tuple[pd.DataFrame, np.ndarray]:
         """The rows of every generated parent's sequence, and each row's parent position."""
-        context = pd.DataFrame({PARENT + c: parent[c].to_numpy() for c in plan.context})
-        context.index = range(len(parent))
+        context = _parent_context(parent, plan.context)
         if len(parent) == 0:
             return pd.DataFrame(), np.zeros(0, dtype=np.int64)
         rows = self._models[plan.name].generate(context=context, seed=seed)
@@ -761,6 +760,14 @@ def learned_reference(schema: Schema, fk: ForeignKey) -> bool:
     the original keeps its keys, so the child learns the reference as a category."""
     table = schema.tables[fk.table]
     return schema.tables[fk.parent].original and fk != table.modelled_by
+
+
+def _parent_context(parent: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """One row per parent row with its context columns (``__parent__`` names); as many
+    rows as the parent even when no column is chosen."""
+    context = pd.DataFrame({PARENT + c: parent[c].to_numpy() for c in columns})
+    context.index = pd.RangeIndex(len(parent))
+    return context
 
 
 def _lookup_columns(schema: Schema, table: TableSchema) -> list[str]:

@@ -201,3 +201,15 @@ def test_column_kinds_per_table(tmp_path):
     with pytest.raises(ConfigError, match="column_kinds"):
         RelationalSynthesizer(config).fit(CHINOOK, tmp_path / "m2")
     assert synth.integrity_ is None or synth.integrity_.share == 1.0
+
+
+def test_sequences_without_parent_context(clinic, tmp_path):
+    """context_size: 0 — every parent still gets a sequence (its number of children)."""
+    config = _config()
+    config["context_size"] = 0
+    config["params"]["epochs"] = 2
+    synth = RelationalSynthesizer(config).fit(clinic, tmp_path / "m")
+    assert synth.plans["visit"].context == []
+    tables = synth.generate(30, seed=0)
+    assert synth.integrity_.share == 1.0
+    assert len(tables["visit"]) > 0
