@@ -154,7 +154,9 @@ class SequenceSynthesizer:
             self.lengths = []  # lengths come from the model's end decision
         else:
             codec = self._fit_codec(frame, entity, context, infos)
-        ctx, rows = codec.encode(_context_frame(frame, entity, context, codec), frame, entity)
+        ctx, rows = codec.encode(
+            _context_frame(frame, entity, context, codec.static), frame, entity
+        )
         sequences = [_sequence(ctx[i], rows[i]) for i in range(len(ctx))]
         cap = self.series.max_sequence_rows
         self.max_rows = cap if dp else max((len(r) for r in rows), default=0)
@@ -197,7 +199,7 @@ class SequenceSynthesizer:
             summary.update(
                 column_kinds={c: kinds[c] for c in table_format.names if c in kinds},
                 engine="lstm",
-                entities=private.training.n_released if private else len(sequences),
+                entities=self.n_entities,
                 rows=None if private else len(frame),
                 seconds_total=round(time.monotonic() - start, 3),
             )
@@ -254,7 +256,7 @@ class SequenceSynthesizer:
         options = self.config.columns
         kinds, lengths = requested_kinds(options), max_lengths(options)
         rows = TableCodec.fit(stepped, row_infos, [], None, kinds, lengths)
-        ctx_frame = _context_frame(frame, entity, context, None, static)
+        ctx_frame = _context_frame(frame, entity, context, static)
         ctx_infos = [infos[c] for c in given + static]
         ctx = TableCodec.fit(ctx_frame, ctx_infos, given, None, kinds, lengths)
         log.info(
@@ -471,7 +473,7 @@ class SequenceSynthesizer:
         given[codes, within] = tokens
         forced = np.full((n, len(codec.context.vocab_sizes)), -1, dtype=np.int64)
         if codec.static:
-            context = _context_frame(rows, codes, pd.DataFrame(index=range(n)), codec)
+            context = _context_frame(rows, codes, pd.DataFrame(index=range(n)), codec.static)
             positions = codec.context.positions(codec.static)
             forced[:, positions] = codec.context.encode(context[codec.static], seeds=True)
         rng = np.random.default_rng(first_given(seed, self.config.params.seed, 0))
@@ -479,7 +481,7 @@ class SequenceSynthesizer:
         frame, entity = self._sample(forced, total, total, seed, gen_temp, given)
         # the prefix rows come back exactly as given, not as their decoded tokens
         generated = pd.Series(entity).groupby(entity).cumcount().to_numpy() >= counts[entity]
-        kept = rows[[c for c in frame.columns]].copy()
+        kept = rows[list(frame.columns)].copy()
         kept.insert(0, ENTITY, codes)
         frame.insert(0, ENTITY, entity)
         frame = pd.concat([kept, frame[generated]], ignore_index=True)
@@ -555,14 +557,9 @@ def _sorted(
 
 
 def _context_frame(
-    frame: pd.DataFrame,
-    entity: np.ndarray,
-    context: pd.DataFrame,
-    codec: SequenceCodec | None,
-    static: list[str] | None = None,
+    frame: pd.DataFrame, entity: np.ndarray, context: pd.DataFrame, static: list[str]
 ) -> pd.DataFrame:
     """The given context plus each entity's static columns (from its first row)."""
-    static = codec.static if codec is not None else (static or [])
     out = context.reset_index(drop=True).copy()
     if not static:
         return out

@@ -543,8 +543,7 @@ def _learned_keys(tables: dict[str, TableSchema], frames: dict[str, pd.DataFrame
         for fk in table.foreign_keys:
             if fk is modelled or fk.self_reference:
                 continue
-            if tables[fk.parent].original and not table.original:
-                # A lookup keeps its keys: the child learns which rows it references.
+            if is_lookup_reference(tables, fk):
                 table.learned_keys += [c for c in fk.columns if c not in table.learned_keys]
                 continue
             parts = set(tables[fk.parent].learned_keys)
@@ -552,6 +551,14 @@ def _learned_keys(tables: dict[str, TableSchema], frames: dict[str, pd.DataFrame
                 wanted = parent_column in parts and column not in copied
                 if wanted and column not in table.learned_keys:
                     table.learned_keys.append(column)
+
+
+def is_lookup_reference(tables: dict[str, TableSchema], fk: ForeignKey) -> bool:
+    """A synthesized table's foreign key into an original (lookup) table, other than its
+    modelling parent's: the lookup keeps its keys, so the child learns which rows it
+    references as a categorical value."""
+    table = tables[fk.table]
+    return tables[fk.parent].original and not table.original and fk != table.modelled_by
 
 
 def _uses_dp(config: RelationalConfig) -> bool:

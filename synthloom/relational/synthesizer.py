@@ -58,6 +58,7 @@ from synthloom.relational.schema import (
     TableSchema,
     build_schema,
     children_counts,
+    is_lookup_reference,
     parent_positions,
 )
 from synthloom.relational.sources import is_database_url, read_source, source_record
@@ -196,13 +197,12 @@ class RelationalSynthesizer:
         if fk is not None:
             context = self._context(table, fk, schema, frames)
         sequential = fk is not None and self._sequential(name)
-        seed_fields = [PARENT + c for c in context]
-        if fk is not None and not sequential:
-            seed_fields += [SIBLING_INDEX, SIBLINGS]
+        seed_fields: list[str] = []  # a sequence model is given its context directly
         if not sequential:
+            seed_fields = [PARENT + c for c in context]
+            if fk is not None:
+                seed_fields += [SIBLING_INDEX, SIBLINGS]
             seed_fields += table.keep
-        else:
-            seed_fields = []  # the context is given to the sequence model directly
         learned = [c for c in table.data_columns if c not in table.keep]
         plan = TablePlan(
             name=name,
@@ -219,7 +219,7 @@ class RelationalSynthesizer:
             if other.self_reference:
                 plan.self_refs[other.name] = null_share
                 continue
-            if (other is fk and sequential) or learned_reference(schema, other):
+            if (other is fk and sequential) or is_lookup_reference(schema.tables, other):
                 continue  # the sequence's end decides; a lookup key is a learned value
             count_context = context if other is fk else self._count_context(other, frames)
             counts = children_counts(frames[other.parent], other, frame)
@@ -324,18 +324,15 @@ class RelationalSynthesizer:
             assert fk is not None and plan.folder is not None
             self._train_sequences(schema, plan, fk, frames, directory / plan.folder)
         elif plan.folder is not None:
-            training = _lookups_as_text(
-                frame[table.data_columns].reset_index(drop=True), _lookup_columns(schema, table)
-            )
+            lookups = _lookup_columns(schema, table)
+            training = _lookups_as_text(frame[table.data_columns].reset_index(drop=True), lookups)
             if fk is not None:
                 training = _with_context(training, frame, frames[fk.parent], fk, plan.context)
             engine = self.config.engine_for(plan.name)
             seeds = plan.seed_fields
             if fk is None and self.config.generate.rebalance:  # the root: seed field to rebalance
                 seeds = [*seeds, *self.config.generate.rebalance]
-            synth = self._table_synthesizer(
-                plan.name, seeds, engine, lookups=_lookup_columns(schema, table)
-            )
+            synth = self._table_synthesizer(plan.name, seeds, engine, lookups=lookups)
             synth.fit(
                 training,
                 directory / plan.folder,
@@ -383,20 +380,21 @@ class RelationalSynthesizer:
         learned = [c for c in table.data_columns if c not in plan.keep]
         context = _parent_context(parent, plan.context)
         conf = self.config.table(plan.name)
-        sections = self._sections(plan.name, lookups=_lookup_columns(schema, table))
-        sections["time_series"] = {
-            "order_by": [c for c in conf.order_by if c in learned],
-            "max_sequence_rows": conf.max_sequence_rows,
-        }
         dropped = [c for c in conf.order_by if c not in learned]
         if dropped:
             raise ConfigError(
                 f"tables.{plan.name}.order_by: {dropped} are not learned columns of "
                 f"{plan.name} (keys and kept columns cannot order it); choose among {learned}"
             )
+        lookups = _lookup_columns(schema, table)
+        sections = self._sections(plan.name, lookups=lookups)
+        sections["time_series"] = {
+            "order_by": conf.order_by,
+            "max_sequence_rows": conf.max_sequence_rows,
+        }
         synth = SequenceSynthesizer(validate_config(SyntheticsConfig, sections))
         synth.fit(
-            _lookups_as_text(frame[learned].reset_index(drop=True), _lookup_columns(schema, table)),
+            _lookups_as_text(frame[learned].reset_index(drop=True), lookups),
             folder,
             entity=parent_positions(parent, fk, frame),
             context=context,
@@ -755,13 +753,6 @@ def read_database(
 # ------------------------------------------------------------------------------ helpers
 
 
-def learned_reference(schema: Schema, fk: ForeignKey) -> bool:
-    """A foreign key into an original (lookup) table, other than the modelling parent's:
-    the original keeps its keys, so the child learns the reference as a category."""
-    table = schema.tables[fk.table]
-    return schema.tables[fk.parent].original and fk != table.modelled_by
-
-
 def _parent_context(parent: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """One row per parent row with its context columns (``__parent__`` names); as many
     rows as the parent even when no column is chosen."""
@@ -772,7 +763,9 @@ def _parent_context(parent: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 def _lookup_columns(schema: Schema, table: TableSchema) -> list[str]:
     """The child's columns that reference an original (lookup) table."""
-    return [c for fk in table.foreign_keys if learned_reference(schema, fk) for c in fk.columns]
+    return [
+        c for fk in table.foreign_keys if is_lookup_reference(schema.tables, fk) for c in fk.columns
+    ]
 
 
 def _lookups_as_text(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
