@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import NamedTuple, Protocol
 
@@ -102,9 +103,7 @@ class RecordLSTM(nn.Module):
         return seq_length or min(length, LONG_RECORD_TOKENS)
 
 
-def recurrent_layers(
-    input_size: int, units: int, layers: int, dropout_rate: float
-) -> nn.LSTM:
+def recurrent_layers(input_size: int, units: int, layers: int, dropout_rate: float) -> nn.LSTM:
     """Stacked LSTM layers (batch first), with dropout between layers when there are several."""
     return nn.LSTM(
         input_size,
@@ -113,6 +112,32 @@ def recurrent_layers(
         batch_first=True,
         dropout=dropout_rate if layers > 1 else 0.0,
     )
+
+
+def grouped_head_loss(
+    heads: nn.ModuleList, head_of: Sequence[int], hidden: torch.Tensor, wanted: torch.Tensor
+) -> tuple[torch.Tensor, int]:
+    """Summed cross-entropy and correct predictions of positions whose output heads are
+    ``head_of`` (one per position of ``hidden``); ``wanted`` -1 marks padding.
+
+    Positions sharing a head go through it in one call: one use per module and pass, as
+    per-record gradients under DP expect."""
+    groups: dict[int, list[int]] = {}
+    for position, head in enumerate(head_of):
+        groups.setdefault(head, []).append(position)
+    loss = hidden.new_zeros(())
+    correct = 0
+    for head, positions in groups.items():
+        logits = heads[head](hidden[:, positions])  # (batch, k, vocab)
+        target = wanted[:, positions]
+        loss = loss + nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]),
+            target.reshape(-1),
+            ignore_index=-1,
+            reduction="sum",
+        )
+        correct += int(((logits.argmax(-1) == target) & (target >= 0)).sum())
+    return loss, correct
 
 
 def draw_tokens(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

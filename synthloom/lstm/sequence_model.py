@@ -21,7 +21,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from synthloom.lstm.model import LossTerms, State, draw_tokens, recurrent_layers
+from synthloom.lstm.model import (
+    LossTerms,
+    State,
+    draw_tokens,
+    grouped_head_loss,
+    recurrent_layers,
+)
 
 # Rows beyond this index share one row-position embedding.
 ROW_POSITIONS = 64
@@ -167,25 +173,11 @@ class SequenceLSTM(nn.Module):
     def loss_terms(
         self, inputs: torch.Tensor, targets: torch.Tensor, state: State | None, start: int
     ) -> LossTerms:
-        """Cross-entropy of every real target, summed; positions sharing a head go
-        through it in one call (one use per module and pass, as DP-SGD expects)."""
+        """Cross-entropy of every real target, summed."""
         hidden, state = self.hidden(inputs, state, start)
         slot, _ = self.slots(start, inputs.shape[1])
-        groups: dict[int, list[int]] = {}
-        for j, s in enumerate(slot.tolist()):
-            groups.setdefault(self.head_of[s], []).append(j)
-        loss = hidden.new_zeros(())
-        correct = 0
-        for head, positions in groups.items():
-            logits = self.heads[head](hidden[:, positions])
-            wanted = targets[:, positions] - 1  # -1: padding
-            loss = loss + nn.functional.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]),
-                wanted.reshape(-1),
-                ignore_index=-1,
-                reduction="sum",
-            )
-            correct += int(((logits.argmax(-1) == wanted) & (wanted >= 0)).sum())
+        head_of = [self.head_of[s] for s in slot.tolist()]
+        loss, correct = grouped_head_loss(self.heads, head_of, hidden, targets - 1)  # pad: -1
         return LossTerms(loss, correct, state)
 
     def count_targets(self, targets: torch.Tensor) -> int:

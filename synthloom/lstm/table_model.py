@@ -14,7 +14,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from synthloom.lstm.model import LossTerms, State, draw_tokens, recurrent_layers
+from synthloom.lstm.model import (
+    LossTerms,
+    State,
+    draw_tokens,
+    grouped_head_loss,
+    recurrent_layers,
+)
 
 
 @dataclass(frozen=True)
@@ -36,11 +42,13 @@ class TableShape:
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> TableShape:
         """Inverse of :meth:`to_dict`."""
-        return cls(**{  # type: ignore[arg-type]
-            **data,
-            "vocab_sizes": tuple(data["vocab_sizes"]),  # type: ignore[arg-type]
-            "tied": tuple(data.get("tied", ())),  # type: ignore[arg-type]
-        })
+        return cls(
+            **{  # type: ignore[arg-type]
+                **data,
+                "vocab_sizes": tuple(data["vocab_sizes"]),  # type: ignore[arg-type]
+                "tied": tuple(data.get("tied", ())),  # type: ignore[arg-type]
+            }
+        )
 
     @property
     def owners(self) -> list[int]:
@@ -100,23 +108,10 @@ class TableLSTM(nn.Module):
     def loss_terms(
         self, inputs: torch.Tensor, targets: torch.Tensor, state: State | None, start: int
     ) -> LossTerms:
-        """Cross-entropy of every field token, summed over the chunk.
-
-        Positions sharing a head go through it in one call (one use per module and pass,
-        as per-record gradients under DP expect)."""
+        """Cross-entropy of every field token, summed over the chunk."""
         hidden, state = self.hidden(inputs, state, start)
-        loss = hidden.new_zeros(())
-        correct = 0
-        groups: dict[int, list[int]] = {}
-        for j in range(inputs.shape[1]):
-            groups.setdefault(self.head_of[start + j], []).append(j)
-        for head, positions in groups.items():
-            logits = self.heads[head](hidden[:, positions])  # (batch, k, vocab)
-            wanted = targets[:, positions]
-            loss = loss + nn.functional.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]), wanted.reshape(-1), reduction="sum"
-            )
-            correct += int((logits.argmax(-1) == wanted).sum())
+        head_of = self.head_of[start : start + inputs.shape[1]]
+        loss, correct = grouped_head_loss(self.heads, head_of, hidden, targets)
         return LossTerms(loss, correct, state)
 
     def count_targets(self, targets: torch.Tensor) -> int:

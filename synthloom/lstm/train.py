@@ -340,9 +340,7 @@ class _Checkpoints:
     def offer(self, score: float, state: dict[str, torch.Tensor], epoch: int) -> bool:
         """Keep ``state`` if it is chosen; say whether it was."""
         chosen = (
-            not self.select_by_loss
-            or self.state is None
-            or score < self.score - self.min_delta
+            not self.select_by_loss or self.state is None or score < self.score - self.min_delta
         )
         if chosen:
             self.score, self.state, self.waited = score, state, 0
@@ -360,9 +358,7 @@ class _Checkpoints:
 
     def patience_spent(self) -> bool:
         """Early stopping: as many epochs without improvement as the patience allows."""
-        return (
-            self.select_by_loss and self.patience is not None and self.waited >= self.patience
-        )
+        return self.select_by_loss and self.patience is not None and self.waited >= self.patience
 
 
 class _Clock:
