@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthloom.encoding.fields import TableCodec, _to_numbers
+from synthloom.encoding.fields import _NS_PER_DAY, _NS_PER_SECOND, TableCodec, _to_numbers
 from synthloom.errors import DataError
 from synthloom.io.schema import ColumnInfo
 
 GAP_PREFIX = "__gap__"
-_NS = {"days": 86_400 * 10**9, "seconds": 10**9}
+_NS = {"days": _NS_PER_DAY, "seconds": _NS_PER_SECOND}
 
 
 @dataclass
@@ -73,16 +73,14 @@ def order_steps(
     """The first ``order_by`` column spelled as start + gaps when it holds numbers or dates
     (later ones only break ties: within a sequence they may go down, as a stint number
     does from one season to the next)."""
-    steps = []
-    for info in columns:
-        if info.name not in order_by[:1]:
-            continue
-        if info.kind in ("integer", "float"):
-            steps.append(OrderStep(info.name, "number"))
-        elif info.kind == "datetime":
-            _, unit = _to_numbers(frame[info.name], info)
-            steps.append(OrderStep(info.name, unit))
-    return steps
+    info = next((c for c in columns if order_by and c.name == order_by[0]), None)
+    if info is None:
+        return []
+    if info.kind in ("integer", "float"):
+        return [OrderStep(info.name, "number")]
+    if info.kind == "datetime":
+        return [OrderStep(info.name, _to_numbers(frame[info.name], info)[1])]
+    return []
 
 
 def to_gaps(
