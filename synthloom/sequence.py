@@ -10,6 +10,7 @@ decision (a time series takes its series lengths from the training series instea
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from dataclasses import replace
@@ -27,6 +28,7 @@ from synthloom.encoding.private_kinds import retype_like
 from synthloom.encoding.sequences import (
     SequenceCodec,
     order_steps,
+    start_numbers,
     static_columns,
     to_gaps,
 )
@@ -231,11 +233,9 @@ class SequenceSynthesizer:
         cap = None if windows else options.max_sequence_rows
         frame, codes = _sorted(frame, codes, options.order_by, cap=cap)
         self.lengths = np.bincount(codes).tolist()
-        # Windows of max_sequence_rows rows: each is one training sequence.
-        within = pd.Series(codes).groupby(codes).cumcount().to_numpy()
-        window = within // options.max_sequence_rows
-        entity, _ = pd.factorize(pd.Series(list(zip(codes, window, strict=True))))
-        return frame, entity.astype(np.int64), pd.DataFrame(index=range(entity.max() + 1))
+        rows, entity = _windows(codes, options.max_sequence_rows)
+        frame = frame.iloc[rows].reset_index(drop=True)
+        return frame, entity, pd.DataFrame(index=range(int(entity.max(initial=-1)) + 1))
 
     def _fit_codec(
         self,
@@ -255,7 +255,10 @@ class SequenceSynthesizer:
         row_infos = [infos[c] for c in first] + gap_infos + [infos[c] for c in rest]
         options = self.config.columns
         kinds, lengths = requested_kinds(options), max_lengths(options)
-        rows = TableCodec.fit(stepped, row_infos, [], None, kinds, lengths)
+        # every row column takes unseen values as seeds: a prefix to continue may hold
+        # values (a start date, a category) that training never saw
+        seedable = [info.name for info in row_infos]
+        rows = TableCodec.fit(stepped, row_infos, seedable, None, kinds, lengths)
         ctx_frame = _context_frame(frame, entity, context, static)
         ctx_infos = [infos[c] for c in given + static]
         ctx = TableCodec.fit(ctx_frame, ctx_infos, given, None, kinds, lengths)
@@ -385,15 +388,21 @@ class SequenceSynthesizer:
                 raise ConfigError(f"num_records={n} must be a positive number of series")
             forced = np.full((n, len(codec.context.vocab_sizes)), -1, dtype=np.int64)
             if self.lengths:
-                min_rows = max_rows = rng.choice(np.asarray(self.lengths), n)
+                targets = rng.choice(np.asarray(self.lengths), n)
+                # series longer than the learned window grow window by window (_extend)
+                min_rows = max_rows = np.minimum(targets, max(self.max_rows, 1))
             else:  # under DP: the model's own end decision, at least one row
                 min_rows = np.ones(n, dtype=np.int64)
                 max_rows = np.full(n, self.max_rows, dtype=np.int64)
         frame, entity = self._sample(forced, min_rows, max_rows, seed, gen_temp)
+        frame.insert(0, ENTITY, entity)
         if context is not None:
-            frame.insert(0, ENTITY, entity)
             return frame.reset_index(drop=True)
-        return self._with_entity_ids(frame, entity)
+        if self.lengths:
+            more = self._extend(frame, targets - max_rows, seed, gen_temp)
+            frame = pd.concat([frame, more], ignore_index=True)
+            frame = frame.sort_values(ENTITY, kind="stable").reset_index(drop=True)
+        return self._with_entity_ids(frame.drop(columns=[ENTITY]), frame[ENTITY].to_numpy())
 
     def _trained(self) -> SequenceCodec:
         if self.codec is None or self.network is None or self.table_format is None:
@@ -408,8 +417,10 @@ class SequenceSynthesizer:
         seed: int | None,
         gen_temp: float | None,
         prefix: np.ndarray | None = None,
+        starts: dict[str, np.ndarray] | None = None,
     ) -> tuple[pd.DataFrame, np.ndarray]:
-        """Decoded rows (training columns) and each row's entity, from the sampler."""
+        """Decoded rows (training columns) and each row's entity, from the sampler
+        (``prefix`` and ``starts``: rows to continue, see :meth:`_extend`)."""
         codec, network, params = self._trained(), self.network, self.config.params
         assert network is not None and self.table_format is not None
         temperature = first_given(gen_temp, params.gen_temp)
@@ -431,7 +442,7 @@ class SequenceSynthesizer:
             drawn = sampler.sample(
                 forced, temperature, generator, min_rows, max_rows, SEQUENCE_SAMPLING_BATCH, prefix
             )
-        _, frame = codec.decode(drawn.context, drawn.entity, drawn.rows, rng)
+        _, frame = codec.decode(drawn.context, drawn.entity, drawn.rows, rng, starts)
         names = [c for c in self.table_format.names if c in frame.columns]
         frame, entity = frame[names], drawn.entity
         unordered = [
@@ -449,7 +460,8 @@ class SequenceSynthesizer:
         self, prefix: pd.DataFrame, seed: int | None, gen_temp: float | None
     ) -> pd.DataFrame:
         """Each series of ``prefix`` continued (see :meth:`generate`)."""
-        codec, table_format = self._trained(), self.table_format
+        table_format = self.table_format
+        self._trained()
         assert table_format is not None
         missing = [c for c in table_format.names if c not in prefix.columns]
         if missing:
@@ -464,31 +476,75 @@ class SequenceSynthesizer:
         codes, uniques = pd.factorize(ids, sort=False)
         rows = prefix.drop(columns=[column] if column else []).reset_index(drop=True)
         rows, codes = _sorted(rows, codes.astype(np.int64), self.series.order_by, cap=None)
-        n = len(uniques)
-        stepped, _ = to_gaps(rows, codes, codec.steps, codec.infos)
-        tokens = codec.rows.encode(stepped[codec.row_columns], seeds=True)
-        counts = np.bincount(codes, minlength=n)
-        given = np.full((n, int(counts.max()) + 1, tokens.shape[1]), -1, dtype=np.int64)
-        within = pd.Series(codes).groupby(codes).cumcount().to_numpy()
-        given[codes, within] = tokens
-        forced = np.full((n, len(codec.context.vocab_sizes)), -1, dtype=np.int64)
-        if codec.static:
-            context = _context_frame(rows, codes, pd.DataFrame(index=range(n)), codec.static)
-            positions = codec.context.positions(codec.static)
-            forced[:, positions] = codec.context.encode(context[codec.static], seeds=True)
+        counts = np.bincount(codes, minlength=len(uniques))
         rng = np.random.default_rng(first_given(seed, self.config.params.seed, 0))
-        total = np.maximum(rng.choice(np.asarray(self.lengths or [1]), n), counts + 1)
-        frame, entity = self._sample(forced, total, total, seed, gen_temp, given)
+        total = np.maximum(rng.choice(np.asarray(self.lengths or [1]), len(uniques)), counts + 1)
         # the prefix rows come back exactly as given, not as their decoded tokens
-        generated = pd.Series(entity).groupby(entity).cumcount().to_numpy() >= counts[entity]
-        kept = rows[list(frame.columns)].copy()
+        kept = rows[[c for c in table_format.names if c in rows.columns]].copy()
         kept.insert(0, ENTITY, codes)
-        frame.insert(0, ENTITY, entity)
-        frame = pd.concat([kept, frame[generated]], ignore_index=True)
+        more = self._extend(kept, total - counts, seed, gen_temp)
+        frame = pd.concat([kept, more], ignore_index=True)
         frame = frame.sort_values(ENTITY, kind="stable").reset_index(drop=True)
         if column:
             frame.insert(0, column, np.asarray(uniques, dtype=object)[frame[ENTITY]])
         return frame[table_format.names]
+
+    def _extend(
+        self, history: pd.DataFrame, more: np.ndarray, seed: int | None, gen_temp: float | None
+    ) -> pd.DataFrame:
+        """``more[e]`` new rows after entity ``e``'s rows in ``history`` (sorted, with an
+        ``__entity`` column), window by window: each step continues the last half window
+        of rows, as the model learned mid-series windows (see :func:`_windows`)."""
+        window = max(self.max_rows, 1)
+        overlap = min(window // 2, window - 1)
+        remaining = np.maximum(np.asarray(more, dtype=np.int64), 0)
+        parts, tails, step = [], history, 0
+        while (remaining > 0).any():
+            todo = np.flatnonzero(remaining > 0)
+            tail = tails[tails[ENTITY].isin(todo)]
+            tail = tail.groupby(ENTITY, sort=False).tail(overlap) if overlap else tail.iloc[:0]
+            local = np.searchsorted(todo, tail[ENTITY].to_numpy())
+            rows = tail.drop(columns=[ENTITY]).reset_index(drop=True)
+            forced, given, counts = self._prefix_tokens(rows, local, len(todo))
+            total = counts + np.minimum(remaining[todo], window - counts)
+            step_seed = None if seed is None else seed + 7919 * (step + 1)
+            codec = self._trained()
+            starts = start_numbers(rows, local, len(todo), codec.steps, codec.infos)
+            frame, entity = self._sample(forced, total, total, step_seed, gen_temp, given, starts)
+            within = pd.Series(entity).groupby(entity).cumcount().to_numpy()
+            new = frame[within >= counts[entity]].copy()
+            new.insert(0, ENTITY, todo[entity[within >= counts[entity]]])
+            parts.append(new)
+            remaining[todo] -= total - counts
+            tails = pd.concat([tail, new], ignore_index=True).sort_values(ENTITY, kind="stable")
+            step += 1
+        if not parts:
+            return history.iloc[:0]
+        return pd.concat(parts, ignore_index=True)
+
+    def _prefix_tokens(
+        self, rows: pd.DataFrame, codes: np.ndarray, n: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Forced context tokens (the static columns of each entity's rows), the rows'
+        tokens to force (entities, rows + 1, fields; -1 where the model draws) and each
+        entity's number of given rows."""
+        codec = self._trained()
+        stepped, _ = to_gaps(rows, codes, codec.steps, codec.infos)
+        counts = np.bincount(codes, minlength=n)
+        width = len(codec.rows.vocab_sizes)
+        given = np.full((n, int(counts.max(initial=0)) + 1, width), -1, dtype=np.int64)
+        if len(rows):
+            within = pd.Series(codes).groupby(codes).cumcount().to_numpy()
+            given[codes, within] = codec.rows.encode(stepped[codec.row_columns], seeds=True)
+        forced = np.full((n, len(codec.context.vocab_sizes)), -1, dtype=np.int64)
+        if codec.static and len(rows):
+            context = _context_frame(rows, codes, pd.DataFrame(index=range(n)), codec.static)
+            has = counts > 0
+            positions = codec.context.positions(codec.static)
+            forced[np.ix_(has, positions)] = codec.context.encode(
+                context.loc[has, codec.static], seeds=True
+            )
+        return forced, given, counts
 
     def _with_entity_ids(self, frame: pd.DataFrame, entity: np.ndarray) -> pd.DataFrame:
         """A time series' entity column with new ids (1, 2, …), in the training columns' order."""
@@ -499,6 +555,27 @@ class SequenceSynthesizer:
             ids = entity + 1
             frame.insert(0, column, ids if info.kind == "integer" else ids.astype(str))
         return frame[self.table_format.names].reset_index(drop=True)
+
+
+def _windows(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Overlapping training windows of a time series' rows (sorted by series): windows of
+    ``size`` rows starting every ``size // 2`` rows, the last one ending at the series'
+    end, so the model learns to continue a series from the middle. Returns the row index
+    and the window id of every windowed row."""
+    stride = max(size // 2, 1)
+    bounds = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1], True])
+    rows, ids = [], []
+    for lo, hi in itertools.pairwise(bounds):
+        n = hi - lo
+        starts = list(range(0, max(n - size, 0) + 1, stride))
+        if starts[-1] + size < n:
+            starts.append(n - size)
+        for start in starts:
+            rows.append(np.arange(lo + start, lo + min(start + size, n)))
+            ids.append(np.full(min(size, n - start), len(ids)))
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(rows), np.concatenate(ids).astype(np.int64)
 
 
 def _entity_batches(

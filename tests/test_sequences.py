@@ -190,3 +190,42 @@ def test_dp_sequences_count_entities_and_release_no_raw_structure(tmp_path):
     assert sizes.between(1, 6).all()
     timed = out.dropna(subset=["time"]).groupby("sensor")["time"]
     assert timed.apply(lambda t: t.is_monotonic_increasing).all()  # sorted after generation
+
+
+def test_long_series_grow_window_by_window(tmp_path):
+    """Series longer than max_sequence_rows are learned in overlapping windows and come
+    out at full length, ordered, continuing each window from the last one's rows."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for e in range(4):
+        day = pd.Timestamp("2020-01-01") + pd.Timedelta(days=int(rng.integers(0, 10)))
+        for i in range(30):
+            day += pd.Timedelta(days=int(rng.integers(1, 3)))
+            rows.append({"unit": f"u{e}", "day": day, "mode": ["on", "off"][(i // 5) % 2]})
+    data = pd.DataFrame(rows)
+    synth = SequenceSynthesizer(
+        epochs=20,
+        time_series={"entity_column": "unit", "order_by": ["day"], "max_sequence_rows": 8},
+        **SMALL,
+    )
+    synth.fit(data, tmp_path / "m")
+    assert synth.max_rows == 8 and synth.lengths == [30] * 4
+    out = synth.generate(seed=0)
+    assert out.groupby("unit").size().tolist() == [30] * 4
+    for _, series in out.groupby("unit"):
+        assert series["day"].is_monotonic_increasing
+        assert series["day"].diff().dropna().ge(pd.Timedelta(0)).all()
+
+
+def test_prefix_with_unseen_start_continues_from_its_last_row(series_model):
+    """A prefix whose dates training never saw (years later) is continued from its exact
+    last date, not rejected."""
+    data, model_dir = series_model
+    synth = SequenceSynthesizer.load(model_dir)
+    prefix = data[data["sensor"] == "s4"].sort_values("time").head(3).copy()
+    prefix["time"] += pd.Timedelta(days=3 * 365)
+    out = synth.generate(prefix=prefix, seed=1)
+    assert len(out) > 3
+    generated = out["time"].iloc[3:]
+    assert generated.min() >= prefix["time"].max()
+    assert (generated - prefix["time"].max()).max() < pd.Timedelta(days=60)

@@ -104,13 +104,24 @@ def to_gaps(
 
 
 def from_gaps(
-    frame: pd.DataFrame, entity: np.ndarray, steps: list[OrderStep], infos: dict[str, ColumnInfo]
+    frame: pd.DataFrame,
+    entity: np.ndarray,
+    steps: list[OrderStep],
+    infos: dict[str, ColumnInfo],
+    starts: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
-    """Inverse of :func:`to_gaps`: each entity's start plus the running sum of its gaps."""
+    """Inverse of :func:`to_gaps`: each entity's start plus the running sum of its gaps.
+
+    ``starts`` (per step column, per entity; NaN for none) replaces decoded starts: a
+    continued sequence starts at its given first row's exact value (see
+    :func:`start_numbers`), not at a value redrawn inside that value's bin or unknown."""
     first = group_starts(entity)
     for step in steps:
         info = infos[step.name]
         start, _ = _to_numbers(frame[step.name], info, unit=_unit(step))
+        if starts is not None and step.name in starts:
+            given = pd.Series(starts[step.name][entity], index=frame.index, dtype="Float64")
+            start = given.where(given.notna(), start)
         start = start.where(pd.Series(first, index=frame.index)).ffill()
         gaps = pd.to_numeric(frame[step.gap], errors="coerce").fillna(0).clip(lower=0)
         gaps[first] = 0
@@ -119,6 +130,25 @@ def from_gaps(
         frame[step.name] = _from_numbers(values, info, step)
         frame = frame.drop(columns=[step.gap])
     return frame
+
+
+def start_numbers(
+    rows: pd.DataFrame,
+    entity: np.ndarray,
+    n: int,
+    steps: list[OrderStep],
+    infos: dict[str, ColumnInfo],
+) -> dict[str, np.ndarray]:
+    """Per step column, each entity's first row's value as the number its gaps add to
+    (NaN for an entity without rows); ``rows`` sorted by entity."""
+    first = group_starts(entity)
+    out = {}
+    for step in steps:
+        numbers, _ = _to_numbers(rows[step.name], infos[step.name], unit=_unit(step))
+        values = np.full(n, np.nan)
+        values[entity[first]] = numbers[first].to_numpy(dtype=np.float64, na_value=np.nan)
+        out[step.name] = values
+    return out
 
 
 def _unit(step: OrderStep) -> str | None:
@@ -195,16 +225,22 @@ class SequenceCodec:
         return ctx, [tokens[bounds[i] : bounds[i + 1]] for i in range(len(context))]
 
     def decode(
-        self, context: np.ndarray, entity: np.ndarray, rows: np.ndarray, rng: np.random.Generator
+        self,
+        context: np.ndarray,
+        entity: np.ndarray,
+        rows: np.ndarray,
+        rng: np.random.Generator,
+        starts: dict[str, np.ndarray] | None = None,
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Context frame (one row per entity) and rows frame (static columns repeated)."""
+        """Context frame (one row per entity) and rows frame (static columns repeated);
+        ``starts`` as in :func:`from_gaps`."""
         ctx = (
             self.context.decode(context, rng)
             if len(self.context.fields)
             else pd.DataFrame(index=range(len(context)))
         )
         frame = self.rows.decode(rows, rng)
-        frame = from_gaps(frame, entity, self.steps, self.infos)
+        frame = from_gaps(frame, entity, self.steps, self.infos, starts)
         for column in self.static:
             frame[column] = ctx[column].to_numpy()[entity] if len(entity) else ctx[column][:0]
         return ctx, frame
