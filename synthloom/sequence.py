@@ -26,10 +26,12 @@ from synthloom.encoding.columns import apply_treatments, max_lengths, requested_
 from synthloom.encoding.fields import TableCodec
 from synthloom.encoding.private_kinds import retype_like
 from synthloom.encoding.sequences import (
+    ChangeStep,
     SequenceCodec,
+    change_steps,
     order_steps,
-    start_numbers,
     static_columns,
+    to_changes,
     to_gaps,
 )
 from synthloom.errors import ConfigError, DataError
@@ -252,7 +254,9 @@ class SequenceSynthesizer:
         stepped, gap_infos = to_gaps(frame, entity, steps, infos)
         first = [c for c in order_by if c in frame.columns]
         rest = [c for c in frame.columns if c not in static and c not in first]
-        row_infos = [infos[c] for c in first] + gap_infos + [infos[c] for c in rest]
+        changes = change_steps(frame, entity, [infos[c] for c in rest])
+        stepped = to_changes(stepped, entity, changes)
+        row_infos = [infos[c] for c in first] + gap_infos + _change_infos(rest, changes, infos)
         options = self.config.columns
         kinds, lengths = requested_kinds(options), max_lengths(options)
         # every row column takes unseen values as seeds: a prefix to continue may hold
@@ -263,15 +267,17 @@ class SequenceSynthesizer:
         ctx_infos = [infos[c] for c in given + static]
         ctx = TableCodec.fit(ctx_frame, ctx_infos, given, None, kinds, lengths)
         log.info(
-            "sequences: %d entities, %d rows; context %s, constant per entity %s, order %s",
+            "sequences: %d entities, %d rows; context %s, constant per entity %s, order %s, "
+            "spelled by changes %s",
             len(context),
             len(frame),
             given,
             static,
             order_by or "source order",
+            [c.name for c in changes],
         )
         all_infos = {**infos, **{g.name: g for g in gap_infos}}
-        return SequenceCodec(ctx, rows, given, static, steps, all_infos)
+        return SequenceCodec(ctx, rows, given, static, steps, all_infos, changes)
 
     def _fit_private_codec(
         self,
@@ -508,8 +514,7 @@ class SequenceSynthesizer:
             forced, given, counts = self._prefix_tokens(rows, local, len(todo))
             total = counts + np.minimum(remaining[todo], window - counts)
             step_seed = None if seed is None else seed + 7919 * (step + 1)
-            codec = self._trained()
-            starts = start_numbers(rows, local, len(todo), codec.steps, codec.infos)
+            starts = self._trained().starts(rows, local, len(todo))
             frame, entity = self._sample(forced, total, total, step_seed, gen_temp, given, starts)
             within = pd.Series(entity).groupby(entity).cumcount().to_numpy()
             new = frame[within >= counts[entity]].copy()
@@ -529,13 +534,12 @@ class SequenceSynthesizer:
         tokens to force (entities, rows + 1, fields; -1 where the model draws) and each
         entity's number of given rows."""
         codec = self._trained()
-        stepped, _ = to_gaps(rows, codes, codec.steps, codec.infos)
         counts = np.bincount(codes, minlength=n)
         width = len(codec.rows.vocab_sizes)
         given = np.full((n, int(counts.max(initial=0)) + 1, width), -1, dtype=np.int64)
         if len(rows):
             within = pd.Series(codes).groupby(codes).cumcount().to_numpy()
-            given[codes, within] = codec.rows.encode(stepped[codec.row_columns], seeds=True)
+            given[codes, within] = codec.rows.encode(codec.spell(rows, codes), seeds=True)
         forced = np.full((n, len(codec.context.vocab_sizes)), -1, dtype=np.int64)
         if codec.static and len(rows):
             context = _context_frame(rows, codes, pd.DataFrame(index=range(n)), codec.static)
@@ -555,6 +559,25 @@ class SequenceSynthesizer:
             ids = entity + 1
             frame.insert(0, column, ids if info.kind == "integer" else ids.astype(str))
         return frame[self.table_format.names].reset_index(drop=True)
+
+
+def _change_infos(
+    columns: list[str], changes: list[ChangeStep], infos: dict[str, ColumnInfo]
+) -> list[ColumnInfo]:
+    """Row columns in place of ``columns``: an anchor's level and its change, a moving
+    column's distance from its anchor, other columns as they are."""
+    spelled = {step.name: step for step in changes}
+    out = []
+    for column in columns:
+        step = spelled.get(column)
+        if step is None:
+            out.append(infos[column])
+            continue
+        if step.anchor is None:
+            out.append(infos[column])
+        kind = "float" if step.log or infos[column].kind == "float" else "integer"
+        out.append(ColumnInfo(step.delta, kind, None))
+    return out
 
 
 def _windows(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,7 @@ generated sequence is ordered by construction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,13 @@ from synthloom.errors import DataError
 from synthloom.io.schema import ColumnInfo
 
 GAP_PREFIX = "__gap__"
+CHANGE_PREFIX = "__change__"
+SPREAD_PREFIX = "__spread__"
+# A numeric column is spelled by its changes when its value and the previous row's
+# value of the same entity correlate at least this much (a walk, not noise around a
+# level); it moves with an anchor when their levels correlate at least this much.
+PERSISTENT_MIN_LAG1 = 0.98
+TOGETHER_MIN_CORRELATION = 0.98
 _NS = {"days": _NS_PER_DAY, "seconds": _NS_PER_SECOND}
 
 
@@ -33,6 +40,26 @@ class OrderStep:
     @property
     def gap(self) -> str:
         return GAP_PREFIX + self.name
+
+
+@dataclass
+class ChangeStep:
+    """A persistent numeric column (a price, a running total) spelled by its changes.
+
+    An *anchor* (``anchor`` is None) keeps its value on an entity's first row and its
+    change from the previous row on later rows; a column that moves with an anchor is
+    spelled as its distance from the anchor in the same row. With ``log`` (a positive
+    float column) changes and distances are of logarithms, i.e. ratios. Levels then come
+    out as a walk the model steers step by step, and columns that move together (open,
+    high, low and close of a stock) stay together instead of drifting apart."""
+
+    name: str
+    anchor: str | None
+    log: bool
+
+    @property
+    def delta(self) -> str:
+        return (CHANGE_PREFIX if self.anchor is None else SPREAD_PREFIX) + self.name
 
 
 def group_starts(entity: np.ndarray) -> np.ndarray:
@@ -132,19 +159,120 @@ def from_gaps(
     return frame
 
 
+def change_steps(
+    frame: pd.DataFrame, entity: np.ndarray, columns: list[ColumnInfo]
+) -> list[ChangeStep]:
+    """The persistent numeric columns (rows sorted by entity and order; no missing
+    values), each an anchor or moving with an earlier anchor (thresholds above)."""
+    later = ~group_starts(entity)
+    if later.sum() < 2:
+        return []
+    previous = np.r_[0, np.arange(len(frame) - 1)][later]
+    steps: list[ChangeStep] = []
+    levels: dict[str, np.ndarray] = {}
+    for info in columns:
+        if info.kind not in ("integer", "float") or frame[info.name].isna().any():
+            continue
+        values = frame[info.name].to_numpy(dtype=np.float64)
+        log = info.kind == "float" and bool((values > 0).all())
+        level = np.log(values) if log else values
+        if _correlation(level[later], level[previous]) < PERSISTENT_MIN_LAG1:
+            continue
+        anchor = next(
+            (
+                step.name
+                for step in steps
+                if step.anchor is None
+                and step.log == log
+                and _correlation(level, levels[step.name]) >= TOGETHER_MIN_CORRELATION
+            ),
+            None,
+        )
+        steps.append(ChangeStep(info.name, anchor, log))
+        levels[info.name] = level
+    return steps
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) < 2 or a.std() == 0 or b.std() == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _level(series: pd.Series, log: bool) -> pd.Series:
+    numbers = pd.to_numeric(series, errors="coerce").astype("Float64")
+    if not log:
+        return numbers
+    with np.errstate(divide="ignore", invalid="ignore"):  # masked (missing) entries
+        return np.log(numbers.where(numbers > 0))
+
+
+def to_changes(frame: pd.DataFrame, entity: np.ndarray, changes: list[ChangeStep]) -> pd.DataFrame:
+    """Rows (sorted by entity and order) with each change column spelled as in
+    :class:`ChangeStep`: distances first (they need the anchors' levels), then anchors
+    kept on first rows only with their changes beside them."""
+    frame = frame.copy()
+    first = group_starts(entity)
+    for step in changes:
+        if step.anchor is not None:
+            spread = _level(frame[step.name], step.log) - _level(frame[step.anchor], step.log)
+            frame[step.delta] = spread.to_numpy()
+    for step in changes:
+        if step.anchor is None:
+            level = _level(frame[step.name], step.log)
+            change = level.groupby(entity).diff()
+            change[first] = pd.NA
+            frame[step.delta] = change.to_numpy()
+            frame.loc[~first, step.name] = None
+    return frame
+
+
+def from_changes(
+    frame: pd.DataFrame,
+    entity: np.ndarray,
+    changes: list[ChangeStep],
+    infos: dict[str, ColumnInfo],
+    starts: dict[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """Inverse of :func:`to_changes` (``starts`` as in :func:`from_gaps`, of levels)."""
+    first = pd.Series(group_starts(entity), index=frame.index)
+    levels = {}
+    for step in changes:
+        if step.anchor is None:
+            start = _level(frame[step.name], step.log)
+            if starts is not None and step.name in starts:
+                given = pd.Series(starts[step.name][entity], index=frame.index, dtype="Float64")
+                start = given.where(given.notna(), start)
+            change = pd.to_numeric(frame[step.delta], errors="coerce").astype("Float64")
+            change = change.fillna(0).where(~first, 0)
+            levels[step.name] = start.where(first).ffill() + change.groupby(entity).cumsum()
+    for step in changes:
+        spread = pd.to_numeric(frame[step.delta], errors="coerce").astype("Float64")
+        level = levels[step.name] if step.anchor is None else spread + levels[step.anchor]
+        values = np.exp(level.astype(float)) if step.log else level.astype(float)
+        frame[step.name] = _from_numbers(values.to_numpy(), infos[step.name], None)
+    return frame.drop(columns=[step.delta for step in changes])
+
+
 def start_numbers(
     rows: pd.DataFrame,
     entity: np.ndarray,
     n: int,
-    steps: list[OrderStep],
+    steps: list[OrderStep | ChangeStep],
     infos: dict[str, ColumnInfo],
 ) -> dict[str, np.ndarray]:
-    """Per step column, each entity's first row's value as the number its gaps add to
-    (NaN for an entity without rows); ``rows`` sorted by entity."""
+    """Per order step and change anchor, each entity's first row's value as the number
+    its gaps or changes add to (NaN for an entity without rows); ``rows`` sorted by
+    entity."""
     first = group_starts(entity)
     out = {}
     for step in steps:
-        numbers, _ = _to_numbers(rows[step.name], infos[step.name], unit=_unit(step))
+        if isinstance(step, ChangeStep):
+            if step.anchor is not None:
+                continue
+            numbers = _level(rows[step.name], step.log)
+        else:
+            numbers, _ = _to_numbers(rows[step.name], infos[step.name], unit=_unit(step))
         values = np.full(n, np.nan)
         values[entity[first]] = numbers[first].to_numpy(dtype=np.float64, na_value=np.nan)
         out[step.name] = values
@@ -155,8 +283,8 @@ def _unit(step: OrderStep) -> str | None:
     return None if step.unit == "number" else step.unit
 
 
-def _from_numbers(values: np.ndarray, info: ColumnInfo, step: OrderStep) -> pd.Series:
-    if info.kind == "datetime":
+def _from_numbers(values: np.ndarray, info: ColumnInfo, step: OrderStep | None) -> pd.Series:
+    if info.kind == "datetime" and step is not None:
         ns = pd.Series(np.round(values * _NS[step.unit])).astype("Int64")
         return pd.to_datetime(ns, errors="coerce")
     series = pd.Series(values, dtype="Float64")
@@ -175,6 +303,7 @@ class SequenceCodec:
     static: list[str]  # the entity's own constant columns, learned
     steps: list[OrderStep]
     infos: dict[str, ColumnInfo]
+    changes: list[ChangeStep] = field(default_factory=list)
 
     @property
     def row_columns(self) -> list[str]:
@@ -183,16 +312,19 @@ class SequenceCodec:
 
     def row_rules(self) -> tuple[list[int], list[int], list[list[int]], list[list[int]]]:
         """Per row position: the token forced on an entity's first row and on later rows
-        (-1: none), and the tokens banned on each: an ``order_by`` start is given on the
-        first row only and a gap on later rows only."""
+        (-1: none), and the tokens banned on each: an ``order_by`` start (a change
+        anchor's level) is given on the first row only and a gap (a change) on later
+        rows only."""
         width = len(self.rows.vocab_sizes)
         first, later = [-1] * width, [-1] * width
         first_banned: list[list[int]] = [[] for _ in range(width)]
         later_banned: list[list[int]] = [[] for _ in range(width)]
-        for step in self.steps:
+        pairs = [(s.name, s.gap) for s in self.steps]
+        pairs += [(c.name, c.delta) for c in self.changes if c.anchor is None]
+        for start, step in pairs:
             for name, fixed, banned in (
-                (step.name, later, first_banned),
-                (step.gap, first, later_banned),
+                (start, later, first_banned),
+                (step, first, later_banned),
             ):
                 try:
                     missing = self.rows.encode(
@@ -208,6 +340,16 @@ class SequenceCodec:
                 banned[positions[0]].append(int(missing[0][0]))
         return first, later, first_banned, later_banned
 
+    def spell(self, rows: pd.DataFrame, entity: np.ndarray) -> pd.DataFrame:
+        """The row codec's columns of ``rows`` (sorted by entity and order): order
+        columns as start + gaps, persistent columns as changes."""
+        stepped, _ = to_gaps(rows, entity, self.steps, self.infos)
+        return to_changes(stepped, entity, self.changes)[self.row_columns]
+
+    def starts(self, rows: pd.DataFrame, entity: np.ndarray, n: int) -> dict[str, np.ndarray]:
+        """The exact start numbers of rows to continue (see :func:`start_numbers`)."""
+        return start_numbers(rows, entity, n, [*self.steps, *self.changes], self.infos)
+
     def encode(
         self, context: pd.DataFrame, rows: pd.DataFrame, entity: np.ndarray
     ) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -219,8 +361,7 @@ class SequenceCodec:
             if len(self.context.fields)
             else np.zeros((len(context), 0), np.int64)
         )
-        stepped, _ = to_gaps(rows, entity, self.steps, self.infos)
-        tokens = self.rows.encode(stepped[self.row_columns])
+        tokens = self.rows.encode(self.spell(rows, entity))
         bounds = np.searchsorted(entity, np.arange(len(context) + 1))
         return ctx, [tokens[bounds[i] : bounds[i + 1]] for i in range(len(context))]
 
@@ -240,6 +381,7 @@ class SequenceCodec:
             else pd.DataFrame(index=range(len(context)))
         )
         frame = self.rows.decode(rows, rng)
+        frame = from_changes(frame, entity, self.changes, self.infos, starts)
         frame = from_gaps(frame, entity, self.steps, self.infos, starts)
         for column in self.static:
             frame[column] = ctx[column].to_numpy()[entity] if len(entity) else ctx[column][:0]
@@ -253,6 +395,7 @@ class SequenceCodec:
             "given": self.given,
             "static": self.static,
             "steps": [vars(s) for s in self.steps],
+            "changes": [vars(c) for c in self.changes],
             "infos": {k: v.to_dict() for k, v in self.infos.items()},
         }
 
@@ -266,4 +409,5 @@ class SequenceCodec:
             list(data["static"]),
             [OrderStep(**s) for s in data["steps"]],
             {k: ColumnInfo(**v) for k, v in data["infos"].items()},
+            [ChangeStep(**c) for c in data.get("changes", [])],
         )
