@@ -36,9 +36,11 @@ from synthloom.encoding.sequences import (
 )
 from synthloom.errors import ConfigError, DataError
 from synthloom.io.model_dir import (
+    HOLDOUT_FILE,
     PARAMS_FILE,
     SUMMARY_FILE,
     check_shape,
+    holdout_record,
     keep_old_if_interrupted,
     load_weights,
     loading,
@@ -181,6 +183,9 @@ class SequenceSynthesizer:
             self.codec, self.network, self.table_format = codec, network, table_format
             self.n_entities = private.training.n_released if private else len(sequences)
             write_json(directory / PARAMS_FILE, self._model_params(params, self.n_entities))
+            # a time series' holdout is whole windows, not rows: its report compares with
+            # every row
+            write_json(directory / HOLDOUT_FILE, holdout_record(data, []))
             trainer = Trainer(
                 network,
                 params,

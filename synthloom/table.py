@@ -60,6 +60,7 @@ from synthloom.io.model_dir import (
     PARAMS_FILE,
     SUMMARY_FILE,
     check_shape,
+    holdout_record,
     keep_old_if_interrupted,
     load_weights,
     loading,
@@ -265,7 +266,7 @@ class TableSynthesizer:
             # report can use them as a true holdout. Amplify learns from every row.
             if self.engine != "lstm":
                 train_rows, holdout_rows = np.arange(len(frame)), holdout_rows[:0]
-            write_json(directory / HOLDOUT_FILE, _holdout_record(data, holdout_rows))
+            write_json(directory / HOLDOUT_FILE, holdout_record(data, holdout_rows.tolist()))
             self._fallback = self._fit_fallback(
                 frame.iloc[train_rows].drop(columns=spelled).reset_index(drop=True), directory
             )
@@ -328,7 +329,13 @@ class TableSynthesizer:
                 budget = time_share(params, start, len(clusters) - index)
                 results.append(
                     self._train_part(
-                        part, frame, split, directory, params, budget, epoch_callback,
+                        part,
+                        frame,
+                        split,
+                        directory,
+                        params,
+                        budget,
+                        epoch_callback,
                         show_progress,
                     )
                 )
@@ -1063,12 +1070,6 @@ def _model_order(frame: pd.DataFrame, columns: list[str]) -> list[str]:
     return sorted(columns, key=lambda c: distinct[c])
 
 
-def _holdout_record(data: str | Path | pd.DataFrame, rows: np.ndarray) -> dict[str, Any]:
-    """Where the training data was and which of its rows no model learned from."""
-    source = None if isinstance(data, pd.DataFrame) else str(Path(data).resolve())
-    return {"data_source": source, "holdout_rows": rows.tolist()}
-
-
 def _cast_like(values: np.ndarray, like: pd.Series) -> pd.Series:
     """Seed values in the generated column's dtype when they fit it, else as given."""
     try:
@@ -1083,4 +1084,3 @@ def _restore_dtypes(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame
         with contextlib.suppress(TypeError, ValueError):
             frame[name] = frame[name].astype(dtype)
     return frame
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
@@ -282,3 +283,33 @@ def test_walks_come_out_as_walks_that_move_together(tmp_path):
     assert lag1_autocorrelation(out, entity, "close") > 0.9
     ratio = out["high"] / out["close"]
     assert ratio.between(0.95, 1.1).mean() > 0.95  # no drifting apart over 40 steps
+
+
+def test_cli_time_series_report_has_sequence_metrics(tmp_path):
+    """`synthloom train` / `generate` on a time-series config write the series and a
+    report whose JSON and HTML carry the sequence metrics."""
+    from typer.testing import CliRunner
+
+    from synthloom.cli import app
+
+    _series(12).to_csv(tmp_path / "sensors.csv", index=False)
+    (tmp_path / "config.yaml").write_text(
+        "models:\n  - synthetics:\n      data_source: sensors.csv\n"
+        "      params: {epochs: 3, rnn_units: 32, embedding_dim: 16, rnn_layers: 1, seed: 0}\n"
+        "      time_series: {entity_column: sensor, order_by: [time]}\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    model, out = tmp_path / "m", tmp_path / "out.csv"
+    result = runner.invoke(app, ["train", str(tmp_path / "config.yaml"), "--model-dir", str(model)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["generate", "--model-dir", str(model), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "(12 series)" in result.output and "report: quality" in result.output
+    report = json.loads((tmp_path / "out_report" / "report.json").read_text())
+    scores = report["sequences"]["sensor"]
+    assert 0.0 <= scores["length_accuracy"] <= 1.0
+    assert scores["ordered"]["time"]["synthetic"]["non_decreasing"] == 1.0
+    assert set(scores["lag1_autocorrelation"]) == {"value"}
+    html = (tmp_path / "out_report" / "report.html").read_text()
+    assert "Lag-1 autocorrelation" in html

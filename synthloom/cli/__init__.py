@@ -23,7 +23,7 @@ from synthloom.io.text import check_text_output, write_text_records
 from synthloom.lstm.train import EpochState
 from synthloom.models import Synthesizer, load_model, synthesizer_for
 from synthloom.report.from_model import training_and_holdout
-from synthloom.report.options import REPORT_FILES
+from synthloom.report.options import REPORT_FILES, ReportOptions, SeriesSpec
 from synthloom.sequence import SequenceSynthesizer
 from synthloom.table import TableSynthesizer
 
@@ -164,6 +164,11 @@ def generate(
             raise SynthloomError(
                 "--start-string and --parallelism do not apply to time-series models"
             )
+        report_dir = _report_folder(output)
+        if report:
+            check_output_folder(
+                report_dir, overwrite=overwrite, files=REPORT_FILES, model_dir=model_dir
+            )
         # --seeds: the first rows of series to continue
         prefix = read_table(seeds)[0] if seeds is not None else None
         frame = synth.generate(num_records, prefix=prefix, gen_temp=gen_temp, seed=seed)
@@ -172,7 +177,8 @@ def generate(
         series = frame[column].nunique() if column else 1
         console.print(f"wrote {written} records ({series} series) to {output}")
         if report:
-            console.print("no report: time-series reports are not built yet (see METRICS.md)")
+            spec = SeriesSpec(column, tuple(synth.series.order_by))
+            _report_beside(synth, model_dir, frame.head(REPORT_ROWS), report_dir, spec)
         return
     if isinstance(synth, TableSynthesizer):
         if start_string is not None or parallelism is not None:
@@ -263,22 +269,35 @@ def _report_folder(output: Path) -> Path:
     return output.parent / f"{output.stem}_report"
 
 
-def _report_beside(synth: TableSynthesizer, model_dir: Path, synthetic: Any, folder: Path) -> None:
+def _report_beside(
+    synth: TableSynthesizer | SequenceSynthesizer,
+    model_dir: Path,
+    synthetic: Any,
+    folder: Path,
+    series: SeriesSpec | None = None,
+) -> None:
     """The automatic report after ``generate``; a missing input only skips it."""
     try:
         real, holdout = training_and_holdout(model_dir, synth.config.params.field_delimiter)
     except SynthloomError as exc:
         console.print(f"no report: {exc}; run `synthloom report` with the data", highlight=False)
         return
-    _write_report(real, synthetic, holdout, None, folder)
+    _write_report(real, synthetic, holdout, None, folder, ReportOptions(series=series))
 
 
 def _write_report(
-    real: Any, synthetic: Any, holdout: Any, target: str | None, output_dir: Path
+    real: Any,
+    synthetic: Any,
+    holdout: Any,
+    target: str | None,
+    output_dir: Path,
+    options: ReportOptions | None = None,
 ) -> None:
     from synthloom.report import build_report  # matplotlib and phik: load only when used
 
-    result = build_report(real, synthetic, output_dir, holdout=holdout, target=target)
+    result = build_report(
+        real, synthetic, output_dir, holdout=holdout, target=target, options=options
+    )
     console.print(
         f"report: quality {result.quality_score:.1f}/100, privacy {result.privacy_level}; "
         f"{result.html_path}",

@@ -251,3 +251,10 @@ def write_history(directory: Path, rows: Sequence[Mapping[str, Any]]) -> None:
         writer.writeheader()
         writer.writerows(rows)
     tmp.replace(directory / HISTORY_FILE)
+
+
+def holdout_record(data: object, rows: Sequence[int]) -> dict[str, Any]:
+    """Where the training data was (None for a DataFrame) and which of its rows no model
+    learned from (the report's holdout)."""
+    source = str(Path(data).resolve()) if isinstance(data, str | Path) else None
+    return {"data_source": source, "holdout_rows": [int(r) for r in rows]}

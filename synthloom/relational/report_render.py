@@ -35,7 +35,7 @@ from synthloom.report.render import (
     render_sections,
     section_pages,
 )
-from synthloom.report.sections import Section, Table
+from synthloom.report.sections import Section, Table, sequence_tables
 
 MAX_BARS = 40  # up to this many children per parent: one bar per count, else 30 bins
 HISTOGRAM_BINS = 30
@@ -220,36 +220,7 @@ def _correlation_section(scores: dict[str, Any]) -> Section:
 def _sequence_section(scores: dict[str, Any]) -> Section:
     found = scores.get("sequences", {})
     lookups = scores.get("lookup_references", {})
-    rows = []
-    for link, entry in found.items():
-        ordered = entry.get("ordered", {})
-        order_text = ", ".join(
-            f"{c}: {_percent(v['synthetic']['non_decreasing'])} "
-            f"(real {_percent(v['real']['non_decreasing'])})"
-            for c, v in ordered.items()
-        )
-        constant = entry.get("constant_within_entity", {})
-        kept = [v["synthetic"] for v in constant.values() if v["synthetic"] == v["synthetic"]]
-        rows.append(
-            [
-                link,
-                _percent(entry["length_accuracy"]),
-                f"{_number(entry['mean_length']['synthetic'])} "
-                f"(real {_number(entry['mean_length']['real'])})",
-                _percent(entry["consecutive_pair_accuracy"]),
-                _percent(float(np.mean(kept))) if kept else "",
-                order_text,
-            ]
-        )
-    header = [
-        "link",
-        "length accuracy",
-        "mean length",
-        "consecutive pairs",
-        "constants kept",
-        "ordered",
-    ]
-    tables = [Table("Children per parent as sequences", header, rows)] if rows else []
+    tables = sequence_tables(found, "Children per parent as sequences")
     if lookups:
         tables.append(
             Table(

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from synthloom.errors import DataError
 from synthloom.report.correlations import (
     Association,
     association_matrix,
@@ -21,7 +22,7 @@ from synthloom.report.correlations import (
     phik_matrix,
 )
 from synthloom.report.inputs import ReportInputs, prepare_inputs, sample_rows, select_columns
-from synthloom.report.options import ReportOptions, ReportResult
+from synthloom.report.options import ReportOptions, ReportResult, SeriesSpec
 from synthloom.report.privacy import knn_privacy, privacy_verdict
 from synthloom.report.render import json_safe, now_iso, write_report
 from synthloom.report.scores import (
@@ -32,6 +33,7 @@ from synthloom.report.scores import (
     quality_score,
 )
 from synthloom.report.sections import Findings, build_sections
+from synthloom.report.sequences import sequence_scores
 from synthloom.report.utility import UtilityResult, ml_utility
 from synthloom.report.values import value_copies
 
@@ -123,6 +125,8 @@ def _compute(inputs: ReportInputs, options: ReportOptions) -> Findings:
         copies = value_copies(real, synthetic, holdout, inputs.columns, seed)
     with _timed("ML utility"):
         utility, utility_note = _utility(inputs, options)
+    with _timed("sequences"):
+        series = _series_scores(inputs, options.series)
 
     return Findings(
         inputs=inputs,
@@ -151,7 +155,35 @@ def _compute(inputs: ReportInputs, options: ReportOptions) -> Findings:
         n_rows_correlation=len(sampled[0]),
         n_rows_phik=len(phik_frames[0]),
         value_copies=copies,
+        sequences=series,
     )
+
+
+def _series_scores(inputs: ReportInputs, spec: SeriesSpec | None) -> dict[str, Any] | None:
+    """The sequence metrics of a time-series table (rows grouped by entity, in order)."""
+    if spec is None:
+        return None
+    keys = [c for c in (spec.entity_column, *spec.order_by) if c is not None]
+    missing = [c for c in keys if c not in inputs.real or c not in inputs.synthetic]
+    if missing:
+        raise DataError(f"series columns {missing} are not in both frames; name common columns")
+    grouped = []
+    for frame in (inputs.real, inputs.synthetic):
+        frame = frame.sort_values(keys, kind="stable").reset_index(drop=True) if keys else frame
+        entity = (
+            pd.factorize(frame[spec.entity_column])[0]
+            if spec.entity_column
+            else np.zeros(len(frame), dtype=np.int64)
+        )
+        grouped.append((frame, entity))
+    columns = [c for c in inputs.columns if c != spec.entity_column]
+    (real, real_entity), (synthetic, synthetic_entity) = grouped
+    name = spec.entity_column or "series"
+    return {
+        str(name): sequence_scores(
+            real, real_entity, synthetic, synthetic_entity, columns, list(spec.order_by)
+        )
+    }
 
 
 def _matrix_dict(association: Association) -> list[list[float | None]]:
@@ -216,6 +248,7 @@ def scores_dict(f: Findings) -> dict[str, Any]:
             "verdict": verdict,
         },
         "ml_utility": None if f.utility is None else f.utility.to_dict(),
+        "sequences": f.sequences,
         "warnings": _warnings(f),
     }
 

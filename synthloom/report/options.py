@@ -8,13 +8,22 @@ from typing import Any
 
 from synthloom.errors import ConfigError
 
-__all__ = ["ReportOptions", "ReportResult"]
+__all__ = ["ReportOptions", "ReportResult", "SeriesSpec"]
 
 # The files a report folder holds.
 HTML_NAME = "report.html"
 PDF_NAME = "report.pdf"
 JSON_NAME = "report.json"
 REPORT_FILES = (HTML_NAME, PDF_NAME, JSON_NAME)
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    """A time-series table: rows grouped by ``entity_column`` (one series when None) and
+    ordered by ``order_by``; the report then adds the sequence metrics."""
+
+    entity_column: str | None = None
+    order_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,7 @@ class ReportOptions:
             several OpenMP runtimes in one process (PyTorch's and scikit-learn's) slow each
             other down badly when they share a few busy cores.
         title: heading of the HTML and PDF report.
+        series: for a time-series table, its entity column and order (sequence metrics).
     """
 
     max_columns_univariate: int = 60
@@ -58,11 +68,12 @@ class ReportOptions:
     seed: int = 0
     threads: int = 1
     title: str = "Synthetic data report"
+    series: SeriesSpec | None = None
 
     def __post_init__(self) -> None:
         for field in fields(self):
             value = getattr(self, field.name)
-            if field.name in ("seed", "title"):
+            if field.name in ("seed", "title", "series"):
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -86,6 +87,7 @@ class Findings:
     n_rows_correlation: int
     n_rows_phik: int
     value_copies: list[ValueCopies] = field(default_factory=list)
+    sequences: dict[str, Any] | None = None  # time series: sequence metrics per entity column
 
 
 def _pct(value: float | None) -> str:
@@ -379,8 +381,12 @@ def _value_copy_tables(copies: list[ValueCopies]) -> list[Table]:
             "should be near the holdout's 0%; categories match always)",
             ["column", "synthetic", "holdout", "repeated in training"],
             [
-                [c.column, _pct(c.synthetic_share), _pct(c.holdout_share),
-                 _pct(c.training_repeat_share)]
+                [
+                    c.column,
+                    _pct(c.synthetic_share),
+                    _pct(c.holdout_share),
+                    _pct(c.training_repeat_share),
+                ]
                 for c in copies
             ],
         )
@@ -435,6 +441,63 @@ def _utility(f: Findings) -> Section:
     )
 
 
+def _value(value: float | None, digits: int | None = None) -> str:
+    """A share as a percentage (``digits`` None) or a number; n/a when missing or NaN."""
+    if value is None or value != value:
+        return "n/a"
+    return f"{100 * value:.1f}%" if digits is None else f"{value:.{digits}f}"
+
+
+def sequence_tables(found: dict[str, dict[str, Any]], what: str) -> list[Table]:
+    """The sequence metrics (:func:`synthloom.report.sequences.sequence_scores`) of each
+    entry of ``found`` (a child table's link, a time series' entity column): one row per
+    entry, and the lag-1 autocorrelation of each numeric column."""
+    rows, lags = [], []
+    for name, entry in found.items():
+        ordered = ", ".join(
+            f"{c}: {_value(v['synthetic']['non_decreasing'])} "
+            f"(real {_value(v['real']['non_decreasing'])})"
+            for c, v in entry.get("ordered", {}).items()
+        )
+        constant = entry.get("constant_within_entity", {}).values()
+        kept = [v["synthetic"] for v in constant if v["synthetic"] == v["synthetic"]]
+        rows.append(
+            [
+                name,
+                _value(entry["length_accuracy"]),
+                f"{_value(entry['mean_length']['synthetic'], 2)} "
+                f"(real {_value(entry['mean_length']['real'], 2)})",
+                _value(entry["consecutive_pair_accuracy"]),
+                _value(float(np.mean(kept))) if kept else "",
+                ordered,
+            ]
+        )
+        for column, lag in entry.get("lag1_autocorrelation", {}).items():
+            lags.append([name, column, _value(lag["real"], 3), _value(lag["synthetic"], 3)])
+    header = ["", "length accuracy", "mean length", "consecutive pairs", "constants kept"]
+    tables = [Table(what, [*header, "ordered"], rows)] if rows else []
+    if lags:
+        caption = "Lag-1 autocorrelation of numeric columns within a sequence"
+        tables.append(Table(caption, ["", "column", "real", "synthetic"], lags))
+    return tables
+
+
+def _series(findings: Findings) -> Section:
+    return Section(
+        key="sequences",
+        title="Sequences",
+        intro=(
+            "The table as series, rows grouped by entity and ordered: how many rows a "
+            "series has (length accuracy, 1 − TVD), how consecutive rows pair up, whether "
+            "columns constant within a real series stay constant, whether order_by columns "
+            "stay ordered, and how strongly each numeric column follows its previous value. "
+            "Definitions: docs/METRICS.md."
+        ),
+        facts=[],
+        tables=sequence_tables(findings.sequences or {}, "Series"),
+    )
+
+
 def build_sections(findings: Findings) -> list[Section]:
     """The report's sections, in order."""
     sections = [
@@ -448,4 +511,6 @@ def build_sections(findings: Findings) -> list[Section]:
     ]
     if findings.inputs.target is not None:
         sections.append(_utility(findings))
+    if findings.sequences:
+        sections.append(_series(findings))
     return sections
