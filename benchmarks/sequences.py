@@ -11,16 +11,24 @@ Stocks (``--part stocks``): ``timeseries/stocks.csv`` as a time series per ``Tic
 ordered by ``Date``. Prints lag-1 autocorrelation of ``Close`` returns and of ``Volume``
 (real and synthetic) and the share of series that are ordered.
 
+MOSTLY AI side by side (``--part mostly``): the same People/Batting tables and caps given
+to mostlyai-engine (People as a flat table, Batting as its sequential model with
+``tgt_context_key=playerID``), run by the Python of a separate environment that has
+``mostlyai-engine`` installed (``--mostly-python``; it only needs pandas and the engine),
+then scored here with the same functions as synthloom's run, which runs first.
+
 Usage::
 
     python benchmarks/sequences.py --part lahman --cap 120 [--people-cap 40]
     python benchmarks/sequences.py --part stocks --cap 120
+    python benchmarks/sequences.py --part mostly --cap 240 --mostly-python /path/to/python
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import subprocess
 import sys
 import tempfile
 import time
@@ -66,17 +74,40 @@ def lahman_config(cap: float, people_cap: float = 40.0) -> dict:
     }
 
 
-def lahman(cap: float, rows: int | None, people_cap: float) -> None:
+def lahman_folder(tmp: str, rows: int | None) -> Path:
+    """People and Batting (optionally ``rows`` sampled players) as CSVs in a folder."""
+    folder = Path(tmp) / "lahman"
+    folder.mkdir()
+    people = pd.read_csv(DATA / "relational/lahman/People.csv")
+    batting = pd.read_csv(DATA / "relational/lahman/Batting.csv")
+    if rows:
+        people = people.sample(rows, random_state=0)
+        batting = batting[batting.playerID.isin(people.playerID)]
+    people.to_csv(folder / "People.csv", index=False)
+    batting.to_csv(folder / "Batting.csv", index=False)
+    return folder
+
+
+def lahman_scores(real: dict, synthetic: dict, schema) -> dict[str, float]:
+    """The issue's Lahman figures for one synthetic People/Batting pair."""
+    scores = child_sequences(real, synthetic, schema, {"Batting": ["yearID", "stint"]})
+    seq = scores["Batting.playerID->People"]
+    accuracy = table_accuracy(real, synthetic, schema)
+    ids = set(synthetic["People"]["playerID"])
+    return {
+        "length accuracy": seq["length_accuracy"],
+        "mean length": seq["mean_length"]["synthetic"],
+        "yearID strictly increasing": seq["ordered"]["yearID"]["synthetic"]["increasing"],
+        "consecutive-row pair accuracy": seq["consecutive_pair_accuracy"],
+        "People TVD accuracy": accuracy["People"],
+        "Batting TVD accuracy": accuracy["Batting"],
+        "referential integrity": float(synthetic["Batting"]["playerID"].isin(ids).mean()),
+    }
+
+
+def lahman(cap: float, rows: int | None, people_cap: float, alone: bool = True) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "lahman"
-        folder.mkdir()
-        people = pd.read_csv(DATA / "relational/lahman/People.csv")
-        batting = pd.read_csv(DATA / "relational/lahman/Batting.csv")
-        if rows:
-            people = people.sample(rows, random_state=0)
-            batting = batting[batting.playerID.isin(people.playerID)]
-        people.to_csv(folder / "People.csv", index=False)
-        batting.to_csv(folder / "Batting.csv", index=False)
+        folder = lahman_folder(tmp, rows)
         config = lahman_config(cap, people_cap)
         start = time.monotonic()
         synth = RelationalSynthesizer(config).fit(folder, Path(tmp) / "model")
@@ -116,16 +147,86 @@ def lahman(cap: float, rows: int | None, people_cap: float) -> None:
                   f"synthetic {shares['synthetic']:.3f}")
         accuracy = table_accuracy(real, synthetic, schema)
         print(f"TVD accuracy: People {accuracy['People']:.4f}, Batting {accuracy['Batting']:.4f}")
+        result = {
+            **lahman_scores(real, synthetic, schema),
+            "train seconds": train,
+            "generate seconds": generate,
+        }
+        if not alone:
+            return result
         columns = schema.tables["Batting"].data_columns
-        alone = TableSynthesizer(seed=0, max_training_time_seconds=cap)
+        model = TableSynthesizer(seed=0, max_training_time_seconds=cap)
         start = time.monotonic()
-        alone.fit(real["Batting"][columns], Path(tmp) / "alone")
+        model.fit(real["Batting"][columns], Path(tmp) / "alone")
         alone_train = time.monotonic() - start
-        rows_alone = alone.generate(len(real["Batting"]), seed=0)
+        rows_alone = model.generate(len(real["Batting"]), seed=0)
         alone_score = tvd_accuracy(real["Batting"][columns], rows_alone, max_bivariate_columns=20)
         print(f"Batting learned alone (cap {cap:g} s, {alone_train:.1f} s): TVD accuracy "
               f"{alone_score.overall:.4f}; as sequences minus alone "
               f"{accuracy['Batting'] - alone_score.overall:+.4f}")
+        return result
+
+
+MOSTLY_SIDE = r"""
+import sys, time, pandas as pd
+from mostlyai import engine
+folder, out, cap, people_cap = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+excluded = sys.argv[5].split(",")
+engine.init_logging()
+people = pd.read_csv(f"{folder}/People.csv").drop(columns=excluded)
+batting = pd.read_csv(f"{folder}/Batting.csv").sort_values(["playerID", "yearID", "stint"])
+times = {}
+start = time.monotonic()
+engine.split(tgt_data=people, tgt_primary_key="playerID", workspace_dir=f"{out}/ws-people")
+engine.analyze(workspace_dir=f"{out}/ws-people")
+engine.encode(workspace_dir=f"{out}/ws-people")
+engine.train(max_training_time=people_cap / 60, workspace_dir=f"{out}/ws-people")
+engine.split(tgt_data=batting, ctx_data=people, tgt_context_key="playerID",
+             ctx_primary_key="playerID", workspace_dir=f"{out}/ws-batting")
+engine.analyze(workspace_dir=f"{out}/ws-batting")
+engine.encode(workspace_dir=f"{out}/ws-batting")
+engine.train(max_training_time=cap / 60, workspace_dir=f"{out}/ws-batting")
+times["train"] = time.monotonic() - start
+start = time.monotonic()
+engine.generate(workspace_dir=f"{out}/ws-people")
+syn_people = pd.read_parquet(f"{out}/ws-people/SyntheticData")
+engine.generate(ctx_data=syn_people, workspace_dir=f"{out}/ws-batting")
+syn_batting = pd.read_parquet(f"{out}/ws-batting/SyntheticData")
+times["generate"] = time.monotonic() - start
+syn_people.to_csv(f"{out}/People.csv", index=False)
+syn_batting.to_csv(f"{out}/Batting.csv", index=False)
+pd.Series(times).to_json(f"{out}/times.json")
+"""
+
+
+def mostly(cap: float, rows: int | None, people_cap: float, python: str | None) -> None:
+    """synthloom's Lahman run, then mostlyai-engine's on the same tables and caps."""
+    if not python or not Path(python).exists():
+        raise SystemExit(
+            "--part mostly needs --mostly-python: the Python of an environment with "
+            "mostlyai-engine (python -m venv v && v/bin/pip install mostlyai-engine)"
+        )
+    ours = lahman(cap, rows, people_cap, alone=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = lahman_folder(tmp, rows)
+        out = Path(tmp) / "mostly"
+        out.mkdir()
+        excluded = ",".join(c for c in PEOPLE_EXCLUDED if c != "playerID")
+        args = [str(folder), str(out), str(cap), str(people_cap), excluded]
+        subprocess.run([python, "-c", MOSTLY_SIDE, *args], check=True)
+        config = lahman_config(cap, people_cap)
+        schema, real = read_database(folder, config)
+        synthetic = {name: pd.read_csv(out / f"{name}.csv") for name in ("People", "Batting")}
+        times = pd.read_json(out / "times.json", typ="series")
+        theirs = {
+            **lahman_scores(real, synthetic, schema),
+            "train seconds": float(times["train"]),
+            "generate seconds": float(times["generate"]),
+        }
+    print(f"\nside by side, same caps (Batting {cap:g} s, People {people_cap:g} s):")
+    print(f"{'':32} {'synthloom':>10} {'MOSTLY AI':>10}")
+    for key, value in ours.items():
+        print(f"{key:32} {value:10.4f} {theirs[key]:10.4f}")
 
 
 def stocks(cap: float) -> None:
@@ -158,7 +259,8 @@ def stocks(cap: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["lahman", "stocks", "all"], default="all")
+    parser.add_argument("--part", choices=["lahman", "stocks", "mostly", "all"], default="all")
+    parser.add_argument("--mostly-python", default=None, help="Python with mostlyai-engine")
     parser.add_argument("--cap", type=float, default=120.0, help="training seconds per table")
     parser.add_argument("--players", type=int, default=None, help="sample this many players")
     parser.add_argument("--people-cap", type=float, default=40.0, help="People's seconds")
@@ -168,6 +270,8 @@ def main() -> None:
         lahman(args.cap, args.players, args.people_cap)
     if args.part in ("stocks", "all"):
         stocks(args.cap)
+    if args.part == "mostly":
+        mostly(args.cap, args.players, args.people_cap, args.mostly_python)
 
 
 if __name__ == "__main__":

@@ -174,6 +174,7 @@ class SequenceSynthesizer:
             params.rnn_layers,
             params.dropout_rate,
             (0, *[1 + t for t in codec.rows.tied]),
+            previous_row=True,
         )
         network = SequenceLSTM(shape)
         if not dp:  # under DP the batch is the sampling rate of the privacy plan

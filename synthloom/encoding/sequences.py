@@ -203,8 +203,10 @@ def _level(series: pd.Series, log: bool) -> pd.Series:
     numbers = pd.to_numeric(series, errors="coerce").astype("Float64")
     if not log:
         return numbers
+    # a generated level rounded to 0 (a walk that sank) stays at the smallest positive
+    # number rather than becoming missing
     with np.errstate(divide="ignore", invalid="ignore"):  # masked (missing) entries
-        return np.log(numbers.where(numbers > 0))
+        return np.log(numbers.clip(lower=np.finfo(np.float64).tiny))
 
 
 def to_changes(frame: pd.DataFrame, entity: np.ndarray, changes: list[ChangeStep]) -> pd.DataFrame:

@@ -45,6 +45,9 @@ class SequenceShape:
     rnn_layers: int
     dropout_rate: float
     row_tied: tuple[int, ...] = ()  # per row slot, the row slot owning its head
+    # Each row input also sees the same field of the previous row (False: models saved
+    # before this input existed).
+    previous_row: bool = False
 
     def to_dict(self) -> dict[str, object]:
         """Plain data for ``model_params.json``."""
@@ -104,6 +107,14 @@ class SequenceLSTM(nn.Module):
             else None
         )
         self.slot_embedding = nn.Embedding(len(sizes), shape.embedding_dim)
+        # The previous row's token in the same field, beside the token just seen: a
+        # value's dependence on its previous value (a volume, a team) is then one step
+        # away instead of a whole row of other fields back.
+        self.previous_embedding = (
+            nn.Embedding(self.embedding.num_embeddings, shape.embedding_dim)
+            if shape.previous_row
+            else None
+        )
         self.row_embedding = nn.Embedding(ROW_POSITIONS + 1, shape.embedding_dim)
         self.lstm = recurrent_layers(
             shape.embedding_dim, shape.rnn_units, shape.rnn_layers, shape.dropout_rate
@@ -134,26 +145,39 @@ class SequenceLSTM(nn.Module):
             return weight.new_zeros((context.shape[0], self.shape.embedding_dim))
         return self.context_embedding(context + self.context_start).sum(dim=1)
 
+    def previous_row(self, inputs: torch.Tensor) -> torch.Tensor:
+        """For whole sequences (``inputs`` from position 0): at each input position, the
+        token of the previous row's target in the same slot (0 where there is none)."""
+        k, period = self.n_context, self.shape.period
+        previous = torch.zeros_like(inputs)
+        # target t's field in the previous row is target t - period, whose token is
+        # input t - period + 1; rows start at target k
+        if inputs.shape[1] > k + period:
+            previous[:, k + period :] = inputs[:, k + 1 : inputs.shape[1] - period + 1]
+        return previous
+
     def hidden(
         self,
         inputs: torch.Tensor,
         state: State | None,
         start: int,
         context: torch.Tensor | None = None,
+        previous: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, State]:
         """LSTM outputs for input positions ``start …`` (ids local + 1; 0 = bos/pad).
 
         The input at position ``t`` carries the token of target ``t - 1`` and is told the
         slot and row of target ``t``, the one it must predict; from the first row on it
         also gets ``context`` (:meth:`context_vector`; taken from ``inputs`` when the
-        chunk starts the sequence)."""
+        chunk starts the sequence) and ``previous``, target ``t``'s field in the previous
+        row (:meth:`previous_row`; found from ``inputs`` when they start the sequence)."""
         length = inputs.shape[1]
         k = self.n_context
         slot, row = self.slots(start, length)
-        previous, _ = self.slots(max(start - 1, 0), length)
+        before, _ = self.slots(max(start - 1, 0), length)
         if start == 0:  # input 0 is <bos>: no previous slot; its id is 0 anyway
-            previous = np.concatenate([[0], previous[:-1]])
-        block = self.block_start[torch.as_tensor(previous, device=inputs.device)]
+            before = np.concatenate([[0], before[:-1]])
+        block = self.block_start[torch.as_tensor(before, device=inputs.device)]
         ids = torch.where(inputs > 0, block + inputs - 1, torch.zeros_like(inputs))
         where = torch.as_tensor(slot, device=inputs.device)
         rows = torch.as_tensor(np.minimum(row, ROW_POSITIONS), device=inputs.device)
@@ -162,6 +186,13 @@ class SequenceLSTM(nn.Module):
             + self.slot_embedding(where.expand(inputs.shape[0], -1))
             + self.row_embedding(rows.expand(inputs.shape[0], -1))
         )
+        if self.previous_embedding is not None:
+            if previous is None:
+                previous = self.previous_row(inputs) if start == 0 else torch.zeros_like(inputs)
+            block_here = self.block_start[where]
+            known = previous > 0
+            ids_previous = torch.where(known, block_here + previous - 1, torch.zeros_like(previous))
+            embedded = embedded + self.previous_embedding(ids_previous) * known.unsqueeze(-1)
         if context is None and start == 0 and length > k:
             context = self.context_vector((inputs[:, 1 : k + 1] - 1).clamp(min=0))
         if context is not None and start + length > k:
@@ -290,8 +321,15 @@ class SequenceSampler:
         generator: torch.Generator,
         context: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
+        previous: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, State]:
-        hidden, state = self.model.hidden(token.unsqueeze(1), state, position, context)
+        hidden, state = self.model.hidden(
+            token.unsqueeze(1),
+            state,
+            position,
+            context,
+            None if previous is None else previous.unsqueeze(1),
+        )
         slot = int(self.model.slots(position, 1)[0][0])
         head = self.model.heads[self.model.head_of[slot]]
         logits = head(hidden[:, -1]) / temperature + self._masks[slot]
@@ -329,18 +367,27 @@ class SequenceSampler:
         alive = torch.arange(n, device=self.device)
         entity_parts, row_parts = [], []
         row = 0
+        fields = torch.zeros((n, period - 1), dtype=torch.long, device=self.device)
         while len(alive):
             if self.on_row is not None:
                 self.on_row()
             position = k + row * period
-            flag, state = self._draw(state, token, position, temperature, generator, vector[alive])
+            # the previous row's tokens (+1; 0 on the first row): its flag said "row"
+            last = (
+                torch.zeros((len(alive), period), dtype=torch.long, device=self.device)
+                if row == 0
+                else torch.cat([torch.full_like(fields[:, :1], FLAG_ROW), fields], dim=1) + 1
+            )
+            flag, state = self._draw(
+                state, token, position, temperature, generator, vector[alive], None, last[:, 0]
+            )
             count = torch.full_like(flag, row)
             flag = torch.where(count < min_rows[alive], FLAG_ROW, flag)
             flag = torch.where(count >= max_rows[alive], FLAG_END, flag)
             flag = torch.where(count < given_rows[alive], FLAG_ROW, flag)
             keep = flag == FLAG_ROW
             if not bool(keep.all()):
-                alive, flag = alive[keep], flag[keep]
+                alive, flag, last = alive[keep], flag[keep], last[keep]
                 state = (state[0][:, keep], state[1][:, keep])
                 if not len(alive):
                     break
@@ -358,6 +405,7 @@ class SequenceSampler:
                     generator,
                     vector[alive],
                     masks[j - 1],
+                    last[:, j],
                 )
                 if fixed[j - 1] >= 0:
                     drawn = torch.full_like(drawn, fixed[j - 1])
