@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -38,7 +37,7 @@ from synthloom.io.text import clean_records, read_text_records
 from synthloom.lstm.generate import RecordModel, SamplingPlan, stream_texts
 from synthloom.lstm.model import LONG_RECORD_TOKENS, ModelShape, RecordLSTM, pick_device
 from synthloom.lstm.steps import dp_settings
-from synthloom.lstm.threads import auto_workers
+from synthloom.lstm.threads import generation_workers
 from synthloom.lstm.train import (
     EpochCallback,
     Trainer,
@@ -55,6 +54,10 @@ from synthloom.validation.records import GeneratedRecord, LineValidator, check_l
 
 log = logging.getLogger("synthloom")
 
+# From this many records on, generation uses one worker process per free core by default
+# (parallelism unset); below it, starting them costs more than they save
+# (benchmarks/scale.py; docs/SCALING.md).
+PARALLEL_MIN_RECORDS = 20_000
 # Under DP the sampler's length cap cannot come from the data; records are cut here.
 DP_MAX_RECORD_BYTES = 2048
 
@@ -237,9 +240,7 @@ class TextSynthesizer:
             wanted,
             params.threads,
         )
-        workers = first_given(parallelism, 1)
-        if workers < 1:
-            workers = auto_workers() if params.threads == "auto" else os.cpu_count() or 1
+        workers = generation_workers(parallelism, wanted, PARALLEL_MIN_RECORDS, params.threads)
         return self._validated(
             stream_texts(self._model, self.model_dir, plan, workers), wanted, limit, line_validator
         )

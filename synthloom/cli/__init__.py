@@ -133,7 +133,11 @@ def generate(
     gen_temp: Annotated[float | None, typer.Option("--gen-temp", help="Temperature.")] = None,
     max_invalid: Annotated[int | None, typer.Option("--max-invalid")] = None,
     parallelism: Annotated[
-        int | None, typer.Option("--parallelism", help="Worker processes; 0 = one per free core.")
+        int | None,
+        typer.Option(
+            "--parallelism",
+            help="Worker processes; 0 = one per free core; default: that for large runs.",
+        ),
     ] = None,
     seed: Annotated[
         int | None, typer.Option("--seed", help="Seed for reproducible output.")
@@ -175,15 +179,20 @@ def generate(
             console.print("no report: time-series reports are not built yet (see METRICS.md)")
         return
     if isinstance(synth, TableSynthesizer):
-        if start_string is not None or parallelism is not None:
-            raise SynthloomError("--start-string and --parallelism apply to text models only")
+        if start_string is not None:
+            raise SynthloomError("--start-string applies to text models only")
         report_dir = _report_folder(output)
         if report:
             check_output_folder(
                 report_dir, overwrite=overwrite, files=REPORT_FILES, model_dir=model_dir
             )
         chunks = synth.generate_chunks(
-            num_records, seeds=seeds, gen_temp=gen_temp, max_invalid=max_invalid, seed=seed
+            num_records,
+            seeds=seeds,
+            gen_temp=gen_temp,
+            max_invalid=max_invalid,
+            seed=seed,
+            parallelism=parallelism,
         )
         kept: list[Any] = []  # the first rows, for the report: memory stays bounded
         written = write_table_chunks(

@@ -210,3 +210,17 @@ class ThreadGovernor:
 def auto_workers() -> int:
     """Generation worker processes for ``parallelism`` ≤ 0: one per free core."""
     return free_threads(_Load.others(wait=True), usable_cores())
+
+
+def generation_workers(
+    parallelism: int | None, wanted: int, min_records: int, threads: ThreadSetting
+) -> int:
+    """Worker processes for generating ``wanted`` records: ``parallelism`` as given, 0 for
+    one per free core (per usable core when ``threads`` is fixed), None for the same from
+    ``min_records`` on and 1 (this process) below, where starting workers costs more
+    than they save."""
+    if parallelism is None:
+        parallelism = 0 if wanted >= min_records else 1
+    if parallelism == 0:
+        return auto_workers() if threads == "auto" else usable_cores()
+    return parallelism
