@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -66,3 +68,12 @@ def test_default_uses_every_core_only_for_large_runs(
     assert generation_workers(parallelism, wanted, 1000, threads=1) == (
         cores if expected == "cores" else expected
     )
+
+
+def test_the_default_install_never_imports_ray() -> None:
+    code = (
+        "import sys, synthloom, synthloom.cli, synthloom.scale, synthloom.relational; "
+        "print('ray' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
