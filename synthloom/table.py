@@ -114,10 +114,11 @@ FEW_ROWS = 100
 # Rows generated (and written) at a time: the unit of memory when streaming to a file,
 # and of work handed to a worker process.
 CHUNK_ROWS = 25_000
-# From this many rows on, generation uses one worker process per free core by default:
-# below it, starting them (each imports torch and loads the model, ~2 s) costs more than
-# they save (benchmarks/scale.py; docs/SCALING.md).
-PARALLEL_MIN_ROWS = 2 * CHUNK_ROWS
+# From this many rows on, generation uses one worker process per free core by default.
+# Below it one process (threads=auto) was as fast or faster on 2 cores: 50,000 Adult
+# rows took 4.1 s there and 4.5 s in 2 workers; 200,000 took 13.3 s in 2 workers, 1.9x
+# one process at one thread (benchmarks/scale.py; docs/SCALING.md).
+PARALLEL_MIN_ROWS = 4 * CHUNK_ROWS
 
 # Params a user left unset are sized to the table (Gretel's defaults suit char models).
 _TABLE_DEFAULTS = {

@@ -55,9 +55,10 @@ from synthloom.validation.records import GeneratedRecord, LineValidator, check_l
 log = logging.getLogger("synthloom")
 
 # From this many records on, generation uses one worker process per free core by default
-# (parallelism unset); below it, starting them costs more than they save
-# (benchmarks/scale.py; docs/SCALING.md).
-PARALLEL_MIN_RECORDS = 20_000
+# (parallelism unset). Below it one process was faster on 2 cores: 1,500 fortunes took
+# 2.2 s there and 2.9 s in 2 workers; 5,000 took 5.3 s in 2 workers against 7.6 s in one
+# process at one thread (benchmarks/scale.py; docs/SCALING.md).
+PARALLEL_MIN_RECORDS = 5_000
 # Under DP the sampler's length cap cannot come from the data; records are cut here.
 DP_MAX_RECORD_BYTES = 2048
 
@@ -218,6 +219,9 @@ class TextSynthesizer:
         are yielded too, with ``valid=False`` and an explanation. More than
         ``max_invalid`` of them (default 5 × ``num_records``) raises
         :class:`TooManyInvalidError`. Arguments left as None take the config's values.
+        ``parallelism`` is the number of worker processes (one intra-op thread each); 0 is
+        one per free core, and None that from :data:`PARALLEL_MIN_RECORDS` records on. The
+        same seed gives the same records with any parallelism.
         """
         if self._model is None or self.model_dir is None:
             raise ConfigError("this synthesizer is not trained; call fit() or load() first")
