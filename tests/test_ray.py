@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from synthloom.cli import app
@@ -136,3 +137,36 @@ def test_cli_generates_parts_on_ray(ray_runtime: Any, table_model: Path, tmp_pat
     assert len(_parts(tmp_path / "parts")) == 250
     again = CliRunner().invoke(app, [*args, "--ray", "auto"])
     assert again.exit_code == 2 and "--ray needs --num-records" in again.output
+
+
+def test_relational_cli_on_ray(ray_runtime: Any, tmp_path: Path) -> None:
+    config = tmp_path / "chinook.yaml"
+    config.write_text(yaml.safe_dump(chinook_config()), encoding="utf-8")
+    model = tmp_path / "model"
+    trained = CliRunner().invoke(
+        app,
+        [
+            "relational",
+            "train",
+            str(config),
+            "--model-dir",
+            str(model),
+            "--source",
+            str(CHINOOK),
+            "--quiet",
+            "--ray",
+            "auto",
+        ],
+    )
+    assert trained.exit_code == 0, trained.output
+    base = ["relational", "generate", "--model-dir", str(model), "--num-records", "30"]
+    done = CliRunner().invoke(
+        app, [*base, "--destination", str(tmp_path / "db"), "--format", "parquet", "--ray", "auto"]
+    )
+    assert done.exit_code == 0, done.output
+    synth = RelationalSynthesizer.load(model)
+    assert synth.schema is not None
+    assert len(_parts(tmp_path / "db" / synth.schema.root)) == 30
+    database = f"sqlite:///{tmp_path / 'out.sqlite'}"
+    refused = CliRunner().invoke(app, [*base, "--destination", database, "--ray", "auto"])
+    assert refused.exit_code == 2 and "not a database" in refused.output
