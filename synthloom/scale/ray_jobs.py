@@ -18,6 +18,7 @@ import pandas as pd
 
 from synthloom.errors import ConfigError, SynthloomError
 from synthloom.io.names import safe_file_name
+from synthloom.lstm.threads import mark_worker_process
 from synthloom.scale.parts import ModelPayload, PartWriter, Shard, plan_shards, run_seed
 from synthloom.table import CHUNK_ROWS
 
@@ -192,7 +193,8 @@ def train_tables(
     while refs:
         ready, _ = module.wait(list(refs), num_returns=1)
         name = refs.pop(ready[0])
-        for relative, data in module.get(ready[0]).items():
+        files, plans[name] = module.get(ready[0])  # the plan: DP publishes released rows
+        for relative, data in files.items():
             (directory / relative).parent.mkdir(parents=True, exist_ok=True)
             (directory / relative).write_bytes(data)
         if on_done is not None:
@@ -205,6 +207,7 @@ _LOADED: dict[str, Any] = {}
 
 def _loaded(payload: ModelPayload, kind: str) -> Any:
     """The model in ``payload``, loaded once per worker process."""
+    mark_worker_process()
     if payload.digest not in _LOADED:
         directory = payload.unpack()
         if kind == "table":
@@ -238,11 +241,16 @@ def _database_shard(
     }
 
 
-def _train_table(synth: Any, schema: Any, frames: dict[str, pd.DataFrame], plan: Any) -> dict:
+def _train_table(
+    synth: Any, schema: Any, frames: dict[str, pd.DataFrame], plan: Any
+) -> tuple[dict[str, bytes], Any]:
+    """One table's model files, and its plan as training left it."""
+    mark_worker_process()
     with tempfile.TemporaryDirectory(prefix="synthloom-train-") as folder:
         root = Path(folder)
         synth._train_table(schema, frames, plan, root)
-        return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+        files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+        return files, plan
 
 
 # ----------------------------------------------------------------------------- driver
