@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,7 @@ import pytest
 from synthloom import TooManyInvalidError
 from synthloom.config import Validators
 from synthloom.io.model_dir import write_json, write_manifest
+from synthloom.lstm.pool import start_method
 from synthloom.lstm.threads import generation_workers, usable_cores
 from synthloom.table import FALLBACK_DIR, VALIDATORS_FILE, TableSynthesizer
 from synthloom.validation.field_validators import FieldValidators
@@ -77,3 +79,14 @@ def test_the_default_install_never_imports_ray() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_workers_are_spawned_beside_other_threads() -> None:
+    stop = threading.Event()
+    server = threading.Thread(target=stop.wait)  # a web server's thread, say
+    server.start()
+    try:
+        assert start_method() == "spawn"  # a fork could copy a lock that thread holds
+    finally:
+        stop.set()
+        server.join()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -19,11 +20,19 @@ import torch
 Job = TypeVar("Job")
 Result = TypeVar("Result")
 
-# Linux forks the workers: they start in milliseconds with this process's modules already
-# imported, where spawning re-imports torch and pandas (~4 s each on a busy 2-core
-# machine, more than a chunk takes). Forking after torch ran is safe at one intra-op
-# thread (PyTorch's DataLoader workers do the same). Elsewhere fork is unsafe: spawn.
-START_METHOD = "fork" if sys.platform == "linux" else "spawn"
+# On Linux, from a process with no other Python threads, workers are forked: they start in
+# milliseconds with this process's modules already imported, where spawning re-imports
+# torch and pandas (~4 s each on a busy 2-core machine, more than a chunk takes). Forking
+# after torch ran is safe at one intra-op thread (PyTorch's DataLoader workers do the
+# same); beside other threads (a web server's) a lock they hold could be copied held, and
+# elsewhere fork is unsafe: spawn then.
+
+
+def start_method() -> str:
+    """``fork`` where it is safe and fast (see above), else ``spawn``."""
+    return "fork" if sys.platform == "linux" and threading.active_count() == 1 else "spawn"
+
+
 # Chunks queued per worker: one running, one waiting, so no worker idles between chunks.
 IN_FLIGHT_PER_WORKER = 2
 
@@ -35,14 +44,14 @@ def ordered_map(
     initializer: Callable[..., None],
     initargs: tuple[Any, ...] = (),
 ) -> Iterator[Result]:
-    """``work(job)`` for each job, in ``workers`` spawned processes, yielded in order.
+    """``work(job)`` for each job, in ``workers`` worker processes, yielded in order.
 
     ``jobs`` is read lazily (it may be endless, or depend on earlier results): at most
     :data:`IN_FLIGHT_PER_WORKER` × ``workers`` are submitted ahead of the one yielded, so
     memory holds a few chunks however many are asked for. ``initializer(*initargs)`` runs
     once per worker (load the model there). Closing the iterator cancels what is queued.
     """
-    context = multiprocessing.get_context(START_METHOD)
+    context = multiprocessing.get_context(start_method())
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=_init, initargs=(initializer, initargs)
     ) as pool:
