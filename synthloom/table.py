@@ -615,7 +615,8 @@ class TableSynthesizer:
         all chunks.
 
         ``parallelism`` is the number of worker processes that generate chunks side by
-        side (one intra-op thread each, the model loaded once per worker); 0 is one per
+        side (one intra-op thread each, the model loaded once per worker from the model
+        dir, so changes made to this object after loading do not reach them); 0 is one per
         free core, and None (the default) is the same from :data:`PARALLEL_MIN_ROWS` rows
         on and this process below. A chunk's rows depend on the seed and its index, not
         on where it ran: the same seed gives the same rows with any parallelism. Spelled
