@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from rich.progress import Progress
 
 from synthloom.cli.common import console
 from synthloom.errors import SynthloomError
@@ -28,9 +32,11 @@ def table_parts(
 
     if num_records is None:
         raise SynthloomError("--ray needs --num-records (the rows to spread over the shards)")
-    result = generate_parts(
-        model_dir, output, num_records, ray=ray, file_format=file_format, **options
-    )
+    with _progress("records") as progress:
+        result = generate_parts(
+            model_dir, output, num_records, ray=ray, file_format=file_format, progress=progress,
+            **options,
+        )
     console.print(
         f"wrote {result.rows:,} records in {result.parts} parts to {result.location} "
         f"({result.rows / max(result.seconds, 1e-9):,.0f} records/s on Ray)",
@@ -52,10 +58,25 @@ def database_parts(
         )
     if num_records is None:
         raise SynthloomError("--ray needs --num-records (root rows to spread over the shards)")
-    result = generate_relational_parts(model_dir, destination, num_records, ray=ray, **options)
+    with _progress("root rows") as progress:
+        result = generate_relational_parts(
+            model_dir, destination, num_records, ray=ray, progress=progress, **options
+        )
     rows = ", ".join(f"{name} {count:,}" for name, count in result.tables.items())
     console.print(
         f"wrote {result.parts} shards to {result.location}: {rows}; keys unique across "
         "shards, foreign keys resolved within each",
         highlight=False,
     )
+
+
+@contextmanager
+def _progress(unit: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar over the whole run, advanced as shards finish anywhere."""
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task(f"generating {unit} on Ray", total=None)
+
+        def update(done: int, wanted: int) -> None:
+            bar.update(task, completed=done, total=wanted)
+
+        yield update
