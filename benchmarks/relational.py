@@ -10,6 +10,7 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/relational.py                 # amplify, all rows
     python benchmarks/relational.py --engine lstm --epochs 3          # the LSTM per table
     python benchmarks/relational.py --num-records 5000                # fewer root rows
+    python benchmarks/relational.py --ray 2       # tables trained as tasks on 2-CPU Ray
 """
 
 from __future__ import annotations
@@ -64,13 +65,22 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--num-records", type=int, default=None, help="People rows")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--ray", type=int, default=0, help="train on a local Ray runtime of this many CPUs"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     conf = config(args.engine, args.epochs)
     work = Path(tempfile.mkdtemp(prefix="synthloom-relational-"))
     try:
+        ray = None
+        if args.ray:
+            import ray as ray_module
+
+            ray_module.init(num_cpus=args.ray, include_dashboard=False, log_to_driver=False)
+            ray = "auto"
         start = time.perf_counter()
-        synth = RelationalSynthesizer(conf).fit(LAHMAN, work / "model")
+        synth = RelationalSynthesizer(conf).fit(LAHMAN, work / "model", ray=ray)
         train_s = time.perf_counter() - start
         assert synth.schema is not None and synth.timeline_ is not None
         steps = [(e.table, e.seconds) for e in synth.timeline_.events if e.stage == "training"]

@@ -36,6 +36,10 @@ class TooManyInvalidError(SynthloomError):
             "train longer, or relax the validator"
         )
 
+    def __reduce__(self) -> tuple[type, tuple[int, int, int, int]]:
+        # rebuilt from its counts when it crosses from a worker process
+        return (type(self), (self.valid, self.invalid, self.max_invalid, self.wanted))
+
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C ended training before the new model was complete: nothing was replaced.

@@ -72,9 +72,10 @@ from synthloom.io.model_dir import (
 from synthloom.io.schema import TableFormat
 from synthloom.io.tables import read_frame, read_table
 from synthloom.lstm.model import pick_device
+from synthloom.lstm.pool import ordered_map
 from synthloom.lstm.steps import dp_settings
 from synthloom.lstm.table_model import TableLSTM, TableSampler, TableShape
-from synthloom.lstm.threads import ThreadGovernor
+from synthloom.lstm.threads import ThreadGovernor, generation_workers
 from synthloom.lstm.train import (
     EpochCallback,
     Trainer,
@@ -111,8 +112,14 @@ TABLE_SAMPLING_BATCH = 2048
 # Below MIN_ROWS a table is refused unless forced; below FEW_ROWS it gets a warning.
 MIN_ROWS = 10
 FEW_ROWS = 100
-# Rows generated (and written) at a time when streaming to a file.
-CHUNK_ROWS = 100_000
+# Rows generated (and written) at a time: the unit of memory when streaming to a file,
+# and of work handed to a worker process.
+CHUNK_ROWS = 25_000
+# From this many rows on, generation uses one worker process per free core by default.
+# Below it one process (threads=auto) was as fast or faster on 2 cores: 50,000 Adult
+# rows took 4.1 s there and 4.5 s in 2 workers; 200,000 took 13.3 s in 2 workers, 1.9x
+# one process at one thread (benchmarks/scale.py; docs/SCALING.md).
+PARALLEL_MIN_ROWS = 4 * CHUNK_ROWS
 
 # Params a user left unset are sized to the table (Gretel's defaults suit char models).
 _TABLE_DEFAULTS = {
@@ -570,6 +577,7 @@ class TableSynthesizer:
         gen_temp: float | None = None,
         predict_batch_size: int | None = None,
         seed: int | None = None,
+        parallelism: int | None = None,
     ) -> pd.DataFrame:
         """Generate valid rows, in the training table's column order and types.
 
@@ -577,7 +585,8 @@ class TableSynthesizer:
         row per seed row, in order, each keeping its seed values exactly. With
         ``rebalance`` (``{column: {value: share}}``, the column a seed field), the rows
         have the requested shares of those values; the remaining share goes to the other
-        values in their training proportions.
+        values in their training proportions. ``parallelism``: as in
+        :meth:`generate_chunks`.
         """
         chunks = list(
             self.generate_chunks(
@@ -589,9 +598,10 @@ class TableSynthesizer:
                 predict_batch_size=predict_batch_size,
                 seed=seed,
                 chunk_rows=None,
+                parallelism=parallelism,
             )
         )
-        return chunks[0]
+        return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
 
     def generate_chunks(
         self,
@@ -604,13 +614,23 @@ class TableSynthesizer:
         predict_batch_size: int | None = None,
         seed: int | None = None,
         chunk_rows: int | None = CHUNK_ROWS,
+        parallelism: int | None = None,
     ) -> Iterator[pd.DataFrame]:
-        """:meth:`generate` in chunks of at most ``chunk_rows`` rows (None: one chunk),
-        each made only when asked for, so that writing them as they come keeps memory flat
-        however many rows are wanted. ``max_invalid`` counts over all chunks."""
+        """:meth:`generate` in chunks of at most ``chunk_rows`` rows (and
+        :data:`CHUNK_ROWS`), each made only when asked for, so that writing them as they
+        come keeps memory flat however many rows are wanted. ``max_invalid`` counts over
+        all chunks.
+
+        ``parallelism`` is the number of worker processes that generate chunks side by
+        side (one intra-op thread each, the model loaded once per worker from the model
+        dir, so changes made to this object after loading do not reach them); 0 is one per
+        free core, and None (the default) is the same from :data:`PARALLEL_MIN_ROWS` rows
+        on and this process below. A chunk's rows depend on the seed and its index, not
+        on where it ran: the same seed gives the same rows with any parallelism. Spelled
+        identifiers are unique within a chunk."""
         if self.table_format is None or not (self._parts or self._fallback):
             raise ConfigError("this synthesizer is not trained; call fit() or load() first")
-        check_generation_args(seed=seed, max_invalid=max_invalid)
+        check_generation_args(seed=seed, max_invalid=max_invalid, parallelism=parallelism)
         if chunk_rows is not None and chunk_rows < 1:
             raise ConfigError(f"chunk_rows={chunk_rows} must be at least 1")
         gen, params = self.config.generate, self.config.params
@@ -640,44 +660,88 @@ class TableSynthesizer:
             first_given(predict_batch_size, params.predict_batch_size), TABLE_SAMPLING_BATCH
         )
         run_seed = seed if seed is not None else params.seed
-        stats: dict[str, Any] = {"valid": 0, "invalid": 0, "fallback_records": 0}
-        stats.update(copies_resampled=0, copies_kept=0)
-        stats["fallback_reason"] = None
-        self.generation_stats_, self.invalid_examples_ = stats, []
-        step = chunk_rows or wanted
-        for index, start in enumerate(range(0, wanted, step)):
-            n = min(step, wanted - start)
-            if seed_frame is not None:
-                chunk_seeds = seed_frame.iloc[start : start + n].reset_index(drop=True)
-            else:
-                chunk_seeds = self._rebalance_seeds(rebalance, n, rng) if rebalance else None
-            yield self._generate_chunk(
-                _Run(
-                    self,
-                    temperature,
-                    batch,
-                    _chunk_seed(run_seed, index),
-                    limit - stats["invalid"],
-                    n,
-                ),
-                chunk_seeds,
+        self.generation_stats_, self.invalid_examples_ = _new_stats(), []
+        step = min(chunk_rows or wanted, CHUNK_ROWS)
+        jobs = (
+            _ChunkJob(
+                index,
+                n,
+                self._chunk_seeds(seed_frame, rebalance, start, n, rng),
+                _chunk_seed(run_seed, index),
+                temperature,
+                batch,
+                limit - self.generation_stats_["invalid"],
             )
-
-    def _generate_chunk(self, run: _Run, seeds: pd.DataFrame | None) -> pd.DataFrame:
-        stats = self.generation_stats_
+            for index, (start, n) in enumerate(_spans(wanted, step))
+        )
+        workers = self._workers(parallelism, wanted, math.ceil(wanted / step))
+        if workers <= 1:
+            for job in jobs:
+                yield self._generate_chunk(job)
+            return
+        log.info("generation: %d worker processes, %d rows per chunk", workers, step)
+        results = ordered_map(
+            _worker_chunk, jobs, workers, _init_worker, (str(self.model_dir),)
+        )
         try:
-            frame = run.generate(seeds)
+            for frame, stats, examples in results:
+                self._merge_stats(stats, examples)
+                if self.generation_stats_["invalid"] > limit:
+                    done = self.generation_stats_
+                    raise TooManyInvalidError(done["valid"], done["invalid"], limit, wanted)
+                yield frame
         finally:
-            self.invalid_examples_ = (self.invalid_examples_ + run.examples)[:10]
-            stats["valid"] += run.valid
-            stats["invalid"] += run.invalid
-            stats["fallback_records"] += run.fallback_records
-            stats["copies_resampled"] += run.copies_resampled
-            stats["copies_kept"] += run.copies_kept
-            stats["fallback_reason"] = stats["fallback_reason"] or run.fallback_reason
+            results.close()
+
+    def _chunk_seeds(
+        self,
+        seed_frame: pd.DataFrame | None,
+        rebalance: dict[str, dict[Any, float]] | None,
+        start: int,
+        n: int,
+        rng: np.random.Generator,
+    ) -> pd.DataFrame | None:
+        """The seed rows of the chunk of ``n`` rows from ``start``, if any."""
+        if seed_frame is not None:
+            return seed_frame.iloc[start : start + n].reset_index(drop=True)
+        return self._rebalance_seeds(rebalance, n, rng) if rebalance else None
+
+    def _workers(self, parallelism: int | None, wanted: int, chunks: int) -> int:
+        """Worker processes for a run (:func:`generation_workers`, with
+        :data:`PARALLEL_MIN_ROWS`), never more than there are chunks."""
+        if self.model_dir is None or self._device.type != "cpu":
+            return 1  # workers load the saved model on the CPU
+        threads = self.config.params.threads
+        workers = generation_workers(parallelism, wanted, PARALLEL_MIN_ROWS, threads)
+        return max(min(workers, chunks), 1)
+
+    def _generate_chunk(self, job: _ChunkJob) -> pd.DataFrame:
+        run = _Run(self, job.temperature, job.batch, job.seed, job.max_invalid, job.rows)
+        try:
+            frame = run.generate(job.seeds)
+        finally:
+            counts = {
+                "valid": run.valid,
+                "invalid": run.invalid,
+                "fallback_records": run.fallback_records,
+                "copies_resampled": run.copies_resampled,
+                "copies_kept": run.copies_kept,
+                "fallback_reason": run.fallback_reason,
+            }
+            self._merge_stats(counts, run.examples)
         assert self.table_format is not None
         frame = frame[self.table_format.names].reset_index(drop=True)
         return _restore_dtypes(frame, self.table_format.extra.get("dtypes", {}))
+
+    def _merge_stats(self, counts: dict[str, Any], examples: list[str]) -> None:
+        """Add one chunk's counts (and invalid examples) to the run's."""
+        stats = self.generation_stats_
+        for key, value in counts.items():
+            if key == "fallback_reason":
+                stats[key] = stats[key] or value
+            else:
+                stats[key] += value
+        self.invalid_examples_ = (self.invalid_examples_ + examples)[:10]
 
     def _warn_unseen_seeds(self, seeds: pd.DataFrame) -> None:
         """Seed values the model never saw in training get a warning naming them."""
@@ -986,6 +1050,50 @@ class _Run:
         if self.invalid > self.max_invalid:
             raise TooManyInvalidError(self.valid, self.invalid, self.max_invalid, self.wanted)
         return ok
+
+
+@dataclass(frozen=True)
+class _ChunkJob:
+    """One chunk of a generation run: everything a worker process needs to make it."""
+
+    index: int
+    rows: int
+    seeds: pd.DataFrame | None
+    seed: int | None
+    temperature: float
+    batch: int
+    max_invalid: int
+
+
+def _spans(total: int, step: int) -> Iterator[tuple[int, int]]:
+    """(start, rows) of consecutive chunks of at most ``step`` rows covering ``total``."""
+    for start in range(0, total, step):
+        yield start, min(step, total - start)
+
+
+def _new_stats() -> dict[str, Any]:
+    stats: dict[str, Any] = dict.fromkeys(
+        ("valid", "invalid", "fallback_records", "copies_resampled", "copies_kept"), 0
+    )
+    stats["fallback_reason"] = None
+    return stats
+
+
+_WORKER_SYNTH: TableSynthesizer | None = None
+
+
+def _init_worker(model_dir: str) -> None:
+    global _WORKER_SYNTH
+    _WORKER_SYNTH = TableSynthesizer.load(model_dir, device="cpu")
+
+
+def _worker_chunk(job: _ChunkJob) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
+    """A chunk made in a worker, with its counts and invalid examples."""
+    synth = _WORKER_SYNTH
+    assert synth is not None, "worker was not initialised"
+    synth.generation_stats_, synth.invalid_examples_ = _new_stats(), []
+    frame = synth._generate_chunk(job)
+    return frame, synth.generation_stats_, synth.invalid_examples_
 
 
 def _check_table_size(rows: int, force: bool, log_warning: Callable[[str], None]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -38,7 +37,7 @@ from synthloom.io.text import clean_records, read_text_records
 from synthloom.lstm.generate import RecordModel, SamplingPlan, stream_texts
 from synthloom.lstm.model import LONG_RECORD_TOKENS, ModelShape, RecordLSTM, pick_device
 from synthloom.lstm.steps import dp_settings
-from synthloom.lstm.threads import auto_workers
+from synthloom.lstm.threads import generation_workers
 from synthloom.lstm.train import (
     EpochCallback,
     Trainer,
@@ -55,6 +54,11 @@ from synthloom.validation.records import GeneratedRecord, LineValidator, check_l
 
 log = logging.getLogger("synthloom")
 
+# From this many records on, generation uses one worker process per free core by default
+# (parallelism unset). Below it one process was faster on 2 cores: 1,500 fortunes took
+# 2.2 s there and 2.9 s in 2 workers; 5,000 took 5.3 s in 2 workers against 7.6 s in one
+# process at one thread (benchmarks/scale.py; docs/SCALING.md).
+PARALLEL_MIN_RECORDS = 5_000
 # Under DP the sampler's length cap cannot come from the data; records are cut here.
 DP_MAX_RECORD_BYTES = 2048
 
@@ -215,6 +219,9 @@ class TextSynthesizer:
         are yielded too, with ``valid=False`` and an explanation. More than
         ``max_invalid`` of them (default 5 × ``num_records``) raises
         :class:`TooManyInvalidError`. Arguments left as None take the config's values.
+        ``parallelism`` is the number of worker processes (one intra-op thread each); 0 is
+        one per free core, and None that from :data:`PARALLEL_MIN_RECORDS` records on. The
+        same seed gives the same records with any parallelism.
         """
         if self._model is None or self.model_dir is None:
             raise ConfigError("this synthesizer is not trained; call fit() or load() first")
@@ -237,9 +244,7 @@ class TextSynthesizer:
             wanted,
             params.threads,
         )
-        workers = first_given(parallelism, 1)
-        if workers < 1:
-            workers = auto_workers() if params.threads == "auto" else os.cpu_count() or 1
+        workers = generation_workers(parallelism, wanted, PARALLEL_MIN_RECORDS, params.threads)
         return self._validated(
             stream_texts(self._model, self.model_dir, plan, workers), wanted, limit, line_validator
         )

@@ -13,11 +13,12 @@ import typer
 from synthloom.cli.common import EXIT_INTERRUPTED, console, friendly_errors
 from synthloom.cli.logs import setup_logging
 from synthloom.cli.relational import app as relational_app
+from synthloom.cli.scale import RAY_HELP, table_parts
 from synthloom.cli.serve import serve
 from synthloom.config import SynthloomConfig, check_generation_args, load_config
 from synthloom.errors import SynthloomError
 from synthloom.io.model_dir import SUMMARY_FILE, read_json
-from synthloom.io.outputs import check_output_file, check_output_folder
+from synthloom.io.outputs import check_not_protected, check_output_file, check_output_folder
 from synthloom.io.tables import read_table, write_table_chunks
 from synthloom.io.text import check_text_output, write_text_records
 from synthloom.lstm.train import EpochState
@@ -133,7 +134,11 @@ def generate(
     gen_temp: Annotated[float | None, typer.Option("--gen-temp", help="Temperature.")] = None,
     max_invalid: Annotated[int | None, typer.Option("--max-invalid")] = None,
     parallelism: Annotated[
-        int | None, typer.Option("--parallelism", help="Worker processes; 0 = one per free core.")
+        int | None,
+        typer.Option(
+            "--parallelism",
+            help="Worker processes; 0 = one per free core; default: that for large runs.",
+        ),
     ] = None,
     seed: Annotated[
         int | None, typer.Option("--seed", help="Seed for reproducible output.")
@@ -152,10 +157,25 @@ def generate(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing output file (and report).")
     ] = False,
+    ray: Annotated[str | None, typer.Option("--ray", help=RAY_HELP)] = None,
+    file_format: Annotated[
+        str, typer.Option("--format", help="parquet or csv: the part files of --ray.")
+    ] = "parquet",
 ) -> None:
     """Generate records from a trained model and write the valid ones."""
     check_generation_args(seed=seed, max_invalid=max_invalid, parallelism=parallelism)
     synth = load_model(model_dir)
+    if ray is not None:
+        if not isinstance(synth, TableSynthesizer) or isinstance(synth, SequenceSynthesizer):
+            raise SynthloomError("--ray generates table models; text uses --parallelism")
+        if seeds is not None or start_string is not None or parallelism is not None:
+            raise SynthloomError("--seeds, --start-string and --parallelism do not apply to --ray")
+        check_not_protected(output, model_dir)
+        table_parts(
+            model_dir, str(output), num_records, ray, file_format, seed=seed, gen_temp=gen_temp,
+            overwrite=overwrite,
+        )
+        return
     check_output_file(output, overwrite=overwrite, model_dir=model_dir)
     if seeds is not None and seeds.resolve() == output.resolve():
         raise SynthloomError(f"--output {output} is the --seeds file; write the output elsewhere")
@@ -181,15 +201,20 @@ def generate(
             _report_beside(synth, model_dir, frame.head(REPORT_ROWS), report_dir, spec)
         return
     if isinstance(synth, TableSynthesizer):
-        if start_string is not None or parallelism is not None:
-            raise SynthloomError("--start-string and --parallelism apply to text models only")
+        if start_string is not None:
+            raise SynthloomError("--start-string applies to text models only")
         report_dir = _report_folder(output)
         if report:
             check_output_folder(
                 report_dir, overwrite=overwrite, files=REPORT_FILES, model_dir=model_dir
             )
         chunks = synth.generate_chunks(
-            num_records, seeds=seeds, gen_temp=gen_temp, max_invalid=max_invalid, seed=seed
+            num_records,
+            seeds=seeds,
+            gen_temp=gen_temp,
+            max_invalid=max_invalid,
+            seed=seed,
+            parallelism=parallelism,
         )
         kept: list[Any] = []  # the first rows, for the report: memory stays bounded
         written = write_table_chunks(

@@ -10,6 +10,7 @@ import yaml
 from rich.status import Status
 
 from synthloom.cli.common import console, friendly_errors
+from synthloom.cli.scale import RAY_HELP, database_parts
 from synthloom.config import parse_rebalance
 from synthloom.errors import SynthloomError
 from synthloom.io.outputs import check_not_protected
@@ -91,6 +92,12 @@ def train(
         typer.Option("--overwrite", help="Replace an existing model once the new one is done."),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress.")] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray", help="Train the tables as parallel Ray tasks: 'auto' or a cluster address."
+        ),
+    ] = None,
 ) -> None:
     """Check the schema, assess the cost, and train one model per table."""
     synth = RelationalSynthesizer(config)
@@ -102,6 +109,7 @@ def train(
         progress=progress,
         config_dir=config.parent,
         on_assessment=None if quiet else _show_assessment,
+        ray=ray,
     )
     assert synth.schema is not None
     console.print(
@@ -177,10 +185,21 @@ def generate(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress.")] = False,
+    ray: Annotated[str | None, typer.Option("--ray", help=RAY_HELP)] = None,
 ) -> None:
     """Generate a database: NUM_RECORDS root rows, every other table following."""
     shares = parse_rebalance(rebalance or "")
     synth = RelationalSynthesizer.load(model_dir)
+    if ray is not None:
+        if shares or batch_size is not None:
+            raise SynthloomError("--rebalance and --batch-size do not apply to --ray yet")
+        _check_destination(destination, model_dir, synth.source_)
+        options = _storage_options(storage_option or [])
+        database_parts(
+            model_dir, destination, num_records, ray, seed=seed, file_format=file_format,
+            overwrite=overwrite, storage_options=options,
+        )
+        return
     if destination_kind(destination) == "objects":  # before generating, not after
         require_storage_driver(destination)
     _check_destination(destination, model_dir, synth.source_)

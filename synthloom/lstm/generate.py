@@ -6,13 +6,12 @@ in chunk order, so a fixed seed gives the same records whatever the number of wo
 
 from __future__ import annotations
 
+import itertools
 import logging
-import multiprocessing
 import os
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ from synthloom.io.model_dir import (
     require_model_dir,
 )
 from synthloom.lstm.model import ModelShape, RecordLSTM, pick_device
+from synthloom.lstm.pool import ordered_map
 from synthloom.lstm.sample import RecordSampler
 from synthloom.lstm.threads import ThreadGovernor, ThreadSetting
 
@@ -127,21 +127,13 @@ def stream_texts(
 def _stream_from_workers(
     model_dir: Path, plan: SamplingPlan, workers: int
 ) -> Iterator[tuple[str, bool]]:
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(str(model_dir),)
-    ) as pool:
-        pending: deque[Future[list[tuple[str, bool]]]] = deque()
-        index = 0
-        try:
-            while True:
-                while len(pending) < 2 * workers:
-                    pending.append(pool.submit(_worker_chunk, plan, index))
-                    index += 1
-                yield from pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
+    work = partial(_worker_chunk, plan)
+    chunks = ordered_map(work, itertools.count(), workers, _init_worker, (str(model_dir),))
+    try:
+        for texts in chunks:
+            yield from texts
+    finally:
+        chunks.close()
 
 
 _WORKER_MODEL: RecordModel | None = None
@@ -149,7 +141,6 @@ _WORKER_MODEL: RecordModel | None = None
 
 def _init_worker(model_dir: str) -> None:
     global _WORKER_MODEL
-    torch.set_num_threads(1)  # one process per core beats threads on these small matrices
     _WORKER_MODEL = RecordModel.load(model_dir, device="cpu")
 
 

@@ -210,3 +210,27 @@ class ThreadGovernor:
 def auto_workers() -> int:
     """Generation worker processes for ``parallelism`` ≤ 0: one per free core."""
     return free_threads(_Load.others(wait=True), usable_cores())
+
+
+class _Role:
+    worker = False  # this process is one of many workers (a Ray task): no pool of its own
+
+
+def mark_worker_process() -> None:
+    """Say that this process is one worker among many (its scheduler gave it one CPU), so
+    generation here defaults to this process instead of a pool per free core."""
+    _Role.worker = True
+
+
+def generation_workers(
+    parallelism: int | None, wanted: int, min_records: int, threads: ThreadSetting
+) -> int:
+    """Worker processes for generating ``wanted`` records: ``parallelism`` as given, 0 for
+    one per free core (per usable core when ``threads`` is fixed), None for the same from
+    ``min_records`` on and 1 (this process) below, where starting workers costs more
+    than they save, or in a process marked by :func:`mark_worker_process`."""
+    if parallelism is None:
+        parallelism = 0 if wanted >= min_records and not _Role.worker else 1
+    if parallelism == 0:
+        return auto_workers() if threads == "auto" else usable_cores()
+    return parallelism

@@ -13,11 +13,17 @@ from synthloom.errors import DataError
 from synthloom.relational.schema import ForeignKey, Schema, key_index
 
 
-def new_key_values(frame: pd.DataFrame, column: str, table: str, like: str) -> pd.Series:
-    """Values 1..n (integer keys), or ``<prefix><n>`` strings, in the real column's dtype."""
+def new_key_values(
+    frame: pd.DataFrame, column: str, table: str, like: str, offset: int = 0
+) -> pd.Series:
+    """Values offset+1..offset+n (integer keys), or ``<prefix><n>`` strings, in the real
+    column's dtype (64-bit where an offset takes them past its range)."""
     n = len(frame)
-    numbers = np.arange(1, n + 1)
+    numbers = np.arange(offset + 1, offset + n + 1, dtype=np.int64)
     if like.lower().startswith(("int", "uint")):
+        dtype = pd.api.types.pandas_dtype(like)
+        if n and numbers[-1] > np.iinfo(getattr(dtype, "numpy_dtype", dtype)).max:
+            like = "Int64" if like[0] in "IU" else "int64"
         return pd.Series(numbers, index=frame.index, dtype=like)
     if like.lower().startswith("float"):
         return pd.Series(numbers.astype(float), index=frame.index, dtype=like)

@@ -144,6 +144,7 @@ class RelationalSynthesizer:
         self._keep: dict[str, pd.DataFrame] = {}
         # generate()'s rebalance and predict_batch_size, for the table models
         self._sampling: dict[str, Any] = {"rebalance": None, "predict_batch_size": None}
+        self._key_offset = 0  # new keys start after it (generate's key_offset)
 
     # ----------------------------------------------------------------- training
     def fit(
@@ -155,8 +156,12 @@ class RelationalSynthesizer:
         progress: ProgressCallback | None = None,
         config_dir: Path | None = None,
         on_assessment: Callable[[Assessment], None] | None = None,
+        ray: str | None = None,
     ) -> RelationalSynthesizer:
-        """Read ``source``, check the schema, assess, train every table; save the model."""
+        """Read ``source``, check the schema, assess, train every table; save the model.
+
+        ``ray`` (``auto`` or a cluster address) trains the tables as parallel Ray tasks
+        (the ``ray`` extra); else one after another here."""
         config = self.config
         with training_dir(model_dir, overwrite) as directory:
             timeline = Timeline(directory / STATUS_FILE, progress)
@@ -180,7 +185,13 @@ class RelationalSynthesizer:
                 log.info("%s", assessment.describe())
                 plans = {name: self._plan(schema, frames, name) for name in schema.order}
                 self._save_originals(schema, frames, plans, directory)
-            for name in schema.order:
+            if ray is not None:  # every table at once: each learns from real data only
+                from synthloom.scale.ray_jobs import train_tables
+
+                with timeline.step("training", f"{len(plans)} tables on Ray") as event:
+                    train_tables(self, schema, frames, plans, directory, ray)
+                    event.detail = f"{rows:,} rows"
+            for name in schema.order if ray is None else ():
                 with timeline.step("training", name) as event:
                     self._train_table(schema, frames, plans[name], directory)
                     event.detail = f"{len(frames[name]):,} rows"
@@ -570,6 +581,7 @@ class RelationalSynthesizer:
         rebalance: dict[str, dict[Any, float]] | None = None,
         predict_batch_size: int | None = None,
         progress: ProgressCallback | None = None,
+        key_offset: int = 0,
     ) -> dict[str, pd.DataFrame]:
         """A synthetic database: ``num_records`` rows of the root table, every other table
         following, original tables copied; keys checked before it is returned.
@@ -578,7 +590,8 @@ class RelationalSynthesizer:
         value shares of a root-table column that the model was trained to rebalance;
         ``predict_batch_size`` (default ``generate.predict_batch_size``, else each table's
         params) is the rows a row-by-row table model samples per step (sequence children
-        sample a fixed number of parents at a time)."""
+        sample a fixed number of parents at a time). New keys count from ``key_offset`` + 1
+        (a shard of a larger run: synthloom.scale)."""
         if self.schema is None:
             raise ConfigError("this synthesizer is not trained; call fit() or load() first")
         schema = self.schema
@@ -591,6 +604,7 @@ class RelationalSynthesizer:
             )
         batch = predict_batch_size if predict_batch_size is not None else gen.predict_batch_size
         self._sampling = {"rebalance": rebalance, "predict_batch_size": batch}
+        self._key_offset = key_offset
         n = num_records if num_records is not None else self.config.generate.num_records
         if n is None:
             n = self.plans[schema.root].rows
@@ -729,7 +743,9 @@ class RelationalSynthesizer:
         """New primary-key values; key columns that are also foreign keys keep theirs."""
         fresh = table.fresh_keys
         for column in fresh:
-            frame[column] = new_key_values(frame, column, table.name, plan.dtypes[column])
+            frame[column] = new_key_values(
+                frame, column, table.name, plan.dtypes[column], self._key_offset
+            )
         if table.primary_key and not fresh:
             repeated = frame.duplicated(subset=table.primary_key)
             if repeated.any():

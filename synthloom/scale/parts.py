@@ -1,0 +1,167 @@
+"""Shards of a generation run and the part files they write.
+
+A shard is a range of the records asked for, with its own seed: its rows depend only on
+(seed, index), so a retried shard writes the same rows again. Each shard writes one
+``part-NNNNN`` file under a hidden temporary name and renames it when complete, so a
+task killed mid-write leaves no part, and a retry after a complete write replaces the
+part with identical rows: no row is ever counted twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthloom.errors import ConfigError, DataError
+from synthloom.io.tables import write_table
+
+PART_PREFIX = "part-"
+FORMATS = ("parquet", "csv")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Records ``start`` to ``start + rows`` of a run, sampled with ``seed``."""
+
+    index: int
+    start: int
+    rows: int
+    seed: int
+
+
+def plan_shards(total: int, shard_rows: int, seed: int) -> list[Shard]:
+    """Consecutive shards of at most ``shard_rows`` covering exactly ``total`` records."""
+    if total < 1 or shard_rows < 1:
+        raise ConfigError(f"num_records={total} and shard_rows={shard_rows} must be ≥ 1")
+    return [
+        Shard(index, start, min(shard_rows, total - start), shard_seed(seed, index))
+        for index, start in enumerate(range(0, total, shard_rows))
+    ]
+
+
+def shard_seed(seed: int, index: int) -> int:
+    """Shard ``index``'s seed: the first keeps ``seed`` (as chunk 0 of a local run does)."""
+    if index == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, index]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def run_seed(seed: int | None) -> int:
+    """The run's seed: the given one, else one drawn here once, so retries repeat rows."""
+    return seed if seed is not None else int.from_bytes(os.urandom(7), "little")
+
+
+@dataclass(frozen=True)
+class PartWriter:
+    """Writes shards as ``part-NNNNN.<format>`` files in a folder or fsspec URL."""
+
+    url: str
+    file_format: str = "parquet"
+    storage_options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.file_format not in FORMATS:
+            raise ConfigError(f"format {self.file_format!r} is not one of {FORMATS}")
+
+    def child(self, name: str) -> PartWriter:
+        """A writer for the sub-folder ``name`` (one per table of a database)."""
+        return PartWriter(f"{self.url.rstrip('/')}/{name}", self.file_format, self.storage_options)
+
+    def part_name(self, index: int) -> str:
+        return f"{PART_PREFIX}{index:05d}.{self.file_format}"
+
+    def write(self, index: int, frame: pd.DataFrame) -> int:
+        """Write shard ``index`` atomically (temporary name, then rename); its rows."""
+        fs, root = self._fs()
+        fs.makedirs(root, exist_ok=True)
+        name = self.part_name(index)
+        hidden = f".{name}.{uuid.uuid4().hex}.{self.file_format}"  # readers skip dot files
+        with tempfile.TemporaryDirectory(prefix="synthloom-part-") as local:
+            path = Path(local) / name
+            write_table(frame, path)
+            fs.put_file(str(path), f"{root}/{hidden}")
+        fs.mv(f"{root}/{hidden}", f"{root}/{name}")
+        return len(frame)
+
+    def prepare(self, overwrite: bool) -> None:
+        """Refuse (or, with ``overwrite``, remove) parts of an earlier run, which would
+        add to this run's rows; remove temporary files that killed tasks left."""
+        fs, root = self._fs()
+        if fs.exists(root) and not fs.isdir(root):
+            raise DataError(f"{self.url} is a file; give a folder (or prefix) for the parts")
+        parts = self.parts()
+        if parts and not overwrite:
+            raise DataError(
+                f"{self.url} already holds {len(parts)} part files; pass --overwrite "
+                "(overwrite=True) to replace them, or choose another folder"
+            )
+        for path in [*parts, *self._leftovers()]:
+            fs.rm(path)
+
+    def parts(self) -> list[str]:
+        """The complete part files, in order."""
+        return sorted(p for p in self._listing() if Path(p).name.startswith(PART_PREFIX))
+
+    def clean_leftovers(self) -> None:
+        """Remove temporary files of attempts that did not finish."""
+        fs, _ = self._fs()
+        for path in self._leftovers():
+            fs.rm(path)
+
+    def _leftovers(self) -> list[str]:
+        return [p for p in self._listing() if Path(p).name.startswith(f".{PART_PREFIX}")]
+
+    def _listing(self) -> list[str]:
+        fs, root = self._fs()
+        return list(fs.ls(root, detail=False)) if fs.isdir(root) else []
+
+    def _fs(self) -> tuple[Any, str]:
+        import fsspec
+
+        try:
+            fs, root = fsspec.core.url_to_fs(self.url, **self.storage_options)
+        except (ImportError, ValueError) as exc:
+            raise ConfigError(f"cannot write parts to {self.url!r}: {exc}") from None
+        return fs, root.rstrip("/")
+
+
+@dataclass(frozen=True)
+class ModelPayload:
+    """A model dir's files as bytes, shipped once to every node (no shared disk needed)."""
+
+    digest: str
+    files: dict[str, bytes]
+
+    @classmethod
+    def of(cls, model_dir: str | Path) -> ModelPayload:
+        directory = Path(model_dir)
+        files = {
+            str(p.relative_to(directory)): p.read_bytes()
+            for p in sorted(directory.rglob("*"))
+            if p.is_file()
+        }
+        digest = hashlib.sha256()
+        for name, data in files.items():
+            digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+        return cls(digest.hexdigest(), files)
+
+    def unpack(self) -> Path:
+        """The files in a local model dir, written once per process and digest."""
+        if self.digest not in _UNPACKED:
+            folder = Path(tempfile.mkdtemp(prefix="synthloom-model-"))
+            for name, data in self.files.items():
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                (folder / name).write_bytes(data)
+            _UNPACKED[self.digest] = folder
+        return _UNPACKED[self.digest]
+
+
+_UNPACKED: dict[str, Path] = {}

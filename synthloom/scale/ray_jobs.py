@@ -1,0 +1,305 @@
+"""Ray tasks: table and database shards written as parts, relational tables trained at once.
+
+Ray is imported inside :func:`connect` only, so nothing here needs it until ``ray=`` is
+given. The model dir travels as bytes in Ray's object store (put once, fetched once per
+node), so the workers need no shared disk; parts go to a folder or object storage.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from synthloom.errors import ConfigError, SynthloomError
+from synthloom.io.names import safe_file_name
+from synthloom.lstm.threads import mark_worker_process
+from synthloom.scale.parts import ModelPayload, PartWriter, Shard, plan_shards, run_seed
+from synthloom.table import CHUNK_ROWS
+
+# A killed worker (or a lost node) is retried this many times; its shard's seed makes the
+# retry write the same rows under the same part name.
+MAX_RETRIES = 3
+# Tasks queued per CPU of the cluster: enough to keep every CPU busy, few enough that
+# the driver never holds the whole run's bookkeeping at once.
+TASKS_PER_CPU = 2
+# Shard i of a database numbers its new keys from i × KEY_STRIDE + 1: ranges never meet,
+# so keys are unique across shards without the shards talking to each other.
+KEY_STRIDE = 10**9
+
+ProgressCallback = Callable[[int, int], None]  # (records done, records wanted)
+
+
+@dataclass
+class PartsResult:
+    """What a sharded run wrote: records of the table (or of the database's root table),
+    part files, rows per table, and the wall time."""
+
+    rows: int
+    parts: int
+    location: str
+    seconds: float
+    tables: dict[str, int] = field(default_factory=dict)
+
+
+def connect(address: str) -> Any:
+    """The ``ray`` module, connected: ``auto`` joins the cluster this machine belongs to
+    (``RAY_ADDRESS`` or ``ray start``) and else starts one on this machine's cores; any
+    other value is a cluster address (``ray://host:10001`` or ``host:6379``)."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(
+            "--ray needs Ray: pip install 'synthloom[ray]' (or leave out --ray to use the "
+            "local cores)"
+        ) from None
+    if ray.is_initialized():
+        return ray
+    try:
+        if address == "auto":
+            try:
+                ray.init(address="auto", include_dashboard=False, log_to_driver=False)
+            except ConnectionError:  # no cluster here: a local one
+                ray.init(include_dashboard=False, log_to_driver=False)
+        else:
+            ray.init(address=address, log_to_driver=False)
+    except (ConnectionError, ValueError, RuntimeError) as exc:
+        raise ConfigError(
+            f"cannot connect to the Ray cluster at {address!r} ({exc}); start one with "
+            "`ray start --head`, or pass --ray auto"
+        ) from None
+    return ray
+
+
+def generate_parts(
+    model_dir: str | Path,
+    destination: str | PartWriter,
+    num_records: int,
+    *,
+    ray: str = "auto",
+    seed: int | None = None,
+    file_format: str = "parquet",
+    shard_rows: int = CHUNK_ROWS,
+    storage_options: dict[str, Any] | None = None,
+    overwrite: bool = False,
+    gen_temp: float | None = None,
+    progress: ProgressCallback | None = None,
+) -> PartsResult:
+    """Generate ``num_records`` rows of a table model as Ray tasks, one part per shard.
+
+    ``destination`` is a folder, an fsspec URL (``s3://bucket/prefix``) or a
+    :class:`PartWriter`. Shard ``i`` has the rows chunk ``i`` of
+    :meth:`TableSynthesizer.generate_chunks` has for the same seed.
+    """
+    from synthloom.table import TableSynthesizer
+
+    TableSynthesizer.load(model_dir)  # a bad model dir fails here, not in every task
+    writer = _writer(destination, file_format, storage_options)
+    writer.prepare(overwrite)
+    shards = plan_shards(num_records, shard_rows, run_seed(seed))
+    start = time.monotonic()
+    module = connect(ray)
+    payload = module.put(ModelPayload.of(model_dir))
+    task = module.remote(_table_shard).options(max_retries=MAX_RETRIES, num_cpus=1)
+    done = _run(
+        module,
+        ((s, task.remote(payload, s, writer, gen_temp)) for s in shards),
+        progress,
+        num_records,
+    )
+    rows = sum(done.values())
+    writer.clean_leftovers()
+    _check_count(rows, num_records)
+    return PartsResult(rows, len(shards), writer.url, time.monotonic() - start)
+
+
+def generate_relational_parts(
+    model_dir: str | Path,
+    destination: str | PartWriter,
+    num_records: int,
+    *,
+    ray: str = "auto",
+    seed: int | None = None,
+    file_format: str = "parquet",
+    shard_rows: int = CHUNK_ROWS,
+    storage_options: dict[str, Any] | None = None,
+    overwrite: bool = False,
+    progress: ProgressCallback | None = None,
+) -> PartsResult:
+    """A synthetic database of ``num_records`` root rows as Ray tasks: each shard of root
+    rows generates its children (foreign keys resolved within the shard, keys from the
+    shard's own range) and writes ``<table>/part-NNNNN`` for every table; tables copied
+    from the source (originals) are written once, as part 0."""
+    from synthloom.relational.synthesizer import RelationalSynthesizer
+
+    synth = RelationalSynthesizer.load(model_dir)
+    assert synth.schema is not None
+    writer = _writer(destination, file_format, storage_options)
+    writers = {name: writer.child(safe_file_name(name)) for name in synth.schema.tables}
+    for child in writers.values():
+        child.prepare(overwrite)
+    shards = plan_shards(num_records, shard_rows, run_seed(seed))
+    if len(shards) * KEY_STRIDE > 2**62:
+        raise ConfigError(f"{len(shards)} shards are too many for 64-bit keys; raise shard_rows")
+    start = time.monotonic()
+    module = connect(ray)
+    payload = module.put(ModelPayload.of(model_dir))
+    task = module.remote(_database_shard).options(max_retries=MAX_RETRIES, num_cpus=1)
+    done = _run(
+        module,
+        ((s, task.remote(payload, s, writers)) for s in shards),
+        progress,
+        num_records,
+        count=lambda tables: tables[synth.schema.root],
+    )
+    totals: dict[str, int] = {}
+    for tables in done.values():
+        for name, rows in tables.items():
+            totals[name] = totals.get(name, 0) + rows
+    for name, frame in synth._originals.items():
+        totals[name] = writers[name].write(0, frame)
+    for child in writers.values():
+        child.clean_leftovers()
+    _check_count(totals.get(synth.schema.root, 0), num_records)
+    seconds = time.monotonic() - start
+    return PartsResult(totals[synth.schema.root], len(shards), writer.url, seconds, totals)
+
+
+def train_tables(
+    synth: Any,
+    schema: Any,
+    frames: dict[str, pd.DataFrame],
+    plans: dict[str, Any],
+    directory: Path,
+    address: str,
+    on_done: Callable[[str, float], None] | None = None,
+) -> None:
+    """Train every table's models (its own and its count models) as parallel Ray tasks.
+
+    All of them learn from the real tables, never from another model, so no table waits
+    for another. Each task trains into its own temporary folder and returns the files,
+    which land in ``directory`` as if trained here.
+    """
+    module = connect(address)
+    frames_ref = module.put(frames)
+    task = module.remote(_train_table).options(max_retries=1, num_cpus=1)
+    refs = {task.remote(synth, schema, frames_ref, plans[name]): name for name in schema.order}
+    start = time.monotonic()
+    while refs:
+        ready, _ = module.wait(list(refs), num_returns=1)
+        name = refs.pop(ready[0])
+        files, plans[name] = module.get(ready[0])  # the plan: DP publishes released rows
+        for relative, data in files.items():
+            (directory / relative).parent.mkdir(parents=True, exist_ok=True)
+            (directory / relative).write_bytes(data)
+        if on_done is not None:
+            on_done(name, time.monotonic() - start)
+
+
+# ------------------------------------------------------------------------------ tasks
+_LOADED: dict[str, Any] = {}
+
+
+def _loaded(payload: ModelPayload, kind: str) -> Any:
+    """The model in ``payload``, loaded once per worker process."""
+    mark_worker_process()
+    if payload.digest not in _LOADED:
+        directory = payload.unpack()
+        if kind == "table":
+            from synthloom.table import TableSynthesizer
+
+            _LOADED[payload.digest] = TableSynthesizer.load(directory, device="cpu")
+        else:
+            from synthloom.relational.synthesizer import RelationalSynthesizer
+
+            _LOADED[payload.digest] = RelationalSynthesizer.load(directory)
+    return _LOADED[payload.digest]
+
+
+def _table_shard(
+    payload: ModelPayload, shard: Shard, writer: PartWriter, gen_temp: float | None
+) -> int:
+    synth = _loaded(payload, "table")
+    frame = synth.generate(shard.rows, seed=shard.seed, gen_temp=gen_temp, parallelism=1)
+    return writer.write(shard.index, frame)
+
+
+def _database_shard(
+    payload: ModelPayload, shard: Shard, writers: dict[str, PartWriter]
+) -> dict[str, int]:
+    synth = _loaded(payload, "relational")
+    tables = synth.generate(shard.rows, seed=shard.seed, key_offset=shard.index * KEY_STRIDE)
+    return {
+        name: writers[name].write(shard.index, frame)
+        for name, frame in tables.items()
+        if name not in synth._originals
+    }
+
+
+def _train_table(
+    synth: Any, schema: Any, frames: dict[str, pd.DataFrame], plan: Any
+) -> tuple[dict[str, bytes], Any]:
+    """One table's model files, and its plan as training left it."""
+    mark_worker_process()
+    with tempfile.TemporaryDirectory(prefix="synthloom-train-") as folder:
+        root = Path(folder)
+        synth._train_table(schema, frames, plan, root)
+        files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+        return files, plan
+
+
+# ----------------------------------------------------------------------------- driver
+def _writer(
+    destination: str | PartWriter, file_format: str, storage_options: dict[str, Any] | None
+) -> PartWriter:
+    if isinstance(destination, PartWriter):
+        return destination
+    return PartWriter(str(destination), file_format, dict(storage_options or {}))
+
+
+def _run(
+    module: Any,
+    tasks: Iterable[tuple[Shard, Any]],
+    progress: ProgressCallback | None,
+    wanted: int,
+    count: Callable[[Any], int] = int,
+) -> dict[int, Any]:
+    """Results by shard index, keeping at most TASKS_PER_CPU × CPUs tasks queued."""
+    limit = TASKS_PER_CPU * max(int(module.cluster_resources().get("CPU", 1)), 1)
+    pending: dict[Any, Shard] = {}
+    results: dict[int, Any] = {}
+    finished = 0
+
+    def collect(block: int) -> None:
+        nonlocal finished
+        ready, _ = module.wait(list(pending), num_returns=block)
+        for ref in ready:
+            shard = pending.pop(ref)
+            results[shard.index] = module.get(ref)
+            finished += count(results[shard.index])
+            if progress is not None:
+                progress(finished, wanted)
+
+    try:
+        for shard, ref in tasks:
+            pending[ref] = shard
+            if len(pending) >= limit:
+                collect(1)
+        while pending:
+            collect(1)
+    except module.exceptions.RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, SynthloomError):  # bad input found in a task: its one line
+            raise cause from None
+        raise
+    return results
+
+
+def _check_count(rows: int, wanted: int) -> None:
+    if rows != wanted:  # each shard writes exactly its rows; this would be a bug
+        raise SynthloomError(f"the parts hold {rows} records, not the {wanted} asked for")
