@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -51,6 +51,8 @@ PUBLIC_CHARS = "".join(chr(c) for c in range(32, 127))
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_.:#/+{}\-]*[0-9][A-Za-z0-9_.:#/+{}\-]*")
 _NS_PER_DAY = 86_400 * 10**9
 _NS_PER_SECOND = 10**9
+T = TypeVar("T")
+D = TypeVar("D")
 
 
 @dataclass
@@ -497,6 +499,12 @@ class TableCodec:
     def field(self, name: str) -> FieldCodec:
         """The codec of one column."""
         return next(codec for codec in self.fields if codec.name == name)
+
+    def per_position(self, values: dict[str, T], default: D) -> list[T | D]:
+        """Per token position, its column's entry of ``values`` (else ``default``)."""
+        return [
+            values.get(codec.name, default) for codec in self.fields for _ in codec.vocab_sizes
+        ]
 
     def positions(self, names: list[str]) -> list[int]:
         """Token positions of the given columns."""
