@@ -11,7 +11,9 @@ character vocabulary and output head per column, an end token), so new values co
 instead of training values. :func:`decide_kind` chooses a column's kind at fit time.
 Long free text (``text``) is spelled the same way, with a longer cap: it is conditioned on
 the whole row and, under DP, trained by the same private optimizer and accountant with no
-second model to compose; its cost is one row step per character.
+second model to compose; its cost is one row step per character. Its own settings are its
+weight in the row loss and its sampling temperature (``columns.<name>.loss_weight`` and
+``gen_temp``), not a second model's epochs and batch sizes.
 """
 
 from __future__ import annotations
