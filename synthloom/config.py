@@ -260,12 +260,22 @@ class ColumnOptions(_Section):
     values, never training values). ``treatment``: ``generate`` (default), ``keep`` (real
     values as categories), ``exclude`` (not learned, not in the output), ``hash`` (real
     values replaced by keyed hashes before training). ``max_length``: longest spelled value.
+    ``loss_weight``: how much the column's tokens count in the row model's loss (a text
+    column's own share of training). ``gen_temp``: the column's sampling temperature.
     A bare word is a kind or a treatment: ``columns: {email: string, ssn: exclude}``.
     """
 
     kind: Literal["auto", "categorical", "string", "identifier", "text"] = "auto"
     treatment: Literal["generate", "keep", "exclude", "hash"] = "generate"
     max_length: int | None = Field(None, ge=1, le=2000)
+    loss_weight: float = Field(1.0, gt=0, le=100)
+    gen_temp: float | None = Field(None, gt=0, le=10)
+
+    @property
+    def model_settings(self) -> list[str]:
+        """The keys set here that change how the column is learned or sampled."""
+        out = ["loss_weight"] if self.loss_weight != 1 else []
+        return out + (["gen_temp"] if self.gen_temp is not None else [])
 
     @model_validator(mode="before")
     @classmethod
@@ -287,6 +297,11 @@ class ColumnOptions(_Section):
             raise ValueError(
                 f"treatment {self.treatment!r} keeps (hashed) real values as categories; "
                 f"drop kind {self.kind!r} or use treatment 'generate'"
+            )
+        if self.treatment == "exclude" and self.model_settings:
+            raise ValueError(
+                f"an excluded column is not learned: drop {' and '.join(self.model_settings)} "
+                "or use treatment 'generate'"
             )
         return self
 
@@ -319,6 +334,18 @@ class SyntheticsConfig(_Section):
     data_checks: DataChecks = Field(default_factory=DataChecks)
     columns: dict[str, ColumnOptions] = Field(default_factory=dict)
     time_series: TimeSeries | None = None
+
+    @model_validator(mode="after")
+    def _row_model_settings(self) -> SyntheticsConfig:
+        if self.time_series is None:
+            return self
+        for name, options in self.columns.items():
+            if options.model_settings:
+                raise ValueError(
+                    f"columns.{name}: {' and '.join(options.model_settings)} apply to tables "
+                    "learned row by row, not to time_series yet; remove them"
+                )
+        return self
 
     @classmethod
     def from_options(cls, **options: Any) -> SyntheticsConfig:

@@ -292,3 +292,63 @@ def test_tied_positions_share_one_head_and_old_shapes_still_load() -> None:
     )
     assert len(tied.heads) == 2 and tied.head(3) is tied.head(1)
     assert tied.embedding.num_embeddings == 1 + 3 + 6 and tied.position is not None
+
+
+def test_a_column_loss_weight_scales_its_cross_entropy_and_is_kept() -> None:
+    import torch
+
+    from synthloom.lstm.table_model import TableLSTM, TableShape
+
+    base = TableShape((3, 6, 6, 6), 4, 8, 1, 0.0, (0, 1, 1, 1))
+    weighted = TableShape.from_dict({**base.to_dict(), "loss_weights": [1, 3, 3, 3]})
+    assert TableShape.from_dict(weighted.to_dict()) == weighted
+    torch.manual_seed(0)
+    plain, heavy = TableLSTM(base), TableLSTM(weighted)
+    heavy.load_state_dict(plain.state_dict())
+    inputs = torch.tensor([[0, 2, 5, 1], [0, 1, 0, 3]])
+    targets = torch.tensor([[2, 5, 1, 4], [1, 0, 3, 3]])
+    hidden, _ = plain.hidden(inputs, None, 0)
+    ce = [
+        torch.nn.functional.cross_entropy(
+            plain.head(t)(hidden[:, t]), targets[:, t], reduction="sum"
+        )
+        for t in range(4)
+    ]
+    got = heavy.loss_terms(inputs, targets, None, 0).loss
+    assert torch.allclose(got, ce[0] + 3 * (ce[1] + ce[2] + ce[3]))
+    assert torch.allclose(plain.loss_terms(inputs, targets, None, 0).loss, sum(ce))
+
+
+def test_a_column_samples_at_its_own_temperature(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "plan": rng.choice(["basic", "pro"], 300, p=[0.8, 0.2]),
+            "tier": rng.choice(["gold", "tin"], 300, p=[0.8, 0.2]),
+        }
+    )
+    columns = {"plan": {"gen_temp": 0.05}}
+    synth = TableSynthesizer(**{**TINY, "epochs": 4}, columns=columns).fit(frame, tmp_path / "m")
+    out = TableSynthesizer.load(tmp_path / "m").generate(400, seed=0)
+    assert (out["plan"] == "basic").mean() > 0.99  # near-greedy
+    assert 0.08 < (out["tier"] == "tin").mean() < 0.4  # as trained
+    hot = synth.generate(400, seed=0, gen_temp=3.0)  # the call's temperature: other columns
+    assert (hot["plan"] == "basic").mean() > 0.99 and (hot["tier"] == "tin").mean() > 0.3
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"columns": {"note": {"loss_weight": 0}}}, "columns.note.loss_weight"),
+        ({"columns": {"note": {"gen_temp": -1}}}, "columns.note.gen_temp"),
+        ({"columns": {"note": {"treatment": "exclude", "gen_temp": 0.8}}}, "drop gen_temp"),
+        (
+            {"columns": {"note": {"loss_weight": 2}}, "time_series": {"order_by": ["day"]}},
+            "not to time_series",
+        ),
+    ],
+)
+def test_bad_column_settings_are_one_line_errors(options: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        TableSynthesizer(**options)
+    assert "\n" not in str(caught.value)

@@ -3,7 +3,8 @@
 Treatments run before anything is learned: ``exclude`` drops a column from training and
 output, ``hash`` replaces its values by keyed hashes (the key is drawn from OS entropy
 and never stored, so hashes cannot be recomputed from the model), ``keep`` makes it
-categorical (real values, recombined). Kinds and lengths go to the codec.
+categorical (real values, recombined). Kinds and lengths go to the codec; loss weights
+and temperatures to the row model's training and sampling.
 
 :class:`CopyGuard` knows, for spelled columns, keyed digests of the rare training values
 (never the values) so generation can reject a value that equals one of them.
@@ -72,6 +73,16 @@ def requested_kinds(columns: dict[str, ColumnOptions]) -> dict[str, str]:
 def max_lengths(columns: dict[str, ColumnOptions]) -> dict[str, int]:
     """Longest spelled value per column, where the config sets it."""
     return {n: o.max_length for n, o in columns.items() if o.max_length is not None}
+
+
+def loss_weights(columns: dict[str, ColumnOptions]) -> dict[str, float]:
+    """Weight of each column in the row model's loss, where the config changes it."""
+    return {n: o.loss_weight for n, o in columns.items() if o.loss_weight != 1}
+
+
+def gen_temps(columns: dict[str, ColumnOptions]) -> dict[str, float]:
+    """Sampling temperature of each column that has its own."""
+    return {n: o.gen_temp for n, o in columns.items() if o.gen_temp is not None}
 
 
 def _hashed(series: pd.Series, key: bytes) -> pd.Series:

@@ -11,14 +11,16 @@ character vocabulary and output head per column, an end token), so new values co
 instead of training values. :func:`decide_kind` chooses a column's kind at fit time.
 Long free text (``text``) is spelled the same way, with a longer cap: it is conditioned on
 the whole row and, under DP, trained by the same private optimizer and accountant with no
-second model to compose; its cost is one row step per character.
+second model to compose; its cost is one row step per character. Its own settings are its
+weight in the row loss and its sampling temperature (``columns.<name>.loss_weight`` and
+``gen_temp``), not a second model's epochs and batch sizes.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -51,6 +53,8 @@ PUBLIC_CHARS = "".join(chr(c) for c in range(32, 127))
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_.:#/+{}\-]*[0-9][A-Za-z0-9_.:#/+{}\-]*")
 _NS_PER_DAY = 86_400 * 10**9
 _NS_PER_SECOND = 10**9
+T = TypeVar("T")
+D = TypeVar("D")
 
 
 @dataclass
@@ -497,6 +501,12 @@ class TableCodec:
     def field(self, name: str) -> FieldCodec:
         """The codec of one column."""
         return next(codec for codec in self.fields if codec.name == name)
+
+    def per_position(self, values: dict[str, T], default: D) -> list[T | D]:
+        """Per token position, its column's entry of ``values`` (else ``default``)."""
+        return [
+            values.get(codec.name, default) for codec in self.fields for _ in codec.vocab_sizes
+        ]
 
     def positions(self, names: list[str]) -> list[int]:
         """Token positions of the given columns."""

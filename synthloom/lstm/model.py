@@ -115,10 +115,15 @@ def recurrent_layers(input_size: int, units: int, layers: int, dropout_rate: flo
 
 
 def grouped_head_loss(
-    heads: nn.ModuleList, head_of: Sequence[int], hidden: torch.Tensor, wanted: torch.Tensor
+    heads: nn.ModuleList,
+    head_of: Sequence[int],
+    hidden: torch.Tensor,
+    wanted: torch.Tensor,
+    weights: Sequence[float] = (),
 ) -> tuple[torch.Tensor, int]:
     """Summed cross-entropy and correct predictions of positions whose output heads are
-    ``head_of`` (one per position of ``hidden``); ``wanted`` -1 marks padding.
+    ``head_of`` (one per position of ``hidden``); ``wanted`` -1 marks padding. With
+    ``weights`` (one per head), each head's cross-entropy counts that many times.
 
     Positions sharing a head go through it in one call: one use per module and pass, as
     per-record gradients under DP expect."""
@@ -130,12 +135,13 @@ def grouped_head_loss(
     for head, positions in groups.items():
         logits = heads[head](hidden[:, positions])  # (batch, k, vocab)
         target = wanted[:, positions]
-        loss = loss + nn.functional.cross_entropy(
+        summed = nn.functional.cross_entropy(
             logits.reshape(-1, logits.shape[-1]),
             target.reshape(-1),
             ignore_index=-1,
             reduction="sum",
         )
+        loss = loss + (summed * weights[head] if weights else summed)
         correct += int(((logits.argmax(-1) == target) & (target >= 0)).sum())
     return loss, correct
 

@@ -3,11 +3,13 @@
 Position ``t`` of a row has its own vocabulary, so its head covers only that column's
 tokens: wrong-width rows cannot be sampled and each step costs little. The character
 positions of a spelled column (``tied``) share one embedding and one head, so a character
-is learned once for the whole column, whatever its position.
+is learned once for the whole column, whatever its position. A column may weigh more or
+less in the loss (``loss_weights``) and be sampled at its own temperature.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -34,10 +36,18 @@ class TableShape:
     dropout_rate: float
     # Per position, the position whose embedding and head it uses (empty: its own).
     tied: tuple[int, ...] = ()
+    # Per position, how much its cross-entropy counts in the loss (empty: 1 everywhere);
+    # the positions of one column share their column's weight (columns.<name>.loss_weight).
+    loss_weights: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """Plain data for ``model_params.json``."""
-        return {**asdict(self), "vocab_sizes": list(self.vocab_sizes), "tied": list(self.tied)}
+        return {
+            **asdict(self),
+            "vocab_sizes": list(self.vocab_sizes),
+            "tied": list(self.tied),
+            "loss_weights": list(self.loss_weights),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> TableShape:
@@ -47,6 +57,7 @@ class TableShape:
                 **data,
                 "vocab_sizes": tuple(data["vocab_sizes"]),  # type: ignore[arg-type]
                 "tied": tuple(data.get("tied", ())),  # type: ignore[arg-type]
+                "loss_weights": tuple(data.get("loss_weights", ())),  # type: ignore[arg-type]
             }
         )
 
@@ -84,6 +95,8 @@ class TableLSTM(nn.Module):
         self.heads = nn.ModuleList(nn.Linear(shape.rnn_units, sizes[p]) for p in own)
         index = {p: i for i, p in enumerate(own)}
         self.head_of = [index[o] for o in owners]  # position → its head in ``heads``
+        # a head serves one column, so the column's weight is the head's
+        self.head_weights = [shape.loss_weights[p] for p in own] if shape.loss_weights else []
 
     def head(self, position: int) -> nn.Linear:
         """The output head of a row position."""
@@ -111,7 +124,9 @@ class TableLSTM(nn.Module):
         """Cross-entropy of every field token, summed over the chunk."""
         hidden, state = self.hidden(inputs, state, start)
         head_of = self.head_of[start : start + inputs.shape[1]]
-        loss, correct = grouped_head_loss(self.heads, head_of, hidden, targets)
+        loss, correct = grouped_head_loss(
+            self.heads, head_of, hidden, targets, self.head_weights
+        )
         return LossTerms(loss, correct, state)
 
     def count_targets(self, targets: torch.Tensor) -> int:
@@ -132,9 +147,12 @@ class TableSampler:
         device: torch.device,
         banned: list[list[int]],
         ends: list[int] | None = None,
+        temperatures: Sequence[float | None] = (),
     ) -> None:
         self.model = model.to(device).eval()
         self.device = device
+        # Per position, a temperature of its own (a column's gen_temp) or None: the call's.
+        self._temperatures = list(temperatures) or [None] * model.n_positions
         # Per position, the end token of a spelled value continued here (-1: none): once
         # a value has ended (a token ≥ end), the rest of its positions stay <end>.
         self._ends = ends or [-1] * model.n_positions
@@ -174,7 +192,8 @@ class TableSampler:
         state = None
         for t in range(model.n_positions):
             hidden, state = model.hidden(token.unsqueeze(1), state, t)
-            logits = model.head(t)(hidden[:, -1]) / temperature + self._masks[t]
+            own = self._temperatures[t]
+            logits = model.head(t)(hidden[:, -1]) / (own or temperature) + self._masks[t]
             drawn = draw_tokens(logits, generator)
             end = self._ends[t]
             token = drawn if end < 0 else torch.where(token >= end, end, drawn)
