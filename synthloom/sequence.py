@@ -104,6 +104,7 @@ class SequenceSynthesizer:
         self.lengths: list[int] = []  # training series lengths (time series, not under DP)
         self.n_entities = 0  # entities learned (under DP the released count)
         self._device = torch.device("cpu")
+        self._batch = SEQUENCE_SAMPLING_BATCH  # entities sampled side by side
 
     @property
     def series(self) -> TimeSeries:
@@ -370,6 +371,7 @@ class SequenceSynthesizer:
         prefix: pd.DataFrame | None = None,
         seed: int | None = None,
         gen_temp: float | None = None,
+        predict_batch_size: int | None = None,
     ) -> pd.DataFrame:
         """New entities and their rows.
 
@@ -379,8 +381,12 @@ class SequenceSynthesizer:
         new values in its entity column and each series as long as a training series.
         A time series given a ``prefix`` (rows with the training columns) continues each
         of its series instead: the prefix rows come back as given, its entity ids kept,
-        followed by at least one generated row.
+        followed by at least one generated row. ``predict_batch_size``: entities sampled
+        side by side (default 65,536; fewer use less memory).
         """
+        if predict_batch_size is not None and predict_batch_size < 1:
+            raise ConfigError(f"predict_batch_size={predict_batch_size} must be at least 1")
+        self._batch = predict_batch_size or SEQUENCE_SAMPLING_BATCH
         if prefix is not None:
             return self._continue(prefix, seed, gen_temp)
         codec = self._trained()
@@ -452,7 +458,7 @@ class SequenceSynthesizer:
         with ThreadGovernor(params.threads, "generation", wait=False, level=logging.DEBUG) as gov:
             sampler.on_row = gov.tick
             drawn = sampler.sample(
-                forced, temperature, generator, min_rows, max_rows, SEQUENCE_SAMPLING_BATCH, prefix
+                forced, temperature, generator, min_rows, max_rows, self._batch, prefix
             )
         _, frame = codec.decode(drawn.context, drawn.entity, drawn.rows, rng, starts)
         names = [c for c in self.table_format.names if c in frame.columns]

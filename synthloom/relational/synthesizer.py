@@ -703,7 +703,10 @@ class RelationalSynthesizer:
         context = _parent_context(parent, plan.context)
         if len(parent) == 0:
             return pd.DataFrame(), np.zeros(0, dtype=np.int64)
-        rows = self._models[plan.name].generate(context=context, seed=seed)
+        batch = self._sampling["predict_batch_size"]
+        rows = self._models[plan.name].generate(
+            context=context, seed=seed, predict_batch_size=batch
+        )
         positions = rows.pop(ENTITY).to_numpy()
         return rows.reset_index(drop=True), positions
 
