@@ -20,7 +20,7 @@ then scored here with the same functions as synthloom's run, which runs first.
 Usage::
 
     python benchmarks/sequences.py --part lahman --cap 120 [--people-cap 40]
-    python benchmarks/sequences.py --part stocks --cap 120
+    python benchmarks/sequences.py --part stocks --cap 120 [--learning-rate 0.01 --rnn-layers 1]
     python benchmarks/sequences.py --part mostly --cap 240 --mostly-python /path/to/python
 """
 
@@ -229,11 +229,13 @@ def mostly(cap: float, rows: int | None, people_cap: float, python: str | None) 
         print(f"{key:32} {value:10.4f} {theirs[key]:10.4f}")
 
 
-def stocks(cap: float) -> None:
+def stocks(cap: float, params: dict) -> None:
     real = pd.read_csv(DATA / "timeseries/stocks.csv", parse_dates=["Date"])
     options = {"entity_column": "Ticker", "order_by": ["Date"], "max_sequence_rows": 100}
     with tempfile.TemporaryDirectory() as tmp:
-        synth = SequenceSynthesizer(seed=0, max_training_time_seconds=cap, time_series=options)
+        synth = SequenceSynthesizer(
+            seed=0, max_training_time_seconds=cap, time_series=options, **params
+        )
         start = time.monotonic()
         synth.fit(real, Path(tmp) / "model")
         train = time.monotonic() - start
@@ -261,6 +263,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=["lahman", "stocks", "mostly", "all"], default="all")
     parser.add_argument("--mostly-python", default=None, help="Python with mostlyai-engine")
+    parser.add_argument("--learning-rate", type=float, default=None, help="stocks only")
+    parser.add_argument("--rnn-layers", type=int, default=None, help="stocks only")
     parser.add_argument("--cap", type=float, default=120.0, help="training seconds per table")
     parser.add_argument("--players", type=int, default=None, help="sample this many players")
     parser.add_argument("--people-cap", type=float, default=40.0, help="People's seconds")
@@ -269,7 +273,8 @@ def main() -> None:
     if args.part in ("lahman", "all"):
         lahman(args.cap, args.players, args.people_cap)
     if args.part in ("stocks", "all"):
-        stocks(args.cap)
+        params = {"learning_rate": args.learning_rate, "rnn_layers": args.rnn_layers}
+        stocks(args.cap, {k: v for k, v in params.items() if v is not None})
     if args.part == "mostly":
         mostly(args.cap, args.players, args.people_cap, args.mostly_python)
 
