@@ -45,6 +45,8 @@ from synthloom.encoding.columns import (
 )
 from synthloom.encoding.fields import (
     CHAR_KINDS,
+    SMALL_UNIQUE_MIN_DISTINCT,
+    SMALL_UNIQUE_SHARE,
     STRING_MIN_DISTINCT,
     STRING_MIN_UNIQUE_SHARE,
     TEXT_MIN_MEAN_LENGTH,
@@ -1178,11 +1180,14 @@ def _log_kinds(codec: TableCodec) -> None:
     kinds = codec.kinds
     log.info(
         "column kinds: %s (text columns with more than %d distinct values, ≥ %.0f%% of them "
-        "distinct, are spelled character by character: text when they average ≥ %d "
-        "characters; set columns.<name>.kind to choose)",
+        "distinct, or with ≥ %d distinct values, ≥ %.0f%% of them distinct, are spelled "
+        "character by character: text when they average ≥ %d characters; set "
+        "columns.<name>.kind to choose)",
         ", ".join(f"{n}={k}" for n, k in kinds.items()),
         STRING_MIN_DISTINCT,
         100 * STRING_MIN_UNIQUE_SHARE,
+        SMALL_UNIQUE_MIN_DISTINCT,
+        100 * SMALL_UNIQUE_SHARE,
         TEXT_MIN_MEAN_LENGTH,
     )
 

@@ -18,7 +18,7 @@ from synthloom.encoding.fields import (
     TableCodec,
     decide_kind,
 )
-from synthloom.errors import ConfigError
+from synthloom.errors import ConfigError, DataError
 from synthloom.io.model_dir import read_json
 from synthloom.io.tables import describe_frame
 from tests.conftest import TINY
@@ -66,6 +66,47 @@ def test_kinds_are_decided_from_the_data_and_can_be_overridden() -> None:
     assert isinstance(codec.field("name"), StringField)
     assert isinstance(codec.field("email"), CategoricalField)
     assert codec.kinds["name"] == "string" and codec.kinds["age"] == "numeric"
+
+
+def small_customers(n: int = 15) -> pd.DataFrame:
+    """A short table: unique faxes (a few missing) and company names, a repeating country."""
+    fax = [f"+1 (403) {262 + i}-{3443 + 17 * i}" for i in range(n)]
+    fax[2] = fax[9] = None
+    return pd.DataFrame(
+        {
+            "country": (["Canada", "Brazil", "USA"] * n)[:n],
+            "company": [f"{FIRST[i % 10].title()} & {LAST[i % 9].title()} Ltd." for i in range(n)],
+            "fax": fax,
+        }
+    )
+
+
+def test_few_but_unique_values_are_spelled_while_repeating_ones_stay_categories(
+    tmp_path: Path,
+) -> None:
+    frame = small_customers()
+    info = {c.name: c for c in describe_frame(frame).columns}
+    kinds = {name: decide_kind(frame[name], info[name]) for name in frame.columns}
+    assert kinds == {"country": "categorical", "company": "string", "fax": "string"}
+    # below the minimum (4 values), or values repeating (10 distinct of 15): categories
+    few = pd.Series(["a1", "b2", "c3", "d4"])
+    repeating = pd.Series([f"v{i % 10}" for i in range(15)])
+    for series in (few, repeating):
+        column = describe_frame(series.to_frame("x")).columns[0]
+        assert decide_kind(series, column) == "categorical"
+
+    # a generated parent's missing value as context of a column never missing in training
+    full = StringField.fit("company", frame["company"], "string")
+    empty = [[full.end_token] * full.max_length]
+    assert full.encode(pd.Series([None]), seeds=True).tolist() == empty
+    with pytest.raises(DataError, match="missing values were never seen"):
+        full.encode(pd.Series([None]))
+
+    synth = TableSynthesizer(**{**TINY, "epochs": 3}).fit(frame, tmp_path / "m")
+    out = synth.generate(60, seed=0)
+    assert set(out["country"].dropna()) <= {"Canada", "Brazil", "USA"}
+    for name in ("fax", "company"):
+        assert not out[name].dropna().isin(set(frame[name].dropna())).any(), name
 
 
 def test_spelled_values_round_trip_and_are_cut_at_max_length() -> None:

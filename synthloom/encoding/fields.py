@@ -36,13 +36,18 @@ NUM_BINS = 48
 FINE_STEPS = 50
 # Column kinds (see decide_kind). A text column is "string" when at least
 # STRING_MIN_UNIQUE_SHARE of its non-missing values are distinct and it has more than
-# STRING_MIN_DISTINCT of them; "text" when such a column's values average at least
+# STRING_MIN_DISTINCT of them, or when it has at least SMALL_UNIQUE_MIN_DISTINCT distinct
+# values making up at least SMALL_UNIQUE_SHARE of its non-missing values (a short column of
+# unique faxes or company names would otherwise come back verbatim as categories); "text"
+# when such a column's values average at least
 # TEXT_MIN_MEAN_LENGTH characters; "identifier" when every value is distinct, one token
 # of letters/digits/punctuation with a digit (no spaces, no "@").
 KINDS = ("categorical", "numeric", "datetime", "string", "identifier", "text")
 CHAR_KINDS = ("string", "identifier", "text")
 STRING_MIN_UNIQUE_SHARE = 0.5
 STRING_MIN_DISTINCT = 20
+SMALL_UNIQUE_MIN_DISTINCT = 5
+SMALL_UNIQUE_SHARE = 0.9
 TEXT_MIN_MEAN_LENGTH = 40
 # Longest spelled value, unless columns.<name>.max_length says otherwise: the longest
 # training value up to these caps (longer values are cut). Under DP the cap is used as is.
@@ -299,15 +304,18 @@ class StringField:
 
     def encode(self, column: pd.Series, seeds: bool = False) -> np.ndarray:
         """Character tokens; unknown characters become ``?`` (or are dropped), values
-        longer than ``max_length`` are cut."""
+        longer than ``max_length`` are cut. A missing seed (a generated parent's value, say)
+        in a column never missing in training is encoded as the empty value, as unseen
+        categorical seeds are encoded as unknown."""
         lookup = {c: i for i, c in enumerate(self.chars)}
         fill = lookup.get("?")
         out = np.full((len(column), self.max_length), self.end_token, dtype=np.int64)
         for row, value in enumerate(column.tolist()):
             if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-                if not self.has_na:
+                if not self.has_na and not seeds:
                     raise DataError(f"column {self.name!r}: missing values were never seen")
-                out[row, 0] = self.na_token
+                if self.has_na:
+                    out[row, 0] = self.na_token
                 continue
             ids = [lookup.get(c, fill) for c in str(value)]
             ids = [i for i in ids if i is not None][: self.max_length]
@@ -336,7 +344,8 @@ def decide_kind(series: pd.Series, info: ColumnInfo, requested: str | None = Non
 
     Numbers and dates are ``numeric``/``datetime``; a text column is ``categorical``
     unless its values are mostly distinct (thresholds above), then ``identifier``,
-    ``text`` or ``string``.
+    ``text`` or ``string``. Only repeating values stay categories: a column of few but
+    (nearly) all distinct values is spelled too, else its values would be copied.
     """
     if requested is not None:
         return requested
@@ -348,7 +357,9 @@ def decide_kind(series: pd.Series, info: ColumnInfo, requested: str | None = Non
         return "categorical"
     texts = series.dropna().astype(str)
     distinct = texts.nunique()
-    if distinct <= STRING_MIN_DISTINCT or distinct < STRING_MIN_UNIQUE_SHARE * len(texts):
+    many = distinct > STRING_MIN_DISTINCT and distinct >= STRING_MIN_UNIQUE_SHARE * len(texts)
+    unique = distinct >= SMALL_UNIQUE_MIN_DISTINCT and distinct >= SMALL_UNIQUE_SHARE * len(texts)
+    if not (many or unique):
         return "categorical"
     if texts.str.len().mean() >= TEXT_MIN_MEAN_LENGTH:
         return "text"
