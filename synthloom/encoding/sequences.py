@@ -146,9 +146,7 @@ def from_gaps(
     for step in steps:
         info = infos[step.name]
         start, _ = _to_numbers(frame[step.name], info, unit=_unit(step))
-        if starts is not None and step.name in starts:
-            given = pd.Series(starts[step.name][entity], index=frame.index, dtype="Float64")
-            start = given.where(given.notna(), start)
+        start = _given_starts(start, starts, step.name, entity)
         start = start.where(pd.Series(first, index=frame.index)).ffill()
         gaps = pd.to_numeric(frame[step.gap], errors="coerce").fillna(0).clip(lower=0)
         gaps[first] = 0
@@ -241,10 +239,7 @@ def from_changes(
     levels = {}
     for step in changes:
         if step.anchor is None:
-            start = _level(frame[step.name], step.log)
-            if starts is not None and step.name in starts:
-                given = pd.Series(starts[step.name][entity], index=frame.index, dtype="Float64")
-                start = given.where(given.notna(), start)
+            start = _given_starts(_level(frame[step.name], step.log), starts, step.name, entity)
             change = pd.to_numeric(frame[step.delta], errors="coerce").astype("Float64")
             change = change.fillna(0).where(~first, 0)
             levels[step.name] = start.where(first).ffill() + change.groupby(entity).cumsum()
@@ -279,6 +274,16 @@ def start_numbers(
         values[entity[first]] = numbers[first].to_numpy(dtype=np.float64, na_value=np.nan)
         out[step.name] = values
     return out
+
+
+def _given_starts(
+    start: pd.Series, starts: dict[str, np.ndarray] | None, name: str, entity: np.ndarray
+) -> pd.Series:
+    """Decoded start numbers with each entity's given one (``starts``) where there is one."""
+    if starts is None or name not in starts:
+        return start
+    given = pd.Series(starts[name][entity], index=start.index, dtype="Float64")
+    return given.where(given.notna(), start)
 
 
 def _unit(step: OrderStep) -> str | None:
