@@ -106,7 +106,6 @@ class SequenceSynthesizer:
         self.lengths: list[int] = []  # training series lengths (time series, not under DP)
         self.n_entities = 0  # entities learned (under DP the released count)
         self._device = torch.device("cpu")
-        self._batch = SEQUENCE_SAMPLING_BATCH  # entities sampled side by side
 
     @property
     def series(self) -> TimeSeries:
@@ -390,9 +389,9 @@ class SequenceSynthesizer:
         """
         if predict_batch_size is not None and predict_batch_size < 1:
             raise ConfigError(f"predict_batch_size={predict_batch_size} must be at least 1")
-        self._batch = predict_batch_size or SEQUENCE_SAMPLING_BATCH
+        batch = predict_batch_size or SEQUENCE_SAMPLING_BATCH
         if prefix is not None:
-            return self._continue(prefix, seed, gen_temp)
+            return self._continue(prefix, seed, gen_temp, batch)
         codec = self._trained()
         rng = np.random.default_rng(first_given(seed, self.config.params.seed, 0))
         if context is not None:
@@ -416,12 +415,12 @@ class SequenceSynthesizer:
             else:  # under DP: the model's own end decision, at least one row
                 min_rows = np.ones(n, dtype=np.int64)
                 max_rows = np.full(n, self.max_rows, dtype=np.int64)
-        frame, entity = self._sample(forced, min_rows, max_rows, seed, gen_temp)
+        frame, entity = self._sample(forced, min_rows, max_rows, seed, gen_temp, batch)
         frame.insert(0, ENTITY, entity)
         if context is not None:
             return frame.reset_index(drop=True)
         if self.lengths:
-            more = self._extend(frame, targets - max_rows, seed, gen_temp)
+            more = self._extend(frame, targets - max_rows, seed, gen_temp, batch)
             frame = pd.concat([frame, more], ignore_index=True)
             frame = frame.sort_values(ENTITY, kind="stable").reset_index(drop=True)
         return self._with_entity_ids(frame.drop(columns=[ENTITY]), frame[ENTITY].to_numpy())
@@ -438,11 +437,13 @@ class SequenceSynthesizer:
         max_rows: np.ndarray,
         seed: int | None,
         gen_temp: float | None,
+        batch: int,
         prefix: np.ndarray | None = None,
         starts: dict[str, np.ndarray] | None = None,
     ) -> tuple[pd.DataFrame, np.ndarray]:
         """Decoded rows (training columns) and each row's entity, from the sampler
-        (``prefix`` and ``starts``: rows to continue, see :meth:`_extend`)."""
+        (``batch`` entities side by side; ``prefix`` and ``starts``: rows to continue, see
+        :meth:`_extend`)."""
         codec, network, params = self._trained(), self.network, self.config.params
         assert network is not None and self.table_format is not None
         temperature = first_given(gen_temp, params.gen_temp)
@@ -462,7 +463,7 @@ class SequenceSynthesizer:
         with ThreadGovernor(params.threads, "generation", wait=False, level=logging.DEBUG) as gov:
             sampler.on_row = gov.tick
             drawn = sampler.sample(
-                forced, temperature, generator, min_rows, max_rows, self._batch, prefix
+                forced, temperature, generator, min_rows, max_rows, batch, prefix
             )
         _, frame = codec.decode(drawn.context, drawn.entity, drawn.rows, rng, starts)
         names = [c for c in self.table_format.names if c in frame.columns]
@@ -479,7 +480,7 @@ class SequenceSynthesizer:
         return frame, entity
 
     def _continue(
-        self, prefix: pd.DataFrame, seed: int | None, gen_temp: float | None
+        self, prefix: pd.DataFrame, seed: int | None, gen_temp: float | None, batch: int
     ) -> pd.DataFrame:
         """Each series of ``prefix`` continued (see :meth:`generate`)."""
         table_format = self.table_format
@@ -504,7 +505,7 @@ class SequenceSynthesizer:
         # the prefix rows come back exactly as given, not as their decoded tokens
         kept = rows[[c for c in table_format.names if c in rows.columns]].copy()
         kept.insert(0, ENTITY, codes)
-        more = self._extend(kept, total - counts, seed, gen_temp)
+        more = self._extend(kept, total - counts, seed, gen_temp, batch)
         frame = pd.concat([kept, more], ignore_index=True)
         frame = frame.sort_values(ENTITY, kind="stable").reset_index(drop=True)
         if column:
@@ -512,7 +513,12 @@ class SequenceSynthesizer:
         return frame[table_format.names]
 
     def _extend(
-        self, history: pd.DataFrame, more: np.ndarray, seed: int | None, gen_temp: float | None
+        self,
+        history: pd.DataFrame,
+        more: np.ndarray,
+        seed: int | None,
+        gen_temp: float | None,
+        batch: int,
     ) -> pd.DataFrame:
         """``more[e]`` new rows after entity ``e``'s rows in ``history`` (sorted, with an
         ``__entity`` column), window by window: each step continues the last half window
@@ -531,7 +537,9 @@ class SequenceSynthesizer:
             total = counts + np.minimum(remaining[todo], window - counts)
             step_seed = None if seed is None else seed + 7919 * (step + 1)
             starts = self._trained().starts(rows, local, len(todo))
-            frame, entity = self._sample(forced, total, total, step_seed, gen_temp, given, starts)
+            frame, entity = self._sample(
+                forced, total, total, step_seed, gen_temp, batch, given, starts
+            )
             within = pd.Series(entity).groupby(entity).cumcount().to_numpy()
             new = frame[within >= counts[entity]].copy()
             new.insert(0, ENTITY, todo[entity[within >= counts[entity]]])
