@@ -37,6 +37,7 @@ MODES = ("table-1x1", "table-1xauto", "table-2w", "table-ray2", "text-1x1", "tex
 
 
 def train(folder: Path, seconds: float) -> tuple[Path, Path]:
+    from synthloom.cli.first_run import DEMO_TEXT_PARAMS
     from synthloom.table import TableSynthesizer
     from synthloom.text import TextSynthesizer
 
@@ -45,13 +46,7 @@ def train(folder: Path, seconds: float) -> tuple[Path, Path]:
         DATA / "adult_sample.csv", table
     )
     TextSynthesizer(
-        vocab_size=0,
-        epochs=30,
-        batch_size=64,
-        rnn_units=256,
-        embedding_dim=64,
-        rnn_layers=1,
-        learning_rate=0.005,
+        **DEMO_TEXT_PARAMS,
         max_training_time_seconds=seconds,
         seed=0,
     ).fit(DATA / "fortunes_sample.txt", text)

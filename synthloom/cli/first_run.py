@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -78,19 +79,25 @@ def table_demo(
     return report.html_path
 
 
+# The text demo's model: small enough to learn the fortunes sample in a minute.
+DEMO_TEXT_PARAMS: dict[str, Any] = {
+    "vocab_size": 0,
+    "epochs": 30,
+    "batch_size": 64,
+    "rnn_units": 256,
+    "embedding_dim": 64,
+    "rnn_layers": 1,
+    "learning_rate": 0.005,
+}
+
+
 def text_demo(
     output_dir: Path, max_seconds: float, num_records: int | None, console: Console
 ) -> Path:
     """Train a small character model on the fortunes sample and print new records."""
     sample = sample_path(TEXT_SAMPLE)
     synth = TextSynthesizer(
-        vocab_size=0,
-        epochs=30,
-        batch_size=64,
-        rnn_units=256,
-        embedding_dim=64,
-        rnn_layers=1,
-        learning_rate=0.005,
+        **DEMO_TEXT_PARAMS,
         validation_split=True,
         max_training_time_seconds=max_seconds,
         seed=DEMO_SEED,
