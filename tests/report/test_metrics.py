@@ -13,6 +13,7 @@ from synthloom.report.metrics import (
     AccuracyResult,
     DcrResult,
     dcr,
+    discriminator_auc,
     tvd_accuracy,
 )
 from tests.conftest import ADULT_SAMPLE, ADULT_TEST_SAMPLE
@@ -255,3 +256,23 @@ def test_dcr_rejects_mismatched_columns(adult: tuple[pd.DataFrame, ...]) -> None
         dcr(a, b, c.assign(extra=1))
     with pytest.raises(ValueError, match="max_rows"):
         dcr(a, b, c, max_rows=0)
+
+
+def _people(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "age": rng.normal(40 + shift, 10, n).round(),
+            "job": rng.choice(["a", "b", "c", None], n, p=[0.5, 0.3, 0.1, 0.1]),
+            "day": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 90, n), "D"),
+        }
+    )
+
+
+def test_discriminator_auc_tells_shifted_rows_apart_and_not_same_rows():
+    real = _people(1500, seed=0)
+    assert discriminator_auc(real, _people(1500, seed=1)) < 0.56
+    assert discriminator_auc(real, _people(1500, seed=1, shift=20.0)) > 0.85
+    # a category the real rows never hold is enough to tell them apart
+    odd = _people(1500, seed=1).assign(job="z")
+    assert discriminator_auc(real, odd) > 0.95
