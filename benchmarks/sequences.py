@@ -34,6 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,8 +44,8 @@ sys.path.insert(0, str(ROOT))
 from synthloom.relational import RelationalSynthesizer, read_database  # noqa: E402
 from synthloom.relational.report import child_sequences, table_accuracy  # noqa: E402
 from synthloom.report.metrics import tvd_accuracy  # noqa: E402
-from synthloom.report.sequences import lag1_autocorrelation  # noqa: E402
-from synthloom.sequence import SequenceSynthesizer  # noqa: E402
+from synthloom.report.sequences import lag1_autocorrelation, length_accuracy  # noqa: E402
+from synthloom.sequence import ENTITY, SequenceSynthesizer  # noqa: E402
 from synthloom.table import TableSynthesizer  # noqa: E402
 
 PEOPLE_EXCLUDED = [
@@ -147,6 +148,7 @@ def lahman(cap: float, rows: int | None, people_cap: float, alone: bool = True) 
                   f"synthetic {shares['synthetic']:.3f}")
         accuracy = table_accuracy(real, synthetic, schema)
         print(f"TVD accuracy: People {accuracy['People']:.4f}, Batting {accuracy['Batting']:.4f}")
+        length_given_real_parents(synth, real, plan.context)
         result = {
             **lahman_scores(real, synthetic, schema),
             "train seconds": train,
@@ -165,6 +167,25 @@ def lahman(cap: float, rows: int | None, people_cap: float, alone: bool = True) 
               f"{alone_score.overall:.4f}; as sequences minus alone "
               f"{accuracy['Batting'] - alone_score.overall:+.4f}")
         return result
+
+
+def length_given_real_parents(synth, real: dict, context_columns: list[str]) -> None:
+    """Where length errors come from: players' Batting rows generated for the real People
+    rows (the context columns the plan chose), against their real number of rows."""
+    people = real["People"]
+    context = pd.DataFrame({f"__parent__{c}": people[c].to_numpy() for c in context_columns})
+    rows = synth._models["Batting"].generate(context=context, seed=2)
+    made = np.bincount(rows[ENTITY], minlength=len(people))
+    ids = pd.Index(people["playerID"])
+    held = np.bincount(ids.get_indexer(real["Batting"]["playerID"]), minlength=len(people))
+    print(f"context columns {context_columns}; given the real People rows: length accuracy "
+          f"{length_accuracy(held, made):.3f} (mean {held.mean():.2f} real, {made.mean():.2f})")
+    bins = [0, 1, 2, 3, 5, 8, 12, 17, 23, 10**6]
+    for name, counts in (("real", held), ("synthetic", made)):
+        shares = np.histogram(counts, bins=bins)[0] / len(counts)
+        spans = zip(bins, bins[1:], shares, strict=False)
+        print(f"  {name:9s} rows per player "
+              + " ".join(f"[{lo},{hi}) {share:.3f}" for lo, hi, share in spans))
 
 
 MOSTLY_SIDE = r"""
@@ -268,10 +289,11 @@ def main() -> None:
     parser.add_argument("--cap", type=float, default=120.0, help="training seconds per table")
     parser.add_argument("--players", type=int, default=None, help="sample this many players")
     parser.add_argument("--people-cap", type=float, default=40.0, help="People's seconds")
+    parser.add_argument("--no-alone", action="store_true", help="skip Batting learned alone")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.part in ("lahman", "all"):
-        lahman(args.cap, args.players, args.people_cap)
+        lahman(args.cap, args.players, args.people_cap, alone=not args.no_alone)
     if args.part in ("stocks", "all"):
         params = {"learning_rate": args.learning_rate, "rnn_layers": args.rnn_layers}
         stocks(args.cap, {k: v for k, v in params.items() if v is not None})

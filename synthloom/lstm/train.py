@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 # learning_rate_schedule plateau: after an epoch without improvement the learning rate
-# halves, down to 1/16 of its start.
+# halves, down to 1/16 of its start; budget: it falls linearly to 1/16 of its start.
 _MAX_LR_DECAY = 16
 # A validation token costs at most this share of a training token's time (a forward pass
 # without gradients, against forward, backward and the update): the time cap keeps room.
@@ -135,6 +135,7 @@ class Trainer:
         per_epoch = policy.steps_per_epoch(len(train))
         epochs = policy.epochs(self.params.epochs)
         self.average = WeightAverage.for_epoch(self.model, per_epoch)
+        self.total_steps = epochs * per_epoch
         best = _Checkpoints(self.params, policy.select_by_loss)
         try:
             with (
@@ -239,6 +240,18 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = max(group["lr"] / 2, floor)
 
+    def _set_budget_rate(self, now: float) -> None:
+        """``budget``: the step size falls linearly from learning_rate to near zero over
+        the training budget: the time cap or the epochs, whichever runs out first (small
+        steps near the end settle the weights that the cap will keep)."""
+        used = self.clock.steps / max(self.total_steps, 1)
+        if self.clock.deadline is not None:
+            limit = self.params.max_training_time_seconds or 1.0
+            used = max(used, 1 - (self.clock.deadline - now) / limit)
+        share = max(1.0 - used, 1.0 / _MAX_LR_DECAY)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.params.learning_rate * share
+
     def _train_epoch(
         self,
         sequences: list[torch.Tensor],
@@ -256,6 +269,8 @@ class Trainer:
                 return total_loss / max(count, 1), correct / max(count, 1), count, True
             self.threads.tick()
             began = time.monotonic()
+            if self.params.learning_rate_schedule == "budget":
+                self._set_budget_rate(began)
             batch = self._pad(sequences, indices) if len(indices) else None
             loss, right, n = self.policy.step(self, batch)
             self.average.update()
