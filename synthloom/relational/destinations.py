@@ -488,15 +488,22 @@ class StagedDatabase:
 
     def __enter__(self) -> StagedDatabase:
         """Refuse existing tables before any work (unless ``overwrite``); drop leftovers."""
-        with _database_errors(self.engine), self.engine.begin() as conn:
-            _refuse_existing(conn, self.order, self.overwrite)
-            self._drop_staging(conn)
+        try:
+            with _database_errors(self.engine), self.engine.begin() as conn:
+                _refuse_existing(conn, self.order, self.overwrite)
+                self._drop_staging(conn)
+        except BaseException:
+            self.engine.dispose()
+            raise
         return self
 
-    def __exit__(self, *_exc: object) -> None:
+    def __exit__(self, exc_type: object, *_exc: object) -> None:
         try:
             with _database_errors(self.engine), self.engine.begin() as conn:
                 self._drop_staging(conn)
+        except DataError:
+            if exc_type is None:  # else the run's own error is the one to report
+                raise
         finally:
             self.engine.dispose()
 
