@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -242,7 +242,11 @@ def _target_tables(
 
 
 def _replace_tables(
-    engine: Any, metadata: Any, order: list[str], overwrite: bool, fill: Any
+    engine: Any,
+    metadata: Any,
+    order: list[str],
+    overwrite: bool,
+    fill: Callable[[Any], None],
 ) -> None:
     """In one transaction: refuse (or drop) existing tables, create ``metadata``'s tables
     and ``fill(conn)`` them, parents first."""
