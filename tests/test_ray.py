@@ -6,6 +6,7 @@ One runtime (2 CPUs on 127.0.0.1) serves the whole module: starting Ray takes se
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,14 +14,17 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 import yaml
 from typer.testing import CliRunner
 
 from synthloom.cli import app
 from synthloom.errors import DataError
 from synthloom.io.tables import read_table
-from synthloom.relational import RelationalSynthesizer, check_integrity
+from synthloom.relational import RelationalSynthesizer, check_integrity, write_tables
+from synthloom.relational.destinations import StagedDatabase
 from synthloom.scale import PartWriter, generate_parts, generate_relational_parts
+from synthloom.scale.ray_jobs import _shard_tables
 from synthloom.table import TableSynthesizer
 from tests.conftest import CHINOOK
 from tests.relational.conftest import chinook_config
@@ -167,6 +171,133 @@ def test_relational_cli_on_ray(ray_runtime: Any, tmp_path: Path) -> None:
     synth = RelationalSynthesizer.load(model)
     assert synth.schema is not None
     assert len(_parts(tmp_path / "db" / synth.schema.root)) == 30
-    database = f"sqlite:///{tmp_path / 'out.sqlite'}"
-    refused = CliRunner().invoke(app, [*base, "--destination", database, "--ray", "auto"])
-    assert refused.exit_code == 2 and "not a database" in refused.output
+    database = ["--destination", f"sqlite:///{tmp_path / 'out.sqlite'}"]
+    streamed = CliRunner().invoke(app, [*base, *database, "--ray", "auto"])
+    assert streamed.exit_code == 0, streamed.output
+    assert _database_tables(tmp_path / "out.sqlite")[synth.schema.root].shape[0] == 30
+    # an existing table: the one-line error of the local path, whether on Ray or not
+    refused = CliRunner().invoke(app, [*base, *database, "--ray", "auto"])
+    local = CliRunner().invoke(app, [*base, *database, "--no-report"])
+    assert refused.exit_code == local.exit_code == 2
+    assert "already has table(s)" in refused.output
+    assert refused.output.strip().splitlines()[-1] == local.output.strip().splitlines()[-1]
+
+
+# ---------------------------------------------------------------- database destinations
+def _database_tables(path: Path) -> dict[str, pd.DataFrame]:
+    engine = sa.create_engine(f"sqlite:///{path}")
+    try:
+        names = sa.inspect(engine).get_table_names()
+        return {name: pd.read_sql_table(name, engine) for name in names}
+    finally:
+        engine.dispose()
+
+
+def _columns(path: Path) -> dict[str, dict[str, str]]:
+    """Each table's declared column types, as the database reports them."""
+    engine = sa.create_engine(f"sqlite:///{path}")
+    try:
+        inspector = sa.inspect(engine)
+        return {
+            table: {c["name"]: str(c["type"]) for c in inspector.get_columns(table)}
+            for table in inspector.get_table_names()
+        }
+    finally:
+        engine.dispose()
+
+
+def test_database_shards_stream_into_sqlite(chinook_on_ray: Path, tmp_path: Path) -> None:
+    synth = RelationalSynthesizer.load(chinook_on_ray)
+    schema = synth.schema
+    assert schema is not None
+    result = generate_relational_parts(
+        chinook_on_ray, f"sqlite:///{tmp_path / 'out.sqlite'}", 40, shard_rows=10, seed=2
+    )
+    assert result.parts == 4 and "out.sqlite" in result.location
+    tables = _database_tables(tmp_path / "out.sqlite")
+    assert set(tables) == set(schema.tables)  # no staging table left behind
+    assert {n: len(f) for n, f in tables.items()} == result.tables
+    assert len(tables[schema.root]) == result.rows == 40
+    for name, frame in synth._originals.items():  # written once, not once per shard
+        assert len(tables[name]) == len(frame)
+    report = check_integrity(schema, tables)  # keys unique across shards, every FK resolves
+    assert report.ok, report.problems
+    # the same rows as the part files of the same seed
+    generate_relational_parts(chinook_on_ray, tmp_path / "parts", 40, shard_rows=10, seed=2)
+    for name in schema.order:
+        if name not in synth._originals:
+            parts = _parts(tmp_path / "parts" / name)
+            assert sorted(tables[name]["id"]) == sorted(parts["id"]), name
+    # declared types as in the source (a foreign key takes its parent key's type), and
+    # the same tables the local path writes
+    source, written = _columns(CHINOOK), _columns(tmp_path / "out.sqlite")
+    assert written["invoice"] == source["invoice"]
+    assert written["employee"]["reports_to"] == "INTEGER" != source["employee"]["reports_to"]
+    local = tmp_path / "local.sqlite"
+    write_tables(synth.generate(5, seed=1), schema, local)
+    assert written == _columns(local)
+
+
+def test_a_failed_database_run_leaves_the_tables_as_they_were(
+    chinook_on_ray: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from synthloom.scale import ray_jobs
+
+    path = tmp_path / "db.sqlite"
+    generate_relational_parts(chinook_on_ray, path, 20, shard_rows=10, seed=1)
+    before = _database_tables(path)
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:  # a killed run's staging table
+        conn.exec_driver_sql('CREATE TABLE "invoice__synthloom_staging" (x INTEGER)')
+    engine.dispose()
+    with pytest.raises(DataError, match=r"already has table\(s\)"):
+        generate_relational_parts(chinook_on_ray, path, 40, shard_rows=10, seed=2)
+
+    def failing_shard(payload: Any, shard: Any) -> Any:  # local: Ray ships it by value
+        if shard.index == 3:  # a little later than the others, which reach the staging
+            time.sleep(1)
+            raise DataError("shard 3 failed")
+        return _shard_tables(payload, shard)
+
+    monkeypatch.setattr(ray_jobs, "_shard_tables", failing_shard)
+    with pytest.raises(DataError, match="shard 3 failed"):
+        generate_relational_parts(chinook_on_ray, path, 40, shard_rows=10, overwrite=True)
+    monkeypatch.undo()
+    seen: list[set[str]] = []
+    append = StagedDatabase.append
+
+    def interrupted(self: StagedDatabase, tables: dict[str, pd.DataFrame]) -> dict[str, int]:
+        if len(seen) == 2:  # two shards staged: Ctrl-C
+            raise KeyboardInterrupt
+        counts = append(self, tables)
+        seen.append(set(_database_tables(path)))
+        return counts
+
+    monkeypatch.setattr(StagedDatabase, "append", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        generate_relational_parts(chinook_on_ray, path, 40, shard_rows=10, overwrite=True)
+    assert "invoice__synthloom_staging" in seen[-1]  # the shards did go to staging tables
+    after = _database_tables(path)
+    assert set(after) == set(before)  # no staging table left, the leftover one dropped too
+    for name, frame in before.items():
+        pd.testing.assert_frame_equal(after[name], frame)
+
+    # a replacement that fails half-way (duplicate keys: the last tables' copy fails after
+    # the old tables were dropped) rolls back: the old tables are back
+    def twice(self: StagedDatabase, tables: dict[str, pd.DataFrame]) -> dict[str, int]:
+        counts = append(self, tables)
+        append(self, {n: f for n, f in tables.items() if n == "invoiceline"})
+        return counts
+
+    monkeypatch.setattr(StagedDatabase, "append", twice)
+    with pytest.raises(DataError, match=r"UNIQUE constraint failed: invoiceline\.id"):
+        generate_relational_parts(chinook_on_ray, path, 40, shard_rows=10, overwrite=True)
+    after = _database_tables(path)
+    assert set(after) == set(before)
+    for name, frame in before.items():
+        pd.testing.assert_frame_equal(after[name], frame)
+
+    monkeypatch.undo()
+    result = generate_relational_parts(chinook_on_ray, path, 40, shard_rows=10, overwrite=True)
+    root = RelationalSynthesizer.load(chinook_on_ray).schema.root  # type: ignore[union-attr]
+    assert len(_database_tables(path)[root]) == result.rows == 40

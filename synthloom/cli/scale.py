@@ -14,8 +14,9 @@ from synthloom.errors import SynthloomError
 
 RAY_HELP = (
     "Generate in shards as Ray tasks: 'auto' (this machine's cluster, else a local one) or "
-    "a cluster address; OUTPUT is then a folder (or s3://… URL) of part files. Needs "
-    "pip install 'synthloom[ray]'."
+    "a cluster address; OUTPUT is then a folder (or s3://… URL) of part files, or, for "
+    "relational generate, a database filled shard by shard. Needs pip install "
+    "'synthloom[ray]'."
 )
 
 
@@ -47,15 +48,10 @@ def table_parts(
 def database_parts(
     model_dir: Path, destination: str, num_records: int | None, ray: str, **options: Any
 ) -> None:
-    """``synthloom relational generate --ray``: every table as ``<table>/part-NNNNN``."""
-    from synthloom.relational.destinations import destination_kind
+    """``synthloom relational generate --ray``: every table as ``<table>/part-NNNNN``, or
+    into a database through staging tables."""
     from synthloom.scale import generate_relational_parts
 
-    if destination_kind(destination) == "database":
-        raise SynthloomError(
-            "--ray writes part files to a folder or object storage, not a database; give a "
-            "folder (or s3://… URL) and load the parts with the database's bulk loader"
-        )
     if num_records is None:
         raise SynthloomError("--ray needs --num-records (root rows to spread over the shards)")
     with _progress("root rows") as progress:

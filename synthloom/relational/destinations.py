@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -80,9 +82,7 @@ def write_tables(
         raise ConfigError(f"format {file_format!r} is not csv or parquet")
     kind = destination_kind(destination)
     if kind == "database":
-        url = database_url(destination) if "://" in str(destination) else None
-        url = url or f"sqlite:///{Path(destination).resolve()}"
-        return _write_database(tables, schema, url, overwrite)
+        return _write_database(tables, schema, database_target(destination), overwrite)
     if kind == "objects":
         require_storage_driver(str(destination))
         return _write_objects(
@@ -179,49 +179,124 @@ def insertion_order(schema: Schema) -> list[str]:
     return done
 
 
+def database_target(destination: str | Path) -> str:
+    """The SQLAlchemy URL of a database destination (a URL, or an SQLite file's path)."""
+    url = database_url(destination) if "://" in str(destination) else None
+    return url or f"sqlite:///{Path(destination).resolve()}"
+
+
 def _write_database(
     tables: dict[str, pd.DataFrame], schema: Schema, url: str, overwrite: bool
 ) -> str:
-    import sqlalchemy as sa
-
-    engine = open_engine(url)
-    dialect = engine.dialect.name
-    if dialect == "sqlite":
-        _prepare_sqlite_folder(engine.url.database)
-    metadata = sa.MetaData()
+    engine = _write_engine(url)
+    metadata = _target_tables(schema, tables, engine.dialect.name)
     order = insertion_order(schema)
-    for name in order:
-        _sql_table(metadata, name, tables, schema, dialect)
-    created = False
+
+    def fill(conn: Any) -> None:
+        for name in order:
+            records = _records(tables[name])
+            if records:
+                conn.execute(metadata.tables[name].insert(), records)
+
     try:
-        with engine.begin() as conn:
-            inspector = sa.inspect(conn)
-            existing = [name for name in order if inspector.has_table(name)]
-            if existing and not overwrite:
-                raise DataError(
-                    f"database already has table(s) {existing}; pass --overwrite "
-                    "(overwrite=True) to replace them, or write to another database"
-                )
-            if existing:
-                metadata.drop_all(conn, tables=[metadata.tables[n] for n in existing])
-            metadata.create_all(conn)
-            created = True
-            if dialect in MYSQL:
-                conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
-            for name in order:
-                records = _records(tables[name])
-                if records:
-                    conn.execute(metadata.tables[name].insert(), records)
-            if dialect in MYSQL:
-                conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
-    except sa.exc.SQLAlchemyError as exc:
-        if created and dialect in MYSQL:
-            _drop_quietly(engine, metadata)
-        message = str(exc).splitlines()[0]
-        raise DataError(f"cannot write to database {engine.url!r}: {message}") from None
+        _replace_tables(engine, metadata, order, overwrite, fill)
     finally:
         engine.dispose()
     return f"{len(tables)} tables in {engine.url!r}"
+
+
+def _write_engine(url: str) -> Any:
+    """An engine to write with. SQLite: DDL inside transactions too (Python's sqlite3
+    otherwise commits ``DROP``/``CREATE TABLE`` at once, so a failed replacement would
+    lose the tables it dropped), and a missing folder created."""
+    from sqlalchemy import event
+
+    engine = open_engine(url)
+    if engine.dialect.name == "sqlite":
+        _prepare_sqlite_folder(engine.url.database)
+
+        @event.listens_for(engine, "connect")
+        def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def _target_tables(
+    schema: Schema,
+    tables: dict[str, pd.DataFrame],
+    dialect: str,
+    gaps: dict[str, set[str]] | None = None,
+) -> Any:
+    """SQLAlchemy metadata of every table with its keys (see :func:`_sql_table`)."""
+    import sqlalchemy as sa
+
+    metadata = sa.MetaData()
+    for name in insertion_order(schema):
+        _sql_table(metadata, name, tables, schema, dialect, None if gaps is None else gaps[name])
+    return metadata
+
+
+def _replace_tables(
+    engine: Any,
+    metadata: Any,
+    order: list[str],
+    overwrite: bool,
+    fill: Callable[[Any], None],
+) -> None:
+    """In one transaction: refuse (or drop) existing tables, create ``metadata``'s tables
+    and ``fill(conn)`` them, parents first."""
+    import sqlalchemy as sa
+
+    dialect = engine.dialect.name
+    created = False
+    with _database_errors(engine):
+        try:
+            with engine.begin() as conn:
+                existing = _refuse_existing(conn, order, overwrite)
+                if existing:
+                    metadata.drop_all(conn, tables=[metadata.tables[n] for n in existing])
+                metadata.create_all(conn)
+                created = True
+                if dialect in MYSQL:
+                    conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
+                fill(conn)
+                if dialect in MYSQL:
+                    conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
+        except sa.exc.SQLAlchemyError:
+            if created and dialect in MYSQL:
+                _drop_quietly(engine, metadata)
+            raise
+
+
+def _refuse_existing(conn: Any, names: list[str], overwrite: bool) -> list[str]:
+    """The tables of ``names`` the database already has; an error unless ``overwrite``."""
+    import sqlalchemy as sa
+
+    inspector = sa.inspect(conn)
+    existing = [name for name in names if inspector.has_table(name)]
+    if existing and not overwrite:
+        raise DataError(
+            f"database already has table(s) {existing}; pass --overwrite "
+            "(overwrite=True) to replace them, or write to another database"
+        )
+    return existing
+
+
+@contextmanager
+def _database_errors(engine: Any) -> Iterator[None]:
+    """A driver's error as one line naming the database."""
+    import sqlalchemy as sa
+
+    try:
+        yield
+    except sa.exc.SQLAlchemyError as exc:
+        message = str(exc).splitlines()[0]
+        raise DataError(f"cannot write to database {engine.url!r}: {message}") from None
 
 
 def _prepare_sqlite_folder(database: str | None) -> None:
@@ -261,7 +336,11 @@ def _sql_table(
     tables: dict[str, pd.DataFrame],
     schema: Schema,
     dialect: str,
+    gaps: set[str] | None = None,
 ) -> None:
+    """Table ``name`` with its keys; a column's type as declared in the source, else
+    following ``tables[name]``'s values. ``gaps``: the columns with missing values (by
+    default: those of ``tables[name]``)."""
     import sqlalchemy as sa
 
     table = schema.tables[name]
@@ -281,7 +360,8 @@ def _sql_table(
         if kind is None or (c in keys and isinstance(kind, sa.Text)):
             kind = _sql_type(referenced.get(c, frame[c]), c in keys)  # keys need a length
         # NOT NULL as declared, unless the generated column has gaps (the write would fail)
-        nullable = declared.get("nullable", True) or bool(frame[c].isna().any())
+        has_gaps = c in gaps if gaps is not None else bool(frame[c].isna().any())
+        nullable = declared.get("nullable", True) or has_gaps
         columns.append(sa.Column(c, kind, nullable=nullable or c in table.primary_key))
     constraints: list[Any] = []
     if table.primary_key:
@@ -374,3 +454,130 @@ def _plain(value: Any) -> Any:
         if isinstance(value, float) and np.isnan(value):
             return None
     return value
+
+
+# ---------------------------------------------------------------------- staged database
+
+STAGING_SUFFIX = "__synthloom_staging"
+
+
+class StagedDatabase:
+    """A database written shard by shard, for runs too large to hold at once.
+
+    Each table first goes to a staging table (``<table>__synthloom_staging``: the target's
+    column types, no keys or constraints, so appends are cheap and any order will do);
+    :meth:`append` adds one shard's tables in one transaction, the originals with the
+    first. :meth:`commit` then, in one transaction, refuses (or drops) the existing target
+    tables, creates them with their keys exactly as :func:`write_tables` would, and copies
+    the staging tables in, parents first. Leaving the ``with`` block drops the staging
+    tables whatever happened, so a failed or interrupted run leaves the earlier tables as
+    they were (staging tables of a killed process are dropped by the next run).
+    """
+
+    def __init__(
+        self,
+        destination: str | Path,
+        schema: Schema,
+        originals: dict[str, pd.DataFrame],
+        *,
+        overwrite: bool = False,
+    ) -> None:
+        self.schema, self.originals, self.overwrite = schema, originals, overwrite
+        self.order = insertion_order(schema)
+        self.engine = _write_engine(database_target(destination))
+        self.staging: dict[str, Any] = {}
+        self.samples: dict[str, pd.DataFrame] = {}  # each table's columns and dtypes, no rows
+        self.gaps: dict[str, set[str]] = {name: set() for name in self.order}
+        self.rows: dict[str, int] = dict.fromkeys(self.order, 0)
+
+    def __enter__(self) -> StagedDatabase:
+        """Refuse existing tables before any work (unless ``overwrite``); drop leftovers."""
+        try:
+            with _database_errors(self.engine), self.engine.begin() as conn:
+                _refuse_existing(conn, self.order, self.overwrite)
+                self._drop_staging(conn)
+        except BaseException:
+            self.engine.dispose()
+            raise
+        return self
+
+    def __exit__(self, exc_type: object, *_exc: object) -> None:
+        try:
+            with _database_errors(self.engine), self.engine.begin() as conn:
+                self._drop_staging(conn)
+        except DataError:
+            if exc_type is None:  # else the run's own error is the one to report
+                raise
+        finally:
+            self.engine.dispose()
+
+    def append(self, tables: dict[str, pd.DataFrame]) -> dict[str, int]:
+        """Add one shard's tables to the staging tables; their rows by table."""
+        first = not self.staging
+        with _database_errors(self.engine), self.engine.begin() as conn:
+            if first:
+                self._create_staging(conn, {**self.originals, **tables})
+            batch = {**self.originals, **tables} if first else tables
+            for name in self.order:
+                if name in batch:
+                    self._insert(conn, name, batch[name])
+        return {name: len(frame) for name, frame in tables.items()}
+
+    def commit(self) -> str:
+        """Replace the target tables by the staging tables, in one transaction."""
+        import sqlalchemy as sa
+
+        if not self.staging:
+            raise DataError("no shard was written; nothing to commit")
+        targets = _target_tables(self.schema, self.samples, self.engine.dialect.name, self.gaps)
+
+        def fill(conn: Any) -> None:
+            for name in self.order:
+                columns = [c.name for c in targets.tables[name].columns]
+                rows = sa.select(*(self.staging[name].c[c] for c in columns))
+                conn.execute(targets.tables[name].insert().from_select(columns, rows))
+
+        _replace_tables(self.engine, targets, self.order, self.overwrite, fill)
+        return f"{len(self.order)} tables in {self.engine.url!r}"
+
+    def _create_staging(self, conn: Any, frames: dict[str, pd.DataFrame]) -> None:
+        """Staging tables typed as the targets will be (declared types; else the first
+        shard's dtypes)."""
+        import sqlalchemy as sa
+
+        self.samples = {name: frame.iloc[:0] for name, frame in frames.items()}
+        targets = _target_tables(self.schema, self.samples, self.engine.dialect.name, self.gaps)
+        metadata = sa.MetaData()
+        for name in self.order:
+            target = targets.tables[name]
+            columns = [sa.Column(c.name, c.type) for c in target.columns]
+            self.staging[name] = sa.Table(
+                _staging_name(name, self.engine), metadata, *columns, **target.kwargs
+            )
+        metadata.create_all(conn)
+
+    def _insert(self, conn: Any, name: str, frame: pd.DataFrame) -> None:
+        self.gaps[name].update(str(c) for c in frame.columns[frame.isna().any()])
+        records = _records(frame)
+        if records:
+            conn.execute(self.staging[name].insert(), records)
+        self.rows[name] += len(frame)
+
+    def _drop_staging(self, conn: Any) -> None:
+        import sqlalchemy as sa
+
+        inspector = sa.inspect(conn)
+        for name in reversed(self.order):
+            staging = _staging_name(name, self.engine)
+            if inspector.has_table(staging):
+                sa.Table(staging, sa.MetaData()).drop(conn)
+
+
+def _staging_name(name: str, engine: Any) -> str:
+    """``<table>__synthloom_staging``; a digest of the name where that is too long."""
+    import hashlib
+
+    staging = f"{name}{STAGING_SUFFIX}"
+    if len(staging) <= engine.dialect.max_identifier_length:
+        return staging
+    return f"synthloom_staging_{hashlib.sha256(name.encode()).hexdigest()[:16]}"

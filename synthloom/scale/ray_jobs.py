@@ -133,41 +133,82 @@ def generate_relational_parts(
 ) -> PartsResult:
     """A synthetic database of ``num_records`` root rows as Ray tasks: each shard of root
     rows generates its children (foreign keys resolved within the shard, keys from the
-    shard's own range) and writes ``<table>/part-NNNNN`` for every table; tables copied
-    from the source (originals) are written once, as part 0."""
+    shard's own range).
+
+    To a folder or object storage, every task writes ``<table>/part-NNNNN`` for every
+    table; tables copied from the source (originals) are written once, as part 0. To a
+    database URL (or an SQLite file), the driver appends each shard's tables to staging
+    tables as the shard arrives and, at the end, replaces the target tables in one
+    transaction (:class:`~synthloom.relational.destinations.StagedDatabase`).
+    """
+    from synthloom.relational.destinations import StagedDatabase, destination_kind
     from synthloom.relational.synthesizer import RelationalSynthesizer
 
     synth = RelationalSynthesizer.load(model_dir)
     assert synth.schema is not None
+    shards = plan_shards(num_records, shard_rows, run_seed(seed))
+    if len(shards) * KEY_STRIDE > 2**62:
+        raise ConfigError(f"{len(shards)} shards are too many for 64-bit keys; raise shard_rows")
+    run = _ShardRun(synth, model_dir, shards, ray, progress)
+    if not isinstance(destination, PartWriter) and destination_kind(destination) == "database":
+        with StagedDatabase(
+            destination, synth.schema, synth._originals, overwrite=overwrite
+        ) as database:
+            totals = run.tables(_shard_tables, consume=database.append)
+            location = database.commit()
+        return run.result(totals, location)
     writer = _writer(destination, file_format, storage_options)
     writers = {name: writer.child(safe_file_name(name)) for name in synth.schema.tables}
     for child in writers.values():
         child.prepare(overwrite)
-    shards = plan_shards(num_records, shard_rows, run_seed(seed))
-    if len(shards) * KEY_STRIDE > 2**62:
-        raise ConfigError(f"{len(shards)} shards are too many for 64-bit keys; raise shard_rows")
-    start = time.monotonic()
-    module = connect(ray)
-    payload = module.put(ModelPayload.of(model_dir))
-    task = module.remote(_database_shard).options(max_retries=MAX_RETRIES, num_cpus=1)
-    done = _run(
-        module,
-        ((s, task.remote(payload, s, writers)) for s in shards),
-        progress,
-        num_records,
-        count=lambda tables: tables[synth.schema.root],
-    )
-    totals: dict[str, int] = {}
-    for tables in done.values():
-        for name, rows in tables.items():
-            totals[name] = totals.get(name, 0) + rows
+    totals = run.tables(_database_shard, writers)
     for name, frame in synth._originals.items():
-        totals[name] = writers[name].write(0, frame)
+        writers[name].write(0, frame)
     for child in writers.values():
         child.clean_leftovers()
-    _check_count(totals.get(synth.schema.root, 0), num_records)
-    seconds = time.monotonic() - start
-    return PartsResult(totals[synth.schema.root], len(shards), writer.url, seconds, totals)
+    return run.result(totals, writer.url)
+
+
+@dataclass
+class _ShardRun:
+    """The shards of one relational run on Ray, and what they made."""
+
+    synth: Any
+    model_dir: str | Path
+    shards: list[Shard]
+    ray: str
+    progress: ProgressCallback | None
+    start: float = field(default_factory=time.monotonic)
+
+    def tables(
+        self, task: Callable[..., Any], *args: Any, consume: Callable[[Any], Any] | None = None
+    ) -> dict[str, int]:
+        """Rows by table over all shards: ``task(payload, shard, *args)`` on every shard,
+        its result passed to ``consume`` (on the driver) as it arrives; originals once."""
+        module = connect(self.ray)
+        payload = module.put(ModelPayload.of(self.model_dir))
+        remote = module.remote(task).options(max_retries=MAX_RETRIES, num_cpus=1)
+        done = _run(
+            module,
+            ((s, remote.remote(payload, s, *args)) for s in self.shards),
+            self.progress,
+            sum(s.rows for s in self.shards),
+            count=lambda tables: tables[self.synth.schema.root],
+            consume=consume,
+        )
+        totals: dict[str, int] = {}
+        for tables in done.values():
+            for name, rows in tables.items():
+                totals[name] = totals.get(name, 0) + rows
+        for name, frame in self.synth._originals.items():
+            totals[name] = len(frame)
+        return totals
+
+    def result(self, totals: dict[str, int], location: str) -> PartsResult:
+        root = totals.get(self.synth.schema.root, 0)
+        _check_count(root, sum(s.rows for s in self.shards))
+        seconds = time.monotonic() - self.start
+        return PartsResult(root, len(self.shards), location, seconds, totals)
 
 
 def train_tables(
@@ -229,15 +270,19 @@ def _table_shard(
     return writer.write(shard.index, frame)
 
 
+def _shard_tables(payload: ModelPayload, shard: Shard) -> dict[str, pd.DataFrame]:
+    """A shard's tables, originals left out (they are written once)."""
+    synth = _loaded(payload, "relational")
+    tables = synth.generate(shard.rows, seed=shard.seed, key_offset=shard.index * KEY_STRIDE)
+    return {name: frame for name, frame in tables.items() if name not in synth._originals}
+
+
 def _database_shard(
     payload: ModelPayload, shard: Shard, writers: dict[str, PartWriter]
 ) -> dict[str, int]:
-    synth = _loaded(payload, "relational")
-    tables = synth.generate(shard.rows, seed=shard.seed, key_offset=shard.index * KEY_STRIDE)
     return {
         name: writers[name].write(shard.index, frame)
-        for name, frame in tables.items()
-        if name not in synth._originals
+        for name, frame in _shard_tables(payload, shard).items()
     }
 
 
@@ -268,8 +313,10 @@ def _run(
     progress: ProgressCallback | None,
     wanted: int,
     count: Callable[[Any], int] = int,
+    consume: Callable[[Any], Any] | None = None,
 ) -> dict[int, Any]:
-    """Results by shard index, keeping at most TASKS_PER_CPU × CPUs tasks queued."""
+    """Results by shard index (or what ``consume`` made of each, as it arrived), keeping
+    at most TASKS_PER_CPU × CPUs tasks queued."""
     limit = TASKS_PER_CPU * max(int(module.cluster_resources().get("CPU", 1)), 1)
     pending: dict[Any, Shard] = {}
     results: dict[int, Any] = {}
@@ -280,7 +327,9 @@ def _run(
         ready, _ = module.wait(list(pending), num_returns=block)
         for ref in ready:
             shard = pending.pop(ref)
-            results[shard.index] = module.get(ref)
+            result = module.get(ref)
+            results[shard.index] = result if consume is None else consume(result)
+            del result  # a shard's frames: freed before the next one arrives
             finished += count(results[shard.index])
             if progress is not None:
                 progress(finished, wanted)

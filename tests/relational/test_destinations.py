@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from synthloom.errors import ConfigError, DataError
 from synthloom.relational import destination_kind, write_tables
+from synthloom.relational.destinations import StagedDatabase
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +105,55 @@ def test_postgresql_server(generated, postgres_url):
     engine = sa.create_engine(postgres_url)
     assert sa.inspect(engine).has_table("keepme")
     engine.dispose()
+
+
+def _sizes_and_types(url: str) -> tuple[dict[str, int], dict[str, list[str]]]:
+    engine = sa.create_engine(url)
+    try:
+        inspector = sa.inspect(engine)
+        names = inspector.get_table_names()
+        with engine.connect() as conn:
+            count = 'SELECT count(*) FROM "{}"'
+            sizes = {n: conn.execute(sa.text(count.format(n))).scalar() for n in names}
+        types = {n: [str(c["type"]) for c in inspector.get_columns(n)] for n in names}
+        return sizes, types
+    finally:
+        engine.dispose()
+
+
+def test_staged_database_on_postgresql(generated, chinook_model, postgres_url):
+    """Shards go to staging tables; one transaction replaces the tables, or none does."""
+    tables, schema = generated
+    originals = chinook_model._originals
+    shard = {n: f for n, f in tables.items() if n not in originals}
+    fewer = {**shard, "invoiceline": shard["invoiceline"].head(3)}
+    write_tables(tables, schema, postgres_url, overwrite=True)
+    before = _sizes_and_types(postgres_url)
+    with (
+        pytest.raises(DataError, match=r"already has table\(s\)"),
+        StagedDatabase(postgres_url, schema, originals),
+    ):
+        pass
+    with (
+        pytest.raises(RuntimeError),
+        StagedDatabase(postgres_url, schema, originals, overwrite=True) as database,
+    ):
+        database.append(fewer)
+        raise RuntimeError("interrupted")
+    assert _sizes_and_types(postgres_url) == before  # no staging table left either
+    with StagedDatabase(postgres_url, schema, originals, overwrite=True) as database:
+        database.append(fewer)
+        database.append({"invoiceline": fewer["invoiceline"]})  # duplicate keys
+        with pytest.raises(DataError, match="invoiceline"):
+            database.commit()  # fails after dropping the old tables: rolled back
+    assert _sizes_and_types(postgres_url) == before
+    with StagedDatabase(postgres_url, schema, originals, overwrite=True) as database:
+        database.append(fewer)
+        database.commit()
+    sizes, types = _sizes_and_types(postgres_url)
+    assert types == before[1]  # the tables write_tables makes
+    assert sizes == {**before[0], "invoiceline": 3}
+    _check_database(postgres_url, {**tables, "invoiceline": fewer["invoiceline"]})
 
 
 def test_postgresql_as_source(chinook_model, postgres_url, tmp_path):

@@ -81,6 +81,44 @@ def test_mysql_failed_write_leaves_no_table(generated, mariadb_url):
     assert _tables(url) == []
 
 
+def _columns(engine, names):
+    inspector = sa.inspect(engine)
+    return {
+        n: [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(n)]
+        for n in names
+    }
+
+
+def test_mysql_staged_database(generated, chinook_model, mariadb_url):
+    """Staging tables (full Unicode too), then the tables write_tables makes; none left."""
+    from synthloom.relational.destinations import StagedDatabase
+
+    tables, schema = generated
+    url = create_database(mariadb_url, "staged")
+    write_tables(tables, schema, url)
+    engine = sa.create_engine(url)
+    try:
+        columns = _columns(engine, tables)
+    finally:
+        engine.dispose()
+    originals = chinook_model._originals
+    customers = tables["customer"].assign(firstname="Łukasz")
+    shard = {n: f for n, f in tables.items() if n not in originals} | {"customer": customers}
+    with StagedDatabase(url, schema, originals, overwrite=True) as database:
+        database.append(shard)
+        database.commit()
+    assert _tables(url) == sorted(tables)
+    engine = sa.create_engine(url)
+    try:
+        inspector = sa.inspect(engine)
+        assert _columns(engine, tables) == columns
+        assert inspector.get_foreign_keys("employee")[0]["referred_table"] == "employee"
+        back = pd.read_sql_table("customer", engine)
+    finally:
+        engine.dispose()
+    assert set(back["firstname"]) == {"Łukasz"}
+
+
 def test_mysql_source_keys_from_constraints_and_no_stored_password(
     chinook_model, mariadb_url, tmp_path
 ):
