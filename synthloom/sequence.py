@@ -81,7 +81,7 @@ ENTITY = "__entity"
 # entities leave the batch, so late rows cost little).
 SEQUENCE_SAMPLING_BATCH = 65536
 # Sequence models' own defaults for params the user did not set (see _sequence_defaults).
-SEQUENCE_DEFAULTS = {"learning_rate": 0.01, "rnn_layers": 1}
+SEQUENCE_DEFAULTS = {"learning_rate": 0.01, "rnn_layers": 1, "learning_rate_schedule": "plateau"}
 # Fewest entities per training batch when the batch size is chosen for the data.
 MIN_ENTITY_BATCH = 16
 

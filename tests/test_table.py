@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from synthloom import ConfigError, DataError, TooManyInvalidError
-from synthloom.config import Validators
+from synthloom.config import Params, Validators
 from synthloom.io.tables import read_table
-from synthloom.table import TableSynthesizer
+from synthloom.table import TableSynthesizer, table_params
 from synthloom.validation.field_validators import FieldValidators
 from tests.conftest import ADULT_SAMPLE as ADULT
 
@@ -246,3 +246,20 @@ def test_empty_column_and_delimited_text(adult: pd.DataFrame, tmp_path: Path) ->
     assert list(synth.generate(20, seed=0).columns) == ["age", "sex", "income"]
     out = TableSynthesizer(**TINY_TABLE).fit(frame, tmp_path / "m").generate(30, seed=0)
     assert out["notes"].isna().all() and len(out) == 30
+
+
+def test_table_defaults_fill_only_unset_options_and_keep_the_dp_settings_under_dp():
+    plain = table_params(Params())
+    assert (plain.rnn_layers, plain.learning_rate, plain.learning_rate_schedule) == (
+        1,
+        0.008,
+        "budget",
+    )
+    private = table_params(Params(dp=True))
+    assert (private.rnn_layers, private.learning_rate_schedule) == (2, "plateau")
+    mine = table_params(Params(rnn_layers=3, learning_rate_schedule="constant"))
+    assert (mine.rnn_layers, mine.learning_rate_schedule, mine.learning_rate) == (
+        3,
+        "constant",
+        0.008,
+    )

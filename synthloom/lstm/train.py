@@ -364,9 +364,10 @@ class _Checkpoints:
         return chosen
 
     def offer_unscored(self, state: dict[str, torch.Tensor]) -> bool:
-        """Weights without a score (validation cut by the time cap): kept only when there
-        are none yet, or when the last weights are kept anyway (DP)."""
-        if self.state is not None and self.select_by_loss:
+        """Weights without a score (validation cut by the time cap): kept unless a scored
+        checkpoint exists (newer unscored weights replace older ones: more trained); the
+        last weights are kept anyway under DP."""
+        if self.select_by_loss and self.score < math.inf:
             return False
         self.state = state
         return True
@@ -424,6 +425,7 @@ class WeightAverage:
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.decay = decay
         self.shadow = [p.detach().clone() for p in self.params]
+        self.updates = 0
 
     @classmethod
     def for_epoch(cls, model: nn.Module, steps_per_epoch: int) -> WeightAverage:
@@ -432,8 +434,14 @@ class WeightAverage:
 
     @torch.no_grad()
     def update(self) -> None:
-        """Move the average towards the current weights (after each optimizer step)."""
-        torch._foreach_lerp_(self.shadow, [p.detach() for p in self.params], 1 - self.decay)
+        """Move the average towards the current weights (after each optimizer step).
+
+        The first steps average with a smaller decay, (1 + n) / (10 + n) after n steps, so
+        the initial random weights do not linger: a run cut by its time cap inside the
+        first epoch (a large table) would otherwise keep a third of them."""
+        self.updates += 1
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        torch._foreach_lerp_(self.shadow, [p.detach() for p in self.params], 1 - decay)
 
     @contextmanager
     def applied(self) -> Iterator[None]:

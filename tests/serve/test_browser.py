@@ -92,6 +92,17 @@ def test_configurator_in_chromium(browser, tmp_path: Path) -> None:
     def alerts() -> list[str]:
         return [a.text for a in browser.find_elements(By.CSS_SELECTOR, "p.alert")]
 
+    def status() -> str:
+        """The job's status; the page refreshes it, so a found element may go stale."""
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        for _ in range(20):
+            try:
+                return str(browser.find_element(By.ID, "status").text)
+            except StaleElementReferenceException:
+                time.sleep(0.1)
+        raise AssertionError("the status element never settled")
+
     with server(tmp_path / "data", port):
         browser.get(base + "/")
         upload = browser.find_element(By.CSS_SELECTOR, "#upload-form input[type=file]")
@@ -139,9 +150,9 @@ def test_configurator_in_chromium(browser, tmp_path: Path) -> None:
         click("#create")
         WebDriverWait(browser, 30).until(lambda d: "/configure/" not in d.current_url)
         deadline = time.monotonic() + 120
-        while browser.find_element(By.ID, "status").text != "done":
+        while status() != "done":
             assert time.monotonic() < deadline, "the generator did not finish"
-            assert browser.find_element(By.ID, "status").text not in ("failed", "interrupted")
+            assert status() not in ("failed", "interrupted")
             time.sleep(0.5)
         assert not browser.find_element(By.ID, "cancel").is_displayed()
         timeline = browser.find_element(By.ID, "timeline").text
