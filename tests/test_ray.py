@@ -5,6 +5,7 @@ One runtime (2 CPUs on 127.0.0.1) serves the whole module: starting Ray takes se
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -240,6 +241,38 @@ def test_database_shards_have_unique_keys_and_resolving_references(
     assert any(tables[n].shape[0] > 40 for n in children)  # children came with the shards
 
 
+def test_ray_steps_in_the_status_timeline(chinook_on_ray: Path, tmp_path: Path) -> None:
+    schema = RelationalSynthesizer.load(chinook_on_ray).schema
+    assert schema is not None
+    steps = json.loads((chinook_on_ray / "status.json").read_text())["steps"]
+    trained = {s["table"]: s for s in steps if s["stage"] == "training"}
+    assert set(trained) == {*schema.order, f"{len(schema.order)} tables on Ray"}
+    for name in schema.order:  # one step per table, as its Ray task finished
+        assert trained[name]["status"] == "done" and trained[name]["seconds"] > 0
+        assert "a Ray task" in trained[name]["detail"]
+    seen: list[tuple[str, str]] = []  # as each step was announced (the event then changes)
+    generate_relational_parts(
+        chinook_on_ray,
+        tmp_path / "db",
+        20,
+        shard_rows=10,
+        seed=1,
+        on_step=lambda e: seen.append((e.stage, e.status)),
+    )
+    assert seen == [
+        ("generation", "running"),
+        ("generation", "done"),
+        ("writing", "running"),
+        ("writing", "done"),
+    ]
+    saved = json.loads((chinook_on_ray / "generation_status.json").read_text())["steps"]
+    assert [(s["stage"], s["table"]) for s in saved] == [
+        ("generation", "2 shards on Ray"),
+        ("writing", "original tables"),
+    ]
+    assert f"{schema.root} 20" in saved[0]["detail"]
+
+
 def test_cli_generates_parts_on_ray(ray_runtime: Any, table_model: Path, tmp_path: Path) -> None:
     args = ["generate", "--model-dir", str(table_model), "--output", str(tmp_path / "parts")]
     result = CliRunner().invoke(app, [*args, "--num-records", "250", "--ray", "auto"])
@@ -275,6 +308,7 @@ def test_relational_cli_on_ray(ray_runtime: Any, tmp_path: Path) -> None:
         app, [*base, "--destination", str(tmp_path / "db"), "--format", "parquet", "--ray", "auto"]
     )
     assert done.exit_code == 0, done.output
+    assert "✓ generation 1 shards on Ray" in done.output  # the timeline's steps, as lines
     synth = RelationalSynthesizer.load(model)
     assert synth.schema is not None
     assert len(_parts(tmp_path / "db" / synth.schema.root)) == 30

@@ -208,6 +208,7 @@ def generate_relational_parts(
     storage_options: dict[str, Any] | None = None,
     overwrite: bool = False,
     progress: ProgressCallback | None = None,
+    on_step: Callable[[Any], None] | None = None,
 ) -> PartsResult:
     """A synthetic database of ``num_records`` root rows as Ray tasks: each shard of root
     rows generates its children (foreign keys resolved within the shard, keys from the
@@ -218,32 +219,41 @@ def generate_relational_parts(
     database URL (or an SQLite file), the driver appends each shard's tables to staging
     tables as the shard arrives and, at the end, replaces the target tables in one
     transaction (:class:`~synthloom.relational.destinations.StagedDatabase`).
+
+    The steps (generation on Ray, writing) go to the model dir's status timeline
+    (``generation_status.json``) and to ``on_step`` as they start and end.
     """
     from synthloom.relational.destinations import StagedDatabase, destination_kind
-    from synthloom.relational.synthesizer import RelationalSynthesizer
+    from synthloom.relational.status import Timeline
+    from synthloom.relational.synthesizer import GENERATION_STATUS_FILE, RelationalSynthesizer
 
     synth = RelationalSynthesizer.load(model_dir)
     assert synth.schema is not None
     shards = plan_shards(num_records, shard_rows, run_seed(seed))
     if len(shards) * KEY_STRIDE > 2**62:
         raise ConfigError(f"{len(shards)} shards are too many for 64-bit keys; raise shard_rows")
-    run = _ShardRun(synth, model_dir, shards, ray, progress)
+    timeline = Timeline(Path(model_dir) / GENERATION_STATUS_FILE, on_step)
+    run = _ShardRun(synth, model_dir, shards, ray, progress, timeline)
     if not isinstance(destination, PartWriter) and destination_kind(destination) == "database":
         with StagedDatabase(
             destination, synth.schema, synth._originals, overwrite=overwrite
         ) as database:
             totals = run.tables(_shard_tables, consume=database.append)
-            location = database.commit()
+            with timeline.step("writing", "staging tables to targets") as event:
+                location = database.commit()
+                event.detail = location
         return run.result(totals, location)
     writer = _writer(destination, file_format, storage_options)
     writers = {name: writer.child(safe_file_name(name)) for name in synth.schema.tables}
     for child in writers.values():
         child.prepare(overwrite)
     totals = run.tables(_database_shard, writers)
-    for name, frame in synth._originals.items():
-        writers[name].write(0, frame)
-    for child in writers.values():
-        child.clean_leftovers()
+    with timeline.step("writing", "original tables") as event:
+        for name, frame in synth._originals.items():
+            writers[name].write(0, frame)
+        for child in writers.values():
+            child.clean_leftovers()
+        event.detail = writer.url
     return run.result(totals, writer.url)
 
 
@@ -256,6 +266,7 @@ class _ShardRun:
     shards: list[Shard]
     ray: str
     progress: ProgressCallback | None
+    timeline: Any
     start: float = field(default_factory=time.monotonic)
 
     def tables(
@@ -263,23 +274,25 @@ class _ShardRun:
     ) -> dict[str, int]:
         """Rows by table over all shards: ``task(payload, shard, *args)`` on every shard,
         its result passed to ``consume`` (on the driver) as it arrives; originals once."""
-        module = connect(self.ray)
-        payload = module.put(ModelPayload.of(self.model_dir))
-        remote = module.remote(task).options(max_retries=MAX_RETRIES, num_cpus=1)
-        done = _run(
-            module,
-            ((s, remote.remote(payload, s, *args)) for s in self.shards),
-            self.progress,
-            sum(s.rows for s in self.shards),
-            count=lambda tables: tables[self.synth.schema.root],
-            consume=consume,
-        )
-        totals: dict[str, int] = {}
-        for tables in done.values():
-            for name, rows in tables.items():
-                totals[name] = totals.get(name, 0) + rows
-        for name, frame in self.synth._originals.items():
-            totals[name] = len(frame)
+        with self.timeline.step("generation", f"{len(self.shards)} shards on Ray") as event:
+            module = connect(self.ray)
+            payload = module.put(ModelPayload.of(self.model_dir))
+            remote = module.remote(task).options(max_retries=MAX_RETRIES, num_cpus=1)
+            done = _run(
+                module,
+                ((s, remote.remote(payload, s, *args)) for s in self.shards),
+                self.progress,
+                sum(s.rows for s in self.shards),
+                count=lambda tables: tables[self.synth.schema.root],
+                consume=consume,
+            )
+            totals: dict[str, int] = {}
+            for tables in done.values():
+                for name, rows in tables.items():
+                    totals[name] = totals.get(name, 0) + rows
+            for name, frame in self.synth._originals.items():
+                totals[name] = len(frame)
+            event.detail = ", ".join(f"{name} {rows:,}" for name, rows in totals.items())
         return totals
 
     def result(self, totals: dict[str, int], location: str) -> PartsResult:
@@ -302,22 +315,23 @@ def train_tables(
 
     All of them learn from the real tables, never from another model, so no table waits
     for another. Each task trains into its own temporary folder and returns the files,
-    which land in ``directory`` as if trained here.
+    which land in ``directory`` as if trained here; ``on_done(table, seconds)`` hears of
+    each table as it lands, with the seconds its task trained.
     """
     module = connect(address)
     frames_ref = module.put(frames)
     task = module.remote(_train_table).options(max_retries=1, num_cpus=1)
     refs = {task.remote(synth, schema, frames_ref, plans[name]): name for name in schema.order}
-    start = time.monotonic()
     while refs:
         ready, _ = module.wait(list(refs), num_returns=1)
         name = refs.pop(ready[0])
-        files, plans[name] = module.get(ready[0])  # the plan: DP publishes released rows
+        # the plan: DP publishes released rows; the seconds: the task's own training time
+        files, plans[name], seconds = module.get(ready[0])
         for relative, data in files.items():
             (directory / relative).parent.mkdir(parents=True, exist_ok=True)
             (directory / relative).write_bytes(data)
         if on_done is not None:
-            on_done(name, time.monotonic() - start)
+            on_done(name, seconds)
 
 
 # ------------------------------------------------------------------------------ tasks
@@ -384,14 +398,15 @@ def _database_shard(
 
 def _train_table(
     synth: Any, schema: Any, frames: dict[str, pd.DataFrame], plan: Any
-) -> tuple[dict[str, bytes], Any]:
-    """One table's model files, and its plan as training left it."""
+) -> tuple[dict[str, bytes], Any, float]:
+    """One table's model files, its plan as training left it, and the seconds it took."""
     mark_worker_process()
+    start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="synthloom-train-") as folder:
         root = Path(folder)
         synth._train_table(schema, frames, plan, root)
         files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-        return files, plan
+        return files, plan, time.monotonic() - start
 
 
 # ----------------------------------------------------------------------------- driver
