@@ -30,6 +30,7 @@ from synthloom.scale import (
     generate_relational_parts,
     generate_text_parts,
 )
+from synthloom.scale.parts import ModelPayload
 from synthloom.scale.ray_jobs import _shard_tables
 from synthloom.table import TableSynthesizer
 from tests.conftest import CHINOOK
@@ -271,6 +272,11 @@ def test_ray_steps_in_the_status_timeline(chinook_on_ray: Path, tmp_path: Path) 
         ("writing", "original tables"),
     ]
     assert f"{schema.root} 20" in saved[0]["detail"]
+    # the timeline is not shipped with the model: every run broadcasts the same model
+    before = ModelPayload.of(chinook_on_ray, ["generation_status.json"])
+    generate_relational_parts(chinook_on_ray, tmp_path / "db2", 10, seed=2)
+    assert ModelPayload.of(chinook_on_ray, ["generation_status.json"]) == before
+    assert ModelPayload.of(chinook_on_ray).digest != before.digest
 
 
 def test_cli_generates_parts_on_ray(ray_runtime: Any, table_model: Path, tmp_path: Path) -> None:

@@ -165,12 +165,15 @@ class ModelPayload:
     files: dict[str, bytes]
 
     @classmethod
-    def of(cls, model_dir: str | Path) -> ModelPayload:
+    def of(cls, model_dir: str | Path, leave_out: Iterable[str] = ()) -> ModelPayload:
+        """The files of ``model_dir``, but those named in ``leave_out`` (records of runs,
+        which change every run: shipped, they would make every run a new model)."""
         directory = Path(model_dir)
+        skipped = set(leave_out)
         files = {
             str(p.relative_to(directory)): p.read_bytes()
             for p in sorted(directory.rglob("*"))
-            if p.is_file()
+            if p.is_file() and str(p.relative_to(directory)) not in skipped
         }
         digest = hashlib.sha256()
         for name, data in files.items():

@@ -276,7 +276,9 @@ class _ShardRun:
         its result passed to ``consume`` (on the driver) as it arrives; originals once."""
         with self.timeline.step("generation", f"{len(self.shards)} shards on Ray") as event:
             module = connect(self.ray)
-            payload = module.put(ModelPayload.of(self.model_dir))
+            # the generation timeline, rewritten every run, is no part of the model
+            record = self.timeline.path.name
+            payload = module.put(ModelPayload.of(self.model_dir, [record]))
             remote = module.remote(task).options(max_retries=MAX_RETRIES, num_cpus=1)
             done = _run(
                 module,
