@@ -214,6 +214,10 @@ def test_cli_generates_text_and_seeded_parts_on_ray(
     assert [len(lines) for lines in _lines(tmp_path / "text")] == [60]
     bad = CliRunner().invoke(app, [*args, "--num-records", "6", "--ray", "auto", "--format", "csv"])
     assert bad.exit_code == 2 and "a text model's parts are .txt lines" in bad.output
+    capped = CliRunner().invoke(
+        app, [*args, "--num-records", "6", "--ray", "auto", "--max-invalid", "3"]
+    )
+    assert capped.exit_code == 2 and "--max-invalid does not apply to --ray" in capped.output
     seeds = tmp_path / "seeds.csv"
     pd.DataFrame({"b": ["y", "x", "x", "z"] * 10}).to_csv(seeds, index=False)
     seeded = ["generate", "--model-dir", str(seeded_model), "--output", str(tmp_path / "t")]

@@ -171,8 +171,9 @@ def generate(
     synth = load_model(model_dir)
     if ray is not None:
         _generate_on_ray(
-            synth, model_dir, output, num_records, ray, file_format, parallelism, seed=seed,
-            gen_temp=gen_temp, seeds=seeds, start_string=start_string, overwrite=overwrite,
+            synth, model_dir, output, num_records, ray, file_format, parallelism, max_invalid,
+            seed=seed, gen_temp=gen_temp, seeds=seeds, start_string=start_string,
+            overwrite=overwrite,
         )
         return
     check_output_file(output, overwrite=overwrite, model_dir=model_dir)
@@ -272,6 +273,7 @@ def _generate_on_ray(
     ray: str,
     file_format: str | None,
     parallelism: int | None,
+    max_invalid: int | None,
     *,
     seeds: Path | None,
     start_string: str | None,
@@ -282,6 +284,11 @@ def _generate_on_ray(
         raise SynthloomError("--ray generates table and text models; time series run locally")
     if parallelism is not None:
         raise SynthloomError("--parallelism does not apply to --ray (one CPU per shard task)")
+    if max_invalid is not None:  # a local run counts it over the run; shards cannot
+        raise SynthloomError(
+            "--max-invalid does not apply to --ray (each shard allows the config's "
+            "max_invalid, by default 5 × its records); leave it out"
+        )
     check_not_protected(output, model_dir)
     if isinstance(synth, TableSynthesizer):
         if start_string is not None:

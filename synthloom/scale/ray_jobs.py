@@ -151,9 +151,10 @@ def generate_text_parts(
     records as the lines of one ``part-NNNNN.txt``.
 
     A shard samples until it has exactly its records (invalid ones are dropped; more than
-    5 × its records invalid fail the run, as locally), from its own seed, so a retried
-    shard writes the same lines. The records are as good as a local run's, but not the
-    same ones: a local run cuts its chunks by sampling batches, not by shards.
+    the config's ``max_invalid``, by default 5 × its records, fail the run), from its own
+    seed, so a retried shard writes the same lines. The records are as good as a local
+    run's, but not the same ones: a local run cuts its chunks by sampling batches, not by
+    shards.
     """
     from synthloom.text import TextSynthesizer
 
