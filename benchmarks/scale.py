@@ -1,7 +1,7 @@
 """Scale benchmark: records/s and peak memory of one process, local workers and local Ray.
 
 Usage: python benchmarks/scale.py [--rows 200000] [--texts 20000] [--train-seconds 30]
-       [--modes table-1x1,table-1xauto,table-2w,table-ray2,text-1x1,text-2w]
+       [--modes table-1x1,table-1xauto,table-2w,table-ray2,text-1x1,text-2w,text-ray2]
 
 Trains the bundled Adult sample (synthloom/data/adult_sample.csv, table defaults) and the
 fortunes sample (text demo's network) under a time cap, then runs each mode in its own
@@ -11,7 +11,7 @@ process, writing to a temporary file (or part folder) as generation goes:
 * ``1xauto``: one process, threads=auto (every free core);
 * ``2w``: two local worker processes, one thread each (``--parallelism 2``);
 * ``ray2``: Ray tasks on a local 2-CPU Ray runtime (``--ray``), rate with and without
-  Ray's start-up.
+  Ray's start-up; text in 4 shards (2 per CPU), tables in the default 25,000-row shards.
 
 Peak RSS is ``getrusage`` of the mode's process (self) and of its waited-for children
 (the largest worker; Ray's workers are children of its raylet, so their figure is the
@@ -33,7 +33,15 @@ import time
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[1] / "synthloom" / "data"
-MODES = ("table-1x1", "table-1xauto", "table-2w", "table-ray2", "text-1x1", "text-2w")
+MODES = (
+    "table-1x1",
+    "table-1xauto",
+    "table-2w",
+    "table-ray2",
+    "text-1x1",
+    "text-2w",
+    "text-ray2",
+)
 
 
 def train(folder: Path, seconds: float) -> tuple[Path, Path]:
@@ -66,11 +74,15 @@ def run_mode(mode: str, model: Path, records: int, out: Path) -> dict[str, float
     if how == "ray2":
         import ray
 
-        from synthloom.scale import generate_parts
+        from synthloom.scale import generate_parts, generate_text_parts
 
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
         ready = time.perf_counter()
-        rows = generate_parts(model, out, records, seed=1).rows
+        if kind == "table":
+            rows = generate_parts(model, out, records, seed=1).rows
+        else:
+            shard = max(records // 4, 1)
+            rows = generate_text_parts(model, out, records, seed=1, shard_rows=shard).rows
         extra["seconds_after_start"] = time.perf_counter() - ready
         ray.shutdown()
     elif kind == "table":

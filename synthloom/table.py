@@ -669,23 +669,7 @@ class TableSynthesizer:
             raise ConfigError(f"chunk_rows={chunk_rows} must be at least 1")
         gen, params = self.config.generate, self.config.params
         rng = np.random.default_rng(first_given(seed, params.seed, 0))
-        seed_frame = self._seed_frame(seeds if seeds is not None else gen.data_source)
-        rebalance = rebalance if rebalance is not None else gen.rebalance
-        if seed_frame is not None:
-            wanted = len(seed_frame)
-            if num_records is not None and num_records != wanted:
-                log.warning(
-                    "the seeds file has %d rows: generating one record per seed row (%d "
-                    "records), not num_records=%d",
-                    wanted,
-                    wanted,
-                    num_records,
-                )
-            self._warn_unseen_seeds(seed_frame)
-        else:
-            wanted = resolve_num_records(
-                first_given(num_records, gen.num_records), self._n_training_records
-            )
+        wanted, seed_frame, rebalance = self._seeding(num_records, seeds, rebalance)
         limit = first_given(max_invalid, gen.max_invalid, 5 * wanted)
         temperature = first_given(gen_temp, params.gen_temp)
         if temperature <= 0:
@@ -726,6 +710,34 @@ class TableSynthesizer:
                 yield frame
         finally:
             results.close()
+
+    def _seeding(
+        self,
+        num_records: int | None,
+        seeds: pd.DataFrame | str | Path | None,
+        rebalance: dict[str, dict[Any, float]] | None,
+    ) -> tuple[int, pd.DataFrame | None, dict[str, dict[Any, float]] | None]:
+        """The rows wanted, the seed rows and the rebalance of a run (the config's where
+        not given): one row per seed row when there are seeds."""
+        gen = self.config.generate
+        seed_frame = self._seed_frame(seeds if seeds is not None else gen.data_source)
+        rebalance = rebalance if rebalance is not None else gen.rebalance
+        if seed_frame is None:
+            wanted = resolve_num_records(
+                first_given(num_records, gen.num_records), self._n_training_records
+            )
+            return wanted, None, rebalance
+        wanted = len(seed_frame)
+        if num_records is not None and num_records != wanted:
+            log.warning(
+                "the seeds file has %d rows: generating one record per seed row (%d "
+                "records), not num_records=%d",
+                wanted,
+                wanted,
+                num_records,
+            )
+        self._warn_unseen_seeds(seed_frame)
+        return wanted, seed_frame, rebalance
 
     def _chunk_seeds(
         self,

@@ -5,6 +5,7 @@ One runtime (2 CPUs on 127.0.0.1) serves the whole module: starting Ray takes se
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -23,7 +24,13 @@ from synthloom.errors import DataError
 from synthloom.io.tables import read_table
 from synthloom.relational import RelationalSynthesizer, check_integrity, write_tables
 from synthloom.relational.destinations import StagedDatabase
-from synthloom.scale import PartWriter, generate_parts, generate_relational_parts
+from synthloom.scale import (
+    PartWriter,
+    generate_parts,
+    generate_relational_parts,
+    generate_text_parts,
+)
+from synthloom.scale.parts import ModelPayload
 from synthloom.scale.ray_jobs import _shard_tables
 from synthloom.table import TableSynthesizer
 from tests.conftest import CHINOOK
@@ -45,6 +52,15 @@ def ray_runtime() -> Iterator[Any]:
 def table_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model_dir = tmp_path_factory.mktemp("ray_table") / "m"
     TableSynthesizer(**TINY_TABLE).fit(small_table(300), model_dir)
+    return model_dir
+
+
+@pytest.fixture(scope="module")
+def seeded_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A table model with column ``b`` as its seed field."""
+    model_dir = tmp_path_factory.mktemp("ray_seeded") / "m"
+    task = {"type": "seed", "attrs": {"fields": ["b"]}}
+    TableSynthesizer(**TINY_TABLE, task=task).fit(small_table(300), model_dir)
     return model_dir
 
 
@@ -113,6 +129,103 @@ def test_a_killed_task_is_retried_without_duplicate_rows(
     pd.testing.assert_frame_equal(frame, _parts(tmp_path / "clean"))
 
 
+def test_seed_rows_are_generated_in_the_shard_that_holds_them(
+    ray_runtime: Any, seeded_model: Path, tmp_path: Path
+) -> None:
+    seeds = pd.DataFrame({"b": ["z", "x", "y", "x", "z", "z", "y"] * 35})  # 245 rows
+    result = generate_parts(seeded_model, tmp_path / "s", None, seeds=seeds, shard_rows=100, seed=2)
+    assert (result.rows, result.parts) == (245, 3)
+    files = sorted((tmp_path / "s").glob("part-*.parquet"))
+    assert [len(pd.read_parquet(f)) for f in files] == [100, 100, 45]
+    frame = _parts(tmp_path / "s")
+    assert frame["b"].tolist() == seeds["b"].tolist()  # one row per seed row, in order
+    synth = TableSynthesizer.load(seeded_model)
+    local = synth.generate_chunks(seeds=seeds, chunk_rows=100, seed=2)
+    pd.testing.assert_frame_equal(frame, pd.concat(local, ignore_index=True), check_dtype=False)
+    # rebalanced seed rows: drawn on the driver shard by shard, as a local run draws them
+    share = {"b": {"x": 0.7}}
+    generate_parts(seeded_model, tmp_path / "r", 400, rebalance=share, shard_rows=150, seed=6)
+    rebalanced = _parts(tmp_path / "r")
+    assert len(rebalanced) == 400 and 0.6 < (rebalanced["b"] == "x").mean() < 0.8
+    local = synth.generate_chunks(400, rebalance=share, chunk_rows=150, seed=6)
+    expected = pd.concat(local, ignore_index=True)
+    pd.testing.assert_frame_equal(rebalanced, expected, check_dtype=False)
+
+
+def _lines(folder: Path) -> list[list[str]]:
+    """Each text part's lines, in part order."""
+    files = sorted(folder.glob("part-*.txt"))
+    return [f.read_text(encoding="utf-8").splitlines() for f in files]
+
+
+def test_text_shards_write_exact_lines_again_for_the_same_seed(
+    ray_runtime: Any, trained_dir: Path, tmp_path: Path
+) -> None:
+    result = generate_text_parts(trained_dir, tmp_path / "a", 130, shard_rows=50, seed=4)
+    assert (result.rows, result.parts) == (130, 3)
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == [f"part-{i:05d}.txt" for i in range(3)]  # no leftovers
+    first = _lines(tmp_path / "a")
+    assert [len(lines) for lines in first] == [50, 50, 30]
+    assert all(line.strip() for lines in first for line in lines)  # only valid records
+    generate_text_parts(trained_dir, tmp_path / "b", 130, shard_rows=50, seed=4)
+    assert _lines(tmp_path / "b") == first
+    generate_text_parts(trained_dir, tmp_path / "c", 130, shard_rows=50, seed=5)
+    assert _lines(tmp_path / "c") != first
+    with pytest.raises(DataError, match="already holds 3 part files"):
+        generate_text_parts(trained_dir, tmp_path / "a", 10)
+
+
+def test_a_killed_text_task_is_retried_without_duplicate_lines(
+    ray_runtime: Any, trained_dir: Path, tmp_path: Path
+) -> None:
+    marker = tmp_path / "crashed"
+
+    @dataclass(frozen=True)
+    class CrashOnce(PartWriter):  # local: Ray ships it by value, no import needed
+        """Kills its worker process right after writing part 1, the first time only."""
+
+        marker: str = ""
+
+        def write_lines(self, index: int, records: Any) -> int:
+            count = super().write_lines(index, records)
+            if index == 1 and not os.path.exists(self.marker):
+                Path(self.marker).touch()
+                os._exit(1)  # the worker dies before reporting: Ray runs the task again
+            return count
+
+    writer = CrashOnce(str(tmp_path / "out"), "txt", {}, marker=str(marker))
+    result = generate_text_parts(trained_dir, writer, 90, shard_rows=40, seed=9)
+    assert marker.exists(), "the worker was not killed"
+    assert result.rows == 90
+    lines = _lines(tmp_path / "out")
+    assert [len(part) for part in lines] == [40, 40, 10]
+    generate_text_parts(trained_dir, tmp_path / "clean", 90, shard_rows=40, seed=9)
+    assert lines == _lines(tmp_path / "clean")
+
+
+def test_cli_generates_text_and_seeded_parts_on_ray(
+    ray_runtime: Any, trained_dir: Path, seeded_model: Path, tmp_path: Path
+) -> None:
+    args = ["generate", "--model-dir", str(trained_dir), "--output", str(tmp_path / "text")]
+    done = CliRunner().invoke(app, [*args, "--num-records", "60", "--ray", "auto", "--seed", "1"])
+    assert done.exit_code == 0, done.output
+    assert "wrote 60 records in 1 parts" in done.output
+    assert [len(lines) for lines in _lines(tmp_path / "text")] == [60]
+    bad = CliRunner().invoke(app, [*args, "--num-records", "6", "--ray", "auto", "--format", "csv"])
+    assert bad.exit_code == 2 and "a text model's parts are .txt lines" in bad.output
+    capped = CliRunner().invoke(
+        app, [*args, "--num-records", "6", "--ray", "auto", "--max-invalid", "3"]
+    )
+    assert capped.exit_code == 2 and "--max-invalid does not apply to --ray" in capped.output
+    seeds = tmp_path / "seeds.csv"
+    pd.DataFrame({"b": ["y", "x", "x", "z"] * 10}).to_csv(seeds, index=False)
+    seeded = ["generate", "--model-dir", str(seeded_model), "--output", str(tmp_path / "t")]
+    done = CliRunner().invoke(app, [*seeded, "--seeds", str(seeds), "--ray", "auto"])
+    assert done.exit_code == 0, done.output
+    assert _parts(tmp_path / "t")["b"].tolist() == ["y", "x", "x", "z"] * 10
+
+
 def test_database_shards_have_unique_keys_and_resolving_references(
     chinook_on_ray: Path, tmp_path: Path
 ) -> None:
@@ -131,6 +244,43 @@ def test_database_shards_have_unique_keys_and_resolving_references(
     assert report.ok, report.problems
     children = [n for n in schema.order if n != schema.root]
     assert any(tables[n].shape[0] > 40 for n in children)  # children came with the shards
+
+
+def test_ray_steps_in_the_status_timeline(chinook_on_ray: Path, tmp_path: Path) -> None:
+    schema = RelationalSynthesizer.load(chinook_on_ray).schema
+    assert schema is not None
+    steps = json.loads((chinook_on_ray / "status.json").read_text())["steps"]
+    trained = {s["table"]: s for s in steps if s["stage"] == "training"}
+    assert set(trained) == {*schema.order, f"{len(schema.order)} tables on Ray"}
+    for name in schema.order:  # one step per table, as its Ray task finished
+        assert trained[name]["status"] == "done" and trained[name]["seconds"] > 0
+        assert "a Ray task" in trained[name]["detail"]
+    seen: list[tuple[str, str]] = []  # as each step was announced (the event then changes)
+    generate_relational_parts(
+        chinook_on_ray,
+        tmp_path / "db",
+        20,
+        shard_rows=10,
+        seed=1,
+        on_step=lambda e: seen.append((e.stage, e.status)),
+    )
+    assert seen == [
+        ("generation", "running"),
+        ("generation", "done"),
+        ("writing", "running"),
+        ("writing", "done"),
+    ]
+    saved = json.loads((chinook_on_ray / "generation_status.json").read_text())["steps"]
+    assert [(s["stage"], s["table"]) for s in saved] == [
+        ("generation", "2 shards on Ray"),
+        ("writing", "original tables"),
+    ]
+    assert f"{schema.root} 20" in saved[0]["detail"]
+    # the timeline is not shipped with the model: every run broadcasts the same model
+    before = ModelPayload.of(chinook_on_ray, ["generation_status.json"])
+    generate_relational_parts(chinook_on_ray, tmp_path / "db2", 10, seed=2)
+    assert ModelPayload.of(chinook_on_ray, ["generation_status.json"]) == before
+    assert ModelPayload.of(chinook_on_ray).digest != before.digest
 
 
 def test_cli_generates_parts_on_ray(ray_runtime: Any, table_model: Path, tmp_path: Path) -> None:
@@ -168,6 +318,7 @@ def test_relational_cli_on_ray(ray_runtime: Any, tmp_path: Path) -> None:
         app, [*base, "--destination", str(tmp_path / "db"), "--format", "parquet", "--ray", "auto"]
     )
     assert done.exit_code == 0, done.output
+    assert "✓ generation 1 shards on Ray" in done.output  # the timeline's steps, as lines
     synth = RelationalSynthesizer.load(model)
     assert synth.schema is not None
     assert len(_parts(tmp_path / "db" / synth.schema.root)) == 30

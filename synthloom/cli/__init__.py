@@ -13,7 +13,7 @@ import typer
 from synthloom.cli.common import EXIT_INTERRUPTED, console, friendly_errors
 from synthloom.cli.logs import setup_logging
 from synthloom.cli.relational import app as relational_app
-from synthloom.cli.scale import RAY_HELP, table_parts
+from synthloom.cli.scale import RAY_HELP, table_parts, text_parts
 from synthloom.cli.serve import serve
 from synthloom.config import SynthloomConfig, check_generation_args, load_config
 from synthloom.errors import SynthloomError
@@ -25,6 +25,7 @@ from synthloom.lstm.train import EpochState
 from synthloom.models import Synthesizer, load_model, synthesizer_for
 from synthloom.report.from_model import training_and_holdout
 from synthloom.report.options import REPORT_FILES, ReportOptions, SeriesSpec
+from synthloom.scale.parts import TEXT_FORMAT
 from synthloom.sequence import SequenceSynthesizer
 from synthloom.table import TableSynthesizer
 
@@ -159,20 +160,19 @@ def generate(
     ] = False,
     ray: Annotated[str | None, typer.Option("--ray", help=RAY_HELP)] = None,
     file_format: Annotated[
-        str, typer.Option("--format", help="parquet or csv: the part files of --ray.")
-    ] = "parquet",
+        str | None,
+        typer.Option(
+            "--format", help="parquet (default) or csv: a table's part files with --ray."
+        ),
+    ] = None,
 ) -> None:
     """Generate records from a trained model and write the valid ones."""
     check_generation_args(seed=seed, max_invalid=max_invalid, parallelism=parallelism)
     synth = load_model(model_dir)
     if ray is not None:
-        if not isinstance(synth, TableSynthesizer) or isinstance(synth, SequenceSynthesizer):
-            raise SynthloomError("--ray generates table models; text uses --parallelism")
-        if seeds is not None or start_string is not None or parallelism is not None:
-            raise SynthloomError("--seeds, --start-string and --parallelism do not apply to --ray")
-        check_not_protected(output, model_dir)
-        table_parts(
-            model_dir, str(output), num_records, ray, file_format, seed=seed, gen_temp=gen_temp,
+        _generate_on_ray(
+            synth, model_dir, output, num_records, ray, file_format, parallelism, max_invalid,
+            seed=seed, gen_temp=gen_temp, seeds=seeds, start_string=start_string,
             overwrite=overwrite,
         )
         return
@@ -263,6 +263,48 @@ def generate(
 
     written = write_text_records(output, valid_texts())
     console.print(f"wrote {written} records to {output} ({invalid} invalid discarded)")
+
+
+def _generate_on_ray(
+    synth: Synthesizer,
+    model_dir: Path,
+    output: Path,
+    num_records: int | None,
+    ray: str,
+    file_format: str | None,
+    parallelism: int | None,
+    max_invalid: int | None,
+    *,
+    seeds: Path | None,
+    start_string: str | None,
+    **options: Any,
+) -> None:
+    """``generate --ray``: a table or text model's records as part files."""
+    if isinstance(synth, SequenceSynthesizer):
+        raise SynthloomError("--ray generates table and text models; time series run locally")
+    if parallelism is not None:
+        raise SynthloomError("--parallelism does not apply to --ray (one CPU per shard task)")
+    if max_invalid is not None:  # a local run counts it over the run; shards cannot
+        raise SynthloomError(
+            "--max-invalid does not apply to --ray (each shard allows the config's "
+            "max_invalid, by default 5 × its records); leave it out"
+        )
+    check_not_protected(output, model_dir)
+    if isinstance(synth, TableSynthesizer):
+        if start_string is not None:
+            raise SynthloomError("--start-string applies to text models only")
+        table_parts(
+            model_dir, str(output), num_records, ray, file_format or "parquet", seeds=seeds,
+            **options,
+        )
+        return
+    if seeds is not None:
+        raise SynthloomError("--seeds applies to table models; this model is a text model")
+    if file_format not in (None, TEXT_FORMAT):
+        raise SynthloomError(
+            f"--format {file_format}: a text model's parts are .txt lines; leave out --format"
+        )
+    text_parts(model_dir, str(output), num_records, ray, start_string=start_string, **options)
 
 
 def _keep_first(chunks: Iterator[Any], kept: list[Any], rows: int) -> Iterator[Any]:

@@ -37,19 +37,23 @@ app = typer.Typer(
 class _Progress:
     """Shows each step of the status timeline: a spinner while it runs, a line when done."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, spinner: bool = True) -> None:
         self.quiet = quiet
+        self.spinner = spinner  # off beside another live display (the --ray progress bar)
         self.status: Status | None = None
+        self.running: StatusEvent | None = None
 
     def __call__(self, event: StatusEvent) -> None:
-        if self.quiet:
+        if self.quiet or (event.status == "running" and not self.spinner):
             return
         what = event.stage + (f" {event.table}" if event.table else "")
         if event.status == "running":
             self.status = console.status(f"{what} …")
             self.status.start()
+            self.running = event
             return
-        if self.status is not None:
+        # a step done inside the running one (a table trained on Ray): a line above it
+        if self.status is not None and event is self.running:
             self.status.stop()
             self.status = None
         mark = "[green]✓[/]" if event.status == "done" else "[red]✗[/]"
@@ -197,7 +201,7 @@ def generate(
         options = _storage_options(storage_option or [])
         database_parts(
             model_dir, destination, num_records, ray, seed=seed, file_format=file_format,
-            overwrite=overwrite, storage_options=options,
+            overwrite=overwrite, storage_options=options, on_step=_Progress(quiet, False),
         )
         return
     if destination_kind(destination) == "objects":  # before generating, not after

@@ -31,13 +31,32 @@ def table_parts(
     """``synthloom generate --ray``: a table model's rows as part files."""
     from synthloom.scale import generate_parts
 
-    if num_records is None:
+    if num_records is None and options.get("seeds") is None:
         raise SynthloomError("--ray needs --num-records (the rows to spread over the shards)")
     with _progress("records") as progress:
         result = generate_parts(
             model_dir, output, num_records, ray=ray, file_format=file_format, progress=progress,
             **options,
         )
+    _wrote(result)
+
+
+def text_parts(
+    model_dir: Path, output: str, num_records: int | None, ray: str, **options: Any
+) -> None:
+    """``synthloom generate --ray`` for a text model: its records as lines of part files."""
+    from synthloom.scale import generate_text_parts
+
+    if num_records is None:
+        raise SynthloomError("--ray needs --num-records (the records to spread over the shards)")
+    with _progress("records") as progress:
+        result = generate_text_parts(
+            model_dir, output, num_records, ray=ray, progress=progress, **options
+        )
+    _wrote(result)
+
+
+def _wrote(result: Any) -> None:
     console.print(
         f"wrote {result.rows:,} records in {result.parts} parts to {result.location} "
         f"({result.rows / max(result.seconds, 1e-9):,.0f} records/s on Ray)",

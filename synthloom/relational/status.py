@@ -68,6 +68,17 @@ class Timeline:
             self._notify(event)
             self.save()
 
+    def finished(
+        self, stage: str, table: str | None, seconds: float, detail: str | None = None
+    ) -> StatusEvent:
+        """Record a step that ran elsewhere (a Ray task) and took ``seconds``, now done."""
+        started = datetime.fromtimestamp(time.time() - seconds, UTC).isoformat()
+        event = StatusEvent(stage, table, "done", started, round(seconds, 3), detail)
+        self.events.append(event)
+        self._notify(event)
+        self.save()
+        return event
+
     def _notify(self, event: StatusEvent) -> None:
         if self.callback is not None:
             self.callback(event)

@@ -188,8 +188,12 @@ class RelationalSynthesizer:
             if ray is not None:  # every table at once: each learns from real data only
                 from synthloom.scale.ray_jobs import train_tables
 
+                def trained(name: str, seconds: float) -> None:  # a task's own time
+                    detail = f"{len(frames[name]):,} rows, a Ray task"
+                    timeline.finished("training", name, seconds, detail)
+
                 with timeline.step("training", f"{len(plans)} tables on Ray") as event:
-                    train_tables(self, schema, frames, plans, directory, ray)
+                    train_tables(self, schema, frames, plans, directory, ray, trained)
                     event.detail = f"{rows:,} rows"
             for name in schema.order if ray is None else ():
                 with timeline.step("training", name) as event:

@@ -6,6 +6,17 @@ imported only when a function here is called with ``ray=``.
 """
 
 from synthloom.scale.parts import PartWriter
-from synthloom.scale.ray_jobs import PartsResult, generate_parts, generate_relational_parts
+from synthloom.scale.ray_jobs import (
+    PartsResult,
+    generate_parts,
+    generate_relational_parts,
+    generate_text_parts,
+)
 
-__all__ = ["PartWriter", "PartsResult", "generate_parts", "generate_relational_parts"]
+__all__ = [
+    "PartWriter",
+    "PartsResult",
+    "generate_parts",
+    "generate_relational_parts",
+    "generate_text_parts",
+]

@@ -2,9 +2,10 @@
 
 A shard is a range of the records asked for, with its own seed: its rows depend only on
 (seed, index), so a retried shard writes the same rows again. Each shard writes one
-``part-NNNNN`` file under a hidden temporary name and renames it when complete, so a
-task killed mid-write leaves no part, and a retry after a complete write replaces the
-part with identical rows: no row is ever counted twice.
+``part-NNNNN`` file (a table's rows as Parquet or CSV, or text records as lines) under a
+hidden temporary name and renames it when complete, so a task killed mid-write leaves no
+part, and a retry after a complete write replaces the part with identical rows: no row is
+ever counted twice.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 import os
 import tempfile
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +24,12 @@ import pandas as pd
 
 from synthloom.errors import ConfigError, DataError
 from synthloom.io.tables import write_table
+from synthloom.io.text import write_text_records
 
 PART_PREFIX = "part-"
-FORMATS = ("parquet", "csv")
+TABLE_FORMATS = ("parquet", "csv")
+TEXT_FORMAT = "txt"  # text records, one a line
+FORMATS = (*TABLE_FORMATS, TEXT_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -54,9 +59,13 @@ def shard_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1, np.uint64)[0] >> 1)
 
 
-def run_seed(seed: int | None) -> int:
-    """The run's seed: the given one, else one drawn here once, so retries repeat rows."""
-    return seed if seed is not None else int.from_bytes(os.urandom(7), "little")
+def run_seed(seed: int | None, default: int | None = None) -> int:
+    """The run's seed: the given one, else ``default`` (the config's), else one drawn here
+    once, so retries repeat rows."""
+    for given in (seed, default):
+        if given is not None:
+            return given
+    return int.from_bytes(os.urandom(7), "little")
 
 
 @dataclass(frozen=True)
@@ -79,17 +88,32 @@ class PartWriter:
         return f"{PART_PREFIX}{index:05d}.{self.file_format}"
 
     def write(self, index: int, frame: pd.DataFrame) -> int:
-        """Write shard ``index`` atomically (temporary name, then rename); its rows."""
+        """Write shard ``index``'s rows atomically (temporary name, then rename); their
+        number."""
+
+        def table(path: Path) -> int:
+            write_table(frame, path)
+            return len(frame)
+
+        return self._put(index, table)
+
+    def write_lines(self, index: int, records: Iterable[str]) -> int:
+        """Write shard ``index``'s text records, one a line, atomically; their number."""
+        return self._put(index, lambda path: write_text_records(path, records))
+
+    def _put(self, index: int, write_local: Callable[[Path], int]) -> int:
+        """The part written by ``write_local`` to a local file, uploaded under a hidden
+        name and renamed, so no reader ever sees half a part."""
         fs, root = self._fs()
         fs.makedirs(root, exist_ok=True)
         name = self.part_name(index)
         hidden = f".{name}.{uuid.uuid4().hex}.{self.file_format}"  # readers skip dot files
         with tempfile.TemporaryDirectory(prefix="synthloom-part-") as local:
             path = Path(local) / name
-            write_table(frame, path)
+            count = write_local(path)
             fs.put_file(str(path), f"{root}/{hidden}")
         fs.mv(f"{root}/{hidden}", f"{root}/{name}")
-        return len(frame)
+        return count
 
     def prepare(self, overwrite: bool) -> None:
         """Refuse (or, with ``overwrite``, remove) parts of an earlier run, which would
@@ -141,12 +165,15 @@ class ModelPayload:
     files: dict[str, bytes]
 
     @classmethod
-    def of(cls, model_dir: str | Path) -> ModelPayload:
+    def of(cls, model_dir: str | Path, leave_out: Iterable[str] = ()) -> ModelPayload:
+        """The files of ``model_dir``, but those named in ``leave_out`` (records of runs,
+        which change every run: shipped, they would make every run a new model)."""
         directory = Path(model_dir)
+        skipped = set(leave_out)
         files = {
             str(p.relative_to(directory)): p.read_bytes()
             for p in sorted(directory.rglob("*"))
-            if p.is_file()
+            if p.is_file() and str(p.relative_to(directory)) not in skipped
         }
         digest = hashlib.sha256()
         for name, data in files.items():

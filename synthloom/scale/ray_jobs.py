@@ -1,4 +1,4 @@
-"""Ray tasks: table and database shards written as parts, relational tables trained at once.
+"""Ray tasks: table, text and database shards written as parts, relational tables trained at once.
 
 Ray is imported inside :func:`connect` only, so nothing here needs it until ``ray=`` is
 given. The model dir travels as bytes in Ray's object store (put once, fetched once per
@@ -14,12 +14,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from synthloom.errors import ConfigError, SynthloomError
 from synthloom.io.names import safe_file_name
 from synthloom.lstm.threads import mark_worker_process
-from synthloom.scale.parts import ModelPayload, PartWriter, Shard, plan_shards, run_seed
+from synthloom.scale.parts import (
+    TABLE_FORMATS,
+    TEXT_FORMAT,
+    ModelPayload,
+    PartWriter,
+    Shard,
+    plan_shards,
+    run_seed,
+)
 from synthloom.table import CHUNK_ROWS
 
 # A killed worker (or a lost node) is retried this many times; its shard's seed makes the
@@ -31,6 +40,9 @@ TASKS_PER_CPU = 2
 # Shard i of a database numbers its new keys from i × KEY_STRIDE + 1: ranges never meet,
 # so keys are unique across shards without the shards talking to each other.
 KEY_STRIDE = 10**9
+# Records per text shard: about 15 s of one core at the measured 667 fortunes/s, so a
+# retry repeats little work while Ray's per-task cost stays negligible.
+TEXT_SHARD_RECORDS = 10_000
 
 ProgressCallback = Callable[[int, int], None]  # (records done, records wanted)
 
@@ -79,7 +91,7 @@ def connect(address: str) -> Any:
 def generate_parts(
     model_dir: str | Path,
     destination: str | PartWriter,
-    num_records: int,
+    num_records: int | None,
     *,
     ray: str = "auto",
     seed: int | None = None,
@@ -88,33 +100,100 @@ def generate_parts(
     storage_options: dict[str, Any] | None = None,
     overwrite: bool = False,
     gen_temp: float | None = None,
+    seeds: pd.DataFrame | str | Path | None = None,
+    rebalance: dict[str, dict[Any, float]] | None = None,
     progress: ProgressCallback | None = None,
 ) -> PartsResult:
     """Generate ``num_records`` rows of a table model as Ray tasks, one part per shard.
 
     ``destination`` is a folder, an fsspec URL (``s3://bucket/prefix``) or a
     :class:`PartWriter`. Shard ``i`` has the rows chunk ``i`` of
-    :meth:`TableSynthesizer.generate_chunks` has for the same seed.
+    :meth:`TableSynthesizer.generate_chunks` has for the same seed, seeds and rebalance:
+    with ``seeds`` (one row per seed row, ``num_records`` then unused) shard ``i`` gets
+    seed rows ``[i × shard_rows, …)`` in order; rebalanced seed rows are drawn here, shard
+    after shard, as a local run draws them chunk after chunk.
     """
     from synthloom.table import TableSynthesizer
 
-    TableSynthesizer.load(model_dir)  # a bad model dir fails here, not in every task
+    synth = TableSynthesizer.load(model_dir)  # a bad model dir fails here, not in every task
+    if file_format not in TABLE_FORMATS:
+        raise ConfigError(f"format {file_format!r} is not one of {TABLE_FORMATS} for a table")
+    wanted, seed_frame, rebalance = synth._seeding(num_records, seeds, rebalance)
+    base = run_seed(seed, synth.config.params.seed)
+    rng = np.random.default_rng(base)  # rebalanced seed rows: drawn in shard order
+
+    def task_args(shard: Shard) -> tuple[Any, ...]:
+        rows = synth._chunk_seeds(seed_frame, rebalance, shard.start, shard.rows, rng)
+        return gen_temp, rows
+
     writer = _writer(destination, file_format, storage_options)
+    shards = plan_shards(wanted, shard_rows, base)
+    return _write_parts(
+        model_dir, writer, shards, _table_shard, task_args, ray, overwrite, progress
+    )
+
+
+def generate_text_parts(
+    model_dir: str | Path,
+    destination: str | PartWriter,
+    num_records: int,
+    *,
+    ray: str = "auto",
+    seed: int | None = None,
+    shard_rows: int = TEXT_SHARD_RECORDS,
+    storage_options: dict[str, Any] | None = None,
+    overwrite: bool = False,
+    gen_temp: float | None = None,
+    start_string: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> PartsResult:
+    """Generate ``num_records`` valid records of a text model as Ray tasks, each shard's
+    records as the lines of one ``part-NNNNN.txt``.
+
+    A shard samples until it has exactly its records (invalid ones are dropped; more than
+    the config's ``max_invalid``, by default 5 × its records, fail the run), from its own
+    seed, so a retried shard writes the same lines. The records are as good as a local
+    run's, but not the same ones: a local run cuts its chunks by sampling batches, not by
+    shards.
+    """
+    from synthloom.text import TextSynthesizer
+
+    synth = TextSynthesizer.load(model_dir)  # a bad model dir fails here, not in every task
+    options = {"gen_temp": gen_temp, "start_string": start_string}
+    writer = _writer(destination, TEXT_FORMAT, storage_options)
+    shards = plan_shards(num_records, shard_rows, run_seed(seed, synth.config.params.seed))
+    return _write_parts(
+        model_dir, writer, shards, _text_shard, lambda _: (options,), ray, overwrite, progress
+    )
+
+
+def _write_parts(
+    model_dir: str | Path,
+    writer: PartWriter,
+    shards: list[Shard],
+    task: Callable[..., int],
+    task_args: Callable[[Shard], tuple[Any, ...]],
+    ray: str,
+    overwrite: bool,
+    progress: ProgressCallback | None,
+) -> PartsResult:
+    """``task(payload, shard, writer, *task_args(shard))`` on every shard, each writing
+    one part; the model broadcast once, the parts checked to hold exactly the records."""
     writer.prepare(overwrite)
-    shards = plan_shards(num_records, shard_rows, run_seed(seed))
     start = time.monotonic()
     module = connect(ray)
     payload = module.put(ModelPayload.of(model_dir))
-    task = module.remote(_table_shard).options(max_retries=MAX_RETRIES, num_cpus=1)
+    remote = module.remote(task).options(max_retries=MAX_RETRIES, num_cpus=1)
+    wanted = sum(s.rows for s in shards)
     done = _run(
         module,
-        ((s, task.remote(payload, s, writer, gen_temp)) for s in shards),
+        ((s, remote.remote(payload, s, writer, *task_args(s))) for s in shards),
         progress,
-        num_records,
+        wanted,
     )
     rows = sum(done.values())
     writer.clean_leftovers()
-    _check_count(rows, num_records)
+    _check_count(rows, wanted)
     return PartsResult(rows, len(shards), writer.url, time.monotonic() - start)
 
 
@@ -130,6 +209,7 @@ def generate_relational_parts(
     storage_options: dict[str, Any] | None = None,
     overwrite: bool = False,
     progress: ProgressCallback | None = None,
+    on_step: Callable[[Any], None] | None = None,
 ) -> PartsResult:
     """A synthetic database of ``num_records`` root rows as Ray tasks: each shard of root
     rows generates its children (foreign keys resolved within the shard, keys from the
@@ -140,32 +220,41 @@ def generate_relational_parts(
     database URL (or an SQLite file), the driver appends each shard's tables to staging
     tables as the shard arrives and, at the end, replaces the target tables in one
     transaction (:class:`~synthloom.relational.destinations.StagedDatabase`).
+
+    The steps (generation on Ray, writing) go to the model dir's status timeline
+    (``generation_status.json``) and to ``on_step`` as they start and end.
     """
     from synthloom.relational.destinations import StagedDatabase, destination_kind
-    from synthloom.relational.synthesizer import RelationalSynthesizer
+    from synthloom.relational.status import Timeline
+    from synthloom.relational.synthesizer import GENERATION_STATUS_FILE, RelationalSynthesizer
 
     synth = RelationalSynthesizer.load(model_dir)
     assert synth.schema is not None
     shards = plan_shards(num_records, shard_rows, run_seed(seed))
     if len(shards) * KEY_STRIDE > 2**62:
         raise ConfigError(f"{len(shards)} shards are too many for 64-bit keys; raise shard_rows")
-    run = _ShardRun(synth, model_dir, shards, ray, progress)
+    timeline = Timeline(Path(model_dir) / GENERATION_STATUS_FILE, on_step)
+    run = _ShardRun(synth, model_dir, shards, ray, progress, timeline)
     if not isinstance(destination, PartWriter) and destination_kind(destination) == "database":
         with StagedDatabase(
             destination, synth.schema, synth._originals, overwrite=overwrite
         ) as database:
             totals = run.tables(_shard_tables, consume=database.append)
-            location = database.commit()
+            with timeline.step("writing", "staging tables to targets") as event:
+                location = database.commit()
+                event.detail = location
         return run.result(totals, location)
     writer = _writer(destination, file_format, storage_options)
     writers = {name: writer.child(safe_file_name(name)) for name in synth.schema.tables}
     for child in writers.values():
         child.prepare(overwrite)
     totals = run.tables(_database_shard, writers)
-    for name, frame in synth._originals.items():
-        writers[name].write(0, frame)
-    for child in writers.values():
-        child.clean_leftovers()
+    with timeline.step("writing", "original tables") as event:
+        for name, frame in synth._originals.items():
+            writers[name].write(0, frame)
+        for child in writers.values():
+            child.clean_leftovers()
+        event.detail = writer.url
     return run.result(totals, writer.url)
 
 
@@ -178,6 +267,7 @@ class _ShardRun:
     shards: list[Shard]
     ray: str
     progress: ProgressCallback | None
+    timeline: Any
     start: float = field(default_factory=time.monotonic)
 
     def tables(
@@ -185,23 +275,27 @@ class _ShardRun:
     ) -> dict[str, int]:
         """Rows by table over all shards: ``task(payload, shard, *args)`` on every shard,
         its result passed to ``consume`` (on the driver) as it arrives; originals once."""
-        module = connect(self.ray)
-        payload = module.put(ModelPayload.of(self.model_dir))
-        remote = module.remote(task).options(max_retries=MAX_RETRIES, num_cpus=1)
-        done = _run(
-            module,
-            ((s, remote.remote(payload, s, *args)) for s in self.shards),
-            self.progress,
-            sum(s.rows for s in self.shards),
-            count=lambda tables: tables[self.synth.schema.root],
-            consume=consume,
-        )
-        totals: dict[str, int] = {}
-        for tables in done.values():
-            for name, rows in tables.items():
-                totals[name] = totals.get(name, 0) + rows
-        for name, frame in self.synth._originals.items():
-            totals[name] = len(frame)
+        with self.timeline.step("generation", f"{len(self.shards)} shards on Ray") as event:
+            module = connect(self.ray)
+            # the generation timeline, rewritten every run, is no part of the model
+            record = self.timeline.path.name
+            payload = module.put(ModelPayload.of(self.model_dir, [record]))
+            remote = module.remote(task).options(max_retries=MAX_RETRIES, num_cpus=1)
+            done = _run(
+                module,
+                ((s, remote.remote(payload, s, *args)) for s in self.shards),
+                self.progress,
+                sum(s.rows for s in self.shards),
+                count=lambda tables: tables[self.synth.schema.root],
+                consume=consume,
+            )
+            totals: dict[str, int] = {}
+            for tables in done.values():
+                for name, rows in tables.items():
+                    totals[name] = totals.get(name, 0) + rows
+            for name, frame in self.synth._originals.items():
+                totals[name] = len(frame)
+            event.detail = ", ".join(f"{name} {rows:,}" for name, rows in totals.items())
         return totals
 
     def result(self, totals: dict[str, int], location: str) -> PartsResult:
@@ -224,22 +318,23 @@ def train_tables(
 
     All of them learn from the real tables, never from another model, so no table waits
     for another. Each task trains into its own temporary folder and returns the files,
-    which land in ``directory`` as if trained here.
+    which land in ``directory`` as if trained here; ``on_done(table, seconds)`` hears of
+    each table as it lands, with the seconds its task trained.
     """
     module = connect(address)
     frames_ref = module.put(frames)
     task = module.remote(_train_table).options(max_retries=1, num_cpus=1)
     refs = {task.remote(synth, schema, frames_ref, plans[name]): name for name in schema.order}
-    start = time.monotonic()
     while refs:
         ready, _ = module.wait(list(refs), num_returns=1)
         name = refs.pop(ready[0])
-        files, plans[name] = module.get(ready[0])  # the plan: DP publishes released rows
+        # the plan: DP publishes released rows; the seconds: the task's own training time
+        files, plans[name], seconds = module.get(ready[0])
         for relative, data in files.items():
             (directory / relative).parent.mkdir(parents=True, exist_ok=True)
             (directory / relative).write_bytes(data)
         if on_done is not None:
-            on_done(name, time.monotonic() - start)
+            on_done(name, seconds)
 
 
 # ------------------------------------------------------------------------------ tasks
@@ -255,6 +350,10 @@ def _loaded(payload: ModelPayload, kind: str) -> Any:
             from synthloom.table import TableSynthesizer
 
             _LOADED[payload.digest] = TableSynthesizer.load(directory, device="cpu")
+        elif kind == "text":
+            from synthloom.text import TextSynthesizer
+
+            _LOADED[payload.digest] = TextSynthesizer.load(directory, device="cpu")
         else:
             from synthloom.relational.synthesizer import RelationalSynthesizer
 
@@ -263,11 +362,25 @@ def _loaded(payload: ModelPayload, kind: str) -> Any:
 
 
 def _table_shard(
-    payload: ModelPayload, shard: Shard, writer: PartWriter, gen_temp: float | None
+    payload: ModelPayload,
+    shard: Shard,
+    writer: PartWriter,
+    gen_temp: float | None,
+    seeds: pd.DataFrame | None,
 ) -> int:
     synth = _loaded(payload, "table")
-    frame = synth.generate(shard.rows, seed=shard.seed, gen_temp=gen_temp, parallelism=1)
+    frame = synth.generate(
+        shard.rows, seeds=seeds, seed=shard.seed, gen_temp=gen_temp, parallelism=1
+    )
     return writer.write(shard.index, frame)
+
+
+def _text_shard(
+    payload: ModelPayload, shard: Shard, writer: PartWriter, options: dict[str, Any]
+) -> int:
+    synth = _loaded(payload, "text")
+    records = synth.generate(shard.rows, seed=shard.seed, parallelism=1, **options)
+    return writer.write_lines(shard.index, (r.text for r in records if r.valid))
 
 
 def _shard_tables(payload: ModelPayload, shard: Shard) -> dict[str, pd.DataFrame]:
@@ -288,14 +401,15 @@ def _database_shard(
 
 def _train_table(
     synth: Any, schema: Any, frames: dict[str, pd.DataFrame], plan: Any
-) -> tuple[dict[str, bytes], Any]:
-    """One table's model files, and its plan as training left it."""
+) -> tuple[dict[str, bytes], Any, float]:
+    """One table's model files, its plan as training left it, and the seconds it took."""
     mark_worker_process()
+    start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="synthloom-train-") as folder:
         root = Path(folder)
         synth._train_table(schema, frames, plan, root)
         files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-        return files, plan
+        return files, plan, time.monotonic() - start
 
 
 # ----------------------------------------------------------------------------- driver
