@@ -101,25 +101,29 @@ def test_earlier_parts_are_refused_or_replaced(
     assert [len(f) for f in frames] == [100, 50]  # stale parts would add rows
 
 
+def _crash_once_writer(folder: Path, file_format: str, marker: Path) -> PartWriter:
+    """A part writer whose worker process dies right after writing part 1, the first time
+    only (``marker`` records that it did); tables and text both write through ``_put``."""
+
+    @dataclass(frozen=True)
+    class CrashOnce(PartWriter):  # local: Ray ships it by value, no import needed
+        marker: str = ""
+
+        def _put(self, index: int, write_local: Any) -> int:
+            count = super()._put(index, write_local)
+            if index == 1 and not os.path.exists(self.marker):
+                Path(self.marker).touch()
+                os._exit(1)  # the worker dies before reporting: Ray runs the task again
+            return count
+
+    return CrashOnce(str(folder), file_format, {}, marker=str(marker))
+
+
 def test_a_killed_task_is_retried_without_duplicate_rows(
     ray_runtime: Any, table_model: Path, tmp_path: Path
 ) -> None:
     marker = tmp_path / "crashed"
-
-    @dataclass(frozen=True)
-    class CrashOnce(PartWriter):  # local: Ray ships it by value, no import needed
-        """Kills its worker process right after writing part 1, the first time only."""
-
-        marker: str = ""
-
-        def write(self, index: int, frame: pd.DataFrame) -> int:
-            rows = super().write(index, frame)
-            if index == 1 and not os.path.exists(self.marker):
-                Path(self.marker).touch()
-                os._exit(1)  # the worker dies before reporting: Ray runs the task again
-            return rows
-
-    writer = CrashOnce(str(tmp_path / "out"), "parquet", {}, marker=str(marker))
+    writer = _crash_once_writer(tmp_path / "out", "parquet", marker)
     result = generate_parts(table_model, writer, 600, shard_rows=200, seed=9)
     assert marker.exists(), "the worker was not killed"
     assert result.rows == 600
@@ -180,21 +184,7 @@ def test_a_killed_text_task_is_retried_without_duplicate_lines(
     ray_runtime: Any, trained_dir: Path, tmp_path: Path
 ) -> None:
     marker = tmp_path / "crashed"
-
-    @dataclass(frozen=True)
-    class CrashOnce(PartWriter):  # local: Ray ships it by value, no import needed
-        """Kills its worker process right after writing part 1, the first time only."""
-
-        marker: str = ""
-
-        def write_lines(self, index: int, records: Any) -> int:
-            count = super().write_lines(index, records)
-            if index == 1 and not os.path.exists(self.marker):
-                Path(self.marker).touch()
-                os._exit(1)  # the worker dies before reporting: Ray runs the task again
-            return count
-
-    writer = CrashOnce(str(tmp_path / "out"), "txt", {}, marker=str(marker))
+    writer = _crash_once_writer(tmp_path / "out", "txt", marker)
     result = generate_text_parts(trained_dir, writer, 90, shard_rows=40, seed=9)
     assert marker.exists(), "the worker was not killed"
     assert result.rows == 90
