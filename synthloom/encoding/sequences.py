@@ -147,11 +147,8 @@ def from_gaps(
         info = infos[step.name]
         start, _ = _to_numbers(frame[step.name], info, unit=_unit(step))
         start = _given_starts(start, starts, step.name, entity)
-        start = start.where(pd.Series(first, index=frame.index)).ffill()
         gaps = pd.to_numeric(frame[step.gap], errors="coerce").fillna(0).clip(lower=0)
-        gaps[first] = 0
-        total = gaps.groupby(entity).cumsum()
-        values = (start.astype(float) + total.to_numpy()).to_numpy()
+        values = _running(start.astype(float), gaps, first, entity).to_numpy()
         frame[step.name] = _from_numbers(values, info, step)
         frame = frame.drop(columns=[step.gap])
     return frame
@@ -235,14 +232,13 @@ def from_changes(
     starts: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Inverse of :func:`to_changes` (``starts`` as in :func:`from_gaps`, of levels)."""
-    first = pd.Series(group_starts(entity), index=frame.index)
+    first = group_starts(entity)
     levels = {}
     for step in changes:
         if step.anchor is None:
             start = _given_starts(_level(frame[step.name], step.log), starts, step.name, entity)
             change = pd.to_numeric(frame[step.delta], errors="coerce").astype("Float64")
-            change = change.fillna(0).where(~first, 0)
-            levels[step.name] = start.where(first).ffill() + change.groupby(entity).cumsum()
+            levels[step.name] = _running(start, change.fillna(0), first, entity)
     for step in changes:
         spread = pd.to_numeric(frame[step.delta], errors="coerce").astype("Float64")
         level = levels[step.name] if step.anchor is None else spread + levels[step.anchor]
@@ -274,6 +270,16 @@ def start_numbers(
         values[entity[first]] = numbers[first].to_numpy(dtype=np.float64, na_value=np.nan)
         out[step.name] = values
     return out
+
+
+def _running(
+    start: pd.Series, steps: pd.Series, first: np.ndarray, entity: np.ndarray
+) -> pd.Series:
+    """Each entity's first-row ``start`` plus the running sum of its later rows' ``steps``
+    (gaps, changes): the walk that :func:`from_gaps` and :func:`from_changes` rebuild."""
+    first_row = pd.Series(first, index=start.index)
+    walked = steps.where(~first_row, 0).groupby(entity).cumsum()
+    return start.where(first_row).ffill() + walked.to_numpy(dtype=np.float64)
 
 
 def _given_starts(
