@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 from synthloom.io.tables import read_table
@@ -22,12 +23,10 @@ from synthloom.table import TableSynthesizer
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "tabular"
 
 
-def run(device: str, cap: float, train_rows: int | None, **options: object) -> str:
+def run(
+    device: str, cap: float, train: pd.DataFrame, holdout: pd.DataFrame, **options: object
+) -> str:
     """Fit, generate 5,000 records and score them: one line of figures."""
-    train, _ = read_table(DATA / "adult.csv")
-    if train_rows:
-        train = train.head(train_rows)
-    holdout, _ = read_table(DATA / "adult_test.csv")
     synth = TableSynthesizer(
         max_training_time_seconds=cap, epochs=100, seed=0, device=device, **options
     )
@@ -56,13 +55,17 @@ def main() -> None:
     parser.add_argument("--dp-rows", type=int, default=0)
     args = parser.parse_args()
     threads = torch.get_num_threads()
+    train, _ = read_table(DATA / "adult.csv")
+    holdout, _ = read_table(DATA / "adult_test.csv")
+    cap = args.time_cap
     for device in args.devices.split(","):
-        print(f"{device} (torch threads {threads}): {run(device, args.time_cap, None)}", flush=True)
+        print(f"{device} (torch threads {threads}): {run(device, cap, train, holdout)}", flush=True)
         for size in filter(None, args.batch_sizes.split(",")):
-            line = run(device, args.time_cap, None, batch_size=int(size))
+            line = run(device, cap, train, holdout, batch_size=int(size))
             print(f"{device} batch_size {size}: {line}", flush=True)
         if args.dp_rows:
-            line = run(device, args.time_cap, args.dp_rows, dp=True, dp_epsilon=5.0)
+            few = train.head(args.dp_rows)
+            line = run(device, cap, few, holdout, dp=True, dp_epsilon=5.0)
             print(f"{device} DP (ε 5, {args.dp_rows} rows): {line}", flush=True)
 
 
