@@ -35,6 +35,7 @@ from pydantic import Field, field_validator
 
 from synthloom.config import (
     MAX_SEQUENCE_ROWS,
+    ColumnOptions,
     ConfigFile,
     Fallback,
     Generate,
@@ -48,7 +49,6 @@ from synthloom.config import (
 from synthloom.errors import ConfigError
 
 Treatment = Literal["synthesize", "keep", "exclude"]
-ColumnKind = Literal["auto", "categorical", "string", "identifier", "text"]
 Engine = Literal["lstm", "amplify"]
 
 
@@ -85,9 +85,11 @@ class TableConfig(_Section):
     foreign_keys: list[ForeignKeyConfig] | None = None
     parent: str | None = None
     columns: dict[str, Treatment] = Field(default_factory=dict)
-    # How a column is learned (as the table models' columns.<name>.kind): e.g. names and
-    # emails spelled as strings; default: decided from the data.
-    column_kinds: dict[str, ColumnKind] = Field(default_factory=dict)
+    # How a column is learned, as a table model's columns.<name>: a kind (names and
+    # emails spelled as strings; default: decided from the data) or a mapping with kind,
+    # max_length, loss_weight, gen_temp (a text column's own settings; tables learned
+    # row by row). Treatments are ``columns`` above.
+    column_kinds: dict[str, ColumnOptions] = Field(default_factory=dict)
     context_columns: list[str] | None = None
     engine: Engine | None = None
     params: RelationalParams | None = None
@@ -96,6 +98,17 @@ class TableConfig(_Section):
     sequential: bool = True
     order_by: list[str] = Field(default_factory=list)
     max_sequence_rows: int = Field(MAX_SEQUENCE_ROWS, ge=1, le=100_000)
+
+    @field_validator("column_kinds")
+    @classmethod
+    def _no_treatments(cls, kinds: dict[str, ColumnOptions]) -> dict[str, ColumnOptions]:
+        treated = [name for name, options in kinds.items() if options.treatment != "generate"]
+        if treated:
+            raise ValueError(
+                f"{treated}: a relational table's treatments (synthesize, keep, exclude) go "
+                "under its columns, not column_kinds"
+            )
+        return kinds
 
 
 class RelationalGenerate(_Section):

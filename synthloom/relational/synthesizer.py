@@ -431,7 +431,10 @@ class RelationalSynthesizer:
             "validators": config.validators.model_dump(),
             "fallback": config.fallback.model_dump(),
             "columns": {
-                **{c: {"kind": k} for c, k in config.table(table).column_kinds.items()},
+                **{
+                    c: o.model_dump(exclude_defaults=True)
+                    for c, o in config.table(table).column_kinds.items()
+                },
                 **{c: {"kind": "categorical"} for c in lookups or []},
             },
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 
@@ -11,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
+from synthloom.errors import ConfigError
 from synthloom.relational import RelationalSynthesizer, read_database
 from synthloom.relational.destinations import write_tables
 from synthloom.relational.report import child_sequences, lookup_references
@@ -201,6 +203,27 @@ def test_column_kinds_per_table(tmp_path):
     with pytest.raises(ConfigError, match="column_kinds"):
         RelationalSynthesizer(config).fit(CHINOOK, tmp_path / "m2")
     assert synth.integrity_ is None or synth.integrity_.share == 1.0
+
+
+def test_column_settings_per_table(tmp_path):
+    """A root table's spelled column takes its own loss weight and temperature; a
+    sequential child's cannot (one line naming the setting), nor can a treatment."""
+    config = chinook_config(engine="lstm", include_tables=["employee", "customer"])
+    config["params"] = {**TINY_LSTM, "epochs": 1}
+    config["tables"]["employee"]["column_kinds"] = {
+        "email": {"kind": "string", "loss_weight": 2.5, "gen_temp": 0.8}
+    }
+    RelationalSynthesizer(config).fit(CHINOOK, tmp_path / "m")
+    params = json.loads((tmp_path / "m" / "tables" / "employee" / "model_params.json").read_text())
+    email = params["config"]["columns"]["email"]
+    assert (email["kind"], email["loss_weight"], email["gen_temp"]) == ("string", 2.5, 0.8)
+    assert 2.5 in params["parts"][0]["model_shape"]["loss_weights"]
+    config["tables"]["customer"]["column_kinds"] = {"company": {"loss_weight": 2}}
+    with pytest.raises(ConfigError, match="loss_weight"):
+        RelationalSynthesizer(config).fit(CHINOOK, tmp_path / "m2")
+    config["tables"]["customer"]["column_kinds"] = {"company": "keep"}
+    with pytest.raises(ConfigError, match="under its columns"):
+        RelationalSynthesizer(config)
 
 
 def test_sequences_without_parent_context(clinic, tmp_path):
