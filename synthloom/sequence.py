@@ -55,10 +55,12 @@ from synthloom.lstm.model import pick_device
 from synthloom.lstm.sequence_model import (
     FLAG_END,
     FLAG_ROW,
+    ROW_POSITIONS,
     RowRules,
     SequenceLSTM,
     SequenceSampler,
     SequenceShape,
+    calibrate_end_bias,
 )
 from synthloom.lstm.threads import ThreadGovernor
 from synthloom.lstm.train import (
@@ -80,6 +82,10 @@ ENTITY = "__entity"
 # Entities sampled side by side: wide batches keep the per-step overhead small (ended
 # entities leave the batch, so late rows cost little).
 SEQUENCE_SAMPLING_BATCH = 65536
+# End-flag calibration of a child table (not under DP): rounds, and generated rows per
+# round (training parents sampled to about this many rows).
+CALIBRATION_ROUNDS = 2
+CALIBRATION_ROWS = 30_000
 # Sequence models' own defaults for params the user did not set (see _sequence_defaults).
 SEQUENCE_DEFAULTS = {"learning_rate": 0.01, "rnn_layers": 1, "learning_rate_schedule": "plateau"}
 # Fewest entities per training batch when the batch size is chosen for the data.
@@ -104,6 +110,7 @@ class SequenceSynthesizer:
         self.table_format: TableFormat | None = None
         self.max_rows = 0
         self.lengths: list[int] = []  # training series lengths (time series, not under DP)
+        self.end_bias: list[float] = []  # end-flag logit shift per row index (child tables)
         self.n_entities = 0  # entities learned (under DP the released count)
         self._device = torch.device("cpu")
 
@@ -202,6 +209,10 @@ class SequenceSynthesizer:
             )
             result = trainer.fit([sequences[i] for i in train_idx], [sequences[i] for i in val_idx])
             keep_old_if_interrupted(result.stop_reason, directory, model_dir)
+            self.end_bias = []
+            if not dp and not self.lengths and len(train_idx):
+                self.end_bias = self._calibrated_ends(ctx, rows, train_idx, params)
+                write_json(directory / PARAMS_FILE, self._model_params(params, self.n_entities))
             account = private.training.summary() if private else None
             if account is not None:
                 account["neighbouring"] = (
@@ -336,6 +347,7 @@ class SequenceSynthesizer:
             "model_shape": self.network.shape.to_dict(),
             "max_rows": self.max_rows,
             "lengths": self.lengths,
+            "end_bias": self.end_bias,
             "n_records": n_entities,
         }
 
@@ -360,6 +372,7 @@ class SequenceSynthesizer:
             synth.table_format = TableFormat.from_dict(meta["table_format"])
             synth.max_rows = int(meta["max_rows"])
             synth.lengths = list(meta.get("lengths", []))
+            synth.end_bias = [float(b) for b in meta.get("end_bias", [])]
             synth.n_entities = int(meta.get("n_records", 0))
             synth.model_dir = directory
             synth._device = pick_device(device)
@@ -425,6 +438,56 @@ class SequenceSynthesizer:
             frame = frame.sort_values(ENTITY, kind="stable").reset_index(drop=True)
         return self._with_entity_ids(frame.drop(columns=[ENTITY]), frame[ENTITY].to_numpy())
 
+    def _calibrated_ends(
+        self, ctx: np.ndarray, rows: list[np.ndarray], train_idx: np.ndarray, params: Params
+    ) -> list[float]:
+        """The end flag's logit shift per row index that makes the lengths generated for
+        the training parents match theirs (a few rounds; see ``calibrate_end_bias``).
+
+        A learned per-row end decision errs a little at every row, and the errors compound:
+        a child table's long sequences came out five times as often as in the data
+        (Lahman Batting: 2.1% of players over 22 rows against 0.4%)."""
+        codec, network = self._trained(), self.network
+        assert network is not None
+        real = np.array([len(rows[i]) for i in train_idx], dtype=np.int64)
+        rng = np.random.default_rng(first_given(params.seed, 0))
+        n = min(len(train_idx), max(1, int(CALIBRATION_ROWS / max(real.mean(), 1.0))))
+        chosen = rng.choice(np.asarray(train_idx), n, replace=False)
+        forced = np.full_like(ctx[chosen], -1)
+        given = codec.context.positions(codec.given)
+        forced[:, given] = ctx[chosen][:, given]
+        limit = np.full(n, self.max_rows, dtype=np.int64)
+        bias = np.zeros(ROW_POSITIONS + 1)
+        device = pick_device(params.device)
+        for round_ in range(CALIBRATION_ROUNDS):
+            generator = torch.Generator(device=device)
+            generator.manual_seed(first_given(params.seed, 0) + 104729 * (round_ + 1))
+            sampler = self._sampler(device, bias.tolist())
+            drawn = sampler.sample(
+                forced,
+                params.gen_temp,
+                generator,
+                np.zeros(n, np.int64),
+                limit,
+                SEQUENCE_SAMPLING_BATCH,
+            )
+            sampled = np.bincount(drawn.entity, minlength=n)
+            bias = calibrate_end_bias(bias, real, sampled)
+        log.info("end flag calibrated on %d training parents: shift %s", n, np.round(bias[:8], 2))
+        return [round(float(b), 4) for b in bias]
+
+    def _sampler(self, device: torch.device, end_bias: list[float]) -> SequenceSampler:
+        codec, network = self._trained(), self.network
+        assert network is not None
+        return SequenceSampler(
+            network,
+            device,
+            [*codec.context.banned, [], *codec.rows.banned],
+            [-1, *codec.rows.ends],
+            RowRules(*codec.row_rules()),
+            end_bias,
+        )
+
     def _trained(self) -> SequenceCodec:
         if self.codec is None or self.network is None or self.table_format is None:
             raise ConfigError("this synthesizer is not trained; call fit() or load() first")
@@ -453,13 +516,7 @@ class SequenceSynthesizer:
         generator = torch.Generator(device=self._device)
         run_seed = seed if seed is not None else params.seed
         generator.manual_seed(run_seed if run_seed is not None else int(torch.seed() % 2**62))
-        sampler = SequenceSampler(
-            network,
-            self._device,
-            [*codec.context.banned, [], *codec.rows.banned],
-            [-1, *codec.rows.ends],
-            RowRules(*codec.row_rules()),
-        )
+        sampler = self._sampler(self._device, self.end_bias)
         with ThreadGovernor(params.threads, "generation", wait=False, level=logging.DEBUG) as gov:
             sampler.on_row = gov.tick
             drawn = sampler.sample(

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from synthloom.errors import ConfigError
+from synthloom.lstm.sequence_model import calibrate_end_bias, hazards
 from synthloom.report.sequences import (
     consecutive_pair_accuracy,
     lag1_autocorrelation,
@@ -324,3 +325,42 @@ def test_sequences_sampled_a_few_entities_at_a_time(series_model):
     assert small.groupby("sensor")["time"].apply(lambda t: t.is_monotonic_increasing).all()
     with pytest.raises(ConfigError, match="predict_batch_size=0"):
         synth.generate(5, predict_batch_size=0)
+
+
+def test_end_bias_step_matches_end_rates():
+    """Where enough sequences reach a row, the shift is the difference of the end rates'
+    logits; rows too rare to measure take the last measured row's shift."""
+    rng = np.random.default_rng(0)
+    real = rng.geometric(0.3, 20_000) - 1  # ends at each row with probability 0.3
+    sampled = rng.geometric(0.1, 20_000) - 1
+    bias = calibrate_end_bias(np.zeros(65), real, sampled)
+    expected = np.log(0.3 / 0.7) - np.log(0.1 / 0.9)
+    assert np.allclose(bias[:6], expected, atol=0.1)
+    reliable_rows = int(np.flatnonzero(hazards(real, 65)[1] >= 30).max())
+    assert reliable_rows < 40
+    assert np.all(bias[reliable_rows + 1 :] == bias[reliable_rows])
+
+
+def test_child_lengths_are_calibrated_to_the_training_parents(tmp_path):
+    """An underfit end decision makes lengths unlike the data; the calibration after
+    training brings the lengths generated for the training parents back in line."""
+    rng = np.random.default_rng(1)
+    lengths = np.where(rng.random(400) < 0.6, rng.integers(1, 3, 400), rng.integers(10, 16, 400))
+    entity = np.repeat(np.arange(400), lengths)
+    rows = pd.DataFrame({"v": rng.integers(0, 3, len(entity))})
+    context = pd.DataFrame(index=range(400))
+    synth = SequenceSynthesizer(epochs=1, **SMALL)
+    synth.fit(rows, tmp_path / "m", entity=entity, context=context)
+    assert json.loads((tmp_path / "m" / "model_params.json").read_text())["end_bias"]
+    given = pd.DataFrame(index=range(400))
+
+    def accuracy(model: SequenceSynthesizer) -> float:
+        out = model.generate(context=given, seed=0)
+        made = np.bincount(out[ENTITY], minlength=400)
+        return length_accuracy(pd.Series(lengths), pd.Series(made))
+
+    calibrated = accuracy(SequenceSynthesizer.load(tmp_path / "m"))
+    plain = SequenceSynthesizer.load(tmp_path / "m")
+    plain.end_bias = []
+    assert calibrated >= 0.85
+    assert calibrated > accuracy(plain) + 0.05
