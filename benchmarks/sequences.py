@@ -55,9 +55,14 @@ PEOPLE_EXCLUDED = [
 ]
 
 
+# Top-level config keys set from the command line (``--context-size``).
+CONFIG_CHANGES: dict = {}
+
+
 def lahman_config(cap: float, people_cap: float = 40.0) -> dict:
     people_columns = {c: "exclude" for c in PEOPLE_EXCLUDED if c != "playerID"}
     return {
+        **CONFIG_CHANGES,
         "engine": "lstm",
         "params": {"seed": 0, "max_training_time_seconds": cap},
         "include_tables": ["People", "Batting"],
@@ -290,7 +295,10 @@ def main() -> None:
     parser.add_argument("--players", type=int, default=None, help="sample this many players")
     parser.add_argument("--people-cap", type=float, default=40.0, help="People's seconds")
     parser.add_argument("--no-alone", action="store_true", help="skip Batting learned alone")
+    parser.add_argument("--context-size", type=int, default=None, help="People columns as context")
     args = parser.parse_args()
+    if args.context_size is not None:
+        CONFIG_CHANGES["context_size"] = args.context_size
     logging.basicConfig(level=logging.WARNING)
     if args.part in ("lahman", "all"):
         lahman(args.cap, args.players, args.people_cap, alone=not args.no_alone)

@@ -74,7 +74,7 @@ def assess(schema: Schema, frames: dict[str, pd.DataFrame], config: RelationalCo
         top = max(cardinalities.values(), default=0)
         engine = config.engine_for(name)
         params = config.params_for(name)
-        width = len(data.columns) + (config.context_size + 2 if table.modelled_by else 0)
+        width = len(data.columns) + (config.context_size_for(False) + 2 if table.modelled_by else 0)
         if engine == "lstm":
             spread = 1 + math.log10(max(top, 10)) / 4
             seconds = params.epochs * len(frame) * (width + 1) * spread / LSTM_TOKENS_PER_SECOND

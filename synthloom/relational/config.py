@@ -49,6 +49,11 @@ from synthloom.config import (
 from synthloom.errors import ConfigError
 
 Treatment = Literal["synthesize", "keep", "exclude"]
+# Parent columns a child is conditioned on when ``context_size`` is unset: a row-by-row
+# child or count model reads them on every row, a sequence once per parent (and its
+# number of rows depends on them: Lahman careers follow debut and final game).
+ROW_CONTEXT_SIZE = 3
+SEQUENCE_CONTEXT_SIZE = 10
 Engine = Literal["lstm", "amplify"]
 
 
@@ -132,7 +137,7 @@ class RelationalConfig(ConfigFile):
     schema_file: str | None = None
     engine: Engine = "lstm"
     count_engine: Engine = "amplify"
-    context_size: int = Field(3, ge=0)
+    context_size: int | None = Field(None, ge=0)
     params: RelationalParams = Field(default_factory=RelationalParams)
     validators: Validators = Field(default_factory=Validators)
     fallback: Fallback = Field(default_factory=Fallback)
@@ -141,6 +146,12 @@ class RelationalConfig(ConfigFile):
     include_tables: list[str] | None = None
     exclude_tables: list[str] = Field(default_factory=list)
     tables: dict[str, TableConfig] = Field(default_factory=dict)
+
+    def context_size_for(self, sequential: bool) -> int:
+        """Parent columns a child (its sequences, else its rows) is conditioned on."""
+        if self.context_size is not None:
+            return self.context_size
+        return SEQUENCE_CONTEXT_SIZE if sequential else ROW_CONTEXT_SIZE
 
     def engine_for(self, table: str) -> str:
         """The engine that learns ``table``: the table's, else ``params.engine``, else top."""

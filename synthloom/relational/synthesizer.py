@@ -267,7 +267,7 @@ class RelationalSynthesizer:
                 )
             return list(wanted)
         candidates = _context_candidates(frames[fk.parent], parent)
-        size = self.config.context_size
+        size = self.config.context_size_for(self._sequential(table.name))
         if not candidates or size == 0:
             return []
         child = frames[table.name]
@@ -302,7 +302,7 @@ class RelationalSynthesizer:
         keys = set(fk.parent_columns)
         columns = [c for c in parent.columns if c not in keys]
         candidates = [c for c in columns if _usable_context(parent[c])]
-        size = self.config.context_size
+        size = self.config.context_size_for(sequential=False)
         if not candidates or size == 0:
             return []
         per_parent = parent[candidates].copy()

@@ -236,3 +236,38 @@ def test_sequences_without_parent_context(clinic, tmp_path):
     tables = synth.generate(30, seed=0)
     assert synth.integrity_.share == 1.0
     assert len(tables["visit"]) > 0
+
+
+def test_a_sequential_child_reads_more_parent_columns_by_default(tmp_path):
+    """Unset context_size: a sequence (context read once per parent) is conditioned on up
+    to 10 parent columns, a child learned row by row on 3; a set value holds for both."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "db"
+    folder.mkdir()
+    parent = pd.DataFrame({"id": np.arange(60)})
+    for name in "abcde":
+        parent[name] = rng.choice(["x", "y", "z"], 60)
+    child = pd.DataFrame({"owner": rng.integers(0, 60, 200), "v": rng.integers(0, 4, 200)})
+    child.insert(0, "id", np.arange(200))
+    parent.to_csv(folder / "owner.csv", index=False)
+    child.to_csv(folder / "item.csv", index=False)
+    schema = {
+        "tables": {
+            "owner": {"primary_key": ["id"]},
+            "item": {
+                "primary_key": ["id"],
+                "foreign_keys": [{"columns": ["owner"], "references": {"table": "owner"}}],
+            },
+        }
+    }
+    (folder / "schema.yaml").write_text(yaml.safe_dump(schema), encoding="utf-8")
+
+    def context(**config):
+        config = {"engine": "lstm", "params": {**TINY_LSTM, "epochs": 1}, **config}
+        model_dir = tmp_path / f"m{len(list(tmp_path.iterdir()))}"
+        synth = RelationalSynthesizer(config).fit(folder, model_dir)
+        return synth.plans["item"].context
+
+    assert len(context()) == 5
+    assert len(context(tables={"item": {"sequential": False}})) == 3
+    assert len(context(context_size=2)) == 2
