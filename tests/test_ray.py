@@ -20,7 +20,7 @@ import yaml
 from typer.testing import CliRunner
 
 from synthloom.cli import app
-from synthloom.errors import DataError
+from synthloom.errors import ConfigError, DataError, SynthloomError
 from synthloom.io.tables import read_table
 from synthloom.relational import RelationalSynthesizer, check_integrity, write_tables
 from synthloom.relational.destinations import StagedDatabase
@@ -442,3 +442,98 @@ def test_a_failed_database_run_leaves_the_tables_as_they_were(
     result = generate_relational_parts(chinook_on_ray, path, 40, shard_rows=10, overwrite=True)
     root = RelationalSynthesizer.load(chinook_on_ray).schema.root  # type: ignore[union-attr]
     assert len(_database_tables(path)[root]) == result.rows == 40
+
+
+# ------------------------------------------------------------ column clusters on Ray
+def _wide_table(rows: int = 300) -> pd.DataFrame:
+    """Six columns, two related pairs: three clusters of two at field_cluster_size 2."""
+    frame = small_table(rows, seed=1)
+    frame["d"] = frame["a"] * 2 + (frame["b"] == "x")
+    frame["e"] = frame["b"].map({"x": "p", "y": "q", "z": "r"})
+    frame["f"] = (frame["c"] > 0).astype(int)
+    return frame
+
+
+def test_column_clusters_train_as_ray_tasks(
+    ray_runtime: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from synthloom.scale import ray_jobs
+
+    options = {**TINY_TABLE, "field_cluster_size": 2, "max_training_time_seconds": 30}
+    frame = _wide_table()
+    local = TableSynthesizer(**options).fit(frame, tmp_path / "local")
+    started = time.monotonic()
+    on_ray = TableSynthesizer(**options).fit(frame, tmp_path / "ray", ray="auto")
+    assert time.monotonic() - started < 30  # the cap holds for the whole fit
+    assert len(on_ray.clusters_) >= 3 and on_ray.clusters_ == local.clusters_
+    last = len(local.clusters_)
+
+    def files(folder: Path) -> set[str]:
+        return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+
+    assert files(tmp_path / "ray") == files(tmp_path / "local")  # landed as a local run's
+    weights = {f"cluster_{i}/weights.safetensors" for i in range(1, last)}
+    assert weights <= files(tmp_path / "ray")
+    params = json.loads((tmp_path / "ray" / "model_params.json").read_text())
+    assert [p["columns"] for p in params["parts"]] == [c.columns for c in local.clusters_]
+    budget = params["effective_params"]["max_training_time_seconds"]
+    assert budget == 30  # the config's cap is kept; each task got its share of it
+    loaded = TableSynthesizer.load(tmp_path / "ray")
+    rows = loaded.generate(120, seed=1)
+    assert list(rows.columns) == list(frame.columns) and len(rows) == 120
+    assert set(rows["e"].dropna()) <= {"p", "q", "r"}
+    # the trained weights are the ones saved: the fitted object generates as the loaded one
+    pd.testing.assert_frame_equal(on_ray.generate(50, seed=3), loaded.generate(50, seed=3))
+
+    def failing(synth: Any, part: Any, frame: Any, split: Any, params: Any, index: int) -> Any:
+        if index == last - 1:  # local: Ray ships it by value
+            raise ValueError("out of memory on the worker")
+        return ray_jobs._train_cluster(synth, part, frame, split, params, index)
+
+    before = files(tmp_path / "ray")
+    monkeypatch.setattr(ray_jobs, "_train_cluster", failing)
+    expected = rf"column cluster {last} of {last} failed in its Ray task \(ValueError: out of"
+    with pytest.raises(SynthloomError, match=expected):
+        TableSynthesizer(**options).fit(frame, tmp_path / "ray", ray="auto", overwrite=True)
+    assert files(tmp_path / "ray") == before  # the earlier model is intact
+    assert TableSynthesizer.load(tmp_path / "ray").generate(5, seed=1).shape == (5, 6)
+
+
+def test_ray_training_is_refused_under_dp_and_for_amplify(tmp_path: Path) -> None:
+    frame = _wide_table(50)
+    with pytest.raises(ConfigError, match="--ray does not train under dp: true"):
+        TableSynthesizer(**TINY_TABLE, dp=True).fit(frame, tmp_path / "dp", ray="auto")
+    with pytest.raises(ConfigError, match="the amplify engine trains here"):
+        TableSynthesizer(engine="amplify").fit(frame, tmp_path / "amp", ray="auto")
+    assert not (tmp_path / "dp").exists() and not (tmp_path / "amp").exists()
+
+
+def test_cli_and_relational_training_split_a_wide_table_on_ray(
+    ray_runtime: Any, tmp_path: Path
+) -> None:
+    params = {**TINY_TABLE, "field_cluster_size": 2, "epochs": 1}
+    frame = _wide_table(120)
+    frame.to_csv(tmp_path / "wide.csv", index=False)
+    config = {"schema_version": "1.0", "models": [{"synthetics": {"params": params}}]}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    args = ["train", str(tmp_path / "c.yaml"), "--data", str(tmp_path / "wide.csv"), "--quiet"]
+    done = CliRunner().invoke(app, [*args, "--model-dir", str(tmp_path / "m"), "--ray", "auto"])
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "m" / "cluster_1" / "weights.safetensors").is_file()
+    text = tmp_path / "t.txt"
+    text.write_text("one line\nanother line\n" * 10, encoding="utf-8")
+    refused = CliRunner().invoke(
+        app, ["train", str(tmp_path / "c.yaml"), "--data", str(text), "--model-dir",
+              str(tmp_path / "tm"), "--ray", "auto"],
+    )
+    assert refused.exit_code == 2 and "text and time-series models train here" in refused.output
+    # in a relational run, the wide table's task runs its clusters as tasks of their own
+    (tmp_path / "db").mkdir()
+    frame.rename_axis("id").reset_index().to_csv(tmp_path / "db" / "wide.csv", index=False)
+    relational = {"params": params, "tables": {"wide": {"primary_key": ["id"]}}}
+    model = tmp_path / "rel"
+    RelationalSynthesizer(relational).fit(tmp_path / "db", model, ray="auto")
+    clusters = sorted(p.parent.name for p in model.rglob("cluster_*/weights.safetensors"))
+    assert clusters == [f"cluster_{i}" for i in range(1, len(clusters) + 1)] and clusters
+    tables = RelationalSynthesizer.load(model).generate(30, seed=1)
+    assert list(tables["wide"].columns) == ["id", *frame.columns] and len(tables["wide"]) == 30

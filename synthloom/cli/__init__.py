@@ -63,13 +63,28 @@ def train(
         bool,
         typer.Option("--force", help="Train on a table of fewer than 10 rows (copies people)."),
     ] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            help="Train a wide table's column clusters as parallel Ray tasks: 'auto' or a "
+            "cluster address (not under dp: true). Needs pip install 'synthloom[ray]'.",
+        ),
+    ] = None,
 ) -> None:
     """Train on a table (CSV/JSON/JSONL/Parquet) or a text file (one record per line)."""
     loaded = load_config(config)
     source = data or _config_data_source(loaded, config)
     synth = synthesizer_for(source, loaded.synthetics, model or loaded.engine)
+    if ray is not None and not isinstance(synth, TableSynthesizer):
+        raise SynthloomError(
+            "--ray trains the column clusters of a table; text and time-series models "
+            "train here, leave out --ray"
+        )
     if isinstance(synth, TableSynthesizer):
-        synth.fit(source, model_dir, overwrite=overwrite, show_progress=not quiet, force=force)
+        synth.fit(
+            source, model_dir, overwrite=overwrite, show_progress=not quiet, force=force, ray=ray
+        )
     else:
         synth.fit(source, model_dir, overwrite=overwrite, show_progress=not quiet)
     _report_training(synth, model_dir)

@@ -332,7 +332,10 @@ class RelationalSynthesizer:
         frames: dict[str, pd.DataFrame],
         plan: TablePlan,
         directory: Path,
+        ray: str | None = None,
     ) -> None:
+        """One table's models (its own and its count models) into ``directory``; with
+        ``ray`` (in a Ray task) a wide LSTM table's column clusters as tasks of their own."""
         table, frame = schema.tables[plan.name], frames[plan.name]
         fk = table.modelled_by
         if plan.sequential:
@@ -348,11 +351,13 @@ class RelationalSynthesizer:
             if fk is None and self.config.generate.rebalance:  # the root: seed field to rebalance
                 seeds = [*seeds, *self.config.generate.rebalance]
             synth = self._table_synthesizer(plan.name, seeds, engine, lookups=lookups)
+            clusters = ray if engine == "lstm" and not synth.config.params.dp else None
             synth.fit(
                 training,
                 directory / plan.folder,
                 log_warning=lambda message: _own_columns_warning(f"table {plan.name}: {message}"),
                 force=True,  # the database decides which tables are small: warn only
+                ray=clusters,
             )
             _stop_if_interrupted(synth, plan.name)
             if synth.config.params.dp:

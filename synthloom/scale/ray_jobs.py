@@ -28,6 +28,7 @@ from synthloom.scale.parts import (
     Shard,
     plan_shards,
     run_seed,
+    shard_seed,
 )
 from synthloom.table import CHUNK_ROWS
 
@@ -324,7 +325,10 @@ def train_tables(
     module = connect(address)
     frames_ref = module.put(frames)
     task = module.remote(_train_table).options(max_retries=1, num_cpus=1)
-    refs = {task.remote(synth, schema, frames_ref, plans[name]): name for name in schema.order}
+    refs = {
+        task.remote(synth, schema, frames_ref, plans[name], address): name
+        for name in schema.order
+    }
     while refs:
         ready, _ = module.wait(list(refs), num_returns=1)
         name = refs.pop(ready[0])
@@ -335,6 +339,69 @@ def train_tables(
             (directory / relative).write_bytes(data)
         if on_done is not None:
             on_done(name, seconds)
+
+
+def train_clusters(
+    synth: Any,
+    parts: list[Any],
+    frame: pd.DataFrame,
+    split: tuple[np.ndarray, np.ndarray],
+    params: Any,
+    directory: Path,
+    start: float,
+    address: str,
+) -> list[Any]:
+    """Train the column clusters of one wide table as parallel Ray tasks; their training
+    results, in cluster order. ``parts`` are replaced by the trained ones.
+
+    Every cluster learns from the real columns (a later cluster's conditioning columns
+    are real values, not an earlier model's), so none waits for another. Each task trains
+    into a temporary folder and returns its files, which land in ``directory`` as a local
+    run writes them. The time cap: the tasks run side by side, in ``waves`` =
+    ⌈clusters / cluster CPUs⌉ rounds, so each gets 1/waves of what is left of the cap
+    (all of it when there is a CPU per cluster) and the fit keeps to the cap.
+    """
+    from synthloom.lstm.train import time_share
+
+    module = connect(address)
+    cpus = max(int(module.cluster_resources().get("CPU", 1)), 1)
+    waves = -(-len(parts) // cpus)
+    budget = time_share(params, start, waves)
+    capped = params.model_copy(update={"max_training_time_seconds": budget})
+    synth_ref, frame_ref = module.put(synth), module.put(frame)
+    task = module.remote(_train_cluster).options(max_retries=1, num_cpus=1)
+    refs = {
+        task.remote(synth_ref, part, frame_ref, split, capped, index): index
+        for index, part in enumerate(parts)
+    }
+    results: dict[int, Any] = {}
+    try:
+        while refs:
+            ready, _ = module.wait(list(refs), num_returns=1)
+            index = refs.pop(ready[0])
+            files, parts[index], results[index] = _cluster_result(module, ready[0], index, parts)
+            for relative, data in files.items():
+                (directory / relative).parent.mkdir(parents=True, exist_ok=True)
+                (directory / relative).write_bytes(data)
+    finally:
+        for ref in refs:  # an error or Ctrl-C: the other clusters are not wanted
+            module.cancel(ref)
+    return [results[i] for i in range(len(parts))]
+
+
+def _cluster_result(module: Any, ref: Any, index: int, parts: list[Any]) -> Any:
+    """A cluster task's files, trained part and result; a failure as one line."""
+    try:
+        return module.get(ref)
+    except module.exceptions.RayError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, SynthloomError):
+            raise cause from None
+        problem = f"{type(cause).__name__}: {cause}" if cause is not None else type(exc).__name__
+        raise SynthloomError(
+            f"column cluster {index + 1} of {len(parts)} failed in its Ray task ({problem}); "
+            "nothing new was saved. Check the cluster's workers, or leave out --ray"
+        ) from None
 
 
 # ------------------------------------------------------------------------------ tasks
@@ -400,16 +467,41 @@ def _database_shard(
 
 
 def _train_table(
-    synth: Any, schema: Any, frames: dict[str, pd.DataFrame], plan: Any
+    synth: Any, schema: Any, frames: dict[str, pd.DataFrame], plan: Any, address: str
 ) -> tuple[dict[str, bytes], Any, float]:
-    """One table's model files, its plan as training left it, and the seconds it took."""
+    """One table's model files, its plan as training left it, and the seconds it took; a
+    wide table's column clusters train as tasks of their own (this one waits for them
+    without holding its CPU: Ray frees a task's CPU while it blocks on others)."""
     mark_worker_process()
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="synthloom-train-") as folder:
         root = Path(folder)
-        synth._train_table(schema, frames, plan, root)
+        synth._train_table(schema, frames, plan, root, ray=address)
         files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
         return files, plan, time.monotonic() - start
+
+
+def _train_cluster(
+    synth: Any,
+    part: Any,
+    frame: pd.DataFrame,
+    split: tuple[np.ndarray, np.ndarray],
+    params: Any,
+    index: int,
+) -> tuple[dict[str, bytes], Any, Any]:
+    """One column cluster's files (as a local run writes them under the model dir), its
+    trained part and its training result. ``params`` carry the task's share of the cap."""
+    from synthloom.lstm.train import seed_everything
+
+    mark_worker_process()
+    start = time.monotonic()
+    if params.seed is not None:  # each cluster its own stream, the same on every run
+        seed_everything(shard_seed(params.seed, index) % 2**32)  # NumPy's range
+    with tempfile.TemporaryDirectory(prefix="synthloom-cluster-") as folder:
+        root = Path(folder)
+        result = synth._train_part(part, frame, split, root, params, (start, 1), None, False)
+        files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    return files, part, result
 
 
 # ----------------------------------------------------------------------------- driver
