@@ -28,14 +28,17 @@ from synthloom.scale import (
     PartWriter,
     generate_parts,
     generate_relational_parts,
+    generate_sequence_parts,
     generate_text_parts,
 )
-from synthloom.scale.parts import ModelPayload
-from synthloom.scale.ray_jobs import _shard_tables
+from synthloom.scale.parts import ModelPayload, shard_seed
+from synthloom.scale.ray_jobs import KEY_STRIDE, _shard_tables
+from synthloom.sequence import SequenceSynthesizer
 from synthloom.table import TableSynthesizer
 from tests.conftest import CHINOOK
 from tests.relational.conftest import chinook_config
 from tests.test_bad_input import small_table
+from tests.test_sequences import _series as _sensor_series
 from tests.test_table import TINY_TABLE
 
 
@@ -537,3 +540,51 @@ def test_cli_and_relational_training_split_a_wide_table_on_ray(
     assert clusters == [f"cluster_{i}" for i in range(1, len(clusters) + 1)] and clusters
     tables = RelationalSynthesizer.load(model).generate(30, seed=1)
     assert list(tables["wide"].columns) == ["id", *frame.columns] and len(tables["wide"]) == 30
+
+
+# ---------------------------------------------------------------- time series on Ray
+@pytest.fixture(scope="module")
+def series_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Path]:
+    model_dir = tmp_path_factory.mktemp("ray_series") / "m"
+    data = _sensor_series(30)
+    options = {"rnn_units": 32, "embedding_dim": 16, "rnn_layers": 1, "seed": 0, "epochs": 4}
+    series = {"entity_column": "sensor", "order_by": ["time"]}
+    SequenceSynthesizer(time_series=series, **options).fit(data, model_dir)
+    return data, model_dir
+
+
+def test_time_series_shards_hold_whole_series_with_unique_ids(
+    ray_runtime: Any, series_model: tuple[pd.DataFrame, Path], tmp_path: Path
+) -> None:
+    data, model = series_model
+    result = generate_sequence_parts(model, tmp_path / "s", 25, shard_rows=10, seed=2)
+    assert (result.rows, result.parts) == (25, 3)  # series, as --num-records counts locally
+    parts = [pd.read_parquet(f) for f in sorted((tmp_path / "s").glob("part-*.parquet"))]
+    assert [p["sensor"].nunique() for p in parts] == [10, 10, 5]
+    assert sum(len(p) for p in parts) == result.tables["rows"]
+    ids = [set(p["sensor"]) for p in parts]
+    assert not ids[0] & ids[1] and not ids[1] & ids[2] and not ids[0] & ids[2]
+    assert not set().union(*ids) & set(data["sensor"])  # new ids, never real ones
+    synth = SequenceSynthesizer.load(model)
+    pd.testing.assert_frame_equal(parts[0], synth.generate(10, seed=2), check_dtype=False)
+    second = synth.generate(10, seed=shard_seed(2, 1), entity_offset=KEY_STRIDE)
+    pd.testing.assert_frame_equal(parts[1], second, check_dtype=False)
+    assert parts[1]["sensor"].astype(int).min() == KEY_STRIDE + 1
+    # given first rows: each series continued in the shard that holds its entity
+    first = data.sort_values(["sensor", "time"]).groupby("sensor").head(2)
+    prefix = first[first["sensor"].isin(["s3", "s1", "s4", "s0", "s2"])]
+    order = list(dict.fromkeys(prefix["sensor"]))  # first appearance, as locally
+    continued = generate_sequence_parts(
+        model, tmp_path / "p", None, seeds=prefix, shard_rows=2, seed=1
+    )
+    assert (continued.rows, continued.parts) == (5, 3)
+    parts = [pd.read_parquet(f) for f in sorted((tmp_path / "p").glob("part-*.parquet"))]
+    assert [list(dict.fromkeys(p["sensor"])) for p in parts] == [order[:2], order[2:4], order[4:]]
+    for part in parts:
+        for sensor, rows in part.groupby("sensor"):
+            assert len(rows) > (prefix["sensor"] == sensor).sum()  # given rows, then more
+    args = ["generate", "--model-dir", str(model), "--output", str(tmp_path / "cli")]
+    done = CliRunner().invoke(app, [*args, "--num-records", "12", "--ray", "auto", "--seed", "3"])
+    assert done.exit_code == 0, done.output
+    rows = len(_parts(tmp_path / "cli"))
+    assert f"wrote {rows} records (12 series) in 1 parts" in done.output

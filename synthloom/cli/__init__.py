@@ -13,7 +13,7 @@ import typer
 from synthloom.cli.common import EXIT_INTERRUPTED, console, friendly_errors
 from synthloom.cli.logs import setup_logging
 from synthloom.cli.relational import app as relational_app
-from synthloom.cli.scale import RAY_HELP, table_parts, text_parts
+from synthloom.cli.scale import RAY_HELP, sequence_parts, table_parts, text_parts
 from synthloom.cli.serve import serve
 from synthloom.config import SynthloomConfig, check_generation_args, load_config
 from synthloom.errors import SynthloomError
@@ -294,9 +294,7 @@ def _generate_on_ray(
     start_string: str | None,
     **options: Any,
 ) -> None:
-    """``generate --ray``: a table or text model's records as part files."""
-    if isinstance(synth, SequenceSynthesizer):
-        raise SynthloomError("--ray generates table and text models; time series run locally")
+    """``generate --ray``: a table, time-series or text model's records as part files."""
     if parallelism is not None:
         raise SynthloomError("--parallelism does not apply to --ray (one CPU per shard task)")
     if max_invalid is not None:  # a local run counts it over the run; shards cannot
@@ -305,6 +303,14 @@ def _generate_on_ray(
             "max_invalid, by default 5 × its records); leave it out"
         )
     check_not_protected(output, model_dir)
+    if isinstance(synth, SequenceSynthesizer):
+        if start_string is not None:
+            raise SynthloomError("--start-string applies to text models only")
+        sequence_parts(
+            model_dir, str(output), num_records, ray, file_format or "parquet", seeds=seeds,
+            **options,
+        )
+        return
     if isinstance(synth, TableSynthesizer):
         if start_string is not None:
             raise SynthloomError("--start-string applies to text models only")

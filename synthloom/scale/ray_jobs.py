@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthloom.errors import ConfigError, SynthloomError
+from synthloom.errors import ConfigError, DataError, SynthloomError
 from synthloom.io.names import safe_file_name
 from synthloom.lstm.threads import mark_worker_process
 from synthloom.scale.parts import (
@@ -166,6 +166,98 @@ def generate_text_parts(
     return _write_parts(
         model_dir, writer, shards, _text_shard, lambda _: (options,), ray, overwrite, progress
     )
+
+
+def generate_sequence_parts(
+    model_dir: str | Path,
+    destination: str | PartWriter,
+    num_records: int | None,
+    *,
+    ray: str = "auto",
+    seed: int | None = None,
+    file_format: str = "parquet",
+    shard_rows: int | None = None,
+    storage_options: dict[str, Any] | None = None,
+    overwrite: bool = False,
+    gen_temp: float | None = None,
+    seeds: pd.DataFrame | str | Path | None = None,
+    progress: ProgressCallback | None = None,
+) -> PartsResult:
+    """Generate ``num_records`` series of a time-series model as Ray tasks, each shard's
+    whole series in one part; ``rows`` of the result counts series, ``tables`` the rows.
+
+    As locally, ``num_records`` counts series (default: as many as the model learned) and
+    ``seeds`` (the first rows of series to continue, ``num_records`` then unused) gives
+    one continued series per entity, its ids kept. Shard ``i`` holds ``shard_rows`` series
+    (default: about :data:`CHUNK_ROWS` rows at the learned mean length) and numbers new
+    entity ids from ``i × KEY_STRIDE + 1``, so ids are unique across shards; it equals a
+    local ``generate(shard_rows, seed=<shard i's seed>)`` but for that offset.
+    """
+    from synthloom.sequence import SequenceSynthesizer
+
+    synth = SequenceSynthesizer.load(model_dir)  # a bad model dir fails here, not in every task
+    if file_format not in TABLE_FORMATS:
+        raise ConfigError(f"format {file_format!r} is not one of {TABLE_FORMATS} for a table")
+    per_shard = shard_rows or _series_per_shard(synth)
+    base = run_seed(seed, synth.config.params.seed)
+    if seeds is None:
+        wanted = num_records if num_records is not None else len(synth.lengths) or synth.n_entities
+        shards = plan_shards(wanted, per_shard, base)
+
+        def task_args(shard: Shard) -> tuple[Any, ...]:
+            return gen_temp, None, shard.index * KEY_STRIDE
+
+    else:
+        prefix, entity = _prefix_entities(synth, seeds)
+        shards = plan_shards(int(entity.max()) + 1, per_shard, base)
+
+        def task_args(shard: Shard) -> tuple[Any, ...]:
+            mine = (entity >= shard.start) & (entity < shard.start + shard.rows)
+            return gen_temp, prefix[mine].reset_index(drop=True), 0
+
+    writer = _writer(destination, file_format, storage_options)
+    writer.prepare(overwrite)
+    start = time.monotonic()
+    module = connect(ray)
+    payload = module.put(ModelPayload.of(model_dir))
+    remote = module.remote(_sequence_shard).options(max_retries=MAX_RETRIES, num_cpus=1)
+    done = _run(
+        module,
+        ((s, remote.remote(payload, s, writer, *task_args(s))) for s in shards),
+        progress,
+        sum(s.rows for s in shards),
+        count=lambda made: made[0],
+    )
+    writer.clean_leftovers()
+    series = sum(made[0] for made in done.values())
+    _check_count(series, sum(s.rows for s in shards))
+    rows = sum(made[1] for made in done.values())
+    seconds = time.monotonic() - start
+    return PartsResult(series, len(shards), writer.url, seconds, {"rows": rows})
+
+
+def _series_per_shard(synth: Any) -> int:
+    """Series per shard: about CHUNK_ROWS rows at the learned mean series length (under
+    DP, where no lengths are kept, at the longest learned window)."""
+    mean = float(np.mean(synth.lengths)) if synth.lengths else float(max(synth.max_rows, 1))
+    return max(int(CHUNK_ROWS // max(mean, 1.0)), 1)
+
+
+def _prefix_entities(
+    synth: Any, seeds: pd.DataFrame | str | Path
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The prefix rows and each row's entity number, in order of first appearance (as a
+    local run continues them); without an entity column the rows are one series."""
+    from synthloom.io.tables import read_table
+
+    prefix = seeds if isinstance(seeds, pd.DataFrame) else read_table(seeds)[0]
+    if prefix.empty:
+        raise DataError("the prefix has no rows; give the first rows of each series")
+    column = synth.series.entity_column
+    if column is None or column not in prefix.columns:
+        return prefix.reset_index(drop=True), np.zeros(len(prefix), dtype=np.int64)
+    codes, _ = pd.factorize(prefix[column], sort=False, use_na_sentinel=False)
+    return prefix.reset_index(drop=True), codes.astype(np.int64)
 
 
 def _write_parts(
@@ -421,6 +513,10 @@ def _loaded(payload: ModelPayload, kind: str) -> Any:
             from synthloom.text import TextSynthesizer
 
             _LOADED[payload.digest] = TextSynthesizer.load(directory, device="cpu")
+        elif kind == "sequence":
+            from synthloom.sequence import SequenceSynthesizer
+
+            _LOADED[payload.digest] = SequenceSynthesizer.load(directory, device="cpu")
         else:
             from synthloom.relational.synthesizer import RelationalSynthesizer
 
@@ -448,6 +544,27 @@ def _text_shard(
     synth = _loaded(payload, "text")
     records = synth.generate(shard.rows, seed=shard.seed, parallelism=1, **options)
     return writer.write_lines(shard.index, (r.text for r in records if r.valid))
+
+
+def _sequence_shard(
+    payload: ModelPayload,
+    shard: Shard,
+    writer: PartWriter,
+    gen_temp: float | None,
+    prefix: pd.DataFrame | None,
+    entity_offset: int,
+) -> tuple[int, int]:
+    """A shard's whole series in one part: (series, rows)."""
+    synth = _loaded(payload, "sequence")
+    if prefix is not None:
+        frame = synth.generate(prefix=prefix, seed=shard.seed, gen_temp=gen_temp)
+    else:
+        frame = synth.generate(
+            shard.rows, seed=shard.seed, gen_temp=gen_temp, entity_offset=entity_offset
+        )
+    column = synth.series.entity_column
+    series = int(frame[column].nunique()) if column else shard.rows
+    return series, writer.write(shard.index, frame)
 
 
 def _shard_tables(payload: ModelPayload, shard: Shard) -> dict[str, pd.DataFrame]:
