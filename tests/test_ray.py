@@ -397,11 +397,11 @@ def test_a_failed_database_run_leaves_the_tables_as_they_were(
     with pytest.raises(DataError, match=r"already has table\(s\)"):
         generate_relational_parts(chinook_on_ray, path, 40, shard_rows=10, seed=2)
 
-    def failing_shard(payload: Any, shard: Any) -> Any:  # local: Ray ships it by value
+    def failing_shard(payload: Any, shard: Any, sampling: Any) -> Any:  # shipped by value
         if shard.index == 3:  # a little later than the others, which reach the staging
             time.sleep(1)
             raise DataError("shard 3 failed")
-        return _shard_tables(payload, shard)
+        return _shard_tables(payload, shard, sampling)
 
     monkeypatch.setattr(ray_jobs, "_shard_tables", failing_shard)
     with pytest.raises(DataError, match="shard 3 failed"):
@@ -588,3 +588,38 @@ def test_time_series_shards_hold_whole_series_with_unique_ids(
     assert done.exit_code == 0, done.output
     rows = len(_parts(tmp_path / "cli"))
     assert f"wrote {rows} records (12 series) in 1 parts" in done.output
+
+
+# ------------------------------------------------------- relational rebalance on Ray
+def test_relational_rebalance_on_ray_matches_local_shards(
+    ray_runtime: Any, tmp_path: Path
+) -> None:
+    from tests.relational.test_rebalance import SHOP
+
+    config = chinook_config(**SHOP)  # customer (root, rebalance country: USA 0.5) → invoice
+    del config["tables"]["customer"]["foreign_keys"]
+    model = tmp_path / "model"
+    synth = RelationalSynthesizer(config).fit(CHINOOK, model)
+    share = {"country": {"Canada": 0.25}}
+    result = generate_relational_parts(
+        model, tmp_path / "db", 60, shard_rows=20, seed=3, rebalance=share, file_format="parquet"
+    )
+    parts = [pd.read_parquet(f) for f in sorted((tmp_path / "db" / "customer").glob("part-*"))]
+    assert [(p["country"] == "Canada").sum() for p in parts] == [5, 5, 5]  # 0.25 of each
+    assert result.rows == 60
+    local = synth.generate(20, seed=shard_seed(3, 1), key_offset=KEY_STRIDE, rebalance=share)
+    invoices = [pd.read_parquet(f) for f in sorted((tmp_path / "db" / "invoice").glob("part-*"))]
+    pd.testing.assert_frame_equal(parts[1], local["customer"], check_dtype=False)
+    pd.testing.assert_frame_equal(invoices[1], local["invoice"], check_dtype=False)
+    configured = generate_relational_parts(model, tmp_path / "c", 40, shard_rows=20, seed=1)
+    customers = _parts(tmp_path / "c" / "customer")  # the config's rebalance: USA 0.5
+    assert configured.rows == 40 and (customers["country"] == "USA").sum() == 20
+    with pytest.raises(ConfigError, match="was trained without it"):
+        generate_relational_parts(model, tmp_path / "bad", 40, rebalance={"city": {"Oslo": 1}})
+    assert not (tmp_path / "bad").exists()  # refused before any task
+    args = ["relational", "generate", "--model-dir", str(model), "--num-records", "30"]
+    args += ["--destination", str(tmp_path / "cli"), "--format", "parquet", "--ray", "auto"]
+    args += ["--rebalance", "country: Canada=0.5", "--batch-size", "9"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert (_parts(tmp_path / "cli" / "customer")["country"] == "Canada").sum() == 15

@@ -303,10 +303,14 @@ def generate_relational_parts(
     overwrite: bool = False,
     progress: ProgressCallback | None = None,
     on_step: Callable[[Any], None] | None = None,
+    rebalance: dict[str, dict[Any, float]] | None = None,
+    predict_batch_size: int | None = None,
 ) -> PartsResult:
     """A synthetic database of ``num_records`` root rows as Ray tasks: each shard of root
     rows generates its children (foreign keys resolved within the shard, keys from the
-    shard's own range).
+    shard's own range). Shard ``i`` is what a local ``generate`` of its root rows makes
+    with its seed, ``key_offset=i × KEY_STRIDE``, ``rebalance`` and
+    ``predict_batch_size`` (checked here, before any task starts).
 
     To a folder or object storage, every task writes ``<table>/part-NNNNN`` for every
     table; tables copied from the source (originals) are written once, as part 0. To a
@@ -323,6 +327,7 @@ def generate_relational_parts(
 
     synth = RelationalSynthesizer.load(model_dir)
     assert synth.schema is not None
+    sampling = synth.sampling(rebalance, predict_batch_size)  # a bad rebalance: one line here
     shards = plan_shards(num_records, shard_rows, run_seed(seed))
     if len(shards) * KEY_STRIDE > 2**62:
         raise ConfigError(f"{len(shards)} shards are too many for 64-bit keys; raise shard_rows")
@@ -332,7 +337,7 @@ def generate_relational_parts(
         with StagedDatabase(
             destination, synth.schema, synth._originals, overwrite=overwrite
         ) as database:
-            totals = run.tables(_shard_tables, consume=database.append)
+            totals = run.tables(_shard_tables, sampling, consume=database.append)
             with timeline.step("writing", "staging tables to targets") as event:
                 location = database.commit()
                 event.detail = location
@@ -341,7 +346,7 @@ def generate_relational_parts(
     writers = {name: writer.child(safe_file_name(name)) for name in synth.schema.tables}
     for child in writers.values():
         child.prepare(overwrite)
-    totals = run.tables(_database_shard, writers)
+    totals = run.tables(_database_shard, writers, sampling)
     with timeline.step("writing", "original tables") as event:
         for name, frame in synth._originals.items():
             writers[name].write(0, frame)
@@ -567,19 +572,24 @@ def _sequence_shard(
     return series, writer.write(shard.index, frame)
 
 
-def _shard_tables(payload: ModelPayload, shard: Shard) -> dict[str, pd.DataFrame]:
-    """A shard's tables, originals left out (they are written once)."""
+def _shard_tables(
+    payload: ModelPayload, shard: Shard, sampling: dict[str, Any]
+) -> dict[str, pd.DataFrame]:
+    """A shard's tables, originals left out (they are written once); ``sampling``: the
+    run's rebalance and batch size, as :meth:`RelationalSynthesizer.sampling` gave them."""
     synth = _loaded(payload, "relational")
-    tables = synth.generate(shard.rows, seed=shard.seed, key_offset=shard.index * KEY_STRIDE)
+    tables = synth.generate(
+        shard.rows, seed=shard.seed, key_offset=shard.index * KEY_STRIDE, **sampling
+    )
     return {name: frame for name, frame in tables.items() if name not in synth._originals}
 
 
 def _database_shard(
-    payload: ModelPayload, shard: Shard, writers: dict[str, PartWriter]
+    payload: ModelPayload, shard: Shard, writers: dict[str, PartWriter], sampling: dict[str, Any]
 ) -> dict[str, int]:
     return {
         name: writers[name].write(shard.index, frame)
-        for name, frame in _shard_tables(payload, shard).items()
+        for name, frame in _shard_tables(payload, shard, sampling).items()
     }
 
 
