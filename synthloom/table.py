@@ -362,6 +362,8 @@ class TableSynthesizer:
     ) -> tuple[list[_Part], TrainingResult]:
         """Train one LSTM per cluster; a failed run hands over to the fallback if allowed."""
         parts, results = [], []
+        if ray is not None and len(clusters) == 1:
+            log.info("one column cluster: it trains here (--ray has nothing to split)")
         if ray is not None and len(clusters) > 1:  # a failed task: its one-line error
             from synthloom.scale.ray_jobs import train_clusters
 

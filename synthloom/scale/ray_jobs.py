@@ -476,7 +476,8 @@ def train_clusters(
         while refs:
             ready, _ = module.wait(list(refs), num_returns=1)
             index = refs.pop(ready[0])
-            files, parts[index], results[index] = _cluster_result(module, ready[0], index, parts)
+            made = _cluster_result(module, ready[0], index, len(parts))
+            files, parts[index], results[index] = made
             for relative, data in files.items():
                 (directory / relative).parent.mkdir(parents=True, exist_ok=True)
                 (directory / relative).write_bytes(data)
@@ -486,7 +487,7 @@ def train_clusters(
     return [results[i] for i in range(len(parts))]
 
 
-def _cluster_result(module: Any, ref: Any, index: int, parts: list[Any]) -> Any:
+def _cluster_result(module: Any, ref: Any, index: int, clusters: int) -> Any:
     """A cluster task's files, trained part and result; a failure as one line."""
     try:
         return module.get(ref)
@@ -496,7 +497,7 @@ def _cluster_result(module: Any, ref: Any, index: int, parts: list[Any]) -> Any:
             raise cause from None
         problem = f"{type(cause).__name__}: {cause}" if cause is not None else type(exc).__name__
         raise SynthloomError(
-            f"column cluster {index + 1} of {len(parts)} failed in its Ray task ({problem}); "
+            f"column cluster {index + 1} of {clusters} failed in its Ray task ({problem}); "
             "nothing new was saved. Check the cluster's workers, or leave out --ray"
         ) from None
 
