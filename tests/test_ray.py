@@ -502,6 +502,17 @@ def test_column_clusters_train_as_ray_tasks(
     assert TableSynthesizer.load(tmp_path / "ray").generate(5, seed=1).shape == (5, 6)
 
 
+def test_cluster_tasks_share_the_time_cap_by_waves() -> None:
+    from synthloom.config import Params
+    from synthloom.scale.ray_jobs import cluster_budget
+
+    params, now = Params(max_training_time_seconds=60), time.monotonic()
+    assert cluster_budget(params, now, 2, 2) == pytest.approx(60, abs=0.5)  # side by side
+    assert cluster_budget(params, now, 5, 2) == pytest.approx(20, abs=0.5)  # 3 waves
+    assert cluster_budget(params, now - 30, 4, 2.0) == pytest.approx(15, abs=0.5)  # 30 s left
+    assert cluster_budget(Params(), now, 5, 2) is None  # no cap
+
+
 def test_ray_training_is_refused_under_dp_and_for_amplify(tmp_path: Path) -> None:
     frame = _wide_table(50)
     with pytest.raises(ConfigError, match="--ray does not train under dp: true"):

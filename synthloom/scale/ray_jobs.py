@@ -458,12 +458,8 @@ def train_clusters(
     ⌈clusters / cluster CPUs⌉ rounds, so each gets 1/waves of what is left of the cap
     (all of it when there is a CPU per cluster) and the fit keeps to the cap.
     """
-    from synthloom.lstm.train import time_share
-
     module = connect(address)
-    cpus = max(int(module.cluster_resources().get("CPU", 1)), 1)
-    waves = -(-len(parts) // cpus)
-    budget = time_share(params, start, waves)
+    budget = cluster_budget(params, start, len(parts), module.cluster_resources().get("CPU", 1))
     capped = params.model_copy(update={"max_training_time_seconds": budget})
     synth_ref, frame_ref = module.put(synth), module.put(frame)
     task = module.remote(_train_cluster).options(max_retries=1, num_cpus=1)
@@ -485,6 +481,15 @@ def train_clusters(
         for ref in refs:  # an error or Ctrl-C: the other clusters are not wanted
             module.cancel(ref)
     return [results[i] for i in range(len(parts))]
+
+
+def cluster_budget(params: Any, start: float, clusters: int, cpus: float) -> float | None:
+    """Each cluster task's share of the time cap: what is left since ``start`` over the
+    ⌈clusters / cpus⌉ waves the tasks run in (None without a cap)."""
+    from synthloom.lstm.train import time_share
+
+    waves = -(-clusters // max(int(cpus), 1))
+    return time_share(params, start, waves)
 
 
 def _cluster_result(module: Any, ref: Any, index: int, clusters: int) -> Any:
