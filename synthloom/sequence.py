@@ -388,6 +388,7 @@ class SequenceSynthesizer:
         seed: int | None = None,
         gen_temp: float | None = None,
         predict_batch_size: int | None = None,
+        entity_offset: int = 0,
     ) -> pd.DataFrame:
         """New entities and their rows.
 
@@ -398,7 +399,8 @@ class SequenceSynthesizer:
         A time series given a ``prefix`` (rows with the training columns) continues each
         of its series instead: the prefix rows come back as given, its entity ids kept,
         followed by at least one generated row. ``predict_batch_size``: entities sampled
-        side by side (default 65,536; fewer use less memory).
+        side by side (default 65,536; fewer use less memory). A time series' new entity
+        ids count from ``entity_offset`` + 1 (a Ray shard's own range).
         """
         if predict_batch_size is not None and predict_batch_size < 1:
             raise ConfigError(f"predict_batch_size={predict_batch_size} must be at least 1")
@@ -436,7 +438,8 @@ class SequenceSynthesizer:
             more = self._extend(frame, targets - max_rows, seed, gen_temp, batch)
             frame = pd.concat([frame, more], ignore_index=True)
             frame = frame.sort_values(ENTITY, kind="stable").reset_index(drop=True)
-        return self._with_entity_ids(frame.drop(columns=[ENTITY]), frame[ENTITY].to_numpy())
+        ids = frame[ENTITY].to_numpy() + entity_offset
+        return self._with_entity_ids(frame.drop(columns=[ENTITY]), ids)
 
     def _calibrated_ends(
         self, ctx: np.ndarray, rows: list[np.ndarray], train_idx: np.ndarray, params: Params

@@ -247,12 +247,17 @@ class TableSynthesizer:
         show_progress: bool = False,
         log_warning: Callable[[str], None] = log.warning,
         force: bool = False,
+        ray: str | None = None,
     ) -> TableSynthesizer:
         """Check, encode and train on ``data``; write the model into ``model_dir``.
 
         A table of fewer than :data:`MIN_ROWS` rows is refused unless ``force``: a model of
-        so few people generates copies of them.
+        so few people generates copies of them. ``ray`` (``auto`` or a cluster address;
+        the ``ray`` extra) trains the column clusters of a table wider than
+        ``field_cluster_size`` as parallel Ray tasks (a table of one cluster trains here);
+        it is refused under ``dp: true`` and for the amplify engine.
         """
+        self._check_ray(ray)
         frame, table_format = read_frame(data, self.config.params.field_delimiter)
         frame, table_format = apply_treatments(frame, table_format, self.config.columns)
         if frame.empty:
@@ -320,6 +325,7 @@ class TableSynthesizer:
                     start,
                     epoch_callback,
                     show_progress,
+                    ray,
                 )
             keep_old_if_interrupted(result.stop_reason, directory, model_dir)
             n_train, n_val = len(train_rows), len(holdout_rows)
@@ -352,9 +358,25 @@ class TableSynthesizer:
         start: float,
         epoch_callback: EpochCallback | None,
         show_progress: bool,
+        ray: str | None = None,
     ) -> tuple[list[_Part], TrainingResult]:
         """Train one LSTM per cluster; a failed run hands over to the fallback if allowed."""
         parts, results = [], []
+        if ray is not None and len(clusters) == 1:
+            log.info("one column cluster: it trains here (--ray has nothing to split)")
+        if ray is not None and len(clusters) > 1:  # a failed task: its one-line error
+            from synthloom.scale.ray_jobs import train_clusters
+
+            parts = [
+                self._new_part(frame, table_format, c, i, params) for i, c in enumerate(clusters)
+            ]
+            results = train_clusters(self, parts, frame, split, params, directory, start, ray)
+            n = self._published_n(frame)
+            write_json(
+                directory / PARAMS_FILE,
+                self._model_params(table_format, parts, clusters, params, n),
+            )
+            return parts, _combine(results)
         try:
             for index, cluster in enumerate(clusters):
                 part = self._new_part(frame, table_format, cluster, index, params)
@@ -394,6 +416,20 @@ class TableSynthesizer:
             (directory / "weights.safetensors").unlink(missing_ok=True)
             return [], TrainingResult(stop_reason="failed")
         return parts, _combine(results)
+
+    def _check_ray(self, ray: str | None) -> None:
+        if ray is None:
+            return
+        if self.config.params.dp:  # one accountant composes over the clusters in turn
+            raise ConfigError(
+                "--ray does not train under dp: true (the privacy accounting composes over "
+                "the column clusters trained in turn here); leave out --ray"
+            )
+        if self.engine != "lstm":
+            raise ConfigError(
+                "--ray trains the LSTM's column clusters; the amplify engine trains here, "
+                "leave out --ray"
+            )
 
     def _learn_copy_guard(
         self, frame: pd.DataFrame, parts: list[_Part], directory: Path

@@ -20,7 +20,7 @@ import yaml
 from typer.testing import CliRunner
 
 from synthloom.cli import app
-from synthloom.errors import DataError
+from synthloom.errors import ConfigError, DataError, SynthloomError
 from synthloom.io.tables import read_table
 from synthloom.relational import RelationalSynthesizer, check_integrity, write_tables
 from synthloom.relational.destinations import StagedDatabase
@@ -28,14 +28,17 @@ from synthloom.scale import (
     PartWriter,
     generate_parts,
     generate_relational_parts,
+    generate_sequence_parts,
     generate_text_parts,
 )
-from synthloom.scale.parts import ModelPayload
-from synthloom.scale.ray_jobs import _shard_tables
+from synthloom.scale.parts import ModelPayload, shard_seed
+from synthloom.scale.ray_jobs import KEY_STRIDE, _shard_tables
+from synthloom.sequence import SequenceSynthesizer
 from synthloom.table import TableSynthesizer
 from tests.conftest import CHINOOK
 from tests.relational.conftest import chinook_config
 from tests.test_bad_input import small_table
+from tests.test_sequences import _series as _sensor_series
 from tests.test_table import TINY_TABLE
 
 
@@ -394,11 +397,11 @@ def test_a_failed_database_run_leaves_the_tables_as_they_were(
     with pytest.raises(DataError, match=r"already has table\(s\)"):
         generate_relational_parts(chinook_on_ray, path, 40, shard_rows=10, seed=2)
 
-    def failing_shard(payload: Any, shard: Any) -> Any:  # local: Ray ships it by value
+    def failing_shard(payload: Any, shard: Any, sampling: Any) -> Any:  # shipped by value
         if shard.index == 3:  # a little later than the others, which reach the staging
             time.sleep(1)
             raise DataError("shard 3 failed")
-        return _shard_tables(payload, shard)
+        return _shard_tables(payload, shard, sampling)
 
     monkeypatch.setattr(ray_jobs, "_shard_tables", failing_shard)
     with pytest.raises(DataError, match="shard 3 failed"):
@@ -442,3 +445,192 @@ def test_a_failed_database_run_leaves_the_tables_as_they_were(
     result = generate_relational_parts(chinook_on_ray, path, 40, shard_rows=10, overwrite=True)
     root = RelationalSynthesizer.load(chinook_on_ray).schema.root  # type: ignore[union-attr]
     assert len(_database_tables(path)[root]) == result.rows == 40
+
+
+# ------------------------------------------------------------ column clusters on Ray
+def _wide_table(rows: int = 300) -> pd.DataFrame:
+    """Six columns, two related pairs: three clusters of two at field_cluster_size 2."""
+    frame = small_table(rows, seed=1)
+    frame["d"] = frame["a"] * 2 + (frame["b"] == "x")
+    frame["e"] = frame["b"].map({"x": "p", "y": "q", "z": "r"})
+    frame["f"] = (frame["c"] > 0).astype(int)
+    return frame
+
+
+def test_column_clusters_train_as_ray_tasks(
+    ray_runtime: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from synthloom.scale import ray_jobs
+
+    options = {**TINY_TABLE, "field_cluster_size": 2, "max_training_time_seconds": 30}
+    frame = _wide_table()
+    local = TableSynthesizer(**options).fit(frame, tmp_path / "local")
+    started = time.monotonic()
+    on_ray = TableSynthesizer(**options).fit(frame, tmp_path / "ray", ray="auto")
+    assert time.monotonic() - started < 30  # the cap holds for the whole fit
+    assert len(on_ray.clusters_) >= 3 and on_ray.clusters_ == local.clusters_
+    last = len(local.clusters_)
+
+    def files(folder: Path) -> set[str]:
+        return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+
+    assert files(tmp_path / "ray") == files(tmp_path / "local")  # landed as a local run's
+    weights = {f"cluster_{i}/weights.safetensors" for i in range(1, last)}
+    assert weights <= files(tmp_path / "ray")
+    params = json.loads((tmp_path / "ray" / "model_params.json").read_text())
+    assert [p["columns"] for p in params["parts"]] == [c.columns for c in local.clusters_]
+    budget = params["effective_params"]["max_training_time_seconds"]
+    assert budget == 30  # the config's cap is kept; each task got its share of it
+    loaded = TableSynthesizer.load(tmp_path / "ray")
+    rows = loaded.generate(120, seed=1)
+    assert list(rows.columns) == list(frame.columns) and len(rows) == 120
+    assert set(rows["e"].dropna()) <= {"p", "q", "r"}
+    # the trained weights are the ones saved: the fitted object generates as the loaded one
+    pd.testing.assert_frame_equal(on_ray.generate(50, seed=3), loaded.generate(50, seed=3))
+
+    def failing(synth: Any, part: Any, frame: Any, split: Any, params: Any, index: int) -> Any:
+        if index == last - 1:  # local: Ray ships it by value
+            raise ValueError("out of memory on the worker")
+        return ray_jobs._train_cluster(synth, part, frame, split, params, index)
+
+    before = files(tmp_path / "ray")
+    monkeypatch.setattr(ray_jobs, "_train_cluster", failing)
+    expected = rf"column cluster {last} of {last} failed in its Ray task \(ValueError: out of"
+    with pytest.raises(SynthloomError, match=expected):
+        TableSynthesizer(**options).fit(frame, tmp_path / "ray", ray="auto", overwrite=True)
+    assert files(tmp_path / "ray") == before  # the earlier model is intact
+    assert TableSynthesizer.load(tmp_path / "ray").generate(5, seed=1).shape == (5, 6)
+
+
+def test_cluster_tasks_share_the_time_cap_by_waves() -> None:
+    from synthloom.config import Params
+    from synthloom.scale.ray_jobs import cluster_budget
+
+    params, now = Params(max_training_time_seconds=60), time.monotonic()
+    assert cluster_budget(params, now, 2, 2) == pytest.approx(60, abs=0.5)  # side by side
+    assert cluster_budget(params, now, 5, 2) == pytest.approx(20, abs=0.5)  # 3 waves
+    assert cluster_budget(params, now - 30, 4, 2.0) == pytest.approx(15, abs=0.5)  # 30 s left
+    assert cluster_budget(Params(), now, 5, 2) is None  # no cap
+
+
+def test_ray_training_is_refused_under_dp_and_for_amplify(tmp_path: Path) -> None:
+    frame = _wide_table(50)
+    with pytest.raises(ConfigError, match="--ray does not train under dp: true"):
+        TableSynthesizer(**TINY_TABLE, dp=True).fit(frame, tmp_path / "dp", ray="auto")
+    with pytest.raises(ConfigError, match="the amplify engine trains here"):
+        TableSynthesizer(engine="amplify").fit(frame, tmp_path / "amp", ray="auto")
+    assert not (tmp_path / "dp").exists() and not (tmp_path / "amp").exists()
+
+
+def test_cli_and_relational_training_split_a_wide_table_on_ray(
+    ray_runtime: Any, tmp_path: Path
+) -> None:
+    params = {**TINY_TABLE, "field_cluster_size": 2, "epochs": 1}
+    frame = _wide_table(120)
+    frame.to_csv(tmp_path / "wide.csv", index=False)
+    config = {"schema_version": "1.0", "models": [{"synthetics": {"params": params}}]}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    args = ["train", str(tmp_path / "c.yaml"), "--data", str(tmp_path / "wide.csv"), "--quiet"]
+    done = CliRunner().invoke(app, [*args, "--model-dir", str(tmp_path / "m"), "--ray", "auto"])
+    assert done.exit_code == 0, done.output
+    assert (tmp_path / "m" / "cluster_1" / "weights.safetensors").is_file()
+    text = tmp_path / "t.txt"
+    text.write_text("one line\nanother line\n" * 10, encoding="utf-8")
+    refused = CliRunner().invoke(
+        app, ["train", str(tmp_path / "c.yaml"), "--data", str(text), "--model-dir",
+              str(tmp_path / "tm"), "--ray", "auto"],
+    )
+    assert refused.exit_code == 2 and "text and time-series models train here" in refused.output
+    # in a relational run, the wide table's task runs its clusters as tasks of their own
+    (tmp_path / "db").mkdir()
+    frame.rename_axis("id").reset_index().to_csv(tmp_path / "db" / "wide.csv", index=False)
+    relational = {"params": params, "tables": {"wide": {"primary_key": ["id"]}}}
+    model = tmp_path / "rel"
+    RelationalSynthesizer(relational).fit(tmp_path / "db", model, ray="auto")
+    clusters = sorted(p.parent.name for p in model.rglob("cluster_*/weights.safetensors"))
+    assert clusters == [f"cluster_{i}" for i in range(1, len(clusters) + 1)] and clusters
+    tables = RelationalSynthesizer.load(model).generate(30, seed=1)
+    assert list(tables["wide"].columns) == ["id", *frame.columns] and len(tables["wide"]) == 30
+
+
+# ---------------------------------------------------------------- time series on Ray
+@pytest.fixture(scope="module")
+def series_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Path]:
+    model_dir = tmp_path_factory.mktemp("ray_series") / "m"
+    data = _sensor_series(30)
+    options = {"rnn_units": 32, "embedding_dim": 16, "rnn_layers": 1, "seed": 0, "epochs": 4}
+    series = {"entity_column": "sensor", "order_by": ["time"]}
+    SequenceSynthesizer(time_series=series, **options).fit(data, model_dir)
+    return data, model_dir
+
+
+def test_time_series_shards_hold_whole_series_with_unique_ids(
+    ray_runtime: Any, series_model: tuple[pd.DataFrame, Path], tmp_path: Path
+) -> None:
+    data, model = series_model
+    result = generate_sequence_parts(model, tmp_path / "s", 25, shard_rows=10, seed=2)
+    assert (result.rows, result.parts) == (25, 3)  # series, as --num-records counts locally
+    parts = [pd.read_parquet(f) for f in sorted((tmp_path / "s").glob("part-*.parquet"))]
+    assert [p["sensor"].nunique() for p in parts] == [10, 10, 5]
+    assert sum(len(p) for p in parts) == result.tables["rows"]
+    ids = [set(p["sensor"]) for p in parts]
+    assert not ids[0] & ids[1] and not ids[1] & ids[2] and not ids[0] & ids[2]
+    assert not set().union(*ids) & set(data["sensor"])  # new ids, never real ones
+    synth = SequenceSynthesizer.load(model)
+    pd.testing.assert_frame_equal(parts[0], synth.generate(10, seed=2), check_dtype=False)
+    second = synth.generate(10, seed=shard_seed(2, 1), entity_offset=KEY_STRIDE)
+    pd.testing.assert_frame_equal(parts[1], second, check_dtype=False)
+    assert parts[1]["sensor"].astype(int).min() == KEY_STRIDE + 1
+    # given first rows: each series continued in the shard that holds its entity
+    first = data.sort_values(["sensor", "time"]).groupby("sensor").head(2)
+    prefix = first[first["sensor"].isin(["s3", "s1", "s4", "s0", "s2"])]
+    order = list(dict.fromkeys(prefix["sensor"]))  # first appearance, as locally
+    continued = generate_sequence_parts(
+        model, tmp_path / "p", None, seeds=prefix, shard_rows=2, seed=1
+    )
+    assert (continued.rows, continued.parts) == (5, 3)
+    parts = [pd.read_parquet(f) for f in sorted((tmp_path / "p").glob("part-*.parquet"))]
+    assert [list(dict.fromkeys(p["sensor"])) for p in parts] == [order[:2], order[2:4], order[4:]]
+    for part in parts:
+        for sensor, rows in part.groupby("sensor"):
+            assert len(rows) > (prefix["sensor"] == sensor).sum()  # given rows, then more
+    args = ["generate", "--model-dir", str(model), "--output", str(tmp_path / "cli")]
+    done = CliRunner().invoke(app, [*args, "--num-records", "12", "--ray", "auto", "--seed", "3"])
+    assert done.exit_code == 0, done.output
+    rows = len(_parts(tmp_path / "cli"))
+    assert f"wrote {rows} records (12 series) in 1 parts" in done.output
+
+
+# ------------------------------------------------------- relational rebalance on Ray
+def test_relational_rebalance_on_ray_matches_local_shards(
+    ray_runtime: Any, tmp_path: Path
+) -> None:
+    from tests.relational.test_rebalance import SHOP
+
+    config = chinook_config(**SHOP)  # customer (root, rebalance country: USA 0.5) → invoice
+    del config["tables"]["customer"]["foreign_keys"]
+    model = tmp_path / "model"
+    synth = RelationalSynthesizer(config).fit(CHINOOK, model)
+    share = {"country": {"Canada": 0.25}}
+    result = generate_relational_parts(
+        model, tmp_path / "db", 60, shard_rows=20, seed=3, rebalance=share, file_format="parquet"
+    )
+    parts = [pd.read_parquet(f) for f in sorted((tmp_path / "db" / "customer").glob("part-*"))]
+    assert [(p["country"] == "Canada").sum() for p in parts] == [5, 5, 5]  # 0.25 of each
+    assert result.rows == 60
+    local = synth.generate(20, seed=shard_seed(3, 1), key_offset=KEY_STRIDE, rebalance=share)
+    invoices = [pd.read_parquet(f) for f in sorted((tmp_path / "db" / "invoice").glob("part-*"))]
+    pd.testing.assert_frame_equal(parts[1], local["customer"], check_dtype=False)
+    pd.testing.assert_frame_equal(invoices[1], local["invoice"], check_dtype=False)
+    configured = generate_relational_parts(model, tmp_path / "c", 40, shard_rows=20, seed=1)
+    customers = _parts(tmp_path / "c" / "customer")  # the config's rebalance: USA 0.5
+    assert configured.rows == 40 and (customers["country"] == "USA").sum() == 20
+    with pytest.raises(ConfigError, match="was trained without it"):
+        generate_relational_parts(model, tmp_path / "bad", 40, rebalance={"city": {"Oslo": 1}})
+    assert not (tmp_path / "bad").exists()  # refused before any task
+    args = ["relational", "generate", "--model-dir", str(model), "--num-records", "30"]
+    args += ["--destination", str(tmp_path / "cli"), "--format", "parquet", "--ray", "auto"]
+    args += ["--rebalance", "country: Canada=0.5", "--batch-size", "9"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert (_parts(tmp_path / "cli" / "customer")["country"] == "Canada").sum() == 15

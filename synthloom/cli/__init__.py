@@ -13,7 +13,7 @@ import typer
 from synthloom.cli.common import EXIT_INTERRUPTED, console, friendly_errors
 from synthloom.cli.logs import setup_logging
 from synthloom.cli.relational import app as relational_app
-from synthloom.cli.scale import RAY_HELP, table_parts, text_parts
+from synthloom.cli.scale import RAY_HELP, sequence_parts, table_parts, text_parts
 from synthloom.cli.serve import serve
 from synthloom.config import SynthloomConfig, check_generation_args, load_config
 from synthloom.errors import SynthloomError
@@ -63,13 +63,28 @@ def train(
         bool,
         typer.Option("--force", help="Train on a table of fewer than 10 rows (copies people)."),
     ] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            help="Train a wide table's column clusters as parallel Ray tasks: 'auto' or a "
+            "cluster address (not under dp: true). Needs pip install 'synthloom[ray]'.",
+        ),
+    ] = None,
 ) -> None:
     """Train on a table (CSV/JSON/JSONL/Parquet) or a text file (one record per line)."""
     loaded = load_config(config)
     source = data or _config_data_source(loaded, config)
     synth = synthesizer_for(source, loaded.synthetics, model or loaded.engine)
+    if ray is not None and not isinstance(synth, TableSynthesizer):
+        raise SynthloomError(
+            "--ray trains the column clusters of a table; text and time-series models "
+            "train here, leave out --ray"
+        )
     if isinstance(synth, TableSynthesizer):
-        synth.fit(source, model_dir, overwrite=overwrite, show_progress=not quiet, force=force)
+        synth.fit(
+            source, model_dir, overwrite=overwrite, show_progress=not quiet, force=force, ray=ray
+        )
     else:
         synth.fit(source, model_dir, overwrite=overwrite, show_progress=not quiet)
     _report_training(synth, model_dir)
@@ -279,9 +294,7 @@ def _generate_on_ray(
     start_string: str | None,
     **options: Any,
 ) -> None:
-    """``generate --ray``: a table or text model's records as part files."""
-    if isinstance(synth, SequenceSynthesizer):
-        raise SynthloomError("--ray generates table and text models; time series run locally")
+    """``generate --ray``: a table, time-series or text model's records as part files."""
     if parallelism is not None:
         raise SynthloomError("--parallelism does not apply to --ray (one CPU per shard task)")
     if max_invalid is not None:  # a local run counts it over the run; shards cannot
@@ -290,6 +303,14 @@ def _generate_on_ray(
             "max_invalid, by default 5 × its records); leave it out"
         )
     check_not_protected(output, model_dir)
+    if isinstance(synth, SequenceSynthesizer):
+        if start_string is not None:
+            raise SynthloomError("--start-string applies to text models only")
+        sequence_parts(
+            model_dir, str(output), num_records, ray, file_format or "parquet", seeds=seeds,
+            **options,
+        )
+        return
     if isinstance(synth, TableSynthesizer):
         if start_string is not None:
             raise SynthloomError("--start-string applies to text models only")

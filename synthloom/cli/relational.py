@@ -195,13 +195,12 @@ def generate(
     shares = parse_rebalance(rebalance or "")
     synth = RelationalSynthesizer.load(model_dir)
     if ray is not None:
-        if shares or batch_size is not None:
-            raise SynthloomError("--rebalance and --batch-size do not apply to --ray yet")
         _check_destination(destination, model_dir, synth.source_)
         options = _storage_options(storage_option or [])
         database_parts(
             model_dir, destination, num_records, ray, seed=seed, file_format=file_format,
             overwrite=overwrite, storage_options=options, on_step=_Progress(quiet, False),
+            rebalance=shares, predict_batch_size=batch_size,
         )
         return
     if destination_kind(destination) == "objects":  # before generating, not after

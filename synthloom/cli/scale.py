@@ -56,6 +56,32 @@ def text_parts(
     _wrote(result)
 
 
+def sequence_parts(
+    model_dir: Path,
+    output: str,
+    num_records: int | None,
+    ray: str,
+    file_format: str,
+    **options: Any,
+) -> None:
+    """``synthloom generate --ray`` for a time-series model: whole series in part files."""
+    from synthloom.scale import generate_sequence_parts
+
+    if num_records is None and options.get("seeds") is None:
+        raise SynthloomError("--ray needs --num-records (the series to spread over the shards)")
+    with _progress("series") as progress:
+        result = generate_sequence_parts(
+            model_dir, output, num_records, ray=ray, file_format=file_format, progress=progress,
+            **options,
+        )
+    console.print(
+        f"wrote {result.tables['rows']:,} records ({result.rows:,} series) in {result.parts} "
+        f"parts to {result.location} ({result.rows / max(result.seconds, 1e-9):,.0f} series/s "
+        "on Ray)",
+        highlight=False,
+    )
+
+
 def _wrote(result: Any) -> None:
     console.print(
         f"wrote {result.rows:,} records in {result.parts} parts to {result.location} "

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthloom.config import SyntheticsConfig, validate_config
+from synthloom.config import SyntheticsConfig, rebalance_problem, validate_config
 from synthloom.encoding.clusters import cramers_v_matrix
 from synthloom.errors import ConfigError, DataError, ModelDirError, TrainingInterrupted
 from synthloom.io.model_dir import (
@@ -332,7 +332,10 @@ class RelationalSynthesizer:
         frames: dict[str, pd.DataFrame],
         plan: TablePlan,
         directory: Path,
+        ray: str | None = None,
     ) -> None:
+        """One table's models (its own and its count models) into ``directory``; with
+        ``ray`` (in a Ray task) a wide LSTM table's column clusters as tasks of their own."""
         table, frame = schema.tables[plan.name], frames[plan.name]
         fk = table.modelled_by
         if plan.sequential:
@@ -348,11 +351,13 @@ class RelationalSynthesizer:
             if fk is None and self.config.generate.rebalance:  # the root: seed field to rebalance
                 seeds = [*seeds, *self.config.generate.rebalance]
             synth = self._table_synthesizer(plan.name, seeds, engine, lookups=lookups)
+            clusters = ray if engine == "lstm" and not synth.config.params.dp else None
             synth.fit(
                 training,
                 directory / plan.folder,
                 log_warning=lambda message: _own_columns_warning(f"table {plan.name}: {message}"),
                 force=True,  # the database decides which tables are small: warn only
+                ray=clusters,
             )
             _stop_if_interrupted(synth, plan.name)
             if synth.config.params.dp:
@@ -602,15 +607,7 @@ class RelationalSynthesizer:
         if self.schema is None:
             raise ConfigError("this synthesizer is not trained; call fit() or load() first")
         schema = self.schema
-        gen = self.config.generate
-        rebalance = rebalance if rebalance is not None else gen.rebalance
-        if rebalance and next(iter(rebalance)) not in self._root_seed_fields():
-            raise ConfigError(
-                f"rebalance column {next(iter(rebalance))!r}: the root table {schema.root} was "
-                "trained without it; set generate.rebalance in the config and train again"
-            )
-        batch = predict_batch_size if predict_batch_size is not None else gen.predict_batch_size
-        self._sampling = {"rebalance": rebalance, "predict_batch_size": batch}
+        self._sampling = self.sampling(rebalance, predict_batch_size)
         self._key_offset = key_offset
         n = num_records if num_records is not None else self.config.generate.num_records
         if n is None:
@@ -632,6 +629,27 @@ class RelationalSynthesizer:
             self.integrity_ = require_integrity(schema, tables)
             event.detail = f"{100 * self.integrity_.share:.0f}% of references valid"
         return {name: tables[name] for name in schema.tables}
+
+    def sampling(
+        self,
+        rebalance: dict[str, dict[Any, float]] | None = None,
+        predict_batch_size: int | None = None,
+    ) -> dict[str, Any]:
+        """The table models' sampling options of a run, checked: the rebalance (the
+        config's where not given) of a root column trained for it, the batch size."""
+        assert self.schema is not None
+        gen = self.config.generate
+        rebalance = rebalance if rebalance is not None else gen.rebalance
+        if rebalance and next(iter(rebalance)) not in self._root_seed_fields():
+            raise ConfigError(
+                f"rebalance column {next(iter(rebalance))!r}: the root table "
+                f"{self.schema.root} was trained without it; set generate.rebalance in the "
+                "config and train again"
+            )
+        if rebalance and (problem := rebalance_problem(rebalance)):
+            raise ConfigError(problem)
+        batch = predict_batch_size if predict_batch_size is not None else gen.predict_batch_size
+        return {"rebalance": rebalance, "predict_batch_size": batch}
 
     def _generate_table(
         self,

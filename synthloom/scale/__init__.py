@@ -10,6 +10,7 @@ from synthloom.scale.ray_jobs import (
     PartsResult,
     generate_parts,
     generate_relational_parts,
+    generate_sequence_parts,
     generate_text_parts,
 )
 
@@ -18,5 +19,6 @@ __all__ = [
     "PartsResult",
     "generate_parts",
     "generate_relational_parts",
+    "generate_sequence_parts",
     "generate_text_parts",
 ]

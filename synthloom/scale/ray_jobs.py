@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthloom.errors import ConfigError, SynthloomError
+from synthloom.errors import ConfigError, DataError, SynthloomError
 from synthloom.io.names import safe_file_name
 from synthloom.lstm.threads import mark_worker_process
 from synthloom.scale.parts import (
@@ -28,6 +28,7 @@ from synthloom.scale.parts import (
     Shard,
     plan_shards,
     run_seed,
+    shard_seed,
 )
 from synthloom.table import CHUNK_ROWS
 
@@ -167,6 +168,98 @@ def generate_text_parts(
     )
 
 
+def generate_sequence_parts(
+    model_dir: str | Path,
+    destination: str | PartWriter,
+    num_records: int | None,
+    *,
+    ray: str = "auto",
+    seed: int | None = None,
+    file_format: str = "parquet",
+    shard_rows: int | None = None,
+    storage_options: dict[str, Any] | None = None,
+    overwrite: bool = False,
+    gen_temp: float | None = None,
+    seeds: pd.DataFrame | str | Path | None = None,
+    progress: ProgressCallback | None = None,
+) -> PartsResult:
+    """Generate ``num_records`` series of a time-series model as Ray tasks, each shard's
+    whole series in one part; ``rows`` of the result counts series, ``tables`` the rows.
+
+    As locally, ``num_records`` counts series (default: as many as the model learned) and
+    ``seeds`` (the first rows of series to continue, ``num_records`` then unused) gives
+    one continued series per entity, its ids kept. Shard ``i`` holds ``shard_rows`` series
+    (default: about :data:`CHUNK_ROWS` rows at the learned mean length) and numbers new
+    entity ids from ``i × KEY_STRIDE + 1``, so ids are unique across shards; it equals a
+    local ``generate(shard_rows, seed=<shard i's seed>)`` but for that offset.
+    """
+    from synthloom.sequence import SequenceSynthesizer
+
+    synth = SequenceSynthesizer.load(model_dir)  # a bad model dir fails here, not in every task
+    if file_format not in TABLE_FORMATS:
+        raise ConfigError(f"format {file_format!r} is not one of {TABLE_FORMATS} for a table")
+    per_shard = shard_rows or _series_per_shard(synth)
+    base = run_seed(seed, synth.config.params.seed)
+    if seeds is None:
+        wanted = num_records if num_records is not None else len(synth.lengths) or synth.n_entities
+        shards = plan_shards(wanted, per_shard, base)
+
+        def task_args(shard: Shard) -> tuple[Any, ...]:
+            return gen_temp, None, shard.index * KEY_STRIDE
+
+    else:
+        prefix, entity = _prefix_entities(synth, seeds)
+        shards = plan_shards(int(entity.max()) + 1, per_shard, base)
+
+        def task_args(shard: Shard) -> tuple[Any, ...]:
+            mine = (entity >= shard.start) & (entity < shard.start + shard.rows)
+            return gen_temp, prefix[mine].reset_index(drop=True), 0
+
+    writer = _writer(destination, file_format, storage_options)
+    writer.prepare(overwrite)
+    start = time.monotonic()
+    module = connect(ray)
+    payload = module.put(ModelPayload.of(model_dir))
+    remote = module.remote(_sequence_shard).options(max_retries=MAX_RETRIES, num_cpus=1)
+    done = _run(
+        module,
+        ((s, remote.remote(payload, s, writer, *task_args(s))) for s in shards),
+        progress,
+        sum(s.rows for s in shards),
+        count=lambda made: made[0],
+    )
+    writer.clean_leftovers()
+    series = sum(made[0] for made in done.values())
+    _check_count(series, sum(s.rows for s in shards))
+    rows = sum(made[1] for made in done.values())
+    seconds = time.monotonic() - start
+    return PartsResult(series, len(shards), writer.url, seconds, {"rows": rows})
+
+
+def _series_per_shard(synth: Any) -> int:
+    """Series per shard: about CHUNK_ROWS rows at the learned mean series length (under
+    DP, where no lengths are kept, at the longest learned window)."""
+    mean = float(np.mean(synth.lengths)) if synth.lengths else float(max(synth.max_rows, 1))
+    return max(int(CHUNK_ROWS // max(mean, 1.0)), 1)
+
+
+def _prefix_entities(
+    synth: Any, seeds: pd.DataFrame | str | Path
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The prefix rows and each row's entity number, in order of first appearance (as a
+    local run continues them); without an entity column the rows are one series."""
+    from synthloom.io.tables import read_table
+
+    prefix = seeds if isinstance(seeds, pd.DataFrame) else read_table(seeds)[0]
+    if prefix.empty:
+        raise DataError("the prefix has no rows; give the first rows of each series")
+    column = synth.series.entity_column
+    if column is None or column not in prefix.columns:
+        return prefix.reset_index(drop=True), np.zeros(len(prefix), dtype=np.int64)
+    codes, _ = pd.factorize(prefix[column], sort=False, use_na_sentinel=False)
+    return prefix.reset_index(drop=True), codes.astype(np.int64)
+
+
 def _write_parts(
     model_dir: str | Path,
     writer: PartWriter,
@@ -210,10 +303,14 @@ def generate_relational_parts(
     overwrite: bool = False,
     progress: ProgressCallback | None = None,
     on_step: Callable[[Any], None] | None = None,
+    rebalance: dict[str, dict[Any, float]] | None = None,
+    predict_batch_size: int | None = None,
 ) -> PartsResult:
     """A synthetic database of ``num_records`` root rows as Ray tasks: each shard of root
     rows generates its children (foreign keys resolved within the shard, keys from the
-    shard's own range).
+    shard's own range). Shard ``i`` is what a local ``generate`` of its root rows makes
+    with its seed, ``key_offset=i × KEY_STRIDE``, ``rebalance`` and
+    ``predict_batch_size`` (checked here, before any task starts).
 
     To a folder or object storage, every task writes ``<table>/part-NNNNN`` for every
     table; tables copied from the source (originals) are written once, as part 0. To a
@@ -230,6 +327,7 @@ def generate_relational_parts(
 
     synth = RelationalSynthesizer.load(model_dir)
     assert synth.schema is not None
+    sampling = synth.sampling(rebalance, predict_batch_size)  # a bad rebalance: one line here
     shards = plan_shards(num_records, shard_rows, run_seed(seed))
     if len(shards) * KEY_STRIDE > 2**62:
         raise ConfigError(f"{len(shards)} shards are too many for 64-bit keys; raise shard_rows")
@@ -239,7 +337,7 @@ def generate_relational_parts(
         with StagedDatabase(
             destination, synth.schema, synth._originals, overwrite=overwrite
         ) as database:
-            totals = run.tables(_shard_tables, consume=database.append)
+            totals = run.tables(_shard_tables, sampling, consume=database.append)
             with timeline.step("writing", "staging tables to targets") as event:
                 location = database.commit()
                 event.detail = location
@@ -248,7 +346,7 @@ def generate_relational_parts(
     writers = {name: writer.child(safe_file_name(name)) for name in synth.schema.tables}
     for child in writers.values():
         child.prepare(overwrite)
-    totals = run.tables(_database_shard, writers)
+    totals = run.tables(_database_shard, writers, sampling)
     with timeline.step("writing", "original tables") as event:
         for name, frame in synth._originals.items():
             writers[name].write(0, frame)
@@ -324,7 +422,10 @@ def train_tables(
     module = connect(address)
     frames_ref = module.put(frames)
     task = module.remote(_train_table).options(max_retries=1, num_cpus=1)
-    refs = {task.remote(synth, schema, frames_ref, plans[name]): name for name in schema.order}
+    refs = {
+        task.remote(synth, schema, frames_ref, plans[name], address): name
+        for name in schema.order
+    }
     while refs:
         ready, _ = module.wait(list(refs), num_returns=1)
         name = refs.pop(ready[0])
@@ -335,6 +436,75 @@ def train_tables(
             (directory / relative).write_bytes(data)
         if on_done is not None:
             on_done(name, seconds)
+
+
+def train_clusters(
+    synth: Any,
+    parts: list[Any],
+    frame: pd.DataFrame,
+    split: tuple[np.ndarray, np.ndarray],
+    params: Any,
+    directory: Path,
+    start: float,
+    address: str,
+) -> list[Any]:
+    """Train the column clusters of one wide table as parallel Ray tasks; their training
+    results, in cluster order. ``parts`` are replaced by the trained ones.
+
+    Every cluster learns from the real columns (a later cluster's conditioning columns
+    are real values, not an earlier model's), so none waits for another. Each task trains
+    into a temporary folder and returns its files, which land in ``directory`` as a local
+    run writes them. The time cap: the tasks run side by side, in ``waves`` =
+    ⌈clusters / cluster CPUs⌉ rounds, so each gets 1/waves of what is left of the cap
+    (all of it when there is a CPU per cluster) and the fit keeps to the cap.
+    """
+    module = connect(address)
+    budget = cluster_budget(params, start, len(parts), module.cluster_resources().get("CPU", 1))
+    capped = params.model_copy(update={"max_training_time_seconds": budget})
+    synth_ref, frame_ref = module.put(synth), module.put(frame)
+    task = module.remote(_train_cluster).options(max_retries=1, num_cpus=1)
+    refs = {
+        task.remote(synth_ref, part, frame_ref, split, capped, index): index
+        for index, part in enumerate(parts)
+    }
+    results: dict[int, Any] = {}
+    try:
+        while refs:
+            ready, _ = module.wait(list(refs), num_returns=1)
+            index = refs.pop(ready[0])
+            made = _cluster_result(module, ready[0], index, len(parts))
+            files, parts[index], results[index] = made
+            for relative, data in files.items():
+                (directory / relative).parent.mkdir(parents=True, exist_ok=True)
+                (directory / relative).write_bytes(data)
+    finally:
+        for ref in refs:  # an error or Ctrl-C: the other clusters are not wanted
+            module.cancel(ref)
+    return [results[i] for i in range(len(parts))]
+
+
+def cluster_budget(params: Any, start: float, clusters: int, cpus: float) -> float | None:
+    """Each cluster task's share of the time cap: what is left since ``start`` over the
+    ⌈clusters / cpus⌉ waves the tasks run in (None without a cap)."""
+    from synthloom.lstm.train import time_share
+
+    waves = -(-clusters // max(int(cpus), 1))
+    return time_share(params, start, waves)
+
+
+def _cluster_result(module: Any, ref: Any, index: int, clusters: int) -> Any:
+    """A cluster task's files, trained part and result; a failure as one line."""
+    try:
+        return module.get(ref)
+    except module.exceptions.RayError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, SynthloomError):
+            raise cause from None
+        problem = f"{type(cause).__name__}: {cause}" if cause is not None else type(exc).__name__
+        raise SynthloomError(
+            f"column cluster {index + 1} of {clusters} failed in its Ray task ({problem}); "
+            "nothing new was saved. Check the cluster's workers, or leave out --ray"
+        ) from None
 
 
 # ------------------------------------------------------------------------------ tasks
@@ -354,6 +524,10 @@ def _loaded(payload: ModelPayload, kind: str) -> Any:
             from synthloom.text import TextSynthesizer
 
             _LOADED[payload.digest] = TextSynthesizer.load(directory, device="cpu")
+        elif kind == "sequence":
+            from synthloom.sequence import SequenceSynthesizer
+
+            _LOADED[payload.digest] = SequenceSynthesizer.load(directory, device="cpu")
         else:
             from synthloom.relational.synthesizer import RelationalSynthesizer
 
@@ -383,33 +557,84 @@ def _text_shard(
     return writer.write_lines(shard.index, (r.text for r in records if r.valid))
 
 
-def _shard_tables(payload: ModelPayload, shard: Shard) -> dict[str, pd.DataFrame]:
-    """A shard's tables, originals left out (they are written once)."""
+def _sequence_shard(
+    payload: ModelPayload,
+    shard: Shard,
+    writer: PartWriter,
+    gen_temp: float | None,
+    prefix: pd.DataFrame | None,
+    entity_offset: int,
+) -> tuple[int, int]:
+    """A shard's whole series in one part: (series, rows)."""
+    synth = _loaded(payload, "sequence")
+    if prefix is not None:
+        frame = synth.generate(prefix=prefix, seed=shard.seed, gen_temp=gen_temp)
+    else:
+        frame = synth.generate(
+            shard.rows, seed=shard.seed, gen_temp=gen_temp, entity_offset=entity_offset
+        )
+    column = synth.series.entity_column
+    series = int(frame[column].nunique()) if column else shard.rows
+    return series, writer.write(shard.index, frame)
+
+
+def _shard_tables(
+    payload: ModelPayload, shard: Shard, sampling: dict[str, Any]
+) -> dict[str, pd.DataFrame]:
+    """A shard's tables, originals left out (they are written once); ``sampling``: the
+    run's rebalance and batch size, as :meth:`RelationalSynthesizer.sampling` gave them."""
     synth = _loaded(payload, "relational")
-    tables = synth.generate(shard.rows, seed=shard.seed, key_offset=shard.index * KEY_STRIDE)
+    tables = synth.generate(
+        shard.rows, seed=shard.seed, key_offset=shard.index * KEY_STRIDE, **sampling
+    )
     return {name: frame for name, frame in tables.items() if name not in synth._originals}
 
 
 def _database_shard(
-    payload: ModelPayload, shard: Shard, writers: dict[str, PartWriter]
+    payload: ModelPayload, shard: Shard, writers: dict[str, PartWriter], sampling: dict[str, Any]
 ) -> dict[str, int]:
     return {
         name: writers[name].write(shard.index, frame)
-        for name, frame in _shard_tables(payload, shard).items()
+        for name, frame in _shard_tables(payload, shard, sampling).items()
     }
 
 
 def _train_table(
-    synth: Any, schema: Any, frames: dict[str, pd.DataFrame], plan: Any
+    synth: Any, schema: Any, frames: dict[str, pd.DataFrame], plan: Any, address: str
 ) -> tuple[dict[str, bytes], Any, float]:
-    """One table's model files, its plan as training left it, and the seconds it took."""
+    """One table's model files, its plan as training left it, and the seconds it took; a
+    wide table's column clusters train as tasks of their own (this one waits for them
+    without holding its CPU: Ray frees a task's CPU while it blocks on others)."""
     mark_worker_process()
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="synthloom-train-") as folder:
         root = Path(folder)
-        synth._train_table(schema, frames, plan, root)
+        synth._train_table(schema, frames, plan, root, ray=address)
         files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
         return files, plan, time.monotonic() - start
+
+
+def _train_cluster(
+    synth: Any,
+    part: Any,
+    frame: pd.DataFrame,
+    split: tuple[np.ndarray, np.ndarray],
+    params: Any,
+    index: int,
+) -> tuple[dict[str, bytes], Any, Any]:
+    """One column cluster's files (as a local run writes them under the model dir), its
+    trained part and its training result. ``params`` carry the task's share of the cap."""
+    from synthloom.lstm.train import seed_everything
+
+    mark_worker_process()
+    start = time.monotonic()
+    if params.seed is not None:  # each cluster its own stream, the same on every run
+        seed_everything(shard_seed(params.seed, index) % 2**32)  # NumPy's range
+    with tempfile.TemporaryDirectory(prefix="synthloom-cluster-") as folder:
+        root = Path(folder)
+        result = synth._train_part(part, frame, split, root, params, (start, 1), None, False)
+        files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    return files, part, result
 
 
 # ----------------------------------------------------------------------------- driver
