@@ -44,7 +44,11 @@ sys.path.insert(0, str(ROOT))
 from synthloom.relational import RelationalSynthesizer, read_database  # noqa: E402
 from synthloom.relational.report import child_sequences, table_accuracy  # noqa: E402
 from synthloom.report.metrics import tvd_accuracy  # noqa: E402
-from synthloom.report.sequences import lag1_autocorrelation, length_accuracy  # noqa: E402
+from synthloom.report.sequences import (  # noqa: E402
+    lag1_autocorrelation,
+    length_accuracy,
+    ordered_share,
+)
 from synthloom.sequence import ENTITY, SequenceSynthesizer  # noqa: E402
 from synthloom.table import TableSynthesizer  # noqa: E402
 
@@ -179,12 +183,19 @@ def length_given_real_parents(synth, real: dict, context_columns: list[str]) -> 
     rows (the context columns the plan chose), against their real number of rows."""
     people = real["People"]
     context = pd.DataFrame({f"__parent__{c}": people[c].to_numpy() for c in context_columns})
-    rows = synth._models["Batting"].generate(context=context, seed=2)
-    made = np.bincount(rows[ENTITY], minlength=len(people))
+    model = synth._models["Batting"]
     ids = pd.Index(people["playerID"])
     held = np.bincount(ids.get_indexer(real["Batting"]["playerID"]), minlength=len(people))
-    print(f"context columns {context_columns}; given the real People rows: length accuracy "
-          f"{length_accuracy(held, made):.3f} (mean {held.mean():.2f} real, {made.mean():.2f})")
+    calibrated = model.end_bias
+    for label, bias in (("end decision as learned", []), ("calibrated", calibrated)):
+        model.end_bias = bias
+        rows = model.generate(context=context, seed=2)
+        made = np.bincount(rows[ENTITY], minlength=len(people))
+        increasing = ordered_share(rows, rows[ENTITY].to_numpy(), "yearID")["increasing"]
+        print(f"given the real People rows, {label}: length accuracy "
+              f"{length_accuracy(held, made):.3f} (mean {held.mean():.2f} real, "
+              f"{made.mean():.2f}); yearID strictly increasing {increasing:.3f}")
+    print(f"context columns {context_columns}")
     bins = [0, 1, 2, 3, 5, 8, 12, 17, 23, 10**6]
     for name, counts in (("real", held), ("synthetic", made)):
         shares = np.histogram(counts, bins=bins)[0] / len(counts)
