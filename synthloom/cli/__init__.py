@@ -303,18 +303,11 @@ def _generate_on_ray(
             "max_invalid, by default 5 × its records); leave it out"
         )
     check_not_protected(output, model_dir)
-    if isinstance(synth, SequenceSynthesizer):
+    if isinstance(synth, (SequenceSynthesizer, TableSynthesizer)):
         if start_string is not None:
             raise SynthloomError("--start-string applies to text models only")
-        sequence_parts(
-            model_dir, str(output), num_records, ray, file_format or "parquet", seeds=seeds,
-            **options,
-        )
-        return
-    if isinstance(synth, TableSynthesizer):
-        if start_string is not None:
-            raise SynthloomError("--start-string applies to text models only")
-        table_parts(
+        parts = sequence_parts if isinstance(synth, SequenceSynthesizer) else table_parts
+        parts(
             model_dir, str(output), num_records, ray, file_format or "parquet", seeds=seeds,
             **options,
         )

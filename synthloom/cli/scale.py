@@ -31,14 +31,11 @@ def table_parts(
     """``synthloom generate --ray``: a table model's rows as part files."""
     from synthloom.scale import generate_parts
 
-    if num_records is None and options.get("seeds") is None:
-        raise SynthloomError("--ray needs --num-records (the rows to spread over the shards)")
-    with _progress("records") as progress:
-        result = generate_parts(
-            model_dir, output, num_records, ray=ray, file_format=file_format, progress=progress,
-            **options,
+    _wrote(
+        _seeded_parts(
+            generate_parts, "rows", model_dir, output, num_records, ray, file_format, **options
         )
-    _wrote(result)
+    )
 
 
 def text_parts(
@@ -67,19 +64,48 @@ def sequence_parts(
     """``synthloom generate --ray`` for a time-series model: whole series in part files."""
     from synthloom.scale import generate_sequence_parts
 
-    if num_records is None and options.get("seeds") is None:
-        raise SynthloomError("--ray needs --num-records (the series to spread over the shards)")
-    with _progress("series") as progress:
-        result = generate_sequence_parts(
-            model_dir, output, num_records, ray=ray, file_format=file_format, progress=progress,
-            **options,
-        )
+    result = _seeded_parts(
+        generate_sequence_parts,
+        "series",
+        model_dir,
+        output,
+        num_records,
+        ray,
+        file_format,
+        **options,
+    )
     console.print(
         f"wrote {result.tables['rows']:,} records ({result.rows:,} series) in {result.parts} "
         f"parts to {result.location} ({result.rows / max(result.seconds, 1e-9):,.0f} series/s "
         "on Ray)",
         highlight=False,
     )
+
+
+def _seeded_parts(
+    generate: Any,
+    unit: str,
+    model_dir: Path,
+    output: str,
+    num_records: int | None,
+    ray: str,
+    file_format: str,
+    **options: Any,
+) -> Any:
+    """A table's or time series' parts on Ray: ``num_records`` (rows or series) or seeds."""
+    if num_records is None and options.get("seeds") is None:
+        raise SynthloomError(f"--ray needs --num-records (the {unit} to spread over the shards)")
+    label = "records" if unit == "rows" else unit
+    with _progress(label) as progress:
+        return generate(
+            model_dir,
+            output,
+            num_records,
+            ray=ray,
+            file_format=file_format,
+            progress=progress,
+            **options,
+        )
 
 
 def _wrote(result: Any) -> None:
