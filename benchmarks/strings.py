@@ -1,7 +1,8 @@
 """Strings benchmark: Adult rows plus made-up names, emails, phones; notes; Chinook.
 
 Usage: OMP_NUM_THREADS=1 python benchmarks/strings.py [--rows 3000] [--time-cap 60]
-           [--records 2000] [--categorical-baseline] [--notes [--note-weight W]]
+           [--records 2000] [--categorical-baseline]
+           [--notes [--note-weight W] [--text-set PARAM=VALUE ...]]
            [--chinook [--chinook-epochs N]]
 
 Default: adds seeded made-up columns to ``rows`` Adult rows (and to a holdout of a quarter
@@ -17,7 +18,8 @@ behaviour before column kinds).
 
 ``--notes``: Adult plus one text column, ``note`` (a fortune of 20 to 120 characters),
 against Adult alone, and against the text engine alone (a TextSynthesizer, its defaults,
-trained on the same notes under the same cap): the notes' verbatim-copy rate, length
+trained on the same notes under the same cap; ``--text-set PARAM=VALUE`` changes its
+params): the notes' verbatim-copy rate, length
 accuracy and 8-gram copy share (holdout beside), and the Adult columns' TVD accuracy with
 and without the note. ``--note-weight W`` sets ``columns.note.loss_weight``.
 
@@ -42,6 +44,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from synthloom.report.metrics import tvd_accuracy
 from synthloom.report.values import value_copies
@@ -253,6 +256,14 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=2000)
     parser.add_argument("--notes", action="store_true")
     parser.add_argument("--note-weight", type=float, default=None)
+    parser.add_argument(
+        "--text-set",
+        action="append",
+        default=[],
+        metavar="PARAM=VALUE",
+        help="--notes: a params option of the text engine alone (YAML value), e.g. "
+        "--text-set vocab_size=0; repeatable",
+    )
     parser.add_argument("--chinook", action="store_true")
     parser.add_argument(
         "--chinook-epochs",
@@ -402,7 +413,10 @@ def notes_run(
         f"adult columns' univariate TVD accuracy vs holdout: without the note {acc_plain:.4f}, "
         f"with it {acc_rich:.4f} (difference {acc_rich - acc_plain:+.4f})"
     )
-    text = TextSynthesizer(max_training_time_seconds=args.time_cap, validation_split=0.1, seed=0)
+    chosen = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.text_set)}
+    text = TextSynthesizer(
+        **{"max_training_time_seconds": args.time_cap, "validation_split": 0.1, "seed": 0, **chosen}
+    )
     start = time.perf_counter()
     text.fit(train["note"].tolist(), Path(tempfile.mkdtemp()) / "t")
     t_text = time.perf_counter() - start
@@ -411,7 +425,10 @@ def notes_run(
     g_text = time.perf_counter() - start
     alone = pd.DataFrame({"note": made})
     epochs = len(text.training_result_.history) if text.training_result_ else 0
-    print(f"text engine alone: train {t_text:.1f} s ({epochs} epochs), generate {g_text:.2f} s")
+    print(
+        f"text engine alone{f' {chosen}' if chosen else ' (its defaults)'}: train {t_text:.1f} s "
+        f"({epochs} epochs), generate {g_text:.2f} s"
+    )
     print_copies(train, hold, alone, ["note"], "text engine alone")
     print(f"[adult + note] examples: {rich['note'].head(3).tolist()}")
     print(f"[text engine alone] examples: {alone['note'].head(3).tolist()}")
