@@ -51,6 +51,7 @@ from synthloom.io.model_dir import (
 )
 from synthloom.io.schema import ColumnInfo, TableFormat
 from synthloom.io.tables import describe_frame, read_frame
+from synthloom.lstm.calibration import calibrate_end_bias
 from synthloom.lstm.model import pick_device
 from synthloom.lstm.sequence_model import (
     FLAG_END,
@@ -60,7 +61,6 @@ from synthloom.lstm.sequence_model import (
     SequenceLSTM,
     SequenceSampler,
     SequenceShape,
-    calibrate_end_bias,
 )
 from synthloom.lstm.threads import ThreadGovernor
 from synthloom.lstm.train import (

@@ -117,3 +117,33 @@ def test_draw_tokens_follows_the_probabilities_and_never_draws_a_banned_token() 
     shares = torch.bincount(drawn, minlength=5) / len(drawn)
     assert shares[0] == 0 and shares[4] == 0
     torch.testing.assert_close(shares, probs, atol=0.01, rtol=0)
+
+
+def test_record_lengths_are_calibrated_after_training(tmp_path: Path) -> None:
+    """An underfit end-of-record decision makes lengths unlike the data; the calibration
+    after training brings sampled lengths back in line (and is kept in the model dir)."""
+    import json
+
+    import numpy as np
+
+    from synthloom.report.sequences import length_accuracy
+
+    rng = np.random.default_rng(0)
+    letters = np.array(list("abcdefgh"))
+    sizes = np.where(rng.random(400) < 0.6, rng.integers(2, 5, 400), rng.integers(25, 31, 400))
+    records = ["".join(rng.choice(letters, n)) for n in sizes]
+    tiny = {"vocab_size": 0, "epochs": 1, "rnn_units": 32, "embedding_dim": 16}
+    synth = TextSynthesizer(**tiny, rnn_layers=1, batch_size=32, learning_rate=0.01, seed=0)
+    synth.fit(records, tmp_path / "m")
+    params = json.loads((tmp_path / "m" / "model_params.json").read_text())
+    assert params["end_bias"]
+
+    def accuracy(model: TextSynthesizer) -> float:
+        made = [len(r.text) for r in model.generate(400, seed=1, max_invalid=10_000)]
+        return length_accuracy(sizes, np.array(made))
+
+    calibrated = accuracy(TextSynthesizer.load(tmp_path / "m"))
+    plain = TextSynthesizer.load(tmp_path / "m")
+    plain._model.end_bias = []
+    assert calibrated >= 0.8
+    assert calibrated > accuracy(plain) + 0.1

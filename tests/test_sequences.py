@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from synthloom.errors import ConfigError
-from synthloom.lstm.sequence_model import calibrate_end_bias, hazards
+from synthloom.lstm.calibration import calibrate_end_bias, hazards
 from synthloom.report.sequences import (
     consecutive_pair_accuracy,
     lag1_autocorrelation,

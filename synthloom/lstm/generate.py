@@ -10,7 +10,7 @@ import itertools
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -44,6 +44,7 @@ class RecordModel:
     tokenizer: Tokenizer
     device: torch.device
     max_tokens: int
+    end_bias: list[float] = field(default_factory=list)  # see synthloom.lstm.calibration
 
     @classmethod
     def load(cls, model_dir: str | Path, device: str = "auto") -> RecordModel:
@@ -57,12 +58,17 @@ class RecordModel:
             network = RecordLSTM(ModelShape(**shape))
             network.load_state_dict(load_weights(directory))
             tokenizer = load_tokenizer(directory)
-            return cls(network, tokenizer, pick_device(device), int(meta["max_tokens"]))
+            bias = [float(b) for b in meta.get("end_bias", [])]
+            return cls(network, tokenizer, pick_device(device), int(meta["max_tokens"]), bias)
 
     def sampler(self) -> RecordSampler:
         """A sampler over this model's content tokens."""
         return RecordSampler(
-            self.network, self.device, self.tokenizer.non_content_ids(), self.max_tokens
+            self.network,
+            self.device,
+            self.tokenizer.non_content_ids(),
+            self.max_tokens,
+            self.end_bias,
         )
 
 

@@ -35,11 +35,20 @@ class RecordSampler:
         device: torch.device,
         banned_ids: Sequence[int],
         max_tokens: int,
+        end_bias: Sequence[float] = (),
     ) -> None:
         self.model = model.to(device).eval()
         self.device = device
         self.max_tokens = max_tokens
         self._banned = torch.tensor(sorted(set(banned_ids)), dtype=torch.long, device=device)
+        # Per record length so far, a shift of the end-of-record logit that calibrates
+        # record lengths (see synthloom.lstm.calibration); later lengths take the last.
+        bias = torch.zeros(max_tokens + 1)
+        if end_bias:
+            given = torch.as_tensor(list(end_bias)[: max_tokens + 1], dtype=torch.float32)
+            bias[: len(given)] = given
+            bias[len(given) :] = given[-1]
+        self._end_bias = bias.to(device) if end_bias else None
 
     @torch.inference_mode()
     def sample(
@@ -62,7 +71,7 @@ class RecordSampler:
         rows = torch.arange(slots, device=self.device)
         started, out = slots, []
         while lengths.numel():
-            tokens = self._draw(logits, temperature, generator)
+            tokens = self._draw(logits, temperature, generator, lengths)
             ended = tokens == EOR
             buffer[rows, lengths.clamp(max=self.max_tokens - 1)] = tokens
             lengths += (~ended).long()
@@ -95,10 +104,17 @@ class RecordSampler:
         return logits[:, -1], state
 
     def _draw(
-        self, logits: torch.Tensor, temperature: float, generator: torch.Generator
+        self,
+        logits: torch.Tensor,
+        temperature: float,
+        generator: torch.Generator,
+        lengths: torch.Tensor,
     ) -> torch.Tensor:
         scaled = logits / temperature
         scaled[:, self._banned] = -torch.inf
+        if self._end_bias is not None:
+            # a correction of the model's logits, so scaled by the temperature as they are
+            scaled[:, EOR] += self._end_bias[lengths.clamp(max=self.max_tokens)] / temperature
         return draw_tokens(scaled, generator)
 
     @staticmethod

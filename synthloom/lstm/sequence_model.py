@@ -394,7 +394,7 @@ class SequenceSampler:
                 temperature,
                 generator,
                 vector[alive],
-                self._flag_masks[min(row, ROW_POSITIONS)],
+                self._flag_masks[min(row, ROW_POSITIONS)] / temperature,  # as the logits
                 last[:, 0],
             )
             count = torch.full_like(flag, row)
@@ -442,40 +442,3 @@ class SequenceSampler:
         rows = np.concatenate(row_parts) if row_parts else np.zeros((0, width), np.int64)
         order = np.argsort(entity, kind="stable")  # entity by entity, rows in order
         return drawn_context.cpu().numpy(), entity[order], rows[order]
-
-
-def hazards(lengths: np.ndarray, positions: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per row index ``r < positions``: the share of sequences with at least ``r`` rows
-    that end there (have exactly ``r``), and how many have at least ``r``."""
-    counts = np.bincount(np.minimum(lengths, positions), minlength=positions + 1)
-    at_risk = counts[::-1].cumsum()[::-1][:positions]
-    return counts[:positions] / np.maximum(at_risk, 1), at_risk
-
-
-def calibrate_end_bias(
-    bias: np.ndarray,
-    real_lengths: np.ndarray,
-    sampled_lengths: np.ndarray,
-    min_at_risk: int = 30,
-) -> np.ndarray:
-    """One calibration step of the end flag's per-row logit shift: where both the real
-    and the sampled sequences have ``min_at_risk`` reaching row ``r``, shift by the
-    difference of the real and sampled end rates' logits; rows beyond the last such row
-    take its shift (the model's rare long sequences then end as the last reliable row's
-    rate says, instead of running to the cap)."""
-    positions = len(bias)
-    real, real_risk = hazards(real_lengths, positions)
-    sampled, sampled_risk = hazards(sampled_lengths, positions)
-
-    def logit(share: np.ndarray, n: np.ndarray) -> np.ndarray:
-        p = (share * n + 0.5) / (n + 1.0)  # half a count each side: no infinite logits
-        return np.log(p / (1 - p))
-
-    step = logit(real, real_risk) - logit(sampled, sampled_risk)
-    reliable = (real_risk >= min_at_risk) & (sampled_risk >= min_at_risk)
-    out = bias.copy()
-    out[reliable] += step[reliable]
-    last = np.flatnonzero(reliable)
-    if len(last):
-        out[last[-1] + 1 :] = out[last[-1]]
-    return out
