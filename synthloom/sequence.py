@@ -210,7 +210,8 @@ class SequenceSynthesizer:
             result = trainer.fit([sequences[i] for i in train_idx], [sequences[i] for i in val_idx])
             keep_old_if_interrupted(result.stop_reason, directory, model_dir)
             self.end_bias = []
-            if not dp and not self.lengths and len(train_idx):
+            stopped = result.stop_reason == "interrupted"  # Ctrl-C: the model now
+            if not dp and not self.lengths and len(train_idx) and not stopped:
                 self.end_bias = self._calibrated_ends(ctx, rows, train_idx, params)
                 write_json(directory / PARAMS_FILE, self._model_params(params, self.n_entities))
             account = private.training.summary() if private else None

@@ -164,7 +164,9 @@ class TextSynthesizer:
             result = trainer.fit([sequences[i] for i in train_idx], [sequences[i] for i in val_idx])
             keep_old_if_interrupted(result.stop_reason, directory, model_dir)
             model = RecordModel(network, tokenizer, device, max_tokens)
-            if not privacy:  # under DP the training lengths are not read outside DP-SGD
+            # not under DP (the training lengths are not read outside DP-SGD), nor after
+            # Ctrl-C (a user who stops wants the model now)
+            if not privacy and result.stop_reason != "interrupted":
                 real = np.array([len(encoded[i]) for i in train_idx], dtype=np.int64)
                 model.end_bias = _calibrated_ends(model, real, params)
                 write_json(directory / PARAMS_FILE, {**meta, "end_bias": model.end_bias})
