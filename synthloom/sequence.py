@@ -51,7 +51,7 @@ from synthloom.io.model_dir import (
 )
 from synthloom.io.schema import ColumnInfo, TableFormat
 from synthloom.io.tables import describe_frame, read_frame
-from synthloom.lstm.calibration import calibrate_end_bias
+from synthloom.lstm.calibration import calibrated_end_bias
 from synthloom.lstm.model import pick_device
 from synthloom.lstm.sequence_model import (
     FLAG_END,
@@ -82,9 +82,8 @@ ENTITY = "__entity"
 # Entities sampled side by side: wide batches keep the per-step overhead small (ended
 # entities leave the batch, so late rows cost little).
 SEQUENCE_SAMPLING_BATCH = 65536
-# End-flag calibration of a child table (not under DP): rounds, and generated rows per
-# round (training parents sampled to about this many rows).
-CALIBRATION_ROUNDS = 2
+# End-flag calibration of a child table (not under DP): generated rows per round
+# (training parents sampled to about this many rows).
 CALIBRATION_ROWS = 30_000
 # Sequence models' own defaults for params the user did not set (see _sequence_defaults).
 SEQUENCE_DEFAULTS = {"learning_rate": 0.01, "rnn_layers": 1, "learning_rate_schedule": "plateau"}
@@ -446,7 +445,7 @@ class SequenceSynthesizer:
         self, ctx: np.ndarray, rows: list[np.ndarray], train_idx: np.ndarray, params: Params
     ) -> list[float]:
         """The end flag's logit shift per row index that makes the lengths generated for
-        the training parents match theirs (a few rounds; see ``calibrate_end_bias``).
+        the training parents match theirs (see ``calibrated_end_bias``).
 
         A learned per-row end decision errs a little at every row, and the errors compound:
         a child table's long sequences came out five times as often as in the data
@@ -461,13 +460,12 @@ class SequenceSynthesizer:
         given = codec.context.positions(codec.given)
         forced[:, given] = ctx[chosen][:, given]
         limit = np.full(n, self.max_rows, dtype=np.int64)
-        bias = np.zeros(ROW_POSITIONS + 1)
         device = pick_device(params.device)
-        for round_ in range(CALIBRATION_ROUNDS):
+
+        def sample_lengths(bias: list[float], seed: int) -> np.ndarray:
             generator = torch.Generator(device=device)
-            generator.manual_seed(first_given(params.seed, 0) + 104729 * (round_ + 1))
-            sampler = self._sampler(device, bias.tolist())
-            drawn = sampler.sample(
+            generator.manual_seed(seed)
+            drawn = self._sampler(device, bias).sample(
                 forced,
                 params.gen_temp,
                 generator,
@@ -475,10 +473,17 @@ class SequenceSynthesizer:
                 limit,
                 SEQUENCE_SAMPLING_BATCH,
             )
-            sampled = np.bincount(drawn.entity, minlength=n)
-            bias = calibrate_end_bias(bias, real, sampled)
-        log.info("end flag calibrated on %d training parents: shift %s", n, np.round(bias[:8], 2))
-        return [round(float(b), 4) for b in bias]
+            return np.bincount(drawn.entity, minlength=n)
+
+        bias = calibrated_end_bias(
+            sample_lengths, real, ROW_POSITIONS + 1, first_given(params.seed, 0)
+        )
+        log.info(
+            "end flag calibrated on %d training parents: shift %s",
+            n,
+            [round(b, 2) for b in bias[:8]],
+        )
+        return bias
 
     def _sampler(self, device: torch.device, end_bias: list[float]) -> SequenceSampler:
         codec, network = self._trained(), self.network

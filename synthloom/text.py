@@ -34,7 +34,7 @@ from synthloom.io.model_dir import (
     write_json,
 )
 from synthloom.io.text import clean_records, read_text_records
-from synthloom.lstm.calibration import calibrate_end_bias
+from synthloom.lstm.calibration import calibrated_end_bias
 from synthloom.lstm.generate import RecordModel, SamplingPlan, stream_texts
 from synthloom.lstm.model import LONG_RECORD_TOKENS, ModelShape, RecordLSTM, pick_device
 from synthloom.lstm.steps import dp_settings
@@ -62,9 +62,8 @@ log = logging.getLogger("synthloom")
 PARALLEL_MIN_RECORDS = 5_000
 # Under DP the sampler's length cap cannot come from the data; records are cut here.
 DP_MAX_RECORD_BYTES = 2048
-# End-of-record calibration after training (not under DP): rounds, records sampled per
-# round (about 2 s of one core for fortunes), records side by side.
-CALIBRATION_ROUNDS = 2
+# End-of-record calibration after training (not under DP): records sampled per round
+# (about 2 s of one core for fortunes), records side by side.
 CALIBRATION_RECORDS = 1_000
 CALIBRATION_BATCH = 256
 
@@ -337,17 +336,20 @@ def _length_cap(longest: int) -> int:
 
 def _calibrated_ends(model: RecordModel, real: np.ndarray, params: Params) -> list[float]:
     """The end-of-record logit shift per record length that makes sampled lengths follow
-    the training records' (a few rounds of :func:`calibrate_end_bias`). A per-token end
-    decision errs a little at every token, and the errors compound: fortunes came out
-    too short (length accuracy 0.72–0.76 at a 120 s cap)."""
+    the training records' (see :func:`calibrated_end_bias`). A per-token end decision
+    errs a little at every token, and the errors compound: fortunes came out too short
+    (length accuracy 0.72–0.76 at a 120 s cap)."""
     n = min(len(real), CALIBRATION_RECORDS)
-    bias = np.zeros(model.max_tokens + 1)
-    for round_ in range(CALIBRATION_ROUNDS):
-        model.end_bias = bias.tolist()
+
+    def sample_lengths(bias: list[float], seed: int) -> np.ndarray:
+        model.end_bias = bias
         generator = torch.Generator(device=model.device)
-        generator.manual_seed(first_given(params.seed, 0) + 104729 * (round_ + 1))
+        generator.manual_seed(seed)
         records = model.sampler().sample(n, CALIBRATION_BATCH, params.gen_temp, generator)
-        sampled = np.array([len(r.ids) if r.complete else model.max_tokens for r in records])
-        bias = calibrate_end_bias(bias, real, sampled)
+        return np.array([len(r.ids) if r.complete else model.max_tokens for r in records])
+
+    bias = calibrated_end_bias(
+        sample_lengths, real, model.max_tokens + 1, first_given(params.seed, 0)
+    )
     log.info("end of record calibrated on %d sampled records", n)
-    return [round(float(b), 4) for b in bias]
+    return bias

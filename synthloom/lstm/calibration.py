@@ -5,7 +5,14 @@ compared with the real ones, and the end token's logit is shifted per position."
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
+
+# Rounds of calibration (each samples with the shift so far) and the stride between the
+# rounds' sampling seeds.
+ROUNDS = 2
+_SEED_STRIDE = 104729
 
 
 def hazards(lengths: np.ndarray, positions: int) -> tuple[np.ndarray, np.ndarray]:
@@ -42,4 +49,31 @@ def calibrate_end_bias(
     last = np.flatnonzero(reliable)
     if len(last):
         out[last[-1] + 1 :] = out[last[-1]]
+    return out
+
+
+def calibrated_end_bias(
+    sample_lengths: Callable[[list[float], int], np.ndarray],
+    real_lengths: np.ndarray,
+    positions: int,
+    seed: int,
+) -> list[float]:
+    """The end decision's logit shift per position after :data:`ROUNDS` rounds: each
+    samples lengths with the shift so far (``sample_lengths(shift, seed)``) and corrects
+    it towards ``real_lengths`` (:func:`calibrate_end_bias`)."""
+    bias = np.zeros(positions)
+    for round_ in range(ROUNDS):
+        sampled = sample_lengths(bias.tolist(), seed + _SEED_STRIDE * (round_ + 1))
+        bias = calibrate_end_bias(bias, real_lengths, sampled)
+    return [round(float(b), 4) for b in bias]
+
+
+def padded_bias(end_bias: Sequence[float], positions: int) -> np.ndarray | None:
+    """``end_bias`` as ``positions`` values (later positions take its last one); None
+    when there is none (a model saved without calibration, or under DP)."""
+    if not end_bias:
+        return None
+    given = np.asarray(list(end_bias)[:positions], dtype=np.float32)
+    out = np.full(positions, given[-1], dtype=np.float32)
+    out[: len(given)] = given
     return out

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from synthloom.encoding.tokenizers import BOS, EOR
+from synthloom.lstm.calibration import padded_bias
 from synthloom.lstm.model import RecordLSTM, State, draw_tokens
 
 _RECORDS_PER_SLOT = 4
@@ -42,13 +43,9 @@ class RecordSampler:
         self.max_tokens = max_tokens
         self._banned = torch.tensor(sorted(set(banned_ids)), dtype=torch.long, device=device)
         # Per record length so far, a shift of the end-of-record logit that calibrates
-        # record lengths (see synthloom.lstm.calibration); later lengths take the last.
-        bias = torch.zeros(max_tokens + 1)
-        if end_bias:
-            given = torch.as_tensor(list(end_bias)[: max_tokens + 1], dtype=torch.float32)
-            bias[: len(given)] = given
-            bias[len(given) :] = given[-1]
-        self._end_bias = bias.to(device) if end_bias else None
+        # record lengths (see synthloom.lstm.calibration).
+        bias = padded_bias(end_bias, max_tokens + 1)
+        self._end_bias = None if bias is None else torch.as_tensor(bias, device=device)
 
     @torch.inference_mode()
     def sample(

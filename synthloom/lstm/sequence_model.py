@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from synthloom.lstm.calibration import padded_bias
 from synthloom.lstm.model import (
     LossTerms,
     State,
@@ -257,12 +258,13 @@ class SequenceSampler:
         self.model = model.to(device).eval()
         self.device = device
         # Per row index (the last one for all later rows), a shift of the end flag's logit
-        # that calibrates sequence lengths (see :func:`calibrate_end_bias`).
-        bias = torch.zeros(ROW_POSITIONS + 1, device=device)
-        if end_bias:
-            given = torch.as_tensor(end_bias[: ROW_POSITIONS + 1], dtype=torch.float32)
-            bias[: len(given)] = given.to(device)
-            bias[len(given) :] = given[-1]
+        # that calibrates sequence lengths (see synthloom.lstm.calibration).
+        padded = padded_bias(end_bias or (), ROW_POSITIONS + 1)
+        bias = (
+            torch.zeros(ROW_POSITIONS + 1, device=device)
+            if padded is None
+            else torch.as_tensor(padded, device=device)
+        )
         self._flag_masks = torch.stack([torch.zeros_like(bias), bias], dim=1)
         self.on_row: Callable[[], None] | None = None  # called once per row step
         self._ends = ends  # per row slot (flag first), as TableSampler's
