@@ -216,19 +216,17 @@ def generate_sequence_parts(
             return gen_temp, prefix[mine].reset_index(drop=True), 0
 
     writer = _writer(destination, file_format, storage_options)
-    writer.prepare(overwrite)
-    start = time.monotonic()
-    module = connect(ray)
-    payload = module.put(ModelPayload.of(model_dir))
-    remote = module.remote(_sequence_shard).options(max_retries=MAX_RETRIES, num_cpus=1)
-    done = _run(
-        module,
-        ((s, remote.remote(payload, s, writer, *task_args(s))) for s in shards),
+    done, start = _run_parts(
+        model_dir,
+        writer,
+        shards,
+        _sequence_shard,
+        task_args,
+        ray,
+        overwrite,
         progress,
-        sum(s.rows for s in shards),
         count=lambda made: made[0],
     )
-    writer.clean_leftovers()
     series = sum(made[0] for made in done.values())
     _check_count(series, sum(s.rows for s in shards))
     rows = sum(made[1] for made in done.values())
@@ -271,23 +269,41 @@ def _write_parts(
     progress: ProgressCallback | None,
 ) -> PartsResult:
     """``task(payload, shard, writer, *task_args(shard))`` on every shard, each writing
-    one part; the model broadcast once, the parts checked to hold exactly the records."""
+    one part and returning its records; the parts checked to hold exactly the records."""
+    done, start = _run_parts(model_dir, writer, shards, task, task_args, ray, overwrite, progress)
+    rows = sum(done.values())
+    _check_count(rows, sum(s.rows for s in shards))
+    return PartsResult(rows, len(shards), writer.url, time.monotonic() - start)
+
+
+def _run_parts(
+    model_dir: str | Path,
+    writer: PartWriter,
+    shards: list[Shard],
+    task: Callable[..., Any],
+    task_args: Callable[[Shard], tuple[Any, ...]],
+    ray: str,
+    overwrite: bool,
+    progress: ProgressCallback | None,
+    count: Callable[[Any], int] = int,
+) -> tuple[dict[int, Any], float]:
+    """``task(payload, shard, writer, *task_args(shard))`` on every shard (the model
+    broadcast once; ``count``: the records of a task's result, for the progress): the
+    results by shard index, and when the run started. Leftover temporary files removed."""
     writer.prepare(overwrite)
     start = time.monotonic()
     module = connect(ray)
     payload = module.put(ModelPayload.of(model_dir))
     remote = module.remote(task).options(max_retries=MAX_RETRIES, num_cpus=1)
-    wanted = sum(s.rows for s in shards)
     done = _run(
         module,
         ((s, remote.remote(payload, s, writer, *task_args(s))) for s in shards),
         progress,
-        wanted,
+        sum(s.rows for s in shards),
+        count=count,
     )
-    rows = sum(done.values())
     writer.clean_leftovers()
-    _check_count(rows, wanted)
-    return PartsResult(rows, len(shards), writer.url, time.monotonic() - start)
+    return done, start
 
 
 def generate_relational_parts(
@@ -423,17 +439,14 @@ def train_tables(
     frames_ref = module.put(frames)
     task = module.remote(_train_table).options(max_retries=1, num_cpus=1)
     refs = {
-        task.remote(synth, schema, frames_ref, plans[name], address): name
-        for name in schema.order
+        task.remote(synth, schema, frames_ref, plans[name], address): name for name in schema.order
     }
     while refs:
         ready, _ = module.wait(list(refs), num_returns=1)
         name = refs.pop(ready[0])
         # the plan: DP publishes released rows; the seconds: the task's own training time
         files, plans[name], seconds = module.get(ready[0])
-        for relative, data in files.items():
-            (directory / relative).parent.mkdir(parents=True, exist_ok=True)
-            (directory / relative).write_bytes(data)
+        _land(files, directory)
         if on_done is not None:
             on_done(name, seconds)
 
@@ -474,9 +487,7 @@ def train_clusters(
             index = refs.pop(ready[0])
             made = _cluster_result(module, ready[0], index, len(parts))
             files, parts[index], results[index] = made
-            for relative, data in files.items():
-                (directory / relative).parent.mkdir(parents=True, exist_ok=True)
-                (directory / relative).write_bytes(data)
+            _land(files, directory)
     finally:
         for ref in refs:  # an error or Ctrl-C: the other clusters are not wanted
             module.cancel(ref)
@@ -610,8 +621,7 @@ def _train_table(
     with tempfile.TemporaryDirectory(prefix="synthloom-train-") as folder:
         root = Path(folder)
         synth._train_table(schema, frames, plan, root, ray=address)
-        files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-        return files, plan, time.monotonic() - start
+        return _files(root), plan, time.monotonic() - start
 
 
 def _train_cluster(
@@ -633,8 +643,19 @@ def _train_cluster(
     with tempfile.TemporaryDirectory(prefix="synthloom-cluster-") as folder:
         root = Path(folder)
         result = synth._train_part(part, frame, split, root, params, (start, 1), None, False)
-        files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-    return files, part, result
+        return _files(root), part, result
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    """A task's trained files, by path under ``root``, to send back to the driver."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _land(files: dict[str, bytes], directory: Path) -> None:
+    """A task's files written under ``directory``, as a local run writes them there."""
+    for relative, data in files.items():
+        (directory / relative).parent.mkdir(parents=True, exist_ok=True)
+        (directory / relative).write_bytes(data)
 
 
 # ----------------------------------------------------------------------------- driver
