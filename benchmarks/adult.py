@@ -2,10 +2,17 @@
 
 Usage: python benchmarks/adult.py [--time-cap 120] [--records 5000] [--validation-split 0.2]
                                   [--set PARAM=VALUE ...] [--data TABLE [--drop COLS]]
-Prints train seconds, generated records/s, valid share, TVD accuracy (mostlyai-qa's
-definition, against adult_test.csv), C2ST AUC (a classifier telling holdout rows from
-synthetic ones; 0.5 is best) and DCR share. Marks to beat (TARGETS.md, MOSTLY AI
-TabularARGN on this machine): train 135 s, 15,660 records/s, TVD 0.977, DCR 0.491.
+Prints train seconds, generated records/s, valid share, TVD accuracy, C2ST AUC (a
+classifier telling holdout rows from synthetic ones; 0.5 is best) and DCR share.
+
+TVD accuracy is printed twice. As mostlyai-qa defines it, synthetic rows are scored
+against the *training* rows, next to its reference ("overall_max"): a same-sized holdout
+sample scored the same way. Scored against the holdout instead, the ceiling is lower on
+Adult (a real training sample of 5,000 rows scores 0.977-0.980 against adult_test.csv,
+whose distribution differs a little from adult.csv); ``--reference`` prints that ceiling.
+
+Marks to beat (TARGETS.md, MOSTLY AI engine 2.7.3 on this machine): train 158 s,
+13,100 records/s, TVD 0.975, C2ST AUC 0.570.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--records", type=int, default=5000)
     parser.add_argument("--reference", action="store_true", help="also score a real sample")
+    parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument(
         "--validation-split",
         type=float,
@@ -72,7 +80,7 @@ def main() -> None:
         epochs=args.epochs,
         validation_split=args.validation_split or False,
         max_training_time_seconds=args.time_cap,
-        seed=0,
+        seed=args.seed,
         **chosen,
     )
     model_dir = Path(tempfile.mkdtemp()) / "adult"
@@ -91,7 +99,9 @@ def main() -> None:
             synthetic, stats = generated, dict(synth.generation_stats_)
     gen_seconds = sorted(timings)[1]
 
-    accuracy = tvd_accuracy(holdout, synthetic)
+    accuracy = tvd_accuracy(train, synthetic)
+    holdout_accuracy = tvd_accuracy(holdout, synthetic)
+    reference = tvd_accuracy(train, holdout.sample(min(args.records, len(holdout)), random_state=0))
     privacy = dcr(train, holdout, synthetic)
     print(
         f"train_seconds: {train_seconds:.1f} "
@@ -107,14 +117,18 @@ def main() -> None:
     )
     print(
         f"tvd_accuracy_overall: {accuracy.overall:.4f} "
-        f"(univariate {accuracy.univariate_mean:.4f}, bivariate {accuracy.bivariate_mean:.4f})"
+        f"(univariate {accuracy.univariate_mean:.4f}, bivariate {accuracy.bivariate_mean:.4f}; "
+        f"against the training rows, as mostlyai-qa; a same-sized holdout sample scores "
+        f"{reference.overall:.4f})"
     )
+    print(f"tvd_accuracy_against_holdout: {holdout_accuracy.overall:.4f}")
     auc = discriminator_auc(holdout, synthetic)
     print(f"c2st_auc: {auc:.3f} (gradient boosting, holdout vs synthetic, 5-fold)")
     print(f"dcr_share: {privacy.dcr_share:.3f} (exact copies {privacy.exact_copy_share:.4f})")
     if args.reference:
         sample = train.sample(args.records, random_state=0)
-        print(f"reference_real_sample_tvd: {tvd_accuracy(holdout, sample).overall:.4f}")
+        ceiling = tvd_accuracy(holdout, sample).overall
+        print(f"reference_real_sample_tvd_against_holdout: {ceiling:.4f}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak_rss_mb: {rss:,.0f}")
 

@@ -34,7 +34,7 @@ from synthloom.io.model_dir import (
     write_json,
 )
 from synthloom.io.text import clean_records, read_text_records
-from synthloom.lstm.calibration import calibrated_end_bias
+from synthloom.lstm.calibration import Rates, calibrated_biases, end_rates
 from synthloom.lstm.generate import RecordModel, SamplingPlan, stream_texts
 from synthloom.lstm.model import LONG_RECORD_TOKENS, ModelShape, RecordLSTM, pick_device
 from synthloom.lstm.steps import dp_settings
@@ -336,20 +336,21 @@ def _length_cap(longest: int) -> int:
 
 def _calibrated_ends(model: RecordModel, real: np.ndarray, params: Params) -> list[float]:
     """The end-of-record logit shift per record length that makes sampled lengths follow
-    the training records' (see :func:`calibrated_end_bias`). A per-token end decision
+    the training records' (see :func:`calibrated_biases`). A per-token end decision
     errs a little at every token, and the errors compound: fortunes came out too short
     (length accuracy 0.72–0.76 at a 120 s cap)."""
     n = min(len(real), CALIBRATION_RECORDS)
+    positions = model.max_tokens + 1
 
-    def sample_lengths(bias: list[float], seed: int) -> np.ndarray:
-        model.end_bias = bias
+    def sample_ends(shifts: dict[str, list[float]], seed: int) -> dict[str, Rates]:
+        model.end_bias = shifts["end"]
         generator = torch.Generator(device=model.device)
         generator.manual_seed(seed)
         records = model.sampler().sample(n, CALIBRATION_BATCH, params.gen_temp, generator)
-        return np.array([len(r.ids) if r.complete else model.max_tokens for r in records])
+        lengths = [len(r.ids) if r.complete else model.max_tokens for r in records]
+        return {"end": end_rates(np.array(lengths), positions)}
 
-    bias = calibrated_end_bias(
-        sample_lengths, real, model.max_tokens + 1, first_given(params.seed, 0)
-    )
+    real_rates = {"end": end_rates(real, positions)}
+    bias = calibrated_biases(sample_ends, real_rates, positions, first_given(params.seed, 0))["end"]
     log.info("end of record calibrated on %d sampled records", n)
     return bias

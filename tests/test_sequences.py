@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from synthloom.errors import ConfigError
-from synthloom.lstm.calibration import calibrate_end_bias, hazards
+from synthloom.lstm.calibration import calibrate_bias, end_rates, position_rates
 from synthloom.report.sequences import (
     consecutive_pair_accuracy,
     lag1_autocorrelation,
@@ -333,10 +333,10 @@ def test_end_bias_step_matches_end_rates():
     rng = np.random.default_rng(0)
     real = rng.geometric(0.3, 20_000) - 1  # ends at each row with probability 0.3
     sampled = rng.geometric(0.1, 20_000) - 1
-    bias = calibrate_end_bias(np.zeros(65), real, sampled)
+    bias = calibrate_bias(np.zeros(65), end_rates(real, 65), end_rates(sampled, 65))
     expected = np.log(0.3 / 0.7) - np.log(0.1 / 0.9)
     assert np.allclose(bias[:6], expected, atol=0.1)
-    reliable_rows = int(np.flatnonzero(hazards(real, 65)[1] >= 30).max())
+    reliable_rows = int(np.flatnonzero(end_rates(real, 65).trials >= 30).max())
     assert reliable_rows < 40
     assert np.all(bias[reliable_rows + 1 :] == bias[reliable_rows])
 
@@ -364,3 +364,60 @@ def test_child_lengths_are_calibrated_to_the_training_parents(tmp_path):
     plain.end_bias = []
     assert calibrated >= 0.85
     assert calibrated > accuracy(plain) + 0.05
+
+
+def test_tie_rates_count_rows_after_the_first_by_row_index():
+    """A zero gap is decided on every row but an entity's first, at its row index."""
+    from synthloom.sequence import _tie_rates
+
+    entity = np.array([0, 0, 0, 1, 1, 2])
+    tie = np.array([False, True, False, False, True, True])  # the first rows never count
+    rates = _tie_rates(tie, entity, 4)
+    assert rates.trials.tolist() == [0, 2, 1, 0]
+    assert rates.hits.tolist() == [0, 2, 0, 0]
+    clipped = position_rates(np.array([1, 5, 9]), np.array([True, True, False]), 4)
+    assert clipped.trials.tolist() == [0, 1, 0, 2]  # later positions count as the last
+
+
+def test_zero_gaps_are_calibrated_to_the_training_parents(tmp_path):
+    """Rows sharing their predecessor's time (a second stint in one season) are a
+    per-row decision too: after calibration the share of zero gaps generated for the
+    training parents follows theirs row by row, where an underfit model's does not."""
+    rng = np.random.default_rng(2)
+    n = 500
+    lengths = rng.integers(3, 9, n)
+    entity = np.repeat(np.arange(n), lengths)
+    index = np.arange(len(entity)) - np.repeat(np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+    tie_rate = np.where(index == 1, 0.6, 0.05)  # a second row usually shares the first's time
+    gaps = np.where(rng.random(len(entity)) < tie_rate, 0, rng.integers(1, 3, len(entity)))
+    gaps[index == 0] = 0
+    year = (
+        np.repeat(rng.integers(1950, 2000, n), lengths)
+        + pd.Series(gaps).groupby(entity).cumsum().to_numpy()
+    )
+    rows = pd.DataFrame({"year": year, "v": rng.integers(0, 3, len(entity))})
+    context = pd.DataFrame(index=range(n))
+    synth = SequenceSynthesizer(epochs=1, time_series={"order_by": ["year"]}, **SMALL)
+    synth.fit(rows, tmp_path / "m", entity=entity, context=context)
+    saved = json.loads((tmp_path / "m" / "model_params.json").read_text())
+    assert saved["tie_bias"] and any(b != 0 for b in saved["tie_bias"])
+
+    def tie_error(model: SequenceSynthesizer) -> float:
+        """Mean distance of the zero-gap share from the real one over row indexes 1-3."""
+        out = model.generate(context=context, seed=0)
+        made = out.groupby(ENTITY)["year"].diff()
+        at = out.groupby(ENTITY).cumcount()
+        return float(
+            np.mean(
+                [
+                    abs((made[at == r] == 0).mean() - (gaps[index == r] == 0).mean())
+                    for r in (1, 2, 3)
+                ]
+            )
+        )
+
+    calibrated = tie_error(SequenceSynthesizer.load(tmp_path / "m"))
+    plain = SequenceSynthesizer.load(tmp_path / "m")
+    plain.tie_bias = []
+    assert calibrated < 0.05
+    assert calibrated < tie_error(plain) - 0.05

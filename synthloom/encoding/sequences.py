@@ -15,7 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthloom.encoding.fields import _NS_PER_DAY, _NS_PER_SECOND, TableCodec, _to_numbers
+from synthloom.encoding.fields import (
+    _NS_PER_DAY,
+    _NS_PER_SECOND,
+    CategoricalField,
+    NumericField,
+    TableCodec,
+    _to_numbers,
+)
 from synthloom.errors import DataError
 from synthloom.io.schema import ColumnInfo
 
@@ -352,6 +359,23 @@ class SequenceCodec:
                     fixed[position] = int(token)
                 banned[positions[0]].append(int(missing[0][0]))
         return first, later, first_banned, later_banned
+
+    def tie_token(self) -> tuple[int, int] | None:
+        """Row position and token of a zero gap of the first ``order_by`` column (a row
+        that shares its predecessor's time), when zero has a token of its own."""
+        if not self.steps:
+            return None
+        codec = self.rows.field(self.steps[0].gap)
+        if isinstance(codec, NumericField):
+            values: list[Any] = codec.exact
+        elif isinstance(codec, CategoricalField):
+            values = codec.values
+        else:
+            return None
+        zero = next((i for i, v in enumerate(values) if v == 0), None)
+        if zero is None:
+            return None
+        return self.rows.positions([codec.name])[0], zero
 
     def spell(self, rows: pd.DataFrame, entity: np.ndarray) -> pd.DataFrame:
         """The row codec's columns of ``rows`` (sorted by entity and order): order

@@ -254,18 +254,18 @@ class SequenceSampler:
         ends: list[int],
         rules: RowRules | None = None,
         end_bias: list[float] | None = None,
+        tie: tuple[int, int] | None = None,
+        tie_bias: list[float] | None = None,
     ) -> None:
         self.model = model.to(device).eval()
         self.device = device
-        # Per row index (the last one for all later rows), a shift of the end flag's logit
-        # that calibrates sequence lengths (see synthloom.lstm.calibration).
-        padded = padded_bias(end_bias or (), ROW_POSITIONS + 1)
-        bias = (
-            torch.zeros(ROW_POSITIONS + 1, device=device)
-            if padded is None
-            else torch.as_tensor(padded, device=device)
-        )
+        # Per row index (the last one for all later rows), shifts of logits calibrated
+        # after training (see synthloom.lstm.calibration): the end flag's (sequence
+        # lengths) and, with ``tie`` (row field, token), the zero gap's (shared times).
+        bias = self._per_row(end_bias)
         self._flag_masks = torch.stack([torch.zeros_like(bias), bias], dim=1)
+        self._tie = tie if tie_bias else None
+        self._tie_bias = self._per_row(tie_bias)
         self.on_row: Callable[[], None] | None = None  # called once per row step
         self._ends = ends  # per row slot (flag first), as TableSampler's
         self._masks = [
@@ -280,6 +280,12 @@ class SequenceSampler:
         self._later_masks = [
             self._mask(n, ids) for n, ids in zip(sizes, self.rules.later_banned, strict=True)
         ]
+
+    def _per_row(self, bias: list[float] | None) -> torch.Tensor:
+        padded = padded_bias(bias or (), ROW_POSITIONS + 1)
+        if padded is None:
+            return torch.zeros(ROW_POSITIONS + 1, device=self.device)
+        return torch.as_tensor(padded, device=self.device)
 
     def _mask(self, size: int, banned: list[int]) -> torch.Tensor:
         mask = torch.zeros(size, device=self.device)
@@ -415,6 +421,10 @@ class SequenceSampler:
             fixed = self.rules.first_fixed if row == 0 else self.rules.later_fixed
             masks = self._first_masks if row == 0 else self._later_masks
             for j in range(1, period):
+                mask = masks[j - 1]
+                if self._tie is not None and row > 0 and j - 1 == self._tie[0]:
+                    mask = mask.clone()
+                    mask[self._tie[1]] += self._tie_bias[min(row, ROW_POSITIONS)] / temperature
                 drawn, state = self._draw(
                     state,
                     token,
@@ -422,7 +432,7 @@ class SequenceSampler:
                     temperature,
                     generator,
                     vector[alive],
-                    masks[j - 1],
+                    mask,
                     last[:, j],
                 )
                 if fixed[j - 1] >= 0:
