@@ -186,9 +186,8 @@ def length_given_real_parents(synth, real: dict, context_columns: list[str]) -> 
     model = synth._models["Batting"]
     ids = pd.Index(people["playerID"])
     held = np.bincount(ids.get_indexer(real["Batting"]["playerID"]), minlength=len(people))
-    calibrated = model.end_bias, model.tie_bias
-    for label, (end, tie) in (("decisions as learned", ([], [])), ("calibrated", calibrated)):
-        model.end_bias, model.tie_bias = end, tie
+    for label, calibration in (("decisions as learned", {}), ("calibrated", model.calibration)):
+        model.calibration = calibration
         rows = model.generate(context=context, seed=2)
         made = np.bincount(rows[ENTITY], minlength=len(people))
         increasing = ordered_share(rows, rows[ENTITY].to_numpy(), "yearID")["increasing"]

@@ -351,7 +351,7 @@ def test_child_lengths_are_calibrated_to_the_training_parents(tmp_path):
     context = pd.DataFrame(index=range(400))
     synth = SequenceSynthesizer(epochs=1, **SMALL)
     synth.fit(rows, tmp_path / "m", entity=entity, context=context)
-    assert json.loads((tmp_path / "m" / "model_params.json").read_text())["end_bias"]
+    assert json.loads((tmp_path / "m" / "model_params.json").read_text())["calibration"]["end"]
     given = pd.DataFrame(index=range(400))
 
     def accuracy(model: SequenceSynthesizer) -> float:
@@ -361,20 +361,26 @@ def test_child_lengths_are_calibrated_to_the_training_parents(tmp_path):
 
     calibrated = accuracy(SequenceSynthesizer.load(tmp_path / "m"))
     plain = SequenceSynthesizer.load(tmp_path / "m")
-    plain.end_bias = []
+    plain.calibration = {}
     assert calibrated >= 0.85
     assert calibrated > accuracy(plain) + 0.05
 
 
-def test_tie_rates_count_rows_after_the_first_by_row_index():
-    """A zero gap is decided on every row but an entity's first, at its row index."""
-    from synthloom.sequence import _tie_rates
+def test_decision_rates_split_rows_by_row_index_and_earlier_shared_times():
+    """The end flag is decided before each row and after the last, the zero gap on every
+    row but the first; each counts apart once the entity has shared a time."""
+    from synthloom.sequence import _decision_rates
 
-    entity = np.array([0, 0, 0, 1, 1, 2])
-    tie = np.array([False, True, False, False, True, True])  # the first rows never count
-    rates = _tie_rates(tie, entity, 4)
-    assert rates.trials.tolist() == [0, 2, 1, 0]
-    assert rates.hits.tolist() == [0, 2, 0, 0]
+    lengths = np.array([4, 3, 1])
+    ties = np.array([True, False, True, True, False, True, False, True])
+    rates = {
+        kind: (r.trials.tolist(), r.hits.tolist())
+        for kind, r in _decision_rates(lengths, ties, 5).items()
+    }
+    assert rates["end"] == ([3, 3, 1, 0, 0], [0, 1, 0, 0, 0])
+    assert rates["end_tied"] == ([0, 0, 1, 2, 1], [0, 0, 0, 1, 1])
+    assert rates["tie"] == ([0, 2, 1, 0, 0], [0, 1, 1, 0, 0])  # first rows never count
+    assert rates["tie_again"] == ([0, 0, 1, 1, 0], [0, 0, 0, 1, 0])
     clipped = position_rates(np.array([1, 5, 9]), np.array([True, True, False]), 4)
     assert clipped.trials.tolist() == [0, 1, 0, 2]  # later positions count as the last
 
@@ -400,7 +406,7 @@ def test_zero_gaps_are_calibrated_to_the_training_parents(tmp_path):
     synth = SequenceSynthesizer(epochs=1, time_series={"order_by": ["year"]}, **SMALL)
     synth.fit(rows, tmp_path / "m", entity=entity, context=context)
     saved = json.loads((tmp_path / "m" / "model_params.json").read_text())
-    assert saved["tie_bias"] and any(b != 0 for b in saved["tie_bias"])
+    assert any(b != 0 for b in saved["calibration"]["tie"])
 
     def tie_error(model: SequenceSynthesizer) -> float:
         """Mean distance of the zero-gap share from the real one over row indexes 1-3."""
@@ -418,6 +424,42 @@ def test_zero_gaps_are_calibrated_to_the_training_parents(tmp_path):
 
     calibrated = tie_error(SequenceSynthesizer.load(tmp_path / "m"))
     plain = SequenceSynthesizer.load(tmp_path / "m")
-    plain.tie_bias = []
+    plain.calibration = {}
     assert calibrated < 0.05
     assert calibrated < tie_error(plain) - 0.05
+
+
+def test_share_of_entities_that_ever_share_a_time_is_calibrated(tmp_path):
+    """Shared times cluster (a few players change teams mid-season again and again):
+    the zero gap and end flag are calibrated apart before and after an entity's first
+    shared time, so the share of entities whose times strictly increase follows the
+    data's, where an underfit model spreads its shared times over too many entities."""
+    rng = np.random.default_rng(3)
+    n = 500
+    lengths = rng.integers(3, 9, n)
+    entity = np.repeat(np.arange(n), lengths)
+    index = np.arange(len(entity)) - np.repeat(np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+    tie_rate = np.where((rng.random(n) < 0.3)[entity], 0.5, 0.01)  # 30% share times often
+    gaps = np.where(rng.random(len(entity)) < tie_rate, 0, rng.integers(1, 3, len(entity)))
+    gaps[index == 0] = 0
+    year = (
+        np.repeat(rng.integers(1950, 2000, n), lengths)
+        + pd.Series(gaps).groupby(entity).cumsum().to_numpy()
+    )
+    rows = pd.DataFrame({"year": year, "v": rng.integers(0, 3, len(entity))})
+    context = pd.DataFrame(index=range(n))
+    SequenceSynthesizer(epochs=1, time_series={"order_by": ["year"]}, **SMALL).fit(
+        rows, tmp_path / "m", entity=entity, context=context
+    )
+
+    def strictly_increasing(years: pd.Series, owner: pd.Series) -> float:
+        return float(years.groupby(owner.to_numpy()).apply(lambda y: y.is_unique).mean())
+
+    real = strictly_increasing(pd.Series(year), pd.Series(entity))
+    calibrated = SequenceSynthesizer.load(tmp_path / "m")
+    plain = SequenceSynthesizer.load(tmp_path / "m")
+    plain.calibration = {}
+    made = {m: m.generate(context=context, seed=0) for m in (calibrated, plain)}
+    error = {m: abs(strictly_increasing(o["year"], o[ENTITY]) - real) for m, o in made.items()}
+    assert error[calibrated] < 0.04
+    assert error[calibrated] < error[plain] - 0.05

@@ -242,6 +242,10 @@ class SampledSequences:
     rows: np.ndarray  # (rows, period - 1) local ids of the row fields
 
 
+# Logit shifts a sampler takes from calibration (see SequenceSampler).
+CALIBRATED = ("end", "end_tied", "tie", "tie_again")
+
+
 class SequenceSampler:
     """Samples whole sequences for many entities at once; ended entities leave the batch,
     so the work is proportional to the rows generated."""
@@ -253,19 +257,20 @@ class SequenceSampler:
         banned: list[list[int]],
         ends: list[int],
         rules: RowRules | None = None,
-        end_bias: list[float] | None = None,
+        calibration: dict[str, list[float]] | None = None,
         tie: tuple[int, int] | None = None,
-        tie_bias: list[float] | None = None,
     ) -> None:
         self.model = model.to(device).eval()
         self.device = device
-        # Per row index (the last one for all later rows), shifts of logits calibrated
-        # after training (see synthloom.lstm.calibration): the end flag's (sequence
-        # lengths) and, with ``tie`` (row field, token), the zero gap's (shared times).
-        bias = self._per_row(end_bias)
-        self._flag_masks = torch.stack([torch.zeros_like(bias), bias], dim=1)
-        self._tie = tie if tie_bias else None
-        self._tie_bias = self._per_row(tie_bias)
+        # Per row index (the last one for all later rows), logit shifts calibrated after
+        # training (see SequenceSynthesizer._calibrated): the end flag's ("end", and
+        # "end_tied" once an entity has shared a time) and, with ``tie`` (row field,
+        # token), the zero gap's ("tie" before an entity's first shared time,
+        # "tie_again" after it).
+        shifts = calibration or {}
+        self._shifts = {kind: self._per_row(shifts.get(kind)) for kind in CALIBRATED}
+        self._tie = tie if shifts.get("tie") else None
+        self._no_mask = torch.zeros(2, device=device)  # the flag: row or end
         self.on_row: Callable[[], None] | None = None  # called once per row step
         self._ends = ends  # per row slot (flag first), as TableSampler's
         self._masks = [
@@ -286,6 +291,24 @@ class SequenceSampler:
         if padded is None:
             return torch.zeros(ROW_POSITIONS + 1, device=self.device)
         return torch.as_tensor(padded, device=self.device)
+
+    def _shifted(
+        self,
+        mask: torch.Tensor,
+        token: int,
+        kinds: tuple[str, str],
+        tied: torch.Tensor,
+        row: int,
+        temperature: float,
+    ) -> torch.Tensor:
+        """``mask`` per entity, ``token``'s logit shifted as calibrated for ``row``: by
+        the first kind's shift before an entity's first shared time, the second's after
+        it (divided by the temperature, as the logits are)."""
+        at = min(row, ROW_POSITIONS)
+        first, then = (self._shifts[kind][at] for kind in kinds)
+        out = mask.expand(len(tied), -1).clone()
+        out[:, token] += torch.where(tied, then, first) / temperature
+        return out
 
     def _mask(self, size: int, banned: list[int]) -> torch.Tensor:
         mask = torch.zeros(size, device=self.device)
@@ -385,6 +408,7 @@ class SequenceSampler:
         entity_parts, row_parts = [], []
         row = 0
         fields = torch.zeros((n, period - 1), dtype=torch.long, device=self.device)
+        tied = torch.zeros(n, dtype=torch.bool, device=self.device)  # a shared time so far
         while len(alive):
             if self.on_row is not None:
                 self.on_row()
@@ -402,7 +426,7 @@ class SequenceSampler:
                 temperature,
                 generator,
                 vector[alive],
-                self._flag_masks[min(row, ROW_POSITIONS)] / temperature,  # as the logits
+                self._shifted(self._no_mask, FLAG_END, ("end", "end_tied"), tied, row, temperature),
                 last[:, 0],
             )
             count = torch.full_like(flag, row)
@@ -411,7 +435,7 @@ class SequenceSampler:
             flag = torch.where(count < given_rows[alive], FLAG_ROW, flag)
             keep = flag == FLAG_ROW
             if not bool(keep.all()):
-                alive, flag, last = alive[keep], flag[keep], last[keep]
+                alive, flag, last, tied = alive[keep], flag[keep], last[keep], tied[keep]
                 state = (state[0][:, keep], state[1][:, keep])
                 if not len(alive):
                     break
@@ -423,8 +447,8 @@ class SequenceSampler:
             for j in range(1, period):
                 mask = masks[j - 1]
                 if self._tie is not None and row > 0 and j - 1 == self._tie[0]:
-                    mask = mask.clone()
-                    mask[self._tie[1]] += self._tie_bias[min(row, ROW_POSITIONS)] / temperature
+                    kinds = ("tie", "tie_again")
+                    mask = self._shifted(mask, self._tie[1], kinds, tied, row, temperature)
                 drawn, state = self._draw(
                     state,
                     token,
@@ -446,6 +470,8 @@ class SequenceSampler:
                 fields[:, j - 1] = drawn
                 previous = drawn
                 token = drawn + 1
+            if self._tie is not None and row > 0:
+                tied |= fields[:, self._tie[0]] == self._tie[1]
             entity_parts.append(alive.cpu().numpy())
             row_parts.append(fields.cpu().numpy())
             row += 1
