@@ -279,7 +279,11 @@ class SequenceSynthesizer:
         rest = [c for c in frame.columns if c not in static and c not in first]
         changes = change_steps(frame, entity, [infos[c] for c in rest])
         stepped = to_changes(stepped, entity, changes)
-        row_infos = [infos[c] for c in first] + gap_infos + _change_infos(rest, changes, infos)
+        # each order column's gap right after it: a row's time is decided before the
+        # columns that number rows within one time (Lahman's stint after the season)
+        gap_of = {step.name: info for step, info in zip(steps, gap_infos, strict=True)}
+        ordered = [i for c in first for i in (infos[c], gap_of.get(c)) if i is not None]
+        row_infos = ordered + _change_infos(rest, changes, infos)
         options = self.config.columns
         kinds, lengths = requested_kinds(options), max_lengths(options)
         # every row column takes unseen values as seeds: a prefix to continue may hold
@@ -555,14 +559,14 @@ class SequenceSynthesizer:
         _, frame = codec.decode(drawn.context, drawn.entity, drawn.rows, rng, starts)
         names = [c for c in self.table_format.names if c in frame.columns]
         frame, entity = frame[names], drawn.entity
-        unordered = [
-            c
-            for c in self.series.order_by
-            if c in frame and c not in {step.name for step in codec.steps}
-        ]
-        if unordered:  # order not spelled as gaps (DP, text columns): sort each entity's rows
-            keys = frame[unordered].assign(**{ENTITY: entity})
-            order = keys.sort_values([ENTITY, *unordered], kind="stable").index.to_numpy()
+        order_by = [c for c in self.series.order_by if c in frame]
+        spelled = {step.name for step in codec.steps}
+        if any(c not in spelled for c in order_by):
+            # order not (all) spelled as gaps (DP, text columns, a second order_by column
+            # such as Lahman's stint within a season): sort each entity's rows by all of
+            # order_by; a column spelled as gaps already never decreases
+            keys = frame[order_by].assign(**{ENTITY: entity})
+            order = keys.sort_values([ENTITY, *order_by], kind="stable").index.to_numpy()
             frame, entity = frame.iloc[order].reset_index(drop=True), entity[order]
         return frame, entity
 

@@ -463,3 +463,31 @@ def test_share_of_entities_that_ever_share_a_time_is_calibrated(tmp_path):
     error = {m: abs(strictly_increasing(o["year"], o[ENTITY]) - real) for m, o in made.items()}
     assert error[calibrated] < 0.04
     assert error[calibrated] < error[plain] - 0.05
+
+
+def test_a_second_order_by_column_sorts_rows_within_the_first(tmp_path):
+    """order_by [year, stint]: the year is spelled as gaps and the stint numbers rows
+    within a year; generated rows stay in year order, stints sorted within each year
+    (they were once sorted by stint alone, putting every second stint last)."""
+    rng = np.random.default_rng(4)
+    n = 300
+    lengths = rng.integers(3, 8, n)
+    entity = np.repeat(np.arange(n), lengths)
+    index = np.arange(len(entity)) - np.repeat(np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+    second = (rng.random(len(entity)) < 0.3) & (index > 0)  # a second team that season
+    gaps = np.where(second, 0, 1)
+    gaps[index == 0] = 0
+    year = (
+        np.repeat(rng.integers(1950, 2000, n), lengths)
+        + pd.Series(gaps).groupby(entity).cumsum().to_numpy()
+    )
+    stint = np.where(second, 2, 1)
+    rows = pd.DataFrame({"year": year, "stint": stint, "v": rng.integers(0, 3, len(entity))})
+    context = pd.DataFrame(index=range(n))
+    synth = SequenceSynthesizer(epochs=3, time_series={"order_by": ["year", "stint"]}, **SMALL)
+    synth.fit(rows, tmp_path / "m", entity=entity, context=context)
+    out = synth.generate(context=context, seed=0)
+    assert (out["stint"] == 2).sum() > 20
+    for _, rows_of in out.groupby(ENTITY):
+        keys = list(zip(rows_of["year"], rows_of["stint"], strict=True))
+        assert keys == sorted(keys)
