@@ -112,6 +112,8 @@ def test_few_but_unique_values_are_spelled_while_repeating_ones_stay_categories(
 def test_spelled_values_round_trip_and_are_cut_at_max_length() -> None:
     column = pd.Series(["ab@c.de", None, "", "zzzzzzzzzz"], dtype=object)
     field = StringField.fit("x", column, "string", max_length=6)
+    assert field.shapes is not None  # three values: drawn in their shapes when generated
+    field.shapes = None  # the spelling itself
     tokens = field.encode(column)
     assert tokens.shape == (4, 6)
     back = field.decode(tokens, np.random.default_rng(0)).tolist()
@@ -393,3 +395,37 @@ def test_bad_column_settings_are_one_line_errors(options: dict, message: str) ->
     with pytest.raises(ConfigError, match=message) as caught:
         TableSynthesizer(**options)
     assert "\n" not in str(caught.value)
+
+
+def test_a_small_customers_table_gets_valid_new_emails_and_phones(tmp_path: Path) -> None:
+    """40 customers are too few to learn spelling from (the model either never learns
+    an email's form or learns the emails by heart): values come in the training values'
+    shapes, so every email parses and every phone keeps a training layout, and none is
+    a training value."""
+    import re
+
+    rng = np.random.default_rng(5)
+    n = 40
+    first, last = rng.choice(FIRST, n), rng.choice(LAST, n)
+    domains = rng.choice(["gmail.com", "yahoo.com", "apple.com", "uol.com.br"], n)
+    frame = pd.DataFrame(
+        {
+            "country": rng.choice(["Brazil", "Canada", "France"], n),
+            "email": [
+                f"{a}.{b}{i}@{d}"
+                for i, (a, b, d) in enumerate(zip(first, last, domains, strict=True))
+            ],
+            "phone": [
+                f"+{rng.integers(1, 99)} ({rng.integers(10, 99)}) {i:04d}-{i * 37 % 10000:04d}"
+                for i in range(n)
+            ],
+        }
+    )
+    TableSynthesizer(**{**TINY, "epochs": 3}).fit(frame, tmp_path / "m")
+    out = TableSynthesizer.load(tmp_path / "m").generate(200, seed=0)
+    email = re.compile(r"[\w.%+-]+@[\w-]+(\.[\w-]+)*\.[A-Za-z]{2,}")
+    assert out["email"].map(lambda v: bool(email.fullmatch(v))).mean() >= 0.99
+    layouts = {re.sub(r"\d", "9", p) for p in frame["phone"]}
+    assert out["phone"].map(lambda v: re.sub(r"\d", "9", v) in layouts).mean() >= 0.99
+    assert not set(out["email"]) & set(frame["email"])
+    assert not set(out["phone"]) & set(frame["phone"])

@@ -18,6 +18,7 @@ weight in the row loss and its sampling temperature (``columns.<name>.loss_weigh
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -25,9 +26,12 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from synthloom.encoding.shapes import SHAPE_MAX_VALUES, ShapeSampler
 from synthloom.errors import DataError
 from synthloom.io.schema import ColumnInfo
 from synthloom.privacy.domain import private_histogram, private_quantiles, private_range
+
+log = logging.getLogger(__name__)
 
 # Numbers with at most this many distinct values are kept exact, one token per value.
 EXACT_NUMERIC_MAX = 200
@@ -83,9 +87,7 @@ class CategoricalField:
         return cls(name, values, counts.tolist(), bool(column.isna().any()), seedable)
 
     @classmethod
-    def fit_private(
-        cls, name: str, column: pd.Series, budget: DomainBudget
-    ) -> CategoricalField:
+    def fit_private(cls, name: str, column: pd.Series, budget: DomainBudget) -> CategoricalField:
         """The values a noisy, thresholded histogram keeps ((ε, δ)-DP); ``<na>`` always."""
         histogram = private_histogram(column, budget.epsilon, budget.delta, budget.rng)
         values = list(histogram)
@@ -266,6 +268,9 @@ class StringField:
     max_length: int
     has_na: bool
     kind: str = "string"  # or "identifier" / "text"
+    # With too few distinct values to learn spelling from (not under DP): the values'
+    # shapes (see synthloom.encoding.shapes); the model then only decides missing or not.
+    shapes: dict[str, Any] | None = None
 
     @classmethod
     def fit(
@@ -277,7 +282,17 @@ class StringField:
         if max_length is None:
             cap = TEXT_MAX_LENGTH if kind == "text" else STRING_MAX_LENGTH
             max_length = max(1, min(int(texts.str.len().max()) if len(texts) else 1, cap))
-        return cls(name, chars, max_length, bool(column.isna().any()), kind)
+        shapes = None
+        if kind != "text" and 0 < texts.nunique() < SHAPE_MAX_VALUES:
+            shapes = ShapeSampler.fit(texts.tolist()).to_dict()
+            log.info(
+                "column %r: %d distinct values, too few to learn spelling from (under %d): "
+                "new values in their shapes",
+                name,
+                texts.nunique(),
+                SHAPE_MAX_VALUES,
+            )
+        return cls(name, chars, max_length, bool(column.isna().any()), kind, shapes)
 
     @classmethod
     def public(cls, name: str, kind: str, max_length: int | None = None) -> StringField:
@@ -323,7 +338,12 @@ class StringField:
         return out
 
     def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.Series:
-        """The text before the first ``<end>``; ``<na>`` first means missing."""
+        """The text before the first ``<end>``; ``<na>`` first means missing. With
+        ``shapes``, a present value is drawn in a training value's shape instead."""
+        if self.shapes is not None:
+            present = tokens[:, 0] != self.na_token
+            drawn = iter(ShapeSampler.from_dict(self.shapes).sample(int(present.sum()), rng))
+            return pd.Series([next(drawn) if p else None for p in present], dtype=object)
         table = np.array([*self.chars, "\0", "\0"], dtype=object)
         values: list[str | None] = []
         for row in tokens:
@@ -498,8 +518,9 @@ class TableCodec:
         out = {}
         for codec, info in zip(self.fields, self.columns, strict=True):
             kind = codec.kind
-            if isinstance(codec, NumericField) or (kind == "categorical" and info.kind in
-                                                   ("integer", "float", "datetime")):
+            if isinstance(codec, NumericField) or (
+                kind == "categorical" and info.kind in ("integer", "float", "datetime")
+            ):
                 kind = "datetime" if info.kind == "datetime" else "numeric"
             out[info.name] = kind
         return out
@@ -515,9 +536,7 @@ class TableCodec:
 
     def per_position(self, values: dict[str, T], default: D) -> list[T | D]:
         """Per token position, its column's entry of ``values`` (else ``default``)."""
-        return [
-            values.get(codec.name, default) for codec in self.fields for _ in codec.vocab_sizes
-        ]
+        return [values.get(codec.name, default) for codec in self.fields for _ in codec.vocab_sizes]
 
     def positions(self, names: list[str]) -> list[int]:
         """Token positions of the given columns."""
@@ -601,8 +620,10 @@ def _fit_private_field(
 
 def as_text(series: pd.Series) -> pd.Series:
     """Values as text (missing stays ``None``), the way spelled columns see them."""
-    return series.astype(object).where(series.notna(), None).map(
-        lambda v: v if v is None else _plain_text(v)
+    return (
+        series.astype(object)
+        .where(series.notna(), None)
+        .map(lambda v: v if v is None else _plain_text(v))
     )
 
 
