@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -385,24 +386,34 @@ def test_decision_rates_split_rows_by_row_index_and_earlier_shared_times():
     assert clipped.trials.tolist() == [0, 1, 0, 2]  # later positions count as the last
 
 
+def _yearly(
+    seed: int, tie_rate: Callable[[np.random.Generator, np.ndarray, np.ndarray], np.ndarray]
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """500 entities of 3-8 rows, a year per row: the same year as the row before (a zero
+    gap) at ``tie_rate(rng, entity, row index)``, else one or two years later. Rows (year
+    and a 3-valued column), entity, row index and gaps."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(3, 9, 500)
+    entity = np.repeat(np.arange(500), lengths)
+    index = np.arange(len(entity)) - np.repeat(np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+    rate = tie_rate(rng, entity, index)
+    gaps = np.where(rng.random(len(entity)) < rate, 0, rng.integers(1, 3, len(entity)))
+    gaps[index == 0] = 0
+    year = (
+        np.repeat(rng.integers(1950, 2000, 500), lengths)
+        + pd.Series(gaps).groupby(entity).cumsum().to_numpy()
+    )
+    rows = pd.DataFrame({"year": year, "v": rng.integers(0, 3, len(entity))})
+    return rows, entity, index, gaps
+
+
 def test_zero_gaps_are_calibrated_to_the_training_parents(tmp_path):
     """Rows sharing their predecessor's time (a second stint in one season) are a
     per-row decision too: after calibration the share of zero gaps generated for the
     training parents follows theirs row by row, where an underfit model's does not."""
-    rng = np.random.default_rng(2)
-    n = 500
-    lengths = rng.integers(3, 9, n)
-    entity = np.repeat(np.arange(n), lengths)
-    index = np.arange(len(entity)) - np.repeat(np.r_[0, np.cumsum(lengths)[:-1]], lengths)
-    tie_rate = np.where(index == 1, 0.6, 0.05)  # a second row usually shares the first's time
-    gaps = np.where(rng.random(len(entity)) < tie_rate, 0, rng.integers(1, 3, len(entity)))
-    gaps[index == 0] = 0
-    year = (
-        np.repeat(rng.integers(1950, 2000, n), lengths)
-        + pd.Series(gaps).groupby(entity).cumsum().to_numpy()
-    )
-    rows = pd.DataFrame({"year": year, "v": rng.integers(0, 3, len(entity))})
-    context = pd.DataFrame(index=range(n))
+    # a second row usually shares the first's time
+    rows, entity, index, gaps = _yearly(2, lambda rng, e, i: np.where(i == 1, 0.6, 0.05))
+    context = pd.DataFrame(index=range(entity.max() + 1))
     synth = SequenceSynthesizer(epochs=1, time_series={"order_by": ["year"]}, **SMALL)
     synth.fit(rows, tmp_path / "m", entity=entity, context=context)
     saved = json.loads((tmp_path / "m" / "model_params.json").read_text())
@@ -434,20 +445,11 @@ def test_share_of_entities_that_ever_share_a_time_is_calibrated(tmp_path):
     the zero gap and end flag are calibrated apart before and after an entity's first
     shared time, so the share of entities whose times strictly increase follows the
     data's, where an underfit model spreads its shared times over too many entities."""
-    rng = np.random.default_rng(3)
-    n = 500
-    lengths = rng.integers(3, 9, n)
-    entity = np.repeat(np.arange(n), lengths)
-    index = np.arange(len(entity)) - np.repeat(np.r_[0, np.cumsum(lengths)[:-1]], lengths)
-    tie_rate = np.where((rng.random(n) < 0.3)[entity], 0.5, 0.01)  # 30% share times often
-    gaps = np.where(rng.random(len(entity)) < tie_rate, 0, rng.integers(1, 3, len(entity)))
-    gaps[index == 0] = 0
-    year = (
-        np.repeat(rng.integers(1950, 2000, n), lengths)
-        + pd.Series(gaps).groupby(entity).cumsum().to_numpy()
+    # 30% of the entities share times often
+    rows, entity, _, _ = _yearly(
+        3, lambda rng, e, i: np.where((rng.random(e.max() + 1) < 0.3)[e], 0.5, 0.01)
     )
-    rows = pd.DataFrame({"year": year, "v": rng.integers(0, 3, len(entity))})
-    context = pd.DataFrame(index=range(n))
+    context = pd.DataFrame(index=range(entity.max() + 1))
     SequenceSynthesizer(epochs=1, time_series={"order_by": ["year"]}, **SMALL).fit(
         rows, tmp_path / "m", entity=entity, context=context
     )
@@ -455,7 +457,7 @@ def test_share_of_entities_that_ever_share_a_time_is_calibrated(tmp_path):
     def strictly_increasing(years: pd.Series, owner: pd.Series) -> float:
         return float(years.groupby(owner.to_numpy()).apply(lambda y: y.is_unique).mean())
 
-    real = strictly_increasing(pd.Series(year), pd.Series(entity))
+    real = strictly_increasing(rows["year"], pd.Series(entity))
     calibrated = SequenceSynthesizer.load(tmp_path / "m")
     plain = SequenceSynthesizer.load(tmp_path / "m")
     plain.calibration = {}
