@@ -460,7 +460,7 @@ class SequenceSynthesizer:
 
         Whether a parent's times ever repeat hangs on a product of per-row rates, so the
         generated side takes about :data:`CALIBRATION_ROWS` rows (with 30,000, runs on
-        Lahman missed the real share by up to 0.016 either way) and the real side every
+        Lahman missed the real share by up to 0.016) and the real side every
         training parent.
 
         A learned per-row decision errs a little at every row, and the errors compound: a
