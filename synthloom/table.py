@@ -297,7 +297,7 @@ class TableSynthesizer:
             validators = (
                 FieldValidators([])  # learned from raw values: off under DP
                 if self._private
-                else FieldValidators.learn(frame, self.config.validators)
+                else FieldValidators.learn(frame, self.config.validators, spelled)
             )
             write_json(directory / VALIDATORS_FILE, validators.to_dict())
             # The LSTM never sees the held-out rows; neither may its backup, so the

@@ -421,6 +421,7 @@ def test_a_small_customers_table_gets_valid_new_emails_and_phones(tmp_path: Path
             ],
         }
     )
+    frame["fax"] = [p if i % 5 == 0 else None for i, p in enumerate(frame["phone"])]
     TableSynthesizer(**{**TINY, "epochs": 3}).fit(frame, tmp_path / "m")
     out = TableSynthesizer.load(tmp_path / "m").generate(200, seed=0)
     email = re.compile(r"[\w.%+-]+@[\w-]+(\.[\w-]+)*\.[A-Za-z]{2,}")
@@ -429,3 +430,15 @@ def test_a_small_customers_table_gets_valid_new_emails_and_phones(tmp_path: Path
     assert out["phone"].map(lambda v: re.sub(r"\d", "9", v) in layouts).mean() >= 0.99
     assert not set(out["email"]) & set(frame["email"])
     assert not set(out["phone"]) & set(frame["phone"])
+    # 8 faxes: a set of training values would reject every new one (no in_set rule)
+    assert out["fax"].notna().mean() > 0.05
+    assert not set(out["fax"].dropna()) & set(frame["fax"].dropna())
+
+
+def test_spelled_columns_get_no_set_of_training_values_to_stay_in() -> None:
+    from synthloom.validation.field_validators import FieldValidators
+
+    frame = pd.DataFrame({"plan": ["a", "b"] * 3, "fax": [f"+1 555-01{i}" for i in range(6)]})
+    rules = {r.name: r for r in FieldValidators.learn(frame, spelled=["fax"]).rules}
+    assert rules["fax"].in_set is None and rules["fax"].patterns  # still its layouts
+    assert rules["plan"].in_set == ["a", "b"]

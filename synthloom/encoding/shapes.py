@@ -10,8 +10,9 @@ is cut into runs, letters, digits and single other characters, and keeps its *sh
   ``com``) is a shared pattern, not a person's, and stays as it is;
 * any other letter run becomes its length and case, refilled from a character bigram
   model of the column's letters;
-* a digit run becomes its length, refilled with random digits (no leading zero where
-  the training value had none); other characters (``@ . - + ( )``, spaces) stay.
+* a digit run becomes its length, refilled with digits drawn as often as the column
+  uses them (no leading zero where the training value had none); other characters
+  (``@ . - + ( )``, spaces) stay.
 
 A generated value takes the shape of a training value drawn at random, so emails keep
 one ``@`` and a domain, and phone numbers keep their layout. Values equal to a training
@@ -45,11 +46,13 @@ class ShapeSampler:
     text (a common letter run or another character), ``["a", length, case]`` letters to
     refill (``case``: ``lower``, ``upper``, ``title`` or ``mixed``), ``["d", length,
     leading_zero]`` digits to refill. ``bigrams``: per lower-case letter (and ``^``, a
-    run's start), the counts of the letters that follow it.
+    run's start), the counts of the letters that follow it. ``digits``: how often the
+    column uses each digit (generated numbers use only these, as the validators expect).
     """
 
     shapes: list[list[list[Any]]]
     bigrams: dict[str, dict[str, int]]
+    digits: dict[str, int]
 
     @classmethod
     def fit(cls, values: list[str]) -> ShapeSampler:
@@ -64,7 +67,12 @@ class ShapeSampler:
             for a, b in zip(_START + lower, lower, strict=False):
                 bigrams.setdefault(a, Counter())[b] += 1
         shapes = [[_piece(r, common) for r in value] for value in runs]  # "" has no runs
-        return cls(shapes, {a: dict(sorted(c.items())) for a, c in sorted(bigrams.items())})
+        digits = Counter(c for value in distinct for c in value if c.isdigit() and c.isascii())
+        return cls(
+            shapes,
+            {a: dict(sorted(c.items())) for a, c in sorted(bigrams.items())},
+            dict(sorted(digits.items())),
+        )
 
     def sample(self, n: int, rng: np.random.Generator) -> list[str]:
         """``n`` values, each in the shape of a training value drawn at random."""
@@ -74,11 +82,11 @@ class ShapeSampler:
         return ["".join(self._fill(p, rng) for p in self.shapes[i]) for i in chosen]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"shapes": self.shapes, "bigrams": self.bigrams}
+        return {"shapes": self.shapes, "bigrams": self.bigrams, "digits": self.digits}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ShapeSampler:
-        return cls(data["shapes"], data["bigrams"])
+        return cls(data["shapes"], data["bigrams"], data["digits"])
 
     def _fill(self, piece: list[Any], rng: np.random.Generator) -> str:
         kind = piece[0]
@@ -86,10 +94,9 @@ class ShapeSampler:
             return str(piece[1])
         if kind == "d":
             length, leading_zero = int(piece[1]), bool(piece[2])
-            digits = rng.integers(10, size=length)
-            if not leading_zero and length > 1:
-                digits[0] = rng.integers(1, 10)
-            return "".join(map(str, digits))
+            nonzero = {d: n for d, n in self.digits.items() if d != "0"} or {"1": 1}
+            first = self.digits if leading_zero or length == 1 else nonzero
+            return _drawn(first, 1, rng) + _drawn(self.digits, length - 1, rng)
         return _cased(self._letters(int(piece[1]), rng), str(piece[2]))
 
     def _letters(self, length: int, rng: np.random.Generator) -> str:
@@ -100,6 +107,14 @@ class ShapeSampler:
             previous = chars[int(rng.choice(len(chars), p=counts / counts.sum()))]
             out.append(previous)
         return "".join(out)
+
+
+def _drawn(counts: dict[str, int], n: int, rng: np.random.Generator) -> str:
+    """``n`` characters drawn as often as ``counts`` says."""
+    if n <= 0:
+        return ""
+    chars, weights = list(counts) or ["0"], np.array(list(counts.values()) or [1], float)
+    return "".join(chars[i] for i in rng.choice(len(chars), size=n, p=weights / weights.sum()))
 
 
 def _is_letters(run: str) -> bool:

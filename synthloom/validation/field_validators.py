@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -641,8 +641,12 @@ class FieldValidators:
         return [r.name for r in self.rules]
 
     @classmethod
-    def learn(cls, df: pd.DataFrame, options: Validators | None = None) -> FieldValidators:
-        """Learn the rules of every column of the training table ``df``."""
+    def learn(
+        cls, df: pd.DataFrame, options: Validators | None = None, spelled: Collection[Any] = ()
+    ) -> FieldValidators:
+        """Learn the rules of every column of the training table ``df``. ``spelled``
+        columns get no ``in_set`` rule: their values are new by design (a copy guard
+        rejects training values), so a set of training values would reject every one."""
         options = options or Validators()
         if df.columns.has_duplicates:
             dupes = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
@@ -655,7 +659,11 @@ class FieldValidators:
                 f"cannot learn validators from an empty table ({df.shape[0]} rows, "
                 f"{df.shape[1]} columns); give training data with records"
             )
-        return cls([FieldRules.learn(name, df[name], options) for name in df.columns])
+        rules = [FieldRules.learn(name, df[name], options) for name in df.columns]
+        for rule in rules:
+            if rule.name in spelled:
+                rule.in_set = None
+        return cls(rules)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data (what ``validators.json`` holds)."""
