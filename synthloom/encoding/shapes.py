@@ -23,8 +23,9 @@ shapes come from raw values).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,7 @@ COMMON_MIN_VALUES = 3
 
 _RUNS = re.compile(r"(\d+)|([^\W\d_]+)|(.)", re.DOTALL)
 _START = "^"  # a letter run's start in the bigram counts
+_DIGITS, _NONZERO = "0-9", "1-9"  # the digit tables' keys (never a bigram key)
 
 
 @dataclass
@@ -53,6 +55,16 @@ class ShapeSampler:
     shapes: list[list[list[Any]]]
     bigrams: dict[str, dict[str, int]]
     digits: dict[str, int]
+    # Each count table as characters and running totals, built once: a value's characters
+    # are drawn one by one, so each draw must be a lookup, not a new distribution.
+    _tables: dict[str, _Table] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._tables = {key: _Table.of(counts) for key, counts in self.bigrams.items()}
+        nonzero = {d: n for d, n in self.digits.items() if d != "0"}
+        self._tables[_DIGITS] = _Table.of(self.digits or {"0": 1})
+        self._tables[_NONZERO] = _Table.of(nonzero or {"1": 1})
+        self._tables.setdefault(_START, _Table.of({"x": 1}))
 
     @classmethod
     def fit(cls, values: list[str]) -> ShapeSampler:
@@ -94,27 +106,37 @@ class ShapeSampler:
             return str(piece[1])
         if kind == "d":
             length, leading_zero = int(piece[1]), bool(piece[2])
-            nonzero = {d: n for d, n in self.digits.items() if d != "0"} or {"1": 1}
-            first = self.digits if leading_zero or length == 1 else nonzero
-            return _drawn(first, 1, rng) + _drawn(self.digits, length - 1, rng)
+            first = _DIGITS if leading_zero or length == 1 else _NONZERO
+            draws = rng.random(length)
+            digits = self._tables[_DIGITS]
+            return self._tables[first].draw(draws[0]) + "".join(map(digits.draw, draws[1:]))
         return _cased(self._letters(int(piece[1]), rng), str(piece[2]))
 
     def _letters(self, length: int, rng: np.random.Generator) -> str:
+        """``length`` letters, each drawn from the bigram counts after the one before
+        (the run-start counts where a letter was never followed)."""
         out, previous = [], _START
-        for _ in range(length):
-            follow = self.bigrams.get(previous) or self.bigrams.get(_START) or {"x": 1}
-            chars, counts = list(follow), np.array(list(follow.values()), dtype=np.float64)
-            previous = chars[int(rng.choice(len(chars), p=counts / counts.sum()))]
+        for u in rng.random(length):
+            table = self._tables.get(previous) or self._tables[_START]
+            previous = table.draw(u)
             out.append(previous)
         return "".join(out)
 
 
-def _drawn(counts: dict[str, int], n: int, rng: np.random.Generator) -> str:
-    """``n`` characters drawn as often as ``counts`` says."""
-    if n <= 0:
-        return ""
-    chars, weights = list(counts) or ["0"], np.array(list(counts.values()) or [1], float)
-    return "".join(chars[i] for i in rng.choice(len(chars), size=n, p=weights / weights.sum()))
+@dataclass(frozen=True)
+class _Table:
+    """Characters and the running totals of their counts."""
+
+    chars: list[str]
+    totals: list[float]
+
+    @classmethod
+    def of(cls, counts: dict[str, int]) -> _Table:
+        return cls(list(counts), np.cumsum(list(counts.values()), dtype=float).tolist())
+
+    def draw(self, u: float) -> str:
+        """The character that uniform ``u`` in [0, 1) picks, as often as its count."""
+        return self.chars[min(bisect_right(self.totals, u * self.totals[-1]), len(self.chars) - 1)]
 
 
 def _is_letters(run: str) -> bool:
