@@ -28,11 +28,14 @@ from synthloom.encoding.private_kinds import retype_like
 from synthloom.encoding.sequences import (
     ChangeStep,
     SequenceCodec,
+    WindowLevel,
     change_steps,
+    group_starts,
     order_steps,
     static_columns,
     to_changes,
     to_gaps,
+    window_levels,
 )
 from synthloom.errors import ConfigError, DataError
 from synthloom.io.model_dir import (
@@ -109,6 +112,8 @@ class SequenceSynthesizer:
         self.table_format: TableFormat | None = None
         self.max_rows = 0
         self.lengths: list[int] = []  # training series lengths (time series, not under DP)
+        # Recent-level context of series longer than one window (see WindowLevel)
+        self.levels: list[WindowLevel] = []
         # Logit shifts per row index calibrated after training (child tables), by kind
         # (see _calibrated and SequenceSampler)
         self.calibration: dict[str, list[float]] = {}
@@ -148,6 +153,7 @@ class SequenceSynthesizer:
         infos = {c.name: c for c in table_format.columns}
         if context is None:
             frame, entity, context = self._series(frame, table_format, windows=not dp)
+            infos.update({lv.column: ColumnInfo(lv.column, "string") for lv in self.levels})
         elif dp and len(context.columns):
             raise ConfigError(
                 "dp: a child table's sequences would learn from its parent's rows outside the "
@@ -259,8 +265,37 @@ class SequenceSynthesizer:
         frame, codes = _sorted(frame, codes, options.order_by, cap=cap)
         self.lengths = np.bincount(codes).tolist()
         rows, entity = _windows(codes, options.max_sequence_rows)
-        frame = frame.iloc[rows].reset_index(drop=True)
+        self.levels = []
+        if windows and max(self.lengths, default=0) > options.max_sequence_rows:
+            numeric = [c for c in table_format.columns if c.name in frame.columns]
+            numeric = [c for c in numeric if c.name not in options.order_by]
+            # a column spelled by its changes continues from its last value: its level
+            # is carried already
+            walks = {step.name for step in change_steps(frame, codes, numeric)}
+            frame = self._fit_levels(
+                frame.iloc[rows].reset_index(drop=True),
+                entity,
+                [c for c in numeric if c.name not in walks],
+                first=group_starts(codes[rows][group_starts(entity)]),
+            )
+        else:
+            frame = frame.iloc[rows].reset_index(drop=True)
         return frame, entity, pd.DataFrame(index=range(int(entity.max(initial=-1)) + 1))
+
+    def _fit_levels(
+        self, frame: pd.DataFrame, window: np.ndarray, columns: list[ColumnInfo], first: np.ndarray
+    ) -> pd.DataFrame:
+        """Learn :class:`WindowLevel` bins from the windows' first halves; the windowed
+        rows with each window's levels (``first``: per window, whether it starts its
+        series, whose level a new series of that series' length takes)."""
+        head = _half_windows(window, self.series.max_sequence_rows)
+        self.levels = window_levels(frame[head], window[head], columns)
+        labels = {}
+        for level in self.levels:
+            per_window = level.labels(frame[head], window[head])
+            level.series = per_window[first].tolist()
+            labels[level.column] = per_window[window]
+        return frame.assign(**labels)
 
     def _fit_codec(
         self,
@@ -353,6 +388,7 @@ class SequenceSynthesizer:
             "model_shape": self.network.shape.to_dict(),
             "max_rows": self.max_rows,
             "lengths": self.lengths,
+            "levels": [vars(level) for level in self.levels],
             "calibration": self.calibration,
             "n_records": n_entities,
         }
@@ -378,6 +414,7 @@ class SequenceSynthesizer:
             synth.table_format = TableFormat.from_dict(meta["table_format"])
             synth.max_rows = int(meta["max_rows"])
             synth.lengths = list(meta.get("lengths", []))
+            synth.levels = [WindowLevel(**level) for level in meta.get("levels", [])]
             # models saved before the zero-gap calibration hold only "end_bias"
             saved = meta.get("calibration") or {"end": meta.get("end_bias") or []}
             synth.calibration = {kind: [float(b) for b in bias] for kind, bias in saved.items()}
@@ -432,7 +469,11 @@ class SequenceSynthesizer:
                 raise ConfigError(f"num_records={n} must be a positive number of series")
             forced = np.full((n, len(codec.context.vocab_sizes)), -1, dtype=np.int64)
             if self.lengths:
-                targets = rng.choice(np.asarray(self.lengths), n)
+                # each new series takes a training series' length and level bins, the
+                # training series drawn without replacement while they last
+                picks = _draws(rng, len(self.lengths), n)
+                targets = np.asarray(self.lengths)[picks]
+                self._force_levels(forced, picks)
                 # series longer than the learned window grow window by window (_extend)
                 min_rows = max_rows = np.minimum(targets, max(self.max_rows, 1))
             else:  # under DP: the model's own end decision, at least one row
@@ -628,7 +669,7 @@ class SequenceSynthesizer:
             tail = tails[tails[ENTITY].isin(todo)]
             tail = tail.groupby(ENTITY, sort=False).tail(overlap) if overlap else tail.iloc[:0]
             local = np.searchsorted(todo, tail[ENTITY].to_numpy())
-            rows = tail.drop(columns=[ENTITY]).reset_index(drop=True)
+            rows = self._with_levels(tail.drop(columns=[ENTITY]).reset_index(drop=True), local)
             forced, given, counts = self._prefix_tokens(rows, local, len(todo))
             total = counts + np.minimum(remaining[todo], window - counts)
             step_seed = None if seed is None else seed + 7919 * (step + 1)
@@ -670,6 +711,24 @@ class SequenceSynthesizer:
             )
         return forced, given, counts
 
+    def _force_levels(self, forced: np.ndarray, picks: np.ndarray) -> None:
+        """Context tokens of the training series ``picks``' level bins into ``forced``."""
+        codec = self._trained()
+        levels = [lv for lv in self.levels if lv.column in codec.static and lv.series]
+        if not levels or not len(picks):
+            return
+        labels = pd.DataFrame({lv.column: np.asarray(lv.series)[picks] for lv in levels})
+        positions = codec.context.positions(list(labels.columns))
+        forced[:, positions] = codec.context.encode(labels, seeds=True)
+
+    def _with_levels(self, rows: pd.DataFrame, entity: np.ndarray) -> pd.DataFrame:
+        """Rows to continue (sorted by entity; at most half a window each), with their
+        entity's :class:`WindowLevel` bins."""
+        if not self.levels:
+            return rows
+        labels = {level.column: level.labels(rows, entity)[entity] for level in self.levels}
+        return rows.assign(**labels)
+
     def _with_entity_ids(self, frame: pd.DataFrame, entity: np.ndarray) -> pd.DataFrame:
         """A time series' entity column with new ids (1, 2, …), in the training columns' order."""
         assert self.table_format is not None
@@ -698,6 +757,19 @@ def _change_infos(
         kind = "float" if step.log or infos[column].kind == "float" else "integer"
         out.append(ColumnInfo(step.delta, kind, None))
     return out
+
+
+def _draws(rng: np.random.Generator, population: int, n: int) -> np.ndarray:
+    """``n`` indices below ``population``: every index once (shuffled) per round."""
+    rounds = -(-n // max(population, 1))
+    return np.concatenate([rng.permutation(population) for _ in range(rounds)])[:n]
+
+
+def _half_windows(window: np.ndarray, size: int) -> np.ndarray:
+    """Whether each windowed row is in its window's first half (what a later window is
+    given to continue, see :meth:`SequenceSynthesizer._extend`)."""
+    within = pd.Series(window).groupby(window).cumcount().to_numpy()
+    return within < max(min(size // 2, size - 1), 1)
 
 
 def _windows(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -493,3 +493,43 @@ def test_a_second_order_by_column_sorts_rows_within_the_first(tmp_path):
     for _, rows_of in out.groupby(ENTITY):
         keys = list(zip(rows_of["year"], rows_of["stint"], strict=True))
         assert keys == sorted(keys)
+
+
+def _leveled_series(levels: list[float], rows: int, seed: int = 0) -> pd.DataFrame:
+    """Series of noise around a level of their own (log-normal, 30% spread), daily."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for e, level in enumerate(levels):
+        values = level * np.exp(rng.normal(0.0, 0.3, rows))
+        days = pd.date_range("2021-01-01", periods=rows, freq="D")
+        parts.append(pd.DataFrame({"unit": f"u{e}", "day": days, "load": values.round(2)}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_long_series_keep_their_level_across_windows(tmp_path):
+    """A series generated window by window stays near one level, as each training series
+    does, instead of wandering between the series' levels (the recent level is context
+    of every window), and a continued series keeps its prefix's level."""
+    levels = [10.0, 20.0, 40.0, 80.0]
+    data = _leveled_series(levels, rows=240)
+    options = {"entity_column": "unit", "order_by": ["day"], "max_sequence_rows": 40}
+    synth = SequenceSynthesizer(epochs=30, time_series=options, **SMALL)
+    synth.fit(data, tmp_path / "m")
+    assert [level.name for level in synth.levels] == ["load"]
+    loaded = SequenceSynthesizer.load(tmp_path / "m")
+    out = loaded.generate(seed=0)
+    assert "__level__load" not in out.columns and len(out) == len(data)
+    medians = out.groupby("unit")["load"].median().sort_values().to_numpy()
+    # one series per training level: the lowest and highest stay far apart
+    assert medians[-1] / medians[0] > 4.0
+    for _, series in out.groupby("unit"):
+        values = series["load"].to_numpy()
+        # the spread within a series stays near the training series' (0.3 in log units)
+        assert np.std(np.log(np.clip(values, 0.1, None))) < 0.6
+    prefix = data[data["day"] < pd.Timestamp("2021-01-21")]
+    continued = loaded.generate(prefix=prefix, seed=1)
+    later = continued[continued["day"] >= pd.Timestamp("2021-01-21")]
+    ratios = later.groupby("unit")["load"].median() / pd.Series(
+        levels, index=[f"u{e}" for e in range(4)]
+    )
+    assert ratios.between(0.6, 1.6).all(), ratios

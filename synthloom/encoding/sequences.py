@@ -29,6 +29,11 @@ from synthloom.io.schema import ColumnInfo
 GAP_PREFIX = "__gap__"
 CHANGE_PREFIX = "__change__"
 SPREAD_PREFIX = "__spread__"
+LEVEL_PREFIX = "__level__"
+# A long series' level context (see SeriesLevel): at most this many bins of series means,
+# for numeric columns whose series means explain at least this share of the variance.
+LEVEL_BINS = 8
+LEVEL_MIN_SHARE = 0.1
 # A numeric column is spelled by its changes when its value and the previous row's
 # value of the same entity correlate at least this much (a walk, not noise around a
 # level); it moves with an anchor when their levels correlate at least this much.
@@ -67,6 +72,75 @@ class ChangeStep:
     @property
     def delta(self) -> str:
         return (CHANGE_PREFIX if self.anchor is None else SPREAD_PREFIX) + self.name
+
+
+@dataclass
+class WindowLevel:
+    """A numeric column's recent level as a context token of a window: the bin of the
+    mean (of logarithms for a positive column) of the window's first half, between
+    quantiles of all training windows' first-half means.
+
+    A series longer than ``max_sequence_rows`` is learned and generated window by
+    window, and a later window continues the last half window of its series: that half
+    is the part this level summarises, so training and generation see the same thing.
+    Without it, nothing but the LSTM's reading of the given rows carried a level, and a
+    generated series wandered between the training series' levels (stocks: every
+    synthetic series' Volume mean near the overall mean, its standard deviation as large
+    as the mean against 0.5-0.9 of the mean in real series, lag-1 autocorrelation 0.74
+    against 0.62). A series' first window draws its level with the context, or takes a
+    training series' first level (with that series' length)."""
+
+    name: str
+    log: bool
+    edges: list[float]  # inner bin edges of first-half means, increasing
+    series: list[str] = field(default_factory=list)  # each training series' first level
+
+    @property
+    def column(self) -> str:
+        return LEVEL_PREFIX + self.name
+
+    def labels(self, frame: pd.DataFrame, entity: np.ndarray) -> np.ndarray:
+        """Per entity (0 … max), the level bin of the mean of its rows in ``frame``
+        ("L0", "L1", …; "none" for an entity without values in the column)."""
+        means = _entity_means(frame[self.name], entity, self.log)
+        bins = np.searchsorted(np.asarray(self.edges), means, side="right")
+        return np.where(np.isnan(means), "none", np.char.add("L", bins.astype(str)))
+
+
+def window_levels(
+    frame: pd.DataFrame, entity: np.ndarray, columns: list[ColumnInfo]
+) -> list[WindowLevel]:
+    """For windows' first halves (``frame``'s rows, ``entity`` their window): the numeric
+    columns whose half-window means explain at least :data:`LEVEL_MIN_SHARE` of their
+    variance, each with :data:`LEVEL_BINS` quantile bins of those means."""
+    n = int(entity.max(initial=-1)) + 1
+    bins = min(LEVEL_BINS, n)
+    if bins < 2:
+        return []
+    levels = []
+    for info in columns:
+        if info.kind not in ("integer", "float"):
+            continue
+        values = pd.to_numeric(frame[info.name], errors="coerce").to_numpy(dtype=np.float64)
+        log = info.kind == "float" and bool((values[~np.isnan(values)] > 0).all())
+        level = _level(pd.Series(values), log).to_numpy(dtype=np.float64, na_value=np.nan)
+        ok = ~np.isnan(level)
+        if ok.sum() < 2 or np.var(level[ok]) == 0:
+            continue
+        means = pd.Series(level[ok]).groupby(entity[ok]).transform("mean").to_numpy()
+        if np.var(means) / np.var(level[ok]) < LEVEL_MIN_SHARE:
+            continue
+        per_window = _entity_means(frame[info.name], entity, log)
+        edges = np.unique(np.nanquantile(per_window, np.arange(1, bins) / bins))
+        levels.append(WindowLevel(info.name, log, edges.tolist()))
+    return levels
+
+
+def _entity_means(values: pd.Series, entity: np.ndarray, log: bool) -> np.ndarray:
+    """Per entity (0 … max entity), the mean of its (log) values; NaN for none."""
+    level = _level(values.reset_index(drop=True), log).astype("float64")
+    n = int(entity.max(initial=-1)) + 1
+    return level.groupby(entity).mean().reindex(range(n)).to_numpy(dtype=np.float64)
 
 
 def group_starts(entity: np.ndarray) -> np.ndarray:
