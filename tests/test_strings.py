@@ -442,3 +442,41 @@ def test_spelled_columns_get_no_set_of_training_values_to_stay_in() -> None:
     rules = {r.name: r for r in FieldValidators.learn(frame, spelled=["fax"]).rules}
     assert rules["fax"].in_set is None and rules["fax"].patterns  # still its layouts
     assert rules["plan"].in_set == ["a", "b"]
+
+
+def _two_length_notes(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    """A category and a note whose length it decides: 20-32 or 64-88 characters."""
+    rng = np.random.default_rng(seed)
+    words = ["sun", "rain", "wind", "cold", "warm", "dry", "wet", "fog", "hail", "snow"]
+    kinds = rng.choice(["short", "long"], n)
+    notes = []
+    for kind in kinds:
+        size = rng.integers(20, 33) if kind == "short" else rng.integers(64, 89)
+        text = ""
+        while len(text) < size:
+            text += str(rng.choice(words)) + " "
+        notes.append(text[:size].strip() or "sun")
+    return pd.DataFrame({"kind": kinds, "note": notes})
+
+
+def test_text_lengths_are_calibrated_after_training(tmp_path: Path) -> None:
+    """An underfit model's per-character end decisions compound into lengths unlike the
+    data's; the calibrated <end> shifts bring the generated lengths back."""
+    from synthloom.report.values import value_copies
+
+    frame = _two_length_notes()
+    options = {**TINY, "epochs": 3, "validation_split": False, "columns": {"note": {"kind": "text"}}}
+    synth = TableSynthesizer(**options).fit(frame, tmp_path / "m")
+    field = synth._parts[0].codec.field("note")
+    assert isinstance(field, StringField) and field.end_bias
+    loaded = TableSynthesizer.load(tmp_path / "m")
+    assert loaded._parts[0].codec.field("note").end_bias == field.end_bias
+
+    def length_accuracy(model: TableSynthesizer) -> float:
+        out = model.generate(num_records=1000, seed=1)
+        return value_copies(frame, out, None, ["note"])[0].text.length_accuracy
+
+    calibrated = length_accuracy(loaded)
+    loaded._parts[0].codec.field("note").end_bias = None
+    plain = length_accuracy(loaded)
+    assert calibrated >= 0.8 and calibrated > plain + 0.05, (calibrated, plain)

@@ -263,3 +263,32 @@ def test_table_defaults_fill_only_unset_options_and_keep_the_dp_settings_under_d
         "constant",
         0.008,
     )
+
+
+@pytest.mark.parametrize(
+    ("options", "first"),
+    [({}, "late"), ({"dropout_rate": 0.2}, 1), ({"dp": True, "dp_epsilon": 50.0}, 1)],
+    ids=["default: late", "user's rate: from the start", "DP: from the start"],
+)
+def test_table_dropout_starts_late_only_by_default(
+    tmp_path: Path,
+    adult: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+    options: dict,
+    first: object,
+) -> None:
+    import synthloom.table as table_module
+
+    starts: list[int] = []
+    original = table_module.Trainer.__init__
+
+    def spy(self, *args, dropout_from_epoch: int = 1, **kwargs):  # type: ignore[no-untyped-def]
+        starts.append(dropout_from_epoch)
+        original(self, *args, dropout_from_epoch=dropout_from_epoch, **kwargs)
+
+    monkeypatch.setattr(table_module.Trainer, "__init__", spy)
+    columns = ["age", "sex", "race"]
+    TableSynthesizer(**{**TINY_TABLE, "epochs": 1, **options}).fit(
+        adult[columns].head(300), tmp_path / "m"
+    )
+    assert starts == [table_module.LATE_DROPOUT_EPOCH if first == "late" else first]

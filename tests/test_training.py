@@ -363,3 +363,26 @@ def test_weight_average_forgets_the_initial_weights_early() -> None:
     with average.applied():
         assert float(layer.weight.detach()) > 0.6
     assert float(layer.weight.detach()) == 1.0  # the model's own weights back after
+
+
+def test_late_dropout_starts_at_its_epoch_and_the_model_keeps_its_rates(
+    tmp_path: Path, short_fortunes: list[str]
+) -> None:
+    """Epochs before ``dropout_from_epoch`` train without dropout (LSTM layers included);
+    after training the model holds its own rates again."""
+    params = TextSynthesizer(**TINY).config.params.model_copy(
+        update={"epochs": 4, "early_stopping": False}
+    )
+    network = RecordLSTM(ModelShape(ByteTokenizer().vocab_size, 8, 16, 2, 0.3))
+    seen: list[tuple[float, float]] = []
+
+    def record(state: EpochState) -> None:
+        seen.append((network.dropout.p, network.lstm.dropout))
+
+    trainer = Trainer(
+        network, params, tmp_path, torch.device("cpu"), record, False, dropout_from_epoch=3
+    )
+    sequences = records_to_sequences([ByteTokenizer().encode(r) for r in short_fortunes[:32]])
+    trainer.fit(sequences, [])
+    assert seen == [(0.0, 0.0), (0.0, 0.0), (0.3, 0.3), (0.3, 0.3)]
+    assert (network.dropout.p, network.lstm.dropout) == (0.3, 0.3)

@@ -271,6 +271,9 @@ class StringField:
     # With too few distinct values to learn spelling from (not under DP): the values'
     # shapes (see synthloom.encoding.shapes); the model then only decides missing or not.
     shapes: dict[str, Any] | None = None
+    # A text column's logit shift of <end> per character position, calibrated after
+    # training (not under DP) so that lengths follow the training values'.
+    end_bias: list[float] | None = None
 
     @classmethod
     def fit(
@@ -498,6 +501,20 @@ class TableCodec:
             width = len(codec.vocab_sizes)
             spelled = isinstance(codec, StringField)
             out += [first] * width if spelled else list(range(first, first + width))
+        return out
+
+    @property
+    def shifts(self) -> list[dict[int, float]]:
+        """Per position, logit shifts of tokens at sampling: a calibrated text column's
+        ``<end>`` (see ``StringField.end_bias``)."""
+        out: list[dict[int, float]] = []
+        for codec in self.fields:
+            width = len(codec.vocab_sizes)
+            if not isinstance(codec, StringField) or not codec.end_bias:
+                out += [{} for _ in range(width)]
+                continue
+            bias = codec.end_bias
+            out += [{codec.end_token: float(bias[min(r, len(bias) - 1)])} for r in range(width)]
         return out
 
     @property

@@ -148,6 +148,7 @@ class TableSampler:
         banned: list[list[int]],
         ends: list[int] | None = None,
         temperatures: Sequence[float | None] = (),
+        shifts: Sequence[dict[int, float]] = (),
     ) -> None:
         self.model = model.to(device).eval()
         self.device = device
@@ -157,8 +158,11 @@ class TableSampler:
         # a value has ended (a token ≥ end), the rest of its positions stay <end>.
         self._ends = ends or [-1] * model.n_positions
         self._masks = []
-        for size, ids in zip(model.shape.vocab_sizes, banned, strict=True):
+        shifts = list(shifts) or [{}] * model.n_positions
+        for size, ids, shift in zip(model.shape.vocab_sizes, banned, shifts, strict=True):
             mask = torch.zeros(size, device=device)
+            for token, value in shift.items():  # calibrated logit shifts (TableCodec.shifts)
+                mask[token] = value
             mask[ids] = -torch.inf
             self._masks.append(mask)
 

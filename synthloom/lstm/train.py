@@ -104,7 +104,10 @@ class Trainer:
         epoch_callback: EpochCallback | None = None,
         show_progress: bool = False,
         private: PrivateTraining | None = None,
+        dropout_from_epoch: int = 1,
     ) -> None:
+        """``dropout_from_epoch``: epochs before it train without dropout (see
+        :meth:`_set_dropout`)."""
         self.model = model.to(device)
         self.params = params
         self.model_dir = model_dir
@@ -114,6 +117,12 @@ class Trainer:
         self.optimizer: Any = torch.optim.Adam(model.parameters(), lr=params.learning_rate)
         self._rng = np.random.default_rng(params.seed)
         self.policy: StepPolicy = step_policy(params, private, self._rng)
+        self.dropout_from_epoch = dropout_from_epoch
+        self._dropout_rates = {
+            m: m.p if isinstance(m, nn.Dropout) else m.dropout
+            for m in model.modules()
+            if isinstance(m, nn.Dropout | nn.LSTM)
+        }
 
     def fit(self, train: list[torch.Tensor], val: list[torch.Tensor]) -> TrainingResult:
         """Train until the epochs, early stopping, the time cap, the privacy budget or
@@ -151,6 +160,7 @@ class Trainer:
                         result.stop_reason = "privacy_budget"
                         break
                     progress.update(task, epoch=epoch)
+                    self._set_dropout(epoch >= self.dropout_from_epoch)
                     advance = partial(progress.advance, task)
                     steps_before = self.clock.steps
                     loss, accuracy, tokens, timed_out = self._train_epoch(
@@ -180,6 +190,7 @@ class Trainer:
         if result.stop_reason == "epochs" and epochs < self.params.epochs:
             result.stop_reason = "privacy_budget"  # the plan cut the epochs to the budget
         policy.detach(self)
+        self._set_dropout(True)  # the model as built
         if best.state is not None:
             self.model.load_state_dict(best.state)
         result.seconds = time.monotonic() - start
@@ -233,6 +244,17 @@ class Trainer:
             self.epoch_callback(state)
         self.clock.epoch_ended(time.monotonic() - began)
         return state
+
+    def _set_dropout(self, active: bool) -> None:
+        """Dropout at the model's rates, or none. *Late dropout* (Liu et al. 2023,
+        "Dropout Reduces Underfitting"): a model that sees each record only a few times
+        underfits, and dropout then slows it; once records come round again and again it
+        guards against memorising them."""
+        for module, rate in self._dropout_rates.items():
+            if isinstance(module, nn.Dropout):
+                module.p = rate if active else 0.0
+            else:
+                module.dropout = rate if active else 0.0
 
     def _decay_learning_rate(self) -> None:
         """Halve the step size after an epoch without improvement (down to 1/16 of it)."""
