@@ -8,8 +8,9 @@ and synthetic), consecutive-row pair accuracy, and Batting's TVD accuracy agains
 same table learned alone (no parent, same cap).
 
 Stocks (``--part stocks``): ``timeseries/stocks.csv`` as a time series per ``Ticker``
-ordered by ``Date``. Prints lag-1 autocorrelation of ``Close`` returns and of ``Volume``
-(real and synthetic) and the share of series that are ordered.
+ordered by ``Date``. One model, three generations (five series each, so one run's
+figures are noisy): lag-1 autocorrelation of ``Close`` returns and of ``Volume`` (real,
+each run, their mean), the share of series that are ordered, and TVD accuracy of run 0.
 
 MOSTLY AI side by side (``--part mostly``): the same People/Batting tables and caps given
 to mostlyai-engine (People as a flat table, Batting as its sequential model with
@@ -20,7 +21,7 @@ then scored here with the same functions as synthloom's run, which runs first.
 Usage::
 
     python benchmarks/sequences.py --part lahman --cap 120 [--people-cap 40]
-    python benchmarks/sequences.py --part stocks --cap 120 [--learning-rate 0.01 --rnn-layers 1]
+    python benchmarks/sequences.py --part stocks --cap 600 [--learning-rate 0.01 --rnn-layers 1]
     python benchmarks/sequences.py --part mostly --cap 240 --mostly-python /path/to/python
 """
 
@@ -265,7 +266,9 @@ def mostly(cap: float, rows: int | None, people_cap: float, python: str | None) 
         print(f"{key:32} {value:10.4f} {theirs[key]:10.4f}")
 
 
-def stocks(cap: float, params: dict) -> None:
+def stocks(cap: float, params: dict, seeds: int = 3) -> None:
+    """One model; ``seeds`` generations (five series each: one run's autocorrelation is
+    noisy), each scored."""
     real = pd.read_csv(DATA / "timeseries/stocks.csv", parse_dates=["Date"])
     options = {"entity_column": "Ticker", "order_by": ["Date"], "max_sequence_rows": 100}
     with tempfile.TemporaryDirectory() as tmp:
@@ -276,22 +279,29 @@ def stocks(cap: float, params: dict) -> None:
         synth.fit(real, Path(tmp) / "model")
         train = time.monotonic() - start
         start = time.monotonic()
-        synthetic = synth.generate(seed=0)
-        generate = time.monotonic() - start
+        runs = [synth.generate(seed=seed) for seed in range(seeds)]
+        generate = (time.monotonic() - start) / seeds
     print(f"stocks: {len(real):,} rows, {real.Ticker.nunique()} series; train {train:.1f} s, "
-          f"generate {generate:.1f} s ({len(synthetic):,} rows)")
-    for name, frame in (("real", real), ("synthetic", synthetic)):
+          f"generate {generate:.1f} s per run ({len(runs[0]):,} rows), {seeds} runs")
+    figures = {}
+    for name, frame in [("real", real)] + [(f"synthetic {i}", f) for i, f in enumerate(runs)]:
         frame = frame.sort_values(["Ticker", "Date"], kind="stable")
         entity = pd.factorize(frame["Ticker"])[0]
         frame = frame.assign(ret=frame.groupby("Ticker")["Close"].pct_change())
         ordered = frame.groupby("Ticker")["Date"].apply(lambda d: d.is_monotonic_increasing)
-        print(f"{name}: lag-1 autocorrelation of Close returns "
-              f"{lag1_autocorrelation(frame, entity, 'ret'):+.3f}, of Volume "
-              f"{lag1_autocorrelation(frame, entity, 'Volume'):+.3f}; ordered series "
-              f"{ordered.mean():.3f}")
+        figures[name] = (
+            lag1_autocorrelation(frame, entity, "ret"),
+            lag1_autocorrelation(frame, entity, "Volume"),
+        )
+        print(f"{name}: lag-1 autocorrelation of Close returns {figures[name][0]:+.3f}, of "
+              f"Volume {figures[name][1]:+.3f}; ordered series {ordered.mean():.3f}")
+    synthetic = np.array([v for k, v in figures.items() if k != "real"])
+    print(f"synthetic mean of {seeds} runs: Close returns {synthetic[:, 0].mean():+.3f}, "
+          f"Volume {synthetic[:, 1].mean():+.3f} (real {figures['real'][0]:+.3f}, "
+          f"{figures['real'][1]:+.3f})")
     columns = [c for c in real.columns if c != "Ticker"]
-    score = tvd_accuracy(real[columns], synthetic[columns], max_bivariate_columns=10)
-    print(f"stocks TVD accuracy (all rows, no order) {score.overall:.4f}; per column "
+    score = tvd_accuracy(real[columns], runs[0][columns], max_bivariate_columns=10)
+    print(f"stocks TVD accuracy (run 0, all rows, no order) {score.overall:.4f}; per column "
           + ", ".join(f"{c} {v:.3f}" for c, v in score.univariate.items()))
 
 

@@ -26,6 +26,7 @@ from synthloom.encoding.columns import apply_treatments, max_lengths, requested_
 from synthloom.encoding.fields import TableCodec
 from synthloom.encoding.private_kinds import retype_like
 from synthloom.encoding.sequences import (
+    WINDOW_COLUMN,
     ChangeStep,
     SequenceCodec,
     WindowLevel,
@@ -153,7 +154,8 @@ class SequenceSynthesizer:
         infos = {c.name: c for c in table_format.columns}
         if context is None:
             frame, entity, context = self._series(frame, table_format, windows=not dp)
-            infos.update({lv.column: ColumnInfo(lv.column, "string") for lv in self.levels})
+            # the windows' own context columns (WINDOW_COLUMN, level bins)
+            infos.update({c: ColumnInfo(c, "string") for c in frame.columns if c not in infos})
         elif dp and len(context.columns):
             raise ConfigError(
                 "dp: a child table's sequences would learn from its parent's rows outside the "
@@ -272,7 +274,7 @@ class SequenceSynthesizer:
             # a column spelled by its changes continues from its last value: its level
             # is carried already
             walks = {step.name for step in change_steps(frame, codes, numeric)}
-            frame = self._fit_levels(
+            frame = self._fit_windows(
                 frame.iloc[rows].reset_index(drop=True),
                 entity,
                 [c for c in numeric if c.name not in walks],
@@ -282,15 +284,16 @@ class SequenceSynthesizer:
             frame = frame.iloc[rows].reset_index(drop=True)
         return frame, entity, pd.DataFrame(index=range(int(entity.max(initial=-1)) + 1))
 
-    def _fit_levels(
+    def _fit_windows(
         self, frame: pd.DataFrame, window: np.ndarray, columns: list[ColumnInfo], first: np.ndarray
     ) -> pd.DataFrame:
-        """Learn :class:`WindowLevel` bins from the windows' first halves; the windowed
-        rows with each window's levels (``first``: per window, whether it starts its
-        series, whose level a new series of that series' length takes)."""
+        """The windowed rows with each window's context: whether it is its series' first
+        (``first``, per window) and its :class:`WindowLevel` bins, learned from the
+        windows' first halves (a new series takes the first level of a training series of
+        its length)."""
         head = _half_windows(window, self.series.max_sequence_rows)
         self.levels = window_levels(frame[head], window[head], columns)
-        labels = {}
+        labels = {WINDOW_COLUMN: np.where(first, "first", "later")[window]}
         for level in self.levels:
             per_window = level.labels(frame[head], window[head])
             level.series = per_window[first].tolist()
@@ -473,7 +476,7 @@ class SequenceSynthesizer:
                 # training series drawn without replacement while they last
                 picks = _draws(rng, len(self.lengths), n)
                 targets = np.asarray(self.lengths)[picks]
-                self._force_levels(forced, picks)
+                self._force_first_windows(forced, picks)
                 # series longer than the learned window grow window by window (_extend)
                 min_rows = max_rows = np.minimum(targets, max(self.max_rows, 1))
             else:  # under DP: the model's own end decision, at least one row
@@ -669,7 +672,7 @@ class SequenceSynthesizer:
             tail = tails[tails[ENTITY].isin(todo)]
             tail = tail.groupby(ENTITY, sort=False).tail(overlap) if overlap else tail.iloc[:0]
             local = np.searchsorted(todo, tail[ENTITY].to_numpy())
-            rows = self._with_levels(tail.drop(columns=[ENTITY]).reset_index(drop=True), local)
+            rows = self._window_context(tail.drop(columns=[ENTITY]).reset_index(drop=True), local)
             forced, given, counts = self._prefix_tokens(rows, local, len(todo))
             total = counts + np.minimum(remaining[todo], window - counts)
             step_seed = None if seed is None else seed + 7919 * (step + 1)
@@ -711,23 +714,29 @@ class SequenceSynthesizer:
             )
         return forced, given, counts
 
-    def _force_levels(self, forced: np.ndarray, picks: np.ndarray) -> None:
-        """Context tokens of the training series ``picks``' level bins into ``forced``."""
+    def _force_first_windows(self, forced: np.ndarray, picks: np.ndarray) -> None:
+        """Into ``forced``: new series' first windows, at the first levels of the training
+        series ``picks``."""
         codec = self._trained()
         levels = [lv for lv in self.levels if lv.column in codec.static and lv.series]
-        if not levels or not len(picks):
+        labels = pd.DataFrame(
+            {lv.column: np.asarray(lv.series)[picks] for lv in levels}, index=range(len(picks))
+        )
+        if WINDOW_COLUMN in codec.static:
+            labels[WINDOW_COLUMN] = "first"
+        if labels.empty:
             return
-        labels = pd.DataFrame({lv.column: np.asarray(lv.series)[picks] for lv in levels})
         positions = codec.context.positions(list(labels.columns))
         forced[:, positions] = codec.context.encode(labels, seeds=True)
 
-    def _with_levels(self, rows: pd.DataFrame, entity: np.ndarray) -> pd.DataFrame:
-        """Rows to continue (sorted by entity; at most half a window each), with their
-        entity's :class:`WindowLevel` bins."""
-        if not self.levels:
-            return rows
+    def _window_context(self, rows: pd.DataFrame, entity: np.ndarray) -> pd.DataFrame:
+        """Rows to continue (sorted by entity; at most half a window each), with the
+        context of the window that continues them: a later window, at their
+        :class:`WindowLevel` bins."""
         labels = {level.column: level.labels(rows, entity)[entity] for level in self.levels}
-        return rows.assign(**labels)
+        if WINDOW_COLUMN in self._trained().static:
+            labels[WINDOW_COLUMN] = np.full(len(rows), "later")
+        return rows.assign(**labels) if labels else rows
 
     def _with_entity_ids(self, frame: pd.DataFrame, entity: np.ndarray) -> pd.DataFrame:
         """A time series' entity column with new ids (1, 2, …), in the training columns' order."""

@@ -509,13 +509,15 @@ def _leveled_series(levels: list[float], rows: int, seed: int = 0) -> pd.DataFra
 def test_long_series_keep_their_level_across_windows(tmp_path):
     """A series generated window by window stays near one level, as each training series
     does, instead of wandering between the series' levels (the recent level is context
-    of every window), and a continued series keeps its prefix's level."""
+    of every window), and a continued series keeps its prefix's level. Every window also
+    knows whether it is its series' first."""
     levels = [10.0, 20.0, 40.0, 80.0]
     data = _leveled_series(levels, rows=240)
     options = {"entity_column": "unit", "order_by": ["day"], "max_sequence_rows": 40}
     synth = SequenceSynthesizer(epochs=30, time_series=options, **SMALL)
     synth.fit(data, tmp_path / "m")
     assert [level.name for level in synth.levels] == ["load"]
+    assert {"__window__", "__level__load"} <= set(synth.codec.static)
     loaded = SequenceSynthesizer.load(tmp_path / "m")
     out = loaded.generate(seed=0)
     assert "__level__load" not in out.columns and len(out) == len(data)

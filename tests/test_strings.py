@@ -465,7 +465,8 @@ def test_text_lengths_are_calibrated_after_training(tmp_path: Path) -> None:
     from synthloom.report.values import value_copies
 
     frame = _two_length_notes()
-    options = {**TINY, "epochs": 3, "validation_split": False, "columns": {"note": {"kind": "text"}}}
+    columns = {"note": {"kind": "text"}}
+    options = {**TINY, "epochs": 3, "validation_split": False, "columns": columns}
     synth = TableSynthesizer(**options).fit(frame, tmp_path / "m")
     field = synth._parts[0].codec.field("note")
     assert isinstance(field, StringField) and field.end_bias

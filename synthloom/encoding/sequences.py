@@ -30,6 +30,9 @@ GAP_PREFIX = "__gap__"
 CHANGE_PREFIX = "__change__"
 SPREAD_PREFIX = "__spread__"
 LEVEL_PREFIX = "__level__"
+# A windowed series' context column: "first" for a series' first window, else "later" (a
+# series' first rows and dates are unlike those of a window from its middle).
+WINDOW_COLUMN = "__window__"
 # A long series' level context (see SeriesLevel): at most this many bins of series means,
 # for numeric columns whose series means explain at least this share of the variance.
 LEVEL_BINS = 8
