@@ -153,9 +153,9 @@ _TABLE_DEFAULTS = {
 # Rows sampled per round when a text column's lengths are calibrated after training.
 TEXT_CALIBRATION_ROWS = 2000
 # Table models train without dropout for this many epochs, then with it (Trainer's late
-# dropout). Adult at a 30 s cap runs 7 epochs: TVD 0.9800 without dropout against 0.9790
-# with it (mean of 4 seeds); a 3,000-row table at that cap runs ~90 epochs, where dropout
-# from the start kept it from memorising (exact copies 0 against 0.14%).
+# dropout). Adult at a 30 s cap runs 6-9 epochs: TVD 0.9800 with late dropout against 0.9790
+# with dropout throughout (means of 4 seeds, benchmarks/adult.py); a 3,000-row table at
+# that cap runs ~90 epochs: DCR share 0.600 late, 0.598 throughout, 0.631 without dropout.
 LATE_DROPOUT_EPOCH = 8
 # Under DP: the settings the DP benchmark (benchmarks/dp.py) was measured with.
 _DP_TABLE_DEFAULTS = {
