@@ -269,15 +269,15 @@ class SequenceSynthesizer:
         rows, entity = _windows(codes, options.max_sequence_rows)
         self.levels = []
         if windows and max(self.lengths, default=0) > options.max_sequence_rows:
-            numeric = [c for c in table_format.columns if c.name in frame.columns]
-            numeric = [c for c in numeric if c.name not in options.order_by]
+            columns = [c for c in table_format.columns if c.name in frame.columns]
+            columns = [c for c in columns if c.name not in options.order_by]
             # a column spelled by its changes continues from its last value: its level
             # is carried already
-            walks = {step.name for step in change_steps(frame, codes, numeric)}
+            walks = {step.name for step in change_steps(frame, codes, columns)}
             frame = self._fit_windows(
                 frame.iloc[rows].reset_index(drop=True),
                 entity,
-                [c for c in numeric if c.name not in walks],
+                [c for c in columns if c.name not in walks],
                 first=group_starts(codes[rows][group_starts(entity)]),
             )
         else:

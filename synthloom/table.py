@@ -1020,7 +1020,7 @@ def _calibrate_text_ends(
     texts = [
         (part.codec.positions([f.name])[0], f)
         for f in part.codec.fields
-        if isinstance(f, StringField) and f.kind == "text" and f.shapes is None
+        if isinstance(f, StringField) and f.kind == "text"
     ]
     if not texts or not len(tokens):
         return

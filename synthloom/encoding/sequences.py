@@ -33,8 +33,9 @@ LEVEL_PREFIX = "__level__"
 # A windowed series' context column: "first" for a series' first window, else "later" (a
 # series' first rows and dates are unlike those of a window from its middle).
 WINDOW_COLUMN = "__window__"
-# A long series' level context (see SeriesLevel): at most this many bins of series means,
-# for numeric columns whose series means explain at least this share of the variance.
+# A long series' level context (see WindowLevel): at most this many bins of windows'
+# first-half means, for numeric columns whose such means explain at least this share of
+# the variance.
 LEVEL_BINS = 8
 LEVEL_MIN_SHARE = 0.1
 # A numeric column is spelled by its changes when its value and the previous row's
@@ -130,10 +131,9 @@ def window_levels(
         ok = ~np.isnan(level)
         if ok.sum() < 2 or np.var(level[ok]) == 0:
             continue
-        means = pd.Series(level[ok]).groupby(entity[ok]).transform("mean").to_numpy()
-        if np.var(means) / np.var(level[ok]) < LEVEL_MIN_SHARE:
-            continue
         per_window = _entity_means(frame[info.name], entity, log)
+        if np.var(per_window[entity[ok]]) / np.var(level[ok]) < LEVEL_MIN_SHARE:
+            continue
         edges = np.unique(np.nanquantile(per_window, np.arange(1, bins) / bins))
         levels.append(WindowLevel(info.name, log, edges.tolist()))
     return levels
