@@ -266,6 +266,13 @@ class SequenceSynthesizer:
         cap = None if windows else options.max_sequence_rows
         frame, codes = _sorted(frame, codes, options.order_by, cap=cap)
         self.lengths = np.bincount(codes).tolist()
+        if windows and options.max_sequence_rows < 2 and max(self.lengths, default=0) > 1:
+            # a window continues the last half of the one before; one row has no half
+            raise ConfigError(
+                f"time_series.max_sequence_rows={options.max_sequence_rows} cannot continue "
+                "a series window by window; set it to at least 2 (series here have up to "
+                f"{max(self.lengths)} rows)"
+            )
         rows, entity = _windows(codes, options.max_sequence_rows)
         self.levels = []
         if windows and max(self.lengths, default=0) > options.max_sequence_rows:

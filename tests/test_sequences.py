@@ -535,3 +535,14 @@ def test_long_series_keep_their_level_across_windows(tmp_path):
         levels, index=[f"u{e}" for e in range(4)]
     )
     assert ratios.between(0.6, 1.6).all(), ratios
+
+
+def test_one_row_windows_are_refused_in_one_line(tmp_path):
+    """A window of one row has no half window to continue from: long series would come
+    out unordered, each window restarting at a new start (found by hand: 'ordered'
+    was False), so the option is refused with the fix and nothing is written."""
+    data = _leveled_series([10.0, 40.0], rows=12)
+    options = {"entity_column": "unit", "order_by": ["day"], "max_sequence_rows": 1}
+    with pytest.raises(ConfigError, match=r"max_sequence_rows=1 .* at least 2"):
+        SequenceSynthesizer(epochs=1, time_series=options, **SMALL).fit(data, tmp_path / "m")
+    assert not (tmp_path / "m").exists()
