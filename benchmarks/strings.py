@@ -21,7 +21,10 @@ against Adult alone, and against the text engine alone (a TextSynthesizer, its d
 trained on the same notes under the same cap; ``--text-set PARAM=VALUE`` changes its
 params): the notes' verbatim-copy rate, length
 accuracy and 8-gram copy share (holdout beside), and the Adult columns' TVD accuracy with
-and without the note. ``--note-weight W`` sets ``columns.note.loss_weight``.
+and without the note; each model's stop reason. ``--note-weight W`` sets
+``columns.note.loss_weight``. Compare 8-gram shares of models that stopped by
+``early_stopping`` (``--time-cap 900`` lets both): a model cut short by the cap writes fewer
+real words and so copies fewer 8-grams (fresh real text, the holdout, shares over half).
 
 ``--chinook``: the Chinook customers table (59 made-up customers: names, company,
 address, phone, fax, email; ``id`` dropped), a fifth held out: each text column's
@@ -244,6 +247,7 @@ def run(
     result = synth.training_result_
     info = {
         "epochs": len(result.history) if result else 0,
+        "stop": result.stop_reason if result else "none",
         "stats": synth.generation_stats_,
     }
     return out, train_seconds, gen_seconds, info
@@ -401,7 +405,8 @@ def notes_run(
     rich, t_rich, g_rich, i_rich = run(train, args.records, args.time_cap, columns)
     print(
         f"adult + note{f' (loss_weight {args.note_weight:g})' if columns else ''}: train "
-        f"{t_rich:.1f} s ({i_rich['epochs']} epochs), generate {g_rich:.2f} s; time ratio "
+        f"{t_rich:.1f} s ({i_rich['epochs']} epochs, stopped by {i_rich['stop']}), "
+        f"generate {g_rich:.2f} s; time ratio "
         f"train {t_rich / plain_times[0]:.2f}, generate {g_rich / plain_times[1]:.2f}; "
         f"stats {i_rich['stats']}"
     )
@@ -424,10 +429,12 @@ def notes_run(
     made = [r.text for r in text.generate(args.records, seed=1) if r.valid]
     g_text = time.perf_counter() - start
     alone = pd.DataFrame({"note": made})
-    epochs = len(text.training_result_.history) if text.training_result_ else 0
+    result = text.training_result_
+    epochs = len(result.history) if result else 0
     print(
         f"text engine alone{f' {chosen}' if chosen else ' (its defaults)'}: train {t_text:.1f} s "
-        f"({epochs} epochs), generate {g_text:.2f} s"
+        f"({epochs} epochs, stopped by {result.stop_reason if result else 'none'}), "
+        f"generate {g_text:.2f} s"
     )
     print_copies(train, hold, alone, ["note"], "text engine alone")
     print(f"[adult + note] examples: {rich['note'].head(3).tolist()}")
