@@ -415,10 +415,10 @@ class SequenceSynthesizer:
                     f"{directory} holds a {meta.get('data_kind')} model, not a sequence model"
                 )
             synth = cls(SyntheticsConfig.model_validate(meta["config"]))
-            shape = meta["model_shape"]
-            dims = {k: shape[k] for k in ("embedding_dim", "rnn_units", "rnn_layers")}
-            check_shape(directory, dims, [*shape["context_sizes"], *shape["row_sizes"]])
-            synth.network = SequenceLSTM(SequenceShape.from_dict(shape))
+            shape = SequenceShape.from_dict(meta["model_shape"])
+            dims = {k: getattr(shape, k) for k in ("embedding_dim", "rnn_units", "rnn_layers")}
+            check_shape(directory, dims, shape.slot_sizes, shape.owners)
+            synth.network = SequenceLSTM(shape)
             synth.network.load_state_dict(load_weights(directory))
             synth.codec = SequenceCodec.from_dict(meta["codec"])
             synth.table_format = TableFormat.from_dict(meta["table_format"])

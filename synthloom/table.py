@@ -194,10 +194,10 @@ class _Part:
 
     @classmethod
     def load(cls, directory: Path, data: dict[str, Any]) -> _Part:
-        shape = data["model_shape"]
-        dims = {k: shape[k] for k in ("embedding_dim", "rnn_units", "rnn_layers")}
-        check_shape(directory / data["folder"], dims, shape["vocab_sizes"])
-        network = TableLSTM(TableShape.from_dict(shape))
+        shape = TableShape.from_dict(data["model_shape"])
+        dims = {k: getattr(shape, k) for k in ("embedding_dim", "rnn_units", "rnn_layers")}
+        check_shape(directory / data["folder"], dims, shape.vocab_sizes, shape.owners)
+        network = TableLSTM(shape)
         network.load_state_dict(load_weights(directory / data["folder"]))
         codec = TableCodec.from_dict(data["codec"])
         return cls(data["columns"], data["conditioned"], codec, network, data["folder"])

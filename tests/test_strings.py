@@ -481,3 +481,17 @@ def test_text_lengths_are_calibrated_after_training(tmp_path: Path) -> None:
     loaded._parts[0].codec.field("note").end_bias = None
     plain = length_accuracy(loaded)
     assert calibrated >= 0.8 and calibrated > plain + 0.05, (calibrated, plain)
+
+
+def test_a_model_with_a_long_text_column_reloads(tmp_path: Path) -> None:
+    """A spelled column's positions share one embedding and head: the load-time check of
+    the weights' size counts that block once (counted per position, a 200-character note
+    looked like a network far bigger than its weights, and the model dir "damaged")."""
+    rng = np.random.default_rng(0)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz ,.ABCDEFGHIJ"))
+    notes = ["".join(rng.choice(letters, 200)) for _ in range(60)]
+    frame = pd.DataFrame({"kind": rng.choice(["a", "b"], 60), "note": notes})
+    options = {**TINY, "epochs": 1, "embedding_dim": 64, "rnn_units": 64}
+    TableSynthesizer(**options, columns={"note": {"kind": "text"}}).fit(frame, tmp_path / "m")
+    out = TableSynthesizer.load(tmp_path / "m").generate(5, seed=0)
+    assert len(out) == 5 and set(out.columns) == {"kind", "note"}

@@ -173,15 +173,24 @@ def verify_manifest(directory: Path) -> None:
             raise damaged(directory, f"{rel} was changed after training (its SHA-256 differs)")
 
 
-def check_shape(directory: Path, dims: Mapping[str, Any], vocab_sizes: Sequence[Any]) -> None:
-    """Refuse network sizes out of bounds or too big for the weights file beside them."""
+def check_shape(
+    directory: Path,
+    dims: Mapping[str, Any],
+    vocab_sizes: Sequence[Any],
+    owners: Sequence[int] | None = None,
+) -> None:
+    """Refuse network sizes out of bounds or too big for the weights file beside them.
+
+    ``owners``: per position, the position whose embedding and head it uses (a spelled
+    column's positions share one), so each shared block is counted once.
+    """
     numbers = {**dims, **{f"vocab_size[{i}]": v for i, v in enumerate(vocab_sizes)}}
     for name, value in numbers.items():
         limit = MAX_LAYERS if name == "rnn_layers" else MAX_VOCAB if "vocab" in name else MAX_DIM
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= limit:
             raise damaged(directory, f"{PARAMS_FILE} gives {name}={value!r} (expected 1…{limit})")
     emb, units, layers = dims["embedding_dim"], dims["rnn_units"], dims["rnn_layers"]
-    vocab = sum(vocab_sizes)
+    vocab = sum(vocab_sizes[p] for p in set(owners or range(len(vocab_sizes))))
     # Embeddings and output heads, then the LSTM layers: a lower bound on the weights.
     floats = 2 * vocab * min(emb, units) + 4 * units * (emb + units) * layers
     weights = directory / WEIGHTS_FILE
