@@ -386,3 +386,30 @@ def test_late_dropout_starts_at_its_epoch_and_the_model_keeps_its_rates(
     trainer.fit(sequences, [])
     assert seen == [(0.0, 0.0), (0.0, 0.0), (0.3, 0.3), (0.3, 0.3)]
     assert (network.dropout.p, network.lstm.dropout) == (0.3, 0.3)
+
+
+def test_late_dropout_without_validation_selects_among_dropout_epochs(
+    tmp_path: Path, short_fortunes: list[str]
+) -> None:
+    """Without validation rows the training loss picks the checkpoint. Dropout raises it,
+    so the epochs with dropout are compared among themselves, not with the ones before:
+    training goes on past the switch and keeps weights trained with dropout (compared
+    with the epochs before, it stopped two epochs after the switch with earlier weights)."""
+    params = TextSynthesizer(**TINY).config.params.model_copy(
+        update={
+            "epochs": 10,
+            "early_stopping": True,
+            "early_stopping_patience": 2,
+            "learning_rate": 0.05,
+        }
+    )
+    torch.manual_seed(0)
+    network = RecordLSTM(ModelShape(ByteTokenizer().vocab_size, 8, 16, 2, 0.9))
+    trainer = Trainer(
+        network, params, tmp_path, torch.device("cpu"), None, False, dropout_from_epoch=6
+    )
+    sequences = records_to_sequences([ByteTokenizer().encode(r) for r in short_fortunes[:16]])
+    result = trainer.fit(sequences, [])
+    losses = [state.loss for state in result.history]
+    assert losses[5] > losses[4]  # the switch to dropout (at 0.9) raises the training loss
+    assert result.best_epoch == len(result.history) == 10

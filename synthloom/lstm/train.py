@@ -161,6 +161,11 @@ class Trainer:
                         break
                     progress.update(task, epoch=epoch)
                     self._set_dropout(epoch >= self.dropout_from_epoch)
+                    if epoch == self.dropout_from_epoch > 1 and not val:
+                        # Training losses with dropout run higher than those without: checked
+                        # against the earlier ones, every later epoch would look worse (halving
+                        # the rate, then stopping early with the weights from before dropout).
+                        best.restart()
                     advance = partial(progress.advance, task)
                     steps_before = self.clock.steps
                     loss, accuracy, tokens, timed_out = self._train_epoch(
@@ -393,6 +398,11 @@ class _Checkpoints:
             return False
         self.state = state
         return True
+
+    def restart(self) -> None:
+        """Scores change meaning from here on: the next offer is chosen, and later ones are
+        checked against it (the kept weights stay until then)."""
+        self.score, self.waited = math.inf, 0
 
     def patience_spent(self) -> bool:
         """Early stopping: as many epochs without improvement as the patience allows."""
