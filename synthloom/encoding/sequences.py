@@ -106,7 +106,7 @@ class WindowLevel:
     def labels(self, frame: pd.DataFrame, entity: np.ndarray) -> np.ndarray:
         """Per entity (0 … max), the level bin of the mean of its rows in ``frame``
         ("L0", "L1", …; "none" for an entity without values in the column)."""
-        means = _entity_means(frame[self.name], entity, self.log)
+        means = _entity_means(_row_levels(frame[self.name], self.log), entity)
         bins = np.searchsorted(np.asarray(self.edges), means, side="right")
         return np.where(np.isnan(means), "none", np.char.add("L", bins.astype(str)))
 
@@ -127,11 +127,11 @@ def window_levels(
             continue
         values = pd.to_numeric(frame[info.name], errors="coerce").to_numpy(dtype=np.float64)
         log = info.kind == "float" and bool((values[~np.isnan(values)] > 0).all())
-        level = _level(pd.Series(values), log).to_numpy(dtype=np.float64, na_value=np.nan)
+        level = _row_levels(frame[info.name], log)
         ok = ~np.isnan(level)
         if ok.sum() < 2 or np.var(level[ok]) == 0:
             continue
-        per_window = _entity_means(frame[info.name], entity, log)
+        per_window = _entity_means(level, entity)
         if np.var(per_window[entity[ok]]) / np.var(level[ok]) < LEVEL_MIN_SHARE:
             continue
         edges = np.unique(np.nanquantile(per_window, np.arange(1, bins) / bins))
@@ -139,11 +139,16 @@ def window_levels(
     return levels
 
 
-def _entity_means(values: pd.Series, entity: np.ndarray, log: bool) -> np.ndarray:
-    """Per entity (0 … max entity), the mean of its (log) values; NaN for none."""
-    level = _level(values.reset_index(drop=True), log).astype("float64")
+def _row_levels(values: pd.Series, log: bool) -> np.ndarray:
+    """Each row's (log) value; NaN where missing."""
+    level = _level(values.reset_index(drop=True), log)
+    return level.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _entity_means(level: np.ndarray, entity: np.ndarray) -> np.ndarray:
+    """Per entity (0 … max entity), the mean of its rows' ``level``; NaN for none."""
     n = int(entity.max(initial=-1)) + 1
-    return level.groupby(entity).mean().reindex(range(n)).to_numpy(dtype=np.float64)
+    return pd.Series(level).groupby(entity).mean().reindex(range(n)).to_numpy(dtype=np.float64)
 
 
 def group_starts(entity: np.ndarray) -> np.ndarray:
