@@ -1004,13 +1004,6 @@ def _sampler(part: _Part, device: torch.device, own: dict[str, float]) -> TableS
     return TableSampler(part.network, device, codec.banned, codec.ends, temperatures, codec.shifts)
 
 
-def _text_lengths(tokens: np.ndarray, field: StringField) -> np.ndarray:
-    """Characters of each present value of a spelled field (tokens: its positions)."""
-    present = tokens[:, 0] != field.na_token
-    ended = tokens[present] >= field.end_token
-    return np.where(ended.any(axis=1), ended.argmax(axis=1), field.max_length)
-
-
 def _calibrate_text_ends(
     part: _Part, tokens: np.ndarray, params: Params, device: torch.device, own: dict[str, float]
 ) -> None:
@@ -1029,7 +1022,7 @@ def _calibrate_text_ends(
 
     def rates(drawn: np.ndarray) -> dict[str, Rates]:
         return {
-            f.name: end_rates(_text_lengths(drawn[:, lo : lo + f.max_length], f), positions)
+            f.name: end_rates(f.lengths(drawn[:, lo : lo + f.max_length]), positions)
             for lo, f in texts
         }
 

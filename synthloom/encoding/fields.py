@@ -340,6 +340,12 @@ class StringField:
             out[row, : len(ids)] = ids
         return out
 
+    def lengths(self, tokens: np.ndarray) -> np.ndarray:
+        """Characters of each present value (missing ones are left out)."""
+        present = tokens[:, 0] != self.na_token
+        ended = tokens[present] >= self.end_token
+        return np.where(ended.any(axis=1), ended.argmax(axis=1), self.max_length)
+
     def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.Series:
         """The text before the first ``<end>``; ``<na>`` first means missing. With
         ``shapes``, a present value is drawn in a training value's shape instead."""
