@@ -22,50 +22,20 @@ import numpy as np
 import pandas as pd
 
 from synthloom.errors import ConfigError, DataError
-from synthloom.extras import install_hint
 from synthloom.io.names import safe_file_name
 from synthloom.io.tables import write_table
+from synthloom.io.urls import local_path, location_kind, require_storage_driver
 from synthloom.relational.schema import Schema
-from synthloom.relational.sources import database_url, is_database_url, open_engine
+from synthloom.relational.sources import database_url, open_engine
 
 FileKind = Literal["csv", "parquet"]
 MYSQL = ("mysql", "mariadb")
 
 
 def destination_kind(destination: str | Path) -> str:
-    """``database``, ``objects`` (an fsspec URL) or ``folder``."""
-    text = str(destination)
-    if is_database_url(text) or (
-        "://" not in text and Path(text).suffix.lower() in (".sqlite", ".sqlite3", ".db")
-    ):
-        return "database"
-    if "://" in text and not text.startswith("file://"):
-        return "objects"
-    return "folder"
-
-
-def require_storage_driver(url: str) -> None:
-    """Check that fsspec knows the scheme of an object-storage URL and that the package that
-    implements it is installed (``gs://`` needs ``gcsfs``, ``az://`` needs ``adlfs``)."""
-    import importlib.util
-
-    from fsspec.registry import known_implementations, registry
-
-    scheme = url.split("://", 1)[0].split("::")[-1].lower()
-    if scheme in registry:
-        return
-    known = known_implementations.get(scheme)
-    if known is None:
-        raise ConfigError(
-            f"object storage scheme {scheme}:// is unknown to fsspec; use s3://, gs://, az://, "
-            "a folder or a database URL"
-        )
-    package = known["class"].split(".")[0]
-    if importlib.util.find_spec(package) is None:
-        raise ConfigError(
-            f"writing to {scheme}:// needs the {package} package, which is not installed; "
-            f"{install_hint(package)}, or write to a folder and copy it"
-        )
+    """``database``, ``objects`` (a remote store's fsspec URL) or ``folder`` (a path,
+    ``file://``, ``local://`` or a chain of local fsspec links)."""
+    return location_kind(str(destination))
 
 
 def write_tables(
@@ -88,9 +58,7 @@ def write_tables(
         return _write_objects(
             tables, str(destination), overwrite, file_format, storage_options or {}
         )
-    return _write_folder(
-        tables, Path(str(destination).removeprefix("file://")), overwrite, file_format
-    )
+    return _write_folder(tables, Path(local_path(str(destination))), overwrite, file_format)
 
 
 # ------------------------------------------------------------------------------ folder

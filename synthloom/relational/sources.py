@@ -6,7 +6,6 @@ config may set or unset them (:mod:`synthloom.relational.schema`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,10 @@ import pandas as pd
 from synthloom.config import read_yaml_file
 from synthloom.errors import ConfigError, DataError
 from synthloom.extras import missing_driver_message
+from synthloom.io.urls import PASSWORD_QUERY_KEYS, is_database_url, mask_url, scrub, url_secrets
 from synthloom.relational.config import ForeignKeyConfig, RelationalConfig
 from synthloom.relational.schema import select_tables
 
-DB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "mssql", "oracle")
 SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".json", ".jsonl")
 SCHEMA_FILES = ("schema.yaml", "schema.yml", "schema.json")
@@ -37,12 +36,6 @@ class SourceData:
     sql_types: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
 
-def is_database_url(text: str) -> bool:
-    """Whether ``text`` is a SQLAlchemy URL (``postgresql+psycopg://…``, ``sqlite:///…``)."""
-    match = re.match(r"^([a-zA-Z][\w+.-]*)://", text)
-    return bool(match) and match.group(1).split("+")[0].lower() in DB_SCHEMES
-
-
 def database_url(source: str | Path) -> str | None:
     """The SQLAlchemy URL of a database source, or None for a folder."""
     text = str(source)
@@ -54,9 +47,6 @@ def database_url(source: str | Path) -> str | None:
             raise DataError(f"database file {path} does not exist; check the --source path")
         return f"sqlite:///{path.resolve()}"
     return None
-
-
-PASSWORD_QUERY_KEYS = ("password", "passwd", "pwd", "sslpassword")
 
 
 def source_record(source: str | Path, config_dir: Path | None = None) -> dict[str, Any]:
@@ -81,7 +71,7 @@ def source_record(source: str | Path, config_dir: Path | None = None) -> dict[st
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise ConfigError(f"cannot use database URL: {exc}") from None
+        raise ConfigError(f"cannot use database URL: {scrub(str(exc), url_secrets(url))}") from None
     secret = [k for k in parsed.query if k.lower() in PASSWORD_QUERY_KEYS]
     return {
         "kind": "database",
@@ -110,7 +100,9 @@ def open_engine(url: str) -> Any:
     except ImportError as exc:
         raise ConfigError(missing_driver_message(url, exc)) from None
     except sa.exc.ArgumentError as exc:
-        raise ConfigError(f"cannot use database URL {url!r}: {exc}") from None
+        raise ConfigError(
+            f"cannot use database URL {mask_url(url)}: {scrub(str(exc), url_secrets(url))}"
+        ) from None
 
 
 def _read_database(url: str, config: RelationalConfig) -> SourceData:

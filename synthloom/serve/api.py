@@ -138,14 +138,8 @@ def accept_source(request: Request, source_id: str) -> dict[str, Any]:
 
 @router.delete("/sources/{source_id}", status_code=204)
 def delete_source(request: Request, source_id: str) -> Response:
-    """Forget a source (uploaded files are deleted; generators keep their models)."""
-    svc = services(request)
-    row = svc.source(source_id)
-    svc.store.delete_source(source_id)
-    if row["kind"] == "upload":
-        import shutil
-
-        shutil.rmtree(svc.paths.data_dir / "uploads" / source_id, ignore_errors=True)
+    """Forget a source and its uploaded files; 409 while generators use it."""
+    services(request).delete_source(source_id)
     return Response(status_code=204)
 
 

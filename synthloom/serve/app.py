@@ -44,6 +44,10 @@ class NotFound(LookupError):
     """A source, generator or file that does not exist (HTTP 404)."""
 
 
+class SourceInUse(RuntimeError):
+    """A source that generators still read cannot be deleted (HTTP 409)."""
+
+
 class Services:
     """Everything a request needs: store, folders, jobs, the source cache."""
 
@@ -54,9 +58,15 @@ class Services:
         workers: int,
         folder_roots: list[Path],
         max_upload_bytes: int,
+        max_cells: int = src.MAX_CELLS,
     ) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.paths = src.Paths(data_dir.resolve(), [Path(r).resolve() for r in folder_roots])
+        self.paths = src.Paths(
+            data_dir.resolve(),
+            [Path(r).resolve() for r in folder_roots],
+            max_cells=max_cells,
+            max_bytes=max_upload_bytes,
+        )
         for name in ("uploads", "models", "outputs", "reports", "jobs"):
             self.paths.sub(name)
         self.store = Store(self.paths.data_dir / "synthloom.sqlite")
@@ -128,20 +138,9 @@ class Services:
     ) -> dict[str, Any]:
         """Register a database URL, a server folder or an object-storage prefix."""
         location = location.strip()
-        if kind == "database":
-            src.check_database_url(location, self.paths)
-            shown = mask_url(location)
-        elif kind == "folder":
-            location = str(src.check_inside(Path(location), self.paths.folder_roots, "folder"))
-            shown = location
-        elif kind == "objects":
-            from synthloom.relational.destinations import destination_kind
-
-            if destination_kind(location) != "objects":
-                raise ConfigError("an object-storage source needs a URL like s3://bucket/prefix")
-            shown = mask_url(location)
-        else:
-            raise ConfigError(f"source kind {kind!r} is not database, folder or objects")
+        options = storage_options or {}
+        location = src.checked_location(kind, location, options, self.paths)
+        shown = mask_url(location)
         return self._register(new_id(), name or shown, kind, shown, location, storage_options or {})
 
     def _register(
@@ -155,11 +154,33 @@ class Services:
             "secret_location": location,
             "storage_options": options,
         }
-        data = src.read_all(row, self.paths)  # the connection test: refuse what cannot be read
+        try:  # the connection test: refuse what cannot be read
+            data = src.read_all(row, self.paths)
+        except BaseException:
+            shutil.rmtree(self.paths.data_dir / "cache" / ident, ignore_errors=True)
+            raise
         row = self.store.add_source(**row, fingerprint=src.fingerprint(data))
         with self._cache_lock:
             self._cache[ident] = data
         return row
+
+    def delete_source(self, ident: str) -> None:
+        """Forget a source and its uploaded or cached files; refused (SourceInUse) while a
+        generator uses it, since its jobs read the source again."""
+        row = self.source(ident)
+        users = [g for g in self.store.generators() if g["source_id"] == ident]
+        if users:
+            names = ", ".join(f"{g['name']} ({g['id']})" for g in users[:5])
+            raise SourceInUse(
+                f"source {ident} is used by {len(users)} generator(s): {names}; delete those "
+                "generators first"
+            )
+        self.store.delete_source(ident)
+        with self._cache_lock:
+            self._cache.pop(ident, None)
+        shutil.rmtree(self.paths.data_dir / "cache" / ident, ignore_errors=True)
+        if row["kind"] == "upload":
+            shutil.rmtree(self.paths.data_dir / "uploads" / ident, ignore_errors=True)
 
     def check_source(self, ident: str) -> dict[str, Any]:
         """Read a source again: is it still there, has it changed since registration?"""
@@ -346,6 +367,7 @@ def create_app(
     folder_roots: list[str | Path] | None = None,
     allowed_hosts: list[str] | None = None,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    max_cells: int = src.MAX_CELLS,
     run_jobs: bool = True,
 ) -> FastAPI:
     """The web app and REST API over ``data_dir`` (created if missing).
@@ -358,12 +380,15 @@ def create_app(
         folder_roots: Server folders that sources (folders, SQLite files) may come from.
         allowed_hosts: ``Host`` header values accepted (None: any); guards a loopback
             server without a token against DNS rebinding.
-        max_upload_bytes: Size limit of one upload request.
+        max_upload_bytes: Size limit of one request, enforced as its bytes arrive (413).
+        max_cells: Values (rows × columns) one source may hold, counted before reading.
         run_jobs: Start the job manager (tests may drive it by hand).
     """
     from synthloom.serve import api, pages
 
-    services = Services(Path(data_dir), token, workers, list(folder_roots or []), max_upload_bytes)
+    services = Services(
+        Path(data_dir), token, workers, list(folder_roots or []), max_upload_bytes, max_cells
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -380,6 +405,7 @@ def create_app(
         title="synthloom",
         version=_version(),
         lifespan=lifespan,
+        max_body_size=max_upload_bytes + CHUNK,  # multipart overhead; counted as bytes arrive
         description="Generators of synthetic databases: sources, configurator, "
         "jobs, destinations and reports.",
     )
@@ -458,6 +484,10 @@ def _error_handlers(app: FastAPI, services: Services) -> None:
     @app.exception_handler(CsrfError)
     async def bad_csrf(request: Request, exc: CsrfError) -> Response:
         return JSONResponse({"detail": str(exc)}, 403)
+
+    @app.exception_handler(SourceInUse)
+    async def in_use(request: Request, exc: SourceInUse) -> Response:
+        return JSONResponse({"detail": str(exc)}, 409)
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> Response:

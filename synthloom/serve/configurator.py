@@ -33,6 +33,7 @@ STEPS = (
     ("generation", "Generation settings"),
     ("report", "Report settings"),
 )
+MAX_RECORDS = 100_000_000  # root rows one generation run may ask for
 STEP_NAMES = tuple(name for name, _ in STEPS)
 # Model sizes: the network of every table model (LSTM engine).
 PRESETS: dict[str, dict[str, Any]] = {
@@ -192,10 +193,28 @@ def check(
         "originals": schema.originals,
         "depth": schema.depth(),
     }
+    result.alerts += _width_alerts(frames, parsed.tables)
     result.alerts += _settings_alerts(parsed.tables, settings, paths)
     if assessment and result.ok:
         result.assessment = assess(schema, frames, parsed).to_dict()
     return result
+
+
+def _width_alerts(frames: dict[str, Any], tables: dict[str, Any]) -> list[Alert]:
+    """Tables too wide to learn here (each column is a step of every record's sequence)."""
+    alerts = []
+    for name, frame in frames.items():
+        columns = tables[name].columns if name in tables else {}
+        learned = [c for c in frame.columns if columns.get(str(c)) != "exclude"]
+        if len(learned) > src.MAX_COLUMNS:
+            alerts.append(
+                Alert(
+                    "treatment",
+                    f"{name}: {len(learned):,} columns to learn, more than this server's "
+                    f"limit of {src.MAX_COLUMNS:,}; exclude columns (or split the table)",
+                )
+            )
+    return alerts
 
 
 def _settings_alerts(
@@ -212,24 +231,8 @@ def _settings_alerts(
                     "(real values would be copied); synthesize or exclude them",
                 )
             )
-    destination = settings.get("destination") or {}
-    kind = destination.get("kind", "app")
     try:
-        if destination.get("format", "csv") not in ("csv", "parquet"):
-            raise SynthloomError("destination format must be csv or parquet")
-        if kind == "database":
-            src.check_database_url(destination.get("url") or "", paths)
-        elif kind == "objects":
-            from synthloom.relational.destinations import destination_kind, require_storage_driver
-
-            url = destination.get("url") or ""
-            if destination_kind(url) != "objects":
-                raise SynthloomError(
-                    "an object-storage destination needs a URL like s3://bucket/prefix"
-                )
-            require_storage_driver(url)
-        elif kind != "app":
-            raise SynthloomError(f"destination kind {kind!r} is not app, database or objects")
+        paths.boundary.destination(settings.get("destination") or {})
     except SynthloomError as exc:
         alerts.append(Alert("generation", f"destination: {exc}"))
     num = settings.get("num_records")
@@ -239,6 +242,14 @@ def _settings_alerts(
                 "generation",
                 f"num_records={num} must be a positive number of "
                 "root rows (or empty: as many as the real root table)",
+            )
+        )
+    elif num is not None and num > MAX_RECORDS:
+        alerts.append(
+            Alert(
+                "generation",
+                f"num_records={num:,} is more than this server generates in one run "
+                f"({MAX_RECORDS:,} root rows); ask for fewer and run the generator again",
             )
         )
     limits = (settings.get("report") or {}).get("limits") or {}

@@ -200,8 +200,9 @@ class JobManager:
             )
             return
         hidden = src.secrets_of(source) + _destination_secrets(generator["settings"])
-        try:
+        try:  # the boundary again: a folder's files may have become links since
             location = src.readable_location(source, self.paths)
+            self.paths.boundary.destination(generator["settings"].get("destination") or {})
         except Exception as exc:
             self.store.update_job(
                 job["id"], status=FAILED, finished=now(), error=scrub(str(exc), hidden)

@@ -1,4 +1,7 @@
-"""Secrets kept out of sight (URL passwords, storage keys), the access token and CSRF."""
+"""Secrets kept out of sight (URL passwords, storage keys), the access token and CSRF.
+
+URL parsing and masking live in :mod:`synthloom.io.urls` (re-exported here).
+"""
 
 from __future__ import annotations
 
@@ -9,28 +12,25 @@ import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
-MASK = "***"
+from synthloom.io.urls import MASK, mask_url, scrub, url_secrets
+
 TOKEN_COOKIE = "synthloom_session"
 CSRF_COOKIE = "synthloom_csrf"
 CSRF_FIELD = "csrf"
+__all__ = [
+    "MASK",
+    "authorized",
+    "csrf_ok",
+    "mask_options",
+    "mask_url",
+    "option_secrets",
+    "same_origin",
+    "scrub",
+    "url_secrets",
+]
 LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 # Storage-option keys whose values are credentials.
 SECRET_KEYS = re.compile(r"secret|password|passwd|pwd|token|key|credential|sas", re.I)
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][\w+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]*)@")
-_QUERY_SECRET = re.compile(r"(?P<k>[?&](?:password|passwd|pwd|sslpassword)=)[^&\s]*", re.I)
-
-
-def mask_url(url: str) -> str:
-    """``url`` with the password of its user info and password query values as ``***``."""
-    text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", url)
-    return _QUERY_SECRET.sub(lambda m: m["k"] + MASK, text)
-
-
-def url_secrets(url: str) -> list[str]:
-    """The passwords a URL holds (to scrub them from messages)."""
-    found = [m["pw"] for m in _USERINFO.finditer(url) if m["pw"]]
-    found += [m.group(0).split("=", 1)[1] for m in _QUERY_SECRET.finditer(url)]
-    return [s for s in found if s and s != MASK]
 
 
 def mask_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -55,14 +55,6 @@ def option_secrets(options: dict[str, Any]) -> list[str]:
         elif SECRET_KEYS.search(key) and isinstance(value, str) and value:
             found.append(value)
     return found
-
-
-def scrub(text: str, hidden: list[str]) -> str:
-    """``text`` with every secret in ``hidden`` and every URL password replaced by ``***``."""
-    for secret in sorted(hidden, key=len, reverse=True):
-        if len(secret) >= 3:  # a one-letter password would blank out ordinary words
-            text = text.replace(secret, MASK)
-    return mask_url(text)
 
 
 def is_loopback(host: str) -> bool:

@@ -1,9 +1,11 @@
 """Sources of the web app: uploaded files, database URLs, server folders, object storage.
 
-Uploads are stored under server-made names in ``uploads/<id>/``; a folder or an SQLite
-URL must lie under one of the folder roots the server was started with, so no request can
-read other files by path. A fingerprint taken at registration (tables, columns, file
-sizes) tells a source that is gone or changed.
+Uploads are stored under server-made names in ``uploads/<id>/``; every other location goes
+through the server's :class:`~synthloom.io.boundary.Boundary` (folder roots, never the data
+dir) at registration and again at every read, so no request can read other files by path.
+The values a source holds are counted before it is read (:mod:`synthloom.io.sizes`). A
+fingerprint taken at registration (tables, columns, row counts) tells a source that is
+gone or changed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 import pandas as pd
 
 from synthloom.errors import ConfigError, DataError, SynthloomError
+from synthloom.io.boundary import Boundary
+from synthloom.io.sizes import check_cells
 from synthloom.relational.config import RelationalConfig
 from synthloom.relational.sources import (
     SQLITE_SUFFIXES,
@@ -32,12 +36,24 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 PREVIEW_ROWS = 5
 
 
+MAX_CELLS = 20_000_000
+MAX_COLUMNS = 1_000
+
+
 @dataclass
 class Paths:
-    """Folders of the data dir and the roots folder sources may come from."""
+    """Folders of the data dir, the roots folder sources may come from, and the limits of
+    what one source may hold."""
 
     data_dir: Path
     folder_roots: list[Path] = field(default_factory=list)
+    max_cells: int = MAX_CELLS
+    max_bytes: int = 200 * 1024 * 1024
+
+    @property
+    def boundary(self) -> Boundary:
+        """What locations may touch: the folder roots, never the data dir."""
+        return Boundary(self.folder_roots, [self.data_dir])
 
     def sub(self, *parts: str) -> Path:
         """A folder under the data dir (made on demand)."""
@@ -74,40 +90,6 @@ def upload_suffix(filename: str, head: bytes) -> str:
     return suffix
 
 
-def check_inside(path: Path, roots: list[Path], what: str) -> Path:
-    """``path`` resolved, refused unless it lies under one of ``roots``."""
-    resolved = path.expanduser().resolve()
-    for root in roots:
-        if resolved == root.resolve() or resolved.is_relative_to(root.resolve()):
-            return resolved
-    allowed = ", ".join(str(r) for r in roots) or "none"
-    raise ConfigError(
-        f"{what} {resolved} is outside the folders this server may read ({allowed}); "
-        "start it with --folder-root DIR, or upload the files"
-    )
-
-
-def check_database_url(url: str, paths: Paths) -> str:
-    """A SQLAlchemy URL the server may use (an SQLite file must lie under a folder root)."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    if not is_database_url(url):
-        raise ConfigError(
-            "a database source needs a SQLAlchemy URL (sqlite:///file.sqlite, "
-            "postgresql+psycopg://user:pw@host/db, mysql+pymysql://…)"
-        )
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ConfigError(f"cannot use database URL: {scrub(str(exc), url_secrets(url))}") from None
-    if parsed.get_backend_name() == "sqlite":
-        if not parsed.database or parsed.database == ":memory:":
-            raise ConfigError("an SQLite source needs a file: sqlite:////path/to/db.sqlite")
-        check_inside(Path(parsed.database), paths.folder_roots, "database file")
-    return url
-
-
 def display(source: dict[str, Any]) -> dict[str, Any]:
     """A source as the API and pages show it: no password, no storage secrets."""
     return {
@@ -135,11 +117,42 @@ def shown_location(kind: str, location: str, paths: Paths) -> str:
     return mask_url(location)
 
 
+def checked_location(kind: str, location: str, options: dict[str, Any], paths: Paths) -> str:
+    """A source location the boundary allows (a folder: its resolved path)."""
+    if kind == "database":
+        return paths.boundary.database(location)
+    if kind == "folder":
+        return str(paths.boundary.folder(location))
+    if kind == "objects":
+        return paths.boundary.objects(location, options)
+    if kind == "upload":
+        return location  # made by the server under uploads/<id>
+    raise ConfigError(f"source kind {kind!r} is not database, folder or objects")
+
+
 def readable_location(source: dict[str, Any], paths: Paths) -> str:
-    """A path or URL ``read_source`` reads (object storage: synced into ``cache/<id>``)."""
-    if source["kind"] != "objects":
-        return source["secret_location"]
-    return str(sync_objects(source, paths))
+    """A path or URL ``read_source`` reads, checked again at every read (a folder's files
+    may have become links since registration; object storage is synced into the cache)."""
+    options = source.get("storage_options") or {}
+    location = checked_location(source["kind"], source["secret_location"], options, paths)
+    if source["kind"] == "objects":
+        location = str(sync_objects(source, paths))
+    _check_size(location, paths)
+    return location
+
+
+def _check_size(location: str, paths: Paths) -> None:
+    from sqlalchemy.engine import make_url
+
+    if is_database_url(location):
+        parsed = make_url(location)
+        if parsed.get_backend_name() != "sqlite" or not Path(parsed.database or "").is_file():
+            return  # a server database: counted as it is read
+        files = [Path(parsed.database or "")]
+    else:
+        folder = Path(location)
+        files = [folder] if folder.is_file() else sorted(folder.glob("*"))
+    check_cells([f for f in files if f.is_file()], paths.max_cells)
 
 
 def sync_objects(source: dict[str, Any], paths: Paths) -> Path:
@@ -150,22 +163,32 @@ def sync_objects(source: dict[str, Any], paths: Paths) -> Path:
 
     url = source["secret_location"]
     require_storage_driver(url)
-    target = paths.sub("cache", source["id"])
+    target = paths.data_dir / "cache" / source["id"]
     try:
         fs, root = fsspec.core.url_to_fs(url, **(source.get("storage_options") or {}))
-        names = [p for p in fs.ls(root, detail=False) if p.lower().endswith(UPLOAD_SUFFIXES)]
-        if not names:
+        listed = fs.ls(root, detail=True)
+        found = [e for e in listed if str(e["name"]).lower().endswith(UPLOAD_SUFFIXES)]
+        if not found:
             raise DataError(f"object storage {mask_url(url)} holds no CSV/Parquet/JSON tables")
+        size = sum(int(e.get("size") or 0) for e in found)
+        if size > paths.max_bytes:
+            raise DataError(
+                f"object storage {mask_url(url)} holds {size / 2**20:,.0f} MiB of tables, more "
+                f"than this server's limit of {paths.max_bytes / 2**20:,.0f} MiB; sample them"
+            )
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
         taken: set[str] = set()
-        for name in names:
+        for entry in found:
+            name = str(entry["name"])
             suffix = Path(name).suffix.lower()
             stem = "schema" if Path(name).stem == "schema" else table_name(name, taken)
             fs.get_file(name, str(target / f"{stem}{suffix}"))
     except SynthloomError:
+        shutil.rmtree(target, ignore_errors=True)
         raise
     except Exception as exc:
+        shutil.rmtree(target, ignore_errors=True)
         message = scrub(
             str(exc).splitlines()[0] if str(exc) else type(exc).__name__, secrets_of(source)
         )

@@ -37,6 +37,8 @@ class Recorder:
         self.events: list[Any] = []
 
     def __call__(self, event: Any) -> None:
+        if event.detail:  # in place: the model dir's own timeline is written from it too
+            event.detail = scrub(event.detail, self.hidden)
         if not any(e is event for e in self.events):
             self.events.append(event)
         self.save()
@@ -85,10 +87,16 @@ def run_job(spec: dict[str, Any]) -> None:
 
 
 def _run(spec: dict[str, Any], recorder: Recorder) -> dict[str, Any]:
+    from synthloom.io.urls import require_database_driver, require_storage_driver
     from synthloom.relational import RelationalSynthesizer, write_tables
-    from synthloom.relational.destinations import destination_kind, require_storage_driver
 
     settings, source = spec["settings"], spec["source"]
+    destination = settings.get("destination") or {}
+    kind = destination.get("kind", "app")
+    if kind == "database":  # every driver before training, not after
+        require_database_driver(destination["url"])
+    elif kind == "objects":
+        require_storage_driver(destination["url"])
     model_dir = Path(spec["model_dir"])
     if (model_dir / PARAMS_FILE).is_file():  # trained by an earlier attempt: keep it
         synth = RelationalSynthesizer.load(model_dir)
@@ -97,11 +105,7 @@ def _run(spec: dict[str, Any], recorder: Recorder) -> dict[str, Any]:
         shutil.rmtree(model_dir, ignore_errors=True)
         synth = RelationalSynthesizer(spec["config"])
         synth.fit(source, model_dir, progress=recorder)
-    destination = settings.get("destination") or {}
-    kind = destination.get("kind", "app")
     target = spec["output_dir"] if kind == "app" else destination["url"]
-    if kind != "app" and destination_kind(target) == "objects":
-        require_storage_driver(target)  # before generating, not after
     tables = synth.generate(
         settings.get("num_records"), seed=settings.get("seed"), progress=recorder
     )
