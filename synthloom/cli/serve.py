@@ -36,6 +36,13 @@ def serve(
         list[Path] | None,
         typer.Option("--folder-root", help="Server folder sources may be read from (repeat)."),
     ] = None,
+    max_upload_mb: Annotated[
+        int, typer.Option("--max-upload-mb", min=1, help="Size limit of one request, in MiB.")
+    ] = 200,
+    max_cells: Annotated[
+        int,
+        typer.Option("--max-cells", min=1, help="Values (rows x columns) one source may hold."),
+    ] = 20_000_000,
 ) -> None:
     """Start the web app and REST API (/api, OpenAPI at /docs)."""
     missing = [m for m in EXTRA_MODULES if importlib.util.find_spec(m) is None]
@@ -62,7 +69,13 @@ def serve(
     if is_loopback(host) and token is None:
         allowed = list(LOOPBACK)  # a page from another site cannot rebind to us
     app = create_app(
-        data_dir, token, workers, folder_roots=folder_root or [], allowed_hosts=allowed
+        data_dir,
+        token,
+        workers,
+        folder_roots=folder_root or [],
+        allowed_hosts=allowed,
+        max_upload_bytes=max_upload_mb * 1024 * 1024,
+        max_cells=max_cells,
     )
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"synthloom serve: http://{shown}:{port}/ (data in {data_dir})", err=True)
