@@ -75,3 +75,17 @@ def test_object_storage_without_its_package_names_the_fix() -> None:
     )
     last = done.stderr.strip().splitlines()[-1]
     assert "s3:// needs the s3fs package" in last and "pip install 'synthloom[s3]'" in last
+
+
+def test_a_missing_destination_driver_is_found_before_any_training() -> None:
+    done = _run_without_extras(
+        """
+        from synthloom.io.boundary import Boundary
+        Boundary([]).destination(
+            {"kind": "database", "url": "postgresql+psycopg://me:pw@127.0.0.1:1/db"}
+        )
+        """
+    )
+    last = done.stderr.strip().splitlines()[-1]
+    assert "needs the psycopg package" in last and "pip install 'synthloom[postgres]'" in last
+    assert ":pw@" not in done.stderr

@@ -250,6 +250,16 @@ def test_absurd_record_count_is_refused_up_front(server: Server) -> None:
     assert created.status_code == 422 and "100,000,000" in created.json()["detail"]
 
 
+def test_a_table_too_wide_to_learn_is_refused_up_front(server: Server) -> None:
+    header = ",".join(f"c{i}" for i in range(1_001))
+    row = ",".join(str(i % 7) for i in range(1_001))
+    files = [("files", ("wide.csv", f"{header}\n{row}\n{row}\n".encode(), "text/csv"))]
+    source = server.call("POST", "/api/sources/upload", files=files).json()["id"]
+    body = {"source_id": source, "config": {"engine": "amplify"}, "settings": {}}
+    alerts = server.call("POST", "/api/generators/validate", json=body).json()["alerts"]
+    assert any(a["step"] == "treatment" and "1,001 columns" in a["message"] for a in alerts)
+
+
 # ----------------------------------------------------------------------- uploads
 
 
