@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 import yaml
+from rich.markup import escape
 from rich.status import Status
 
 from synthloom.cli.common import console, friendly_errors
@@ -48,7 +49,7 @@ class _Progress:
             return
         what = event.stage + (f" {event.table}" if event.table else "")
         if event.status == "running":
-            self.status = console.status(f"{what} …")
+            self.status = console.status(f"{escape(what)} …")
             self.status.start()
             self.running = event
             return
@@ -57,16 +58,18 @@ class _Progress:
             self.status.stop()
             self.status = None
         mark = "[green]✓[/]" if event.status == "done" else "[red]✗[/]"
-        detail = f" ({event.detail})" if event.detail else ""
-        console.print(f"{mark} {what} {event.seconds or 0:.1f}s{detail}", highlight=False)
+        detail = f" ({event.detail})" if event.detail else ""  # may hold [postgres]: escaped
+        console.print(
+            f"{mark} {escape(what)} {event.seconds or 0:.1f}s{escape(detail)}", highlight=False
+        )
 
 
 def _show_assessment(assessment: Assessment) -> None:
     color = "green" if assessment.verdict == "positive" else "yellow"
     lines = assessment.describe().splitlines()
-    console.print(f"[{color}]{lines[0]}[/]", highlight=False)
+    console.print(f"[{color}]{escape(lines[0])}[/]", highlight=False)
     for line in lines[1:]:
-        console.print(line, highlight=False, soft_wrap=True)
+        console.print(escape(line), highlight=False, soft_wrap=True)
 
 
 def _source(source: str | None, config_path: Path) -> str:
@@ -198,9 +201,17 @@ def generate(
         _check_destination(destination, model_dir, synth.source_)
         options = _storage_options(storage_option or [])
         database_parts(
-            model_dir, destination, num_records, ray, seed=seed, file_format=file_format,
-            overwrite=overwrite, storage_options=options, on_step=_Progress(quiet, False),
-            rebalance=shares, predict_batch_size=batch_size,
+            model_dir,
+            destination,
+            num_records,
+            ray,
+            seed=seed,
+            file_format=file_format,
+            overwrite=overwrite,
+            storage_options=options,
+            on_step=_Progress(quiet, False),
+            rebalance=shares,
+            predict_batch_size=batch_size,
         )
         return
     if destination_kind(destination) == "objects":  # before generating, not after

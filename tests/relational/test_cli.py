@@ -156,3 +156,15 @@ def test_missing_object_storage_driver_fails_before_generating(tmp_path):
     assert "generation" not in result.output  # checked before any table was generated
     result = runner.invoke(app, [*args, "--destination", "nosuchscheme://bucket/run1"])
     assert result.exit_code == 2 and "unknown to fsspec" in result.output
+
+
+def test_progress_lines_keep_bracketed_words(capsys: pytest.CaptureFixture[str]) -> None:
+    from synthloom.cli.relational import _Progress
+    from synthloom.relational.status import StatusEvent
+
+    event = StatusEvent(
+        "writing", "t[1]", "failed", "now", 0.5, "needs pip install 'synthloom[postgres]'"
+    )
+    _Progress(quiet=False, spinner=False)(event)
+    shown = capsys.readouterr().err  # the console writes to stderr
+    assert "synthloom[postgres]" in shown and "t[1]" in shown
