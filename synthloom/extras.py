@@ -14,6 +14,7 @@ EXTRAS = {
     "fastapi": "serve",
     "uvicorn": "serve",
     "multipart": "serve",
+    "fastapi_offline": "serve",
 }
 
 

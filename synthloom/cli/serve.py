@@ -11,7 +11,8 @@ import typer
 from synthloom.errors import ConfigError
 from synthloom.extras import install_hint
 
-EXTRA_MODULES = ("fastapi", "uvicorn", "multipart")  # the serve extra's imports
+# the serve extra's imports
+EXTRA_MODULES = ("fastapi", "uvicorn", "multipart", "fastapi_offline")
 
 
 def serve(

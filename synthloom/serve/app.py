@@ -32,7 +32,7 @@ from synthloom.serve.store import DONE, FINAL, Store, new_id
 HERE = Path(__file__).parent
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 CHUNK = 1 << 20
-OPEN_PATHS = ("/login", "/static/")
+OPEN_PATHS = ("/login", "/static/", "/docs-assets/")
 REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
 PAGE_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -402,6 +402,8 @@ def create_app(
             services.jobs.stop()
 
     app = FastAPI(
+        docs_url=None,  # served below from the package's own Swagger UI: no CDN, works offline
+        redoc_url=None,
         title="synthloom",
         version=_version(),
         lifespan=lifespan,
@@ -411,11 +413,42 @@ def create_app(
     )
     app.state.services = services
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    _api_docs(app)
     app.include_router(api.router)
     app.include_router(pages.router)
     _guard(app, services, allowed_hosts)
     _error_handlers(app, services)
     return app
+
+
+def _api_docs(app: FastAPI) -> None:
+    """``/docs`` (Swagger UI) and ``/redoc`` with their scripts from the fastapi-offline
+    package (FastAPI's documented self-hosting): no CDN, so they load offline."""
+    import fastapi_offline
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="synthloom API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> Response:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="synthloom API",
+            redoc_js_url="/docs-assets/redoc.standalone.js",
+            redoc_favicon_url="/docs-assets/favicon.png",
+            with_google_fonts=False,
+        )
 
 
 def _version() -> str:
@@ -466,7 +499,7 @@ def _guard(app: FastAPI, services: Services, allowed_hosts: list[str] | None) ->
         response: Response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")  # Origin stays set
-        if "/report/" not in path and path not in ("/docs", "/redoc"):  # Swagger: CDN
+        if "/report/" not in path and path not in ("/docs", "/redoc"):  # inline start scripts
             response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
         fresh = getattr(request.state, "csrf_new", None)
         if fresh and CSRF_COOKIE not in request.cookies:

@@ -181,3 +181,45 @@ def test_configurator_in_chromium(browser, tmp_path: Path) -> None:
     assert len(tables["customer"]) and len(tables["invoice"])
     assert tables["customer"]["support_rep"].isin(employees["id"]).all()
     assert tables["invoice"]["customer"].isin(tables["customer"]["id"]).all()
+
+
+def test_api_docs_render_with_the_network_unreachable(tmp_path: Path) -> None:
+    """/docs and /redoc load their scripts from the package: with every host but loopback
+    sent to a dead proxy, both still render the API's title (and Swagger its operations)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    if not CHROMIUM or not DRIVER:
+        pytest.skip(
+            "Chromium or chromedriver not installed (apt-get install chromium chromium-driver)"
+        )
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--proxy-server=http://127.0.0.1:9",  # nothing listens there: no host is reachable
+    ):
+        options.add_argument(flag)
+    port = free_port()
+    with server(tmp_path / "data", port):
+        driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
+        try:
+            driver.get(f"http://127.0.0.1:{port}/docs")
+            WebDriverWait(driver, 30).until(
+                lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")
+            )
+            title = driver.find_element(By.CSS_SELECTOR, ".info .title").text
+            paths = {e.text for e in driver.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")}
+            assert "synthloom" in title and "/api/sources" in "".join(paths)
+            scripts = driver.find_elements(By.CSS_SELECTOR, "script[src]")
+            assert scripts and all("127.0.0.1" in (e.get_attribute("src") or "") for e in scripts)
+            driver.get(f"http://127.0.0.1:{port}/redoc")
+            WebDriverWait(driver, 30).until(
+                lambda d: any("synthloom" in h.text for h in d.find_elements(By.TAG_NAME, "h1"))
+            )
+        finally:
+            driver.quit()
