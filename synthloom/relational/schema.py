@@ -5,7 +5,9 @@ Rules (each broken one is a :class:`ConfigError` naming the problem and the fix)
 * tables marked ``original`` are copied unchanged; each needs at least one table that
   references it, references only original tables, and never counts as a root;
 * exactly one root remains: the one synthesized table without foreign keys (a key to
-  itself, e.g. employee → manager, does not count);
+  itself, e.g. employee → manager, does not count); where there is none, the one whose
+  parents are all original tables (a star schema's fact table under its dimensions), whose
+  references to them are learned as categories;
 * foreign-key cycles are rejected, self-references are supported;
 * keys may be composite (``Teams (yearID, teamID)``); a table may have several parents.
   The first parent that is synthesized (or ``parent:`` in the config) is the one whose
@@ -243,8 +245,9 @@ def build_schema(
     _check_cycles(tables)
     root = _find_root(tables, config)
     order = _order(tables)
-    for name in order:
-        tables[name].parent_key = _modelling_parent(tables[name], tables, config)
+    for name in order:  # the root is no one's child, even under original parents
+        if name != root:
+            tables[name].parent_key = _modelling_parent(tables[name], tables, config)
     _check_dp(order, config)  # one synthesized table, the root: no counts to learn
     _learned_keys(tables, frames)
     schema = Schema(tables, root, order)
@@ -441,22 +444,31 @@ def _check_cycles(tables: dict[str, TableSchema]) -> None:
 
 
 def _find_root(tables: dict[str, TableSchema], config: RelationalConfig) -> str:
+    """The one synthesized table without parents; failing that (a star schema: a fact table
+    under original dimension tables), the one whose parents are all original."""
     roots = [
         name
         for name, t in tables.items()
         if not t.original and all(fk.self_reference for fk in t.foreign_keys)
     ]
+    if not roots:
+        roots = [
+            name
+            for name, t in tables.items()
+            if not t.original
+            and all(fk.self_reference or tables[fk.parent].original for fk in t.foreign_keys)
+        ]
     if len(roots) != 1:
         found = f"{len(roots)} root tables ({', '.join(roots)})" if roots else "no root table"
         raise ConfigError(
             f"found {found}: a relational model needs exactly one synthesized table without "
-            "foreign keys to other tables; mark lookup tables original, exclude tables, or "
-            "add foreign keys in the config"
+            "foreign keys to other synthesized tables; mark lookup tables original, exclude "
+            "tables, or add foreign keys in the config"
         )
     if config.root is not None and config.root != roots[0]:
         raise ConfigError(
             f"root: {config.root} is not the root of this schema; the one table without "
-            f"parents is {roots[0]}"
+            f"synthesized parents is {roots[0]}"
         )
     return roots[0]
 
@@ -586,8 +598,9 @@ def _check_dp_inputs(tables: dict[str, TableSchema], config: RelationalConfig) -
             "their references would be matched on the real rows, outside differential "
             "privacy; exclude them (exclude_tables), or set dp: false"
         )
-    loops = [f"{t.name}.{fk.name}" for t in tables.values() for fk in t.foreign_keys
-             if fk.self_reference]
+    loops = [
+        f"{t.name}.{fk.name}" for t in tables.values() for fk in t.foreign_keys if fk.self_reference
+    ]
     if loops:
         raise ConfigError(
             f"params.dp: self-references ({', '.join(loops)}) are rebuilt from the real share "

@@ -78,6 +78,7 @@ _STEP_WORDS = (
     ("generator", ("params", "dp", "engine", "epsilon", "delta")),
     ("generation", ("generate", "num_records", "destination")),
     ("report", ("report",)),
+    ("treatment", ("no root table",)),  # fixed by marking dimension tables original
     ("fkeys", ("exactly one synthesized", "cycle", "root:")),
     ("data", ("include_tables", "exclude_tables", "no tables left", "names tables", "has no rows")),
     ("treatment", ("original", "keep", ".columns", "treatment", "sensitive")),

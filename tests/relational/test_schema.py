@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -142,8 +143,11 @@ def _people_and_lookup() -> dict[str, pd.DataFrame]:
 
 def test_dp_refuses_kept_columns_and_original_tables():
     frames = _people_and_lookup()
-    keep = {"params": {"dp": True}, "exclude_tables": ["cities"],
-            "tables": {"people": {"primary_key": ["id"], "columns": {"ssn": "keep"}}}}
+    keep = {
+        "params": {"dp": True},
+        "exclude_tables": ["cities"],
+        "tables": {"people": {"primary_key": ["id"], "columns": {"ssn": "keep"}}},
+    }
     with pytest.raises(ConfigError, match=r"keep \(people\.ssn\).*outside differential"):
         _schema(keep, {"people": frames["people"]})
     original = {
@@ -195,3 +199,63 @@ def test_excluded_parent_drops_its_key_columns():
 def test_bad_source_is_a_clear_error(tmp_path):
     with pytest.raises(Exception, match="neither a database URL"):
         RelationalSynthesizer(chinook_config()).fit(tmp_path / "missing", tmp_path / "m")
+
+
+def _star() -> tuple[dict, dict[str, pd.DataFrame]]:
+    """A fact table (sales) under two original dimensions (store, product)."""
+    rng = np.random.default_rng(3)
+    store = pd.DataFrame({"sid": [1, 2, 3], "city": ["Oslo", "Lyon", "Gent"]})
+    product = pd.DataFrame({"pid": [10, 20], "name": ["tea", "cake"]})
+    n = 120
+    stores = rng.choice([1, 2, 3], n, p=[0.7, 0.2, 0.1])
+    sales = pd.DataFrame(
+        {
+            "id": range(1, n + 1),
+            "store_id": stores,
+            "product_id": np.where(stores == 1, 10, 20),
+            "amount": np.round(rng.gamma(2.0, 5.0, n), 2),
+        }
+    )
+    config = {
+        "engine": "amplify",
+        "params": {"seed": 0},
+        "tables": {
+            "store": {"primary_key": ["sid"], "original": True},
+            "product": {"primary_key": ["pid"], "original": True},
+            "sales": {
+                "primary_key": ["id"],
+                "foreign_keys": [_fk(["store_id"], "store"), _fk(["product_id"], "product")],
+            },
+        },
+    }
+    return config, {"store": store, "product": product, "sales": sales}
+
+
+def test_a_fact_table_under_original_dimensions_is_the_root(tmp_path):
+    config, frames = _star()
+    schema, _ = _schema(config, frames)
+    assert schema.root == "sales" and schema.tables["sales"].modelled_by is None
+    folder = tmp_path / "star"
+    folder.mkdir()
+    for name, frame in frames.items():
+        frame.to_csv(folder / f"{name}.csv", index=False)
+    synth = RelationalSynthesizer(config)
+    synth.fit(str(folder), tmp_path / "model")
+    tables = synth.generate(300, seed=1)
+    sales = tables["sales"]
+    assert len(sales) == 300  # and the dimensions come back as they were:
+    assert (
+        tables["store"].astype(str).values.tolist() == frames["store"].astype(str).values.tolist()
+    )
+    assert set(sales["store_id"]) <= {1, 2, 3} and set(sales["product_id"]) <= {10, 20}
+    share = (sales["store_id"] == 1).mean()  # the references keep their concentration
+    assert 0.55 < share < 0.85
+    assert synth.integrity_.share == 1.0
+
+
+def test_two_fact_tables_under_shared_dimensions_are_named():
+    config, frames = _star()
+    frames["returns"] = frames["sales"].rename(columns={"amount": "refund"})
+    config["tables"]["returns"] = {**config["tables"]["sales"]}
+    with pytest.raises(ConfigError, match=r"2 root tables \(sales, returns\)"):
+        _schema(config, frames)
