@@ -179,14 +179,18 @@ def check(
             )
         )
         return result
+    parsed, alerts = _parse(config)
+    if parsed is None:  # the settings can still be checked: every alert at once
+        result.alerts += alerts + _settings_alerts({}, settings, paths)
+        return result
     try:
-        parsed = parse_relational_config(config)
         selected = select_tables(data.all_tables, parsed)
         frames = {name: data.frames[name] for name in selected}
         schema, frames = build_schema(frames, data.keys, parsed, data.all_tables)
     except SynthloomError as exc:
         message = str(exc)
         result.alerts.append(Alert(step_of(message), message))
+        result.alerts += _settings_alerts(parsed.tables, settings, paths)
         return result
     result.schema = {
         "root": schema.root,
@@ -195,10 +199,49 @@ def check(
         "depth": schema.depth(),
     }
     result.alerts += _width_alerts(frames, parsed.tables)
+    result.alerts += _delta_alerts(frames, schema.order, parsed)
     result.alerts += _settings_alerts(parsed.tables, settings, paths)
     if assessment and result.ok:
         result.assessment = assess(schema, frames, parsed).to_dict()
     return result
+
+
+def _parse(config: dict[str, Any]) -> tuple[Any, list[Alert]]:
+    """The parsed config, or one alert per problem pydantic found (each on its step)."""
+    from pydantic import ValidationError
+
+    from synthloom.relational.config import RelationalConfig
+
+    try:
+        if not isinstance(config, dict) or "models" in config:  # its one-line answers
+            return parse_relational_config(config), []
+        return RelationalConfig.model_validate(config), []
+    except ValidationError as exc:
+        alerts = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"])
+            message = f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
+            alerts.append(Alert(step_of(message), message))
+        return None, alerts
+    except SynthloomError as exc:
+        return None, [Alert(step_of(str(exc)), str(exc))]
+
+
+def _delta_alerts(frames: dict[str, Any], order: list[str], parsed: Any) -> list[Alert]:
+    """A given δ must lie below 1/n of the table it protects (the training checks the same
+    against the DP-released n, which only differs by the count's noise)."""
+    from synthloom.privacy.accounting import check_delta
+
+    alerts = []
+    for name in order:
+        params = parsed.params_for(name)
+        if not params.dp or params.dp_delta is None:
+            continue
+        try:
+            check_delta(params.dp_delta, max(1, len(frames[name])))
+        except SynthloomError as exc:
+            alerts.append(Alert("generator", f"{name}: {exc}"))
+    return alerts
 
 
 def _width_alerts(frames: dict[str, Any], tables: dict[str, Any]) -> list[Alert]:

@@ -212,3 +212,30 @@ def test_queue_and_cancel(tmp_path: Path, shop_db: Path) -> None:
         assert wait_for(client, second, ("running",))["status"] == "running"
         assert client.post(f"/api/generators/{second}/cancel").status_code == 200
         assert client.post(f"/api/generators/{second}/cancel").status_code == 400
+
+
+def test_a_delta_of_1_over_n_or_more_is_an_alert(client: TestClient, tmp_path: Path) -> None:
+    rows = "".join(f"{i},{'ab'[i % 2]},{i % 7}\n" for i in range(200))
+    files = [("files", ("people.csv", ("id,kind,score\n" + rows).encode()))]
+    source = client.post("/api/sources/upload", files=files).json()["id"]
+
+    def alerts(delta: float) -> list[dict]:
+        config = {"engine": "lstm", "params": {"dp": True, "dp_epsilon": 4, "dp_delta": delta}}
+        body = {"source_id": source, "config": config}
+        return client.post("/api/generators/validate", json=body).json()["alerts"]
+
+    refused = alerts(1 / 200)
+    assert refused and refused[0]["step"] == "generator" and "below 1/n" in refused[0]["message"]
+    assert not [a for a in alerts(1e-4) if "dp_delta" in a["message"]]
+
+
+def test_every_alert_shows_at_once_on_its_step(client: TestClient, shop_db: Path) -> None:
+    source = upload_db(client, shop_db)["id"]
+    config = {"engine": "lstm", "params": {"epochs": -3, "learning_rate": "abc"}}
+    settings = {"num_records": 0, "report": {"limits": {"nope": 1}}}
+    body = {"source_id": source, "config": config, "settings": settings}
+    alerts = client.post("/api/generators/validate", json=body).json()["alerts"]
+    found = {(a["step"], a["message"].split(":")[0].split("=")[0]) for a in alerts}
+    assert ("generator", "params.epochs") in found
+    assert ("generator", "params.learning_rate") in found
+    assert ("generation", "num_records") in found and any(s == "report" for s, _ in found)
