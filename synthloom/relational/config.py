@@ -103,6 +103,9 @@ class TableConfig(_Section):
     sequential: bool = True
     order_by: list[str] = Field(default_factory=list)
     max_sequence_rows: int = Field(MAX_SEQUENCE_ROWS, ge=1, le=100_000)
+    # Rows whose reference (other than to the modelling parent) matches no parent row:
+    # "drop" leaves them out of training, "null" keeps them with that reference missing.
+    orphans: Literal["drop", "null"] = "drop"
 
     @field_validator("column_kinds")
     @classmethod

@@ -121,11 +121,17 @@ class TableSchema:
 
 @dataclass
 class Schema:
-    """All tables, the root, and the order tables are generated in (parents first)."""
+    """All tables, the root, and the order tables are generated in (parents first), and
+    the rows of the source that were not learned from as they were (orphan references)."""
 
     tables: dict[str, TableSchema]
     root: str
     order: list[str]
+    left_out: list[dict[str, Any]] = field(default_factory=list)
+
+    def left_out_notes(self) -> list[str]:
+        """One line per foreign key with references that match no parent row."""
+        return [orphan_note(entry) for entry in self.left_out]
 
     @property
     def originals(self) -> list[str]:
@@ -159,13 +165,39 @@ class Schema:
             "tables": {name: t.to_dict() for name, t in self.tables.items()},
             "root": self.root,
             "order": self.order,
+            "left_out": self.left_out,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Schema:
         """Inverse of :meth:`to_dict`."""
         tables = {name: TableSchema.from_dict(t) for name, t in data["tables"].items()}
-        return cls(tables, data["root"], list(data["order"]))
+        return cls(tables, data["root"], list(data["order"]), list(data.get("left_out") or []))
+
+
+def orphan_note(entry: dict[str, Any]) -> str:
+    """What happened to a foreign key's rows without a parent, in one line."""
+    where = f"{entry['table']}.{', '.join(entry['foreign_key'])} → {entry['parent']}"
+    found = []
+    if entry["orphans"]:
+        found.append(
+            f"{entry['orphans']:,} of {entry['rows']:,} rows match no {entry['parent']} row"
+        )
+    if entry["missing"]:
+        found.append(f"{entry['missing']:,} have none")
+    fate = []
+    if entry["left_out"]:
+        fate.append(f"{entry['left_out']:,} left out of training")
+    if entry["kept_as_null"]:
+        fate.append(f"{entry['kept_as_null']:,} kept with the reference missing")
+    if entry["missing"] and not entry["modelling_parent"]:
+        fate.append("missing references learned as missing")
+    hint = (
+        f"; set tables.{entry['table']}.orphans: null to keep them"
+        if entry["left_out"] and not entry["modelling_parent"]
+        else ""
+    )
+    return f"{where}: {', '.join(found)}; {', '.join(fate)}{hint}"
 
 
 # --------------------------------------------------------------------------- selection
@@ -254,7 +286,7 @@ def build_schema(
     _check_rebalance(schema, config)
     for name, table in tables.items():
         _check_unique_key(table, frames[name])
-    frames = _drop_orphans(schema, frames)
+    frames = _drop_orphans(schema, frames, config)
     return schema, frames
 
 
@@ -662,11 +694,16 @@ def _normalise(series: pd.Series) -> pd.Series:
     return series.astype(object)
 
 
-def _drop_orphans(schema: Schema, frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Rows of synthesized tables whose foreign key points nowhere are not learned from."""
+def _drop_orphans(
+    schema: Schema, frames: dict[str, pd.DataFrame], config: RelationalConfig
+) -> dict[str, pd.DataFrame]:
+    """Rows of synthesized tables whose foreign key points nowhere are not learned from,
+    or (``orphans: null``, not for the modelling parent) kept with the reference missing.
+    What happened to them is recorded in ``schema.left_out``, for every view of the run."""
     frames = dict(frames)
     for name in schema.order:
         table = schema.tables[name]
+        keep_as_null = config.table(name).orphans == "null"
         for fk in table.foreign_keys:
             child = frames[name]
             parent_keys = key_index(frames[fk.parent], fk.parent_columns)
@@ -675,22 +712,27 @@ def _drop_orphans(schema: Schema, frames: dict[str, pd.DataFrame]) -> dict[str, 
             orphan = ~values.isin(parent_keys) & ~null
             # Rows without their modelling parent cannot be anyone's children.
             modelling = fk == table.modelled_by
-            dropped = orphan | (null & modelling)
+            nulled = orphan & keep_as_null & (not modelling)
+            dropped = (orphan & ~nulled) | (null & modelling)
             if orphan.any() or null.any():
-                log.warning(
-                    "%s: %d rows have a %s that matches no row of %s and %d rows have none "
-                    "(missing key); %s",
-                    name,
-                    int(orphan.sum()),
-                    list(fk.columns),
-                    fk.parent,
-                    int(null.sum()),
-                    f"both, {int(dropped.sum())} rows, are left out of training"
-                    if modelling
-                    else "the first are left out of training, the second learned as missing",
+                schema.left_out.append(
+                    {
+                        "table": name,
+                        "foreign_key": list(fk.columns),
+                        "parent": fk.parent,
+                        "rows": len(child),
+                        "orphans": int(orphan.sum()),
+                        "missing": int(null.sum()),
+                        "left_out": int(dropped.sum()),
+                        "kept_as_null": int(nulled.sum()),
+                        "modelling_parent": modelling,
+                    }
                 )
-            if dropped.any():
-                frames[name] = child[~dropped].reset_index(drop=True)
+            if nulled.any():
+                child = child.copy()
+                for column in fk.columns:
+                    child.loc[nulled, column] = None
+            frames[name] = child[~dropped].reset_index(drop=True) if dropped.any() else child
     for name in schema.originals:
         for fk in schema.tables[name].foreign_keys:
             values = key_index(frames[name], fk.columns)

@@ -174,7 +174,15 @@ class RelationalSynthesizer:
                     table.sql_types = {c: declared[c] for c in table.columns if c in declared}
                 record = source_record(source, config_dir)
                 rows = sum(len(f) for f in frames.values())
-                event.detail = f"{len(frames)} tables, {rows:,} rows, root {schema.root}"
+                read = sum(len(f) for f in data.frames.values())
+                left = read - rows
+                event.detail = (
+                    f"{len(frames)} tables, {read:,} rows read"
+                    + (f", {left:,} left out (references to no parent row)" if left else "")
+                    + f", {rows:,} learned from, root {schema.root}"
+                )
+                for note in schema.left_out_notes():  # once per run, not per page view
+                    log.warning("%s", note)
             with timeline.step("preprocessing") as event:
                 assessment = assess(schema, frames, config)
                 write_json(directory / COMPLEXITY_FILE, assessment.to_dict())

@@ -102,6 +102,9 @@ class Check:
     alerts: list[Alert] = field(default_factory=list)
     schema: dict[str, Any] | None = None
     assessment: dict[str, Any] | None = None
+    # What the source holds that is not learned as it is (rows with references to no
+    # parent row): shown beside the alerts, never blocking.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -115,6 +118,7 @@ class Check:
             "alerts": [{"step": a.step, "message": a.message} for a in self.alerts],
             "schema": self.schema,
             "assessment": self.assessment,
+            "notes": self.notes,
         }
 
 
@@ -197,7 +201,11 @@ def check(
         "order": schema.order,
         "originals": schema.originals,
         "depth": schema.depth(),
+        "rows_read": {name: len(data.frames[name]) for name in selected},
+        "rows_learned": {name: len(frame) for name, frame in frames.items()},
+        "left_out": schema.left_out,
     }
+    result.notes = schema.left_out_notes()
     result.alerts += _width_alerts(frames, parsed.tables)
     result.alerts += _delta_alerts(frames, schema.order, parsed)
     result.alerts += _settings_alerts(parsed.tables, settings, paths)
@@ -408,10 +416,14 @@ def apply_form(
         sensitive: dict[str, list[str]] = {}
         for name in config.get("include_tables") or data.all_tables:
             conf = tables.setdefault(name, {})
+            was_original = bool(conf.get("original"))
             conf["original"] = bool(form.get(f"original:{name}"))
+            if form.get(f"orphans:{name}") in ("drop", "null"):
+                conf["orphans"] = form[f"orphans:{name}"]
             columns = conf.setdefault("columns", {})
             frame = data.frames.get(name)
-            for column in [] if frame is None else frame.columns:
+            shown = frame is not None and not was_original  # an original's columns: hidden
+            for column in frame.columns if shown else []:
                 treat = form.get(f"treat:{name}:{column}")
                 if treat in ("keep", "exclude"):
                     columns[column] = treat

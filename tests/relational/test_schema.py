@@ -259,3 +259,47 @@ def test_two_fact_tables_under_shared_dimensions_are_named():
     config["tables"]["returns"] = {**config["tables"]["sales"]}
     with pytest.raises(ConfigError, match=r"2 root tables \(sales, returns\)"):
         _schema(config, frames)
+
+
+def _orders_with_orphans() -> tuple[dict, dict[str, pd.DataFrame]]:
+    customer = pd.DataFrame({"id": range(1, 21), "city": ["Oslo", "Lyon"] * 10})
+    shipper = pd.DataFrame({"sid": [1, 2], "name": ["fast", "slow"]})
+    n = 60
+    orders = pd.DataFrame(
+        {
+            "id": range(1, n + 1),
+            "customer_id": [999 if i < 5 else 1 + i % 20 for i in range(n)],
+            "shipper_id": [77 if 10 <= i < 17 else 1 + i % 2 for i in range(n)],
+            "amount": [float(i % 9) for i in range(n)],
+        }
+    )
+    config = {
+        "engine": "amplify",
+        "tables": {
+            "customer": {"primary_key": ["id"]},
+            "shipper": {"primary_key": ["sid"], "original": True},
+            "orders": {
+                "primary_key": ["id"],
+                "parent": "customer",
+                "foreign_keys": [_fk(["customer_id"], "customer"), _fk(["shipper_id"], "shipper")],
+            },
+        },
+    }
+    return config, {"customer": customer, "shipper": shipper, "orders": orders}
+
+
+def test_rows_with_references_to_no_parent_are_counted_and_may_be_kept():
+    config, frames = _orders_with_orphans()
+    schema, learned = _schema(config, frames)
+    counts = {tuple(e["foreign_key"]): e for e in schema.left_out}
+    assert counts[("customer_id",)]["orphans"] == 5 and counts[("customer_id",)]["left_out"] == 5
+    assert counts[("shipper_id",)]["left_out"] == 7 and len(learned["orders"]) == 48
+    notes = schema.left_out_notes()
+    assert any(
+        "orders.shipper_id → shipper: 7 of 55 rows" in n and "orphans: null" in n for n in notes
+    )
+    config["tables"]["orders"]["orphans"] = "null"
+    schema, learned = _schema(config, frames)
+    kept = learned["orders"]
+    assert len(kept) == 55 and kept["shipper_id"].isna().sum() == 7  # the parentless 5 still go
+    assert any("7 kept with the reference missing" in n for n in schema.left_out_notes())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 
 import numpy as np
@@ -143,15 +142,12 @@ def test_lookup_references_keep_their_distribution(clinic, clinic_model, tmp_pat
     pd.testing.assert_frame_equal(tables["doctor"], real["doctor"])
 
 
-def test_orphans_and_missing_parents_are_both_counted(tmp_path, caplog):
+def test_orphans_and_missing_parents_are_both_counted(tmp_path):
     folder = _clinic(tmp_path / "db", n_patients=40, orphans=7, missing_parent=5)
-    config = _config("amplify")
-    with caplog.at_level(logging.WARNING, logger="synthloom"):
-        read_database(folder, config)
-    assert "7 rows have a ['patient'] that matches no row of patient and 5 rows have none" in (
-        caplog.text
-    )
-    assert "both, 12 rows, are left out of training" in caplog.text
+    schema, _ = read_database(folder, _config("amplify"))
+    (note,) = [n for n in schema.left_out_notes() if "→ patient" in n]
+    assert "rows match no patient row, 5 have none; 12 left out of training" in note
+    assert "7 of " in note
 
 
 def test_database_destination_keeps_declared_types(tmp_path):

@@ -239,3 +239,24 @@ def test_every_alert_shows_at_once_on_its_step(client: TestClient, shop_db: Path
     assert ("generator", "params.epochs") in found
     assert ("generator", "params.learning_rate") in found
     assert ("generation", "num_records") in found and any(s == "report" for s, _ in found)
+
+
+def test_rows_with_references_to_no_parent_are_shown_not_hidden(
+    client: TestClient, shop_db: Path
+) -> None:
+    import sqlite3
+
+    with sqlite3.connect(shop_db) as conn:
+        conn.executemany(
+            "INSERT INTO orders VALUES (?, 999, 1.5, 'a')", [(1000 + i,) for i in range(4)]
+        )
+    source = upload_db(client, shop_db)["id"]
+    body = {"source_id": source, "config": FAST}
+    checked = client.post("/api/generators/validate", json=body).json()
+    assert checked["ok"]  # a note, not an alert
+    assert any("4 of 49 rows match no customer row" in n for n in checked["notes"])
+    schema = checked["schema"]
+    assert schema["rows_read"]["orders"] - schema["rows_learned"]["orders"] == 4
+    gid = client.post("/api/generators", json={**body, "start": False}).json()["id"]
+    page = client.get(f"/generators/{gid}/configure/treatment").text
+    assert 'name="orphans:orders"' in page and "match no customer row" in page
