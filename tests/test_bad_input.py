@@ -793,3 +793,20 @@ def test_error_lines_keep_square_brackets(capsys: pytest.CaptureFixture[str]) ->
     with pytest.raises(typer.Exit):
         fail("install it: pip install 'synthloom[s3]'")
     assert "synthloom[s3]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["generate", "--model-dir", "m", "--output", "o.csv"],
+        ["relational", "generate", "--model-dir", "m", "--destination", "out"],
+    ],
+)
+def test_an_absurd_record_count_is_refused_before_any_work(command: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from synthloom.cli import app
+
+    result = CliRunner().invoke(app, [*command, "--num-records", "99999999999999999999"])
+    assert result.exit_code == 2 and "1000000000" in result.output
+    assert "Traceback" not in result.output

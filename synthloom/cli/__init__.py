@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from synthloom.cli.common import EXIT_INTERRUPTED, console, friendly_errors
+from synthloom.cli.common import EXIT_INTERRUPTED, MAX_RECORDS, console, friendly_errors
 from synthloom.cli.logs import setup_logging
 from synthloom.cli.relational import app as relational_app
 from synthloom.cli.scale import RAY_HELP, sequence_parts, table_parts, text_parts
@@ -142,7 +142,8 @@ def generate(
     model_dir: Annotated[Path, typer.Option("--model-dir", help="A trained model's folder.")],
     output: Annotated[Path, typer.Option("--output", help="File to write the records to.")],
     num_records: Annotated[
-        int | None, typer.Option("--num-records", help="Valid records to write.")
+        int | None,
+        typer.Option("--num-records", min=1, max=MAX_RECORDS, help="Valid records to write."),
     ] = None,
     start_string: Annotated[
         str | None, typer.Option("--start-string", help="Every record starts with this text.")

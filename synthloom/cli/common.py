@@ -16,6 +16,9 @@ from rich.markup import escape
 from synthloom.errors import SynthloomError
 
 console = Console(stderr=True)
+# More records than anyone asks for on purpose (10 million stream in under a minute): a
+# typo, refused up front instead of generating for hours.
+MAX_RECORDS = 1_000_000_000
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130

@@ -10,7 +10,7 @@ import yaml
 from rich.markup import escape
 from rich.status import Status
 
-from synthloom.cli.common import console, friendly_errors
+from synthloom.cli.common import MAX_RECORDS, console, friendly_errors
 from synthloom.cli.scale import RAY_HELP, database_parts
 from synthloom.config import parse_rebalance
 from synthloom.errors import SynthloomError
@@ -138,7 +138,8 @@ def generate(
         ),
     ],
     num_records: Annotated[
-        int | None, typer.Option("--num-records", help="Rows of the root table.")
+        int | None,
+        typer.Option("--num-records", min=1, max=MAX_RECORDS, help="Rows of the root table."),
     ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace existing tables or files.")
