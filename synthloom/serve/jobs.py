@@ -255,8 +255,25 @@ class JobManager:
         try:
             steps = json.loads(path.read_text(encoding="utf-8"))["steps"]
         except (OSError, ValueError, KeyError):
-            return []
+            steps = []
+        if not steps and job["status"] in (QUEUED, RUNNING):  # shown from the first moment
+            waiting = job["status"] == QUEUED
+            return [
+                {
+                    "stage": "queued" if waiting else "starting",
+                    "table": None,
+                    "status": "running",
+                    "started": job["started"] or job["created"],
+                    "seconds": None,
+                    "detail": "waiting for a free worker"
+                    if waiting
+                    else "the worker process is starting",
+                }
+            ]
+        ended = job["status"] in FINAL and job["status"] != DONE
         for step in steps:
+            if ended and step["status"] == "running":  # it will not finish now
+                step["status"] = job["status"]
             if step["stage"] == "training" and step["status"] == "running" and step["table"]:
                 step["epoch"] = self._latest_epoch(job["generator_id"], step["table"])
         return steps

@@ -59,3 +59,23 @@ def test_a_running_training_step_shows_its_latest_epoch(tmp_path: Path) -> None:
         "epsilon": "1.1",
         "delta": "1e-05",
     }
+
+
+def test_the_timeline_shows_a_step_from_the_first_moment_and_marks_cut_steps(
+    tmp_path: Path,
+) -> None:
+    jobs = manager(tmp_path)
+    job = jobs.store.add_job("gen1")
+    (first,) = jobs.timeline(jobs.store.job(job["id"]))
+    assert first["stage"] == "queued" and first["status"] == "running"
+    jobs.store.update_job(job["id"], status=RUNNING, started="now")
+    assert jobs.timeline(jobs.store.job(job["id"]))[0]["stage"] == "starting"
+    steps = [
+        {"stage": "loading", "table": None, "status": "done", "started": "t", "seconds": 1.0},
+        {"stage": "training", "table": "t", "status": "running", "started": "t", "seconds": None},
+    ]
+    (jobs.job_dir(job["id"]) / TIMELINE_FILE).write_text(json.dumps({"steps": steps}))
+    assert jobs.timeline(jobs.store.job(job["id"]))[1]["status"] == "running"
+    jobs.store.update_job(job["id"], status=INTERRUPTED)
+    shown = jobs.timeline(jobs.store.job(job["id"]))
+    assert [s["status"] for s in shown] == ["done", INTERRUPTED]
