@@ -205,7 +205,7 @@ def start_generator(request: Request, generator_id: str) -> JSONResponse:
 
 @router.post("/generators/{generator_id}/cancel")
 def cancel_generator(request: Request, generator_id: str) -> dict[str, Any]:
-    """Cancel the generator's queued or running job."""
+    """Cancel the generator's queued or running job (its earlier runs keep their data)."""
     svc = services(request)
     job = svc.store.latest_job(generator_id)
     svc.generator(generator_id)
@@ -225,21 +225,53 @@ def restart_generator(request: Request, generator_id: str) -> dict[str, Any]:
     return svc.status(generator_id)
 
 
+class GeneratorChange(BaseModel):
+    """What may change of a created generator."""
+
+    name: str
+
+
+@router.patch("/generators/{generator_id}")
+def rename_generator(request: Request, generator_id: str, body: GeneratorChange) -> dict[str, Any]:
+    """Rename a generator."""
+    services(request).rename_generator(generator_id, body.name)
+    return services(request).status(generator_id)
+
+
+@router.post("/generators/{generator_id}/clone", status_code=201)
+def clone_generator(request: Request, generator_id: str) -> dict[str, Any]:
+    """A draft copy of a generator (same source, config, settings; no runs)."""
+    row = services(request).clone_generator(generator_id)
+    return services(request).status(row["id"])
+
+
+@router.delete("/generators/{generator_id}", status_code=204)
+def delete_generator(request: Request, generator_id: str) -> Response:
+    """Delete a generator with its model, data and reports (400 while a job runs)."""
+    services(request).delete_generator(generator_id)
+    return Response(status_code=204)
+
+
 @router.get("/generators/{generator_id}/data")
-def download_data(request: Request, generator_id: str, format: str = "csv") -> FileResponse:
-    """The generated tables as a zip of CSV or Parquet files (application storage)."""
-    path = services(request).data_zip(generator_id, format)
+def download_data(
+    request: Request, generator_id: str, format: str = "csv", job: str | None = None
+) -> FileResponse:
+    """A run's generated tables as a zip of CSV or Parquet files (application storage):
+    ``job`` names the run, else the newest finished one."""
+    path = services(request).data_zip(generator_id, format, job)
     return FileResponse(
         path, media_type="application/zip", filename=f"synthetic-{generator_id}-{format}.zip"
     )
 
 
 @router.get("/generators/{generator_id}/report/{path:path}")
-def report_file(request: Request, generator_id: str, path: str) -> FileResponse:
-    """A file of the latest report: ``relational_report.html`` (also ``report.html``),
-    ``.pdf``, ``.json`` and the per-table reports."""
+def report_file(
+    request: Request, generator_id: str, path: str, job: str | None = None
+) -> FileResponse:
+    """A file of a run's report (``job``, else the newest): ``relational_report.html``
+    (also ``report.html``), ``.pdf``, ``.json`` and the per-table reports."""
     aliases = {"report.html": HTML_FILE, "report.pdf": PDF_FILE, "report.json": REPORT_FILE}
-    target = services(request).report_file(generator_id, aliases.get(path, path))
+    target = services(request).report_file(generator_id, aliases.get(path, path), job)
     response = FileResponse(target)
     response.headers["Content-Security-Policy"] = REPORT_CSP
     if target.suffix != ".html":

@@ -121,6 +121,7 @@ class Services:
                 folder / "database.sqlite" if (folder / "database.sqlite").exists() else folder
             )
             shown = src.shown_location("upload", str(location), self.paths)
+            origin = [Path((u.filename or "").replace("\\", "/")).name for u in files]
             return self._register(
                 ident,
                 name or Path(files[0].filename or "upload").stem,
@@ -128,6 +129,7 @@ class Services:
                 shown,
                 str(location),
                 {},
+                origin,
             )
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
@@ -144,7 +146,14 @@ class Services:
         return self._register(new_id(), name or shown, kind, shown, location, storage_options or {})
 
     def _register(
-        self, ident: str, name: str, kind: str, shown: str, location: str, options: dict[str, Any]
+        self,
+        ident: str,
+        name: str,
+        kind: str,
+        shown: str,
+        location: str,
+        options: dict[str, Any],
+        origin: list[str] | None = None,
     ) -> dict[str, Any]:
         row = {
             "id": ident,
@@ -159,7 +168,8 @@ class Services:
         except BaseException:
             shutil.rmtree(self.paths.data_dir / "cache" / ident, ignore_errors=True)
             raise
-        row = self.store.add_source(**row, fingerprint=src.fingerprint(data))
+        fingerprint = {**src.fingerprint(data), "origin": origin or [shown]}
+        row = self.store.add_source(**row, fingerprint=fingerprint)
         with self._cache_lock:
             self._cache[ident] = data
         return row
@@ -208,7 +218,8 @@ class Services:
     def accept_source(self, ident: str) -> None:
         """Take the source as it is now (after a change was reviewed)."""
         data = self.source_data(ident, fresh=True)
-        self.store.update_source(ident, fingerprint=src.fingerprint(data))
+        origin = self.source(ident)["fingerprint"].get("origin")
+        self.store.update_source(ident, fingerprint={**src.fingerprint(data), "origin": origin})
 
     # --------------------------------------------------------------- generators
     def generator(self, ident: str) -> dict[str, Any]:
@@ -285,19 +296,60 @@ class Services:
             out["jobs"] = [_job_view(j) for j in self.store.jobs(ident)]
         return out
 
-    def done_job(self, ident: str) -> dict[str, Any]:
-        """The newest finished job of a generator (its data and report)."""
+    def done_job(self, ident: str, job_id: str | None = None) -> dict[str, Any]:
+        """A finished job of a generator (its data and report): ``job_id``, else the
+        newest. Every finished run keeps its data and report."""
         self.generator(ident)
         done = [j for j in self.store.jobs(ident) if j["status"] == DONE]
+        if job_id is not None:
+            done = [j for j in done if j["id"] == job_id]
+            if not done:
+                raise NotFound(f"generator {ident} has no finished run {job_id}")
         if not done:
             raise NotFound(f"generator {ident} has no finished run yet")
         return done[-1]
 
-    def data_zip(self, ident: str, file_format: str) -> Path:
-        """A zip of the generated tables in application storage, as CSV or Parquet."""
+    def rename_generator(self, ident: str, name: str) -> None:
+        """Give a generator a new name."""
+        self.generator(ident)
+        name = name.strip()[:120]
+        if not name:
+            raise ConfigError("a generator's name cannot be empty")
+        self.store.update_generator(ident, name=name)
+
+    def clone_generator(self, ident: str) -> dict[str, Any]:
+        """A new draft generator with the same source, config and settings (no runs)."""
+        row = self.generator(ident)
+        return self.store.add_generator(
+            name=f"{row['name']} (copy)"[:120],
+            source_id=row["source_id"],
+            config=row["config"],
+            settings=row["settings"],
+            state="draft",
+        )
+
+    def delete_generator(self, ident: str) -> None:
+        """Forget a generator with its model, outputs, reports and job folders; refused
+        while one of its jobs is queued or running (cancel it first)."""
+        self.generator(ident)
+        jobs = self.store.jobs(ident)
+        active = [j["id"] for j in jobs if j["status"] not in FINAL]
+        if active:
+            raise ConfigError(
+                f"generator {ident} has a {self.store.job(active[0])['status']} job; "
+                "cancel it first"
+            )
+        self.store.delete_generator(ident)
+        for kind in ("models", "outputs", "reports"):
+            shutil.rmtree(self.paths.data_dir / kind / ident, ignore_errors=True)
+        for job in jobs:
+            shutil.rmtree(self.paths.data_dir / "jobs" / job["id"], ignore_errors=True)
+
+    def data_zip(self, ident: str, file_format: str, job_id: str | None = None) -> Path:
+        """A zip of a run's generated tables in application storage, as CSV or Parquet."""
         if file_format not in ("csv", "parquet"):
             raise ConfigError(f"format {file_format!r} is not csv or parquet")
-        job = self.done_job(ident)
+        job = self.done_job(ident, job_id)
         if job["result"].get("destination", "app") != "app":
             raise NotFound(
                 "this generator wrote its data to its destination, not to application storage"
@@ -308,9 +360,9 @@ class Services:
             _zip_tables(folder, target, file_format)
         return target
 
-    def report_file(self, ident: str, path: str) -> Path:
-        """A file of the latest report, never outside the report folder."""
-        job = self.done_job(ident)
+    def report_file(self, ident: str, path: str, job_id: str | None = None) -> Path:
+        """A file of a run's report (the latest by default), never outside its folder."""
+        job = self.done_job(ident, job_id)
         root = self.jobs.report_dir(ident, job["id"]).resolve()
         target = (root / path).resolve()
         if not target.is_relative_to(root) or not target.is_file():

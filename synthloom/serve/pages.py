@@ -287,11 +287,19 @@ def generator_page(request: Request, generator_id: str) -> Response:
 
 @router.post("/generators/{generator_id}/{action}")
 async def generator_action(request: Request, generator_id: str, action: str) -> Response:
-    await checked_form(request)
+    form = await checked_form(request)
     svc = services(request)
     svc.generator(generator_id)
     job = svc.store.latest_job(generator_id)
-    if action == "cancel" and job is not None:
+    if action == "rename":
+        svc.rename_generator(generator_id, str(form.get("name") or ""))
+    elif action == "clone":
+        copy = svc.clone_generator(generator_id)
+        return back(f"/generators/{copy['id']}/configure/data")
+    elif action == "delete":
+        svc.delete_generator(generator_id)
+        return back("/")
+    elif action == "cancel" and job is not None:
         svc.jobs.cancel(job["id"])
     elif action == "restart" and job is not None:
         svc.jobs.restart(job["id"])

@@ -99,6 +99,7 @@ def display(source: dict[str, Any]) -> dict[str, Any]:
         "location": source["location"],
         "storage_options": mask_options(source.get("storage_options") or {}),
         "created": source["created"],
+        "origin": [mask_url(o) for o in source.get("fingerprint", {}).get("origin") or []],
         "tables": sorted(source.get("fingerprint", {}).get("tables", {})),
     }
 

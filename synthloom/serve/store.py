@@ -145,6 +145,12 @@ class Store:
         """Change columns of a generator."""
         self._update("generators", ident, {**changes, "updated": now()})
 
+    def delete_generator(self, ident: str) -> None:
+        """Forget a generator and its jobs."""
+        with self._lock:
+            self._conn.execute("DELETE FROM jobs WHERE generator_id = ?", (ident,))
+            self._conn.execute("DELETE FROM generators WHERE id = ?", (ident,))
+
     # --------------------------------------------------------------------- jobs
     def add_job(self, generator_id: str) -> dict[str, Any]:
         """Queue a new job for a generator."""

@@ -260,3 +260,36 @@ def test_rows_with_references_to_no_parent_are_shown_not_hidden(
     gid = client.post("/api/generators", json={**body, "start": False}).json()["id"]
     page = client.get(f"/generators/{gid}/configure/treatment").text
     assert 'name="orphans:orders"' in page and "match no customer row" in page
+
+
+def test_runs_are_kept_and_generators_renamed_cloned_deleted(
+    client: TestClient, shop_db: Path, tmp_path: Path
+) -> None:
+    source = upload_db(client, shop_db, name="shop.sqlite")
+    assert source["origin"] == ["shop.sqlite"] and source["created"]
+    settings = {"num_records": 6, "report": {"enabled": False}}
+    body = {"source_id": source["id"], "config": FAST, "settings": settings}
+    gid = client.post("/api/generators", json=body).json()["id"]
+    assert wait_for(client, gid)["status"] == "done"
+    client.post(f"/api/generators/{gid}/start")
+    status = wait_for(client, gid)
+    runs = [j["id"] for j in client.get(f"/api/generators/{gid}").json()["jobs"]]
+    assert status["status"] == "done" and len(runs) == 2
+    for run in runs:  # the first run's data is still there
+        zipped = client.get(f"/api/generators/{gid}/data", params={"job": run})
+        assert zipped.status_code == 200
+        with zipfile.ZipFile(io.BytesIO(zipped.content)) as archive:
+            assert len(pd.read_csv(archive.open("customer.csv"))) == 6
+    page = client.get(f"/generators/{gid}").text
+    assert all(f'data-job="{run}"' in page for run in runs)
+    renamed = client.patch(f"/api/generators/{gid}", json={"name": "shop v2"})
+    assert renamed.json()["name"] == "shop v2"
+    copy = client.post(f"/api/generators/{gid}/clone").json()
+    assert copy["name"] == "shop v2 (copy)" and copy["state"] == "draft" and copy["jobs"] == []
+    in_use = client.delete(f"/api/sources/{source['id']}")
+    assert in_use.status_code == 409 and "shop v2" in in_use.json()["detail"]
+    assert client.delete(f"/api/generators/{gid}").status_code == 204
+    assert client.get(f"/api/generators/{gid}").status_code == 404
+    data = tmp_path / "data"
+    assert not (data / "models" / gid).exists() and not (data / "outputs" / gid).exists()
+    assert not any((data / "jobs" / run).exists() for run in runs)
