@@ -129,6 +129,18 @@ def preview_source(request: Request, source_id: str, rows: int = 5) -> JSONRespo
     return JSONResponse(body)
 
 
+@router.get("/sources/{source_id}/profile")
+def profile_source(request: Request, source_id: str) -> JSONResponse:
+    """Data quality per table: column kinds and missing shares, duplicate or missing
+    primary keys, foreign keys that match no parent row; 409 when the source is gone."""
+    from synthloom.relational.profile import profile_source
+
+    result = services(request).check_source(source_id)
+    if result["gone"]:
+        return JSONResponse({"detail": result["error"]}, 409)
+    return JSONResponse(profile_source(result["data"]))
+
+
 @router.post("/sources/{source_id}/accept")
 def accept_source(request: Request, source_id: str) -> dict[str, Any]:
     """Accept the source as it is now (after a change)."""

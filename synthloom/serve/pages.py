@@ -154,8 +154,18 @@ def source_page(request: Request, source_id: str) -> HTMLResponse:
     svc = services(request)
     row = svc.source(source_id)
     result = svc.check_source(source_id)
+    from synthloom.relational.profile import profile_source
+
     tables = src.preview(result["data"]) if not result["gone"] else {}
-    return render(request, "source.html", source=src.display(row), result=result, tables=tables)
+    quality = profile_source(result["data"]) if not result["gone"] else {}
+    return render(
+        request,
+        "source.html",
+        source=src.display(row),
+        result=result,
+        tables=tables,
+        quality=quality,
+    )
 
 
 @router.post("/sources/{source_id}/accept")

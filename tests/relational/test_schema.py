@@ -303,3 +303,15 @@ def test_rows_with_references_to_no_parent_are_counted_and_may_be_kept():
     kept = learned["orders"]
     assert len(kept) == 55 and kept["shipper_id"].isna().sum() == 7  # the parentless 5 still go
     assert any("7 kept with the reference missing" in n for n in schema.left_out_notes())
+
+
+def test_the_profile_counts_duplicate_and_missing_primary_keys():
+    from synthloom.relational.profile import profile_source
+    from synthloom.relational.sources import SourceData
+
+    people = pd.DataFrame({"id": [1, 2, 2, None, 5], "name": ["a", "b", "c", "d", None]})
+    data = SourceData({"people": people}, {"people": {"primary_key": ["id"]}}, ["people"], "x")
+    table = profile_source(data)["people"]
+    assert (table["duplicate_keys"], table["missing_keys"]) == (1, 1)
+    name = next(c for c in table["columns"] if c["name"] == "name")
+    assert name == {"name": "name", "kind": "text", "missing_share": 0.2, "distinct": 4}

@@ -293,3 +293,22 @@ def test_runs_are_kept_and_generators_renamed_cloned_deleted(
     data = tmp_path / "data"
     assert not (data / "models" / gid).exists() and not (data / "outputs" / gid).exists()
     assert not any((data / "jobs" / run).exists() for run in runs)
+
+
+def test_the_source_profile_counts_key_problems(client: TestClient, shop_db: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(shop_db) as conn:
+        conn.executemany(
+            "INSERT INTO orders VALUES (?, ?, NULL, 'a')",
+            [(2000, 999), (2001, 998), (2002, None)],
+        )
+    source = upload_db(client, shop_db)["id"]
+    profile = client.get(f"/api/sources/{source}/profile").json()
+    (fk,) = profile["orders"]["foreign_keys"]
+    assert (fk["orphans"], fk["missing"], fk["parent"]) == (2, 1, "customer")
+    amount = next(c for c in profile["orders"]["columns"] if c["name"] == "amount")
+    assert amount["kind"] == "number" and amount["missing_share"] == round(3 / 48, 4)
+    assert profile["customer"]["duplicate_keys"] == 0
+    page = client.get(f"/sources/{source}").text
+    assert "2 of 48 rows match no customer row, 1 have none" in page
