@@ -53,6 +53,49 @@ ADVANCED = (
     "dp_noise_multiplier",
     "dp_l2_norm_clip",
 )
+# Each advanced parameter in words: its label and one line of help (defaults: the model's).
+ADVANCED_HELP = {
+    "epochs": ("Epochs", "Passes over the data at most; early stopping may end sooner."),
+    "learning_rate": ("Learning rate", "The optimiser's step size."),
+    "batch_size": ("Batch size", "Records per training step."),
+    "validation_split": (
+        "Validation share",
+        "Share of records held out to stop training when it stops improving (or false).",
+    ),
+    "early_stopping_min_delta": (
+        "Early-stopping tolerance",
+        "The smallest drop of the loss that counts as an improvement.",
+    ),
+    "max_training_time_seconds": (
+        "Training time cap (seconds)",
+        "Each table's training stops after this long; empty: no cap.",
+    ),
+    "dp_epsilon": (
+        "Privacy budget ε",
+        "With differential privacy: smaller is more private; ε ≤ 10 is the usual range.",
+    ),
+    "dp_delta": (
+        "Privacy δ",
+        "With differential privacy: must be below 1/n; empty: min(1/(10n), 1e-6).",
+    ),
+    "dp_noise_multiplier": (
+        "Noise multiplier",
+        "With differential privacy: fixes the noise instead of ε; empty: derived from ε.",
+    ),
+    "dp_l2_norm_clip": (
+        "Gradient clip norm",
+        "With differential privacy: each record's gradient is clipped to this norm.",
+    ),
+}
+
+
+def advanced_default(key: str) -> Any:
+    """The default of an advanced parameter, as the model would use it."""
+    from synthloom.relational.config import RelationalParams
+
+    return RelationalParams.model_fields[key].default
+
+
 # The learning-rate choice: adaptive (halves when the loss stalls) or fixed.
 LR_SCHEDULES = {
     "plateau": "adaptive: halve when the loss stops improving",
@@ -450,8 +493,9 @@ def apply_form(
             parsed = _number(value)
             if parsed is None and key == "validation_split" and value.lower() in ("true", "false"):
                 parsed = value.lower() == "true"
-            if parsed is None:
-                problems.append(f"params.{key}: {value!r} is not a number")
+            problem = _param_problem(key, value, parsed)
+            if problem:  # refused where typed: the old value stays, the page shows the new
+                problems.append(problem)
             else:
                 params[key] = parsed
         schedule = form.get("learning_rate_schedule")
@@ -494,6 +538,22 @@ def apply_form(
             "limits": limits,
         }
     return problems
+
+
+def _param_problem(key: str, typed: str, value: Any) -> str | None:
+    """Why a typed parameter cannot be used (its field's own rule), or None."""
+    from pydantic import ValidationError
+
+    from synthloom.relational.config import RelationalParams
+
+    if value is None:
+        return f"params.{key}: {typed!r} is not a number"
+    try:
+        RelationalParams.model_validate({key: value})
+    except ValidationError as exc:
+        message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        return f"params.{key}: {typed!r}: {message}"
+    return None
 
 
 def _whole(form: dict[str, Any], key: str, problems: list[str]) -> int | None:

@@ -215,7 +215,11 @@ async def from_yaml(request: Request) -> Response:
 
 @router.get("/generators/{generator_id}/configure/{step}", response_class=HTMLResponse)
 def configure_page(
-    request: Request, generator_id: str, step: str, problems: list[str] | None = None
+    request: Request,
+    generator_id: str,
+    step: str,
+    problems: list[str] | None = None,
+    typed: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     svc = services(request)
     row = svc.generator(generator_id)
@@ -248,6 +252,12 @@ def configure_page(
         problems=problems or [],
         presets=conf.PRESETS,
         advanced=conf.ADVANCED,
+        advanced_help=conf.ADVANCED_HELP,
+        advanced_default=conf.advanced_default,
+        typed=typed or {},
+        errors_for=lambda field: [
+            p.split(": ", 1)[1] for p in problems or [] if p.startswith(field + ":")
+        ],
         lr_schedules=conf.LR_SCHEDULES,
         rebalance_text=rebalance_text,
         limits=conf.REPORT_LIMITS,
@@ -268,7 +278,7 @@ async def configure(request: Request, generator_id: str, step: str) -> Response:
     problems = conf.apply_form(step, form, config, settings, data)
     svc.store.update_generator(generator_id, config=config, settings=settings)
     if problems:
-        return configure_page(request, generator_id, step, problems)
+        return configure_page(request, generator_id, step, problems, typed=form)
     index = conf.STEP_NAMES.index(step)
     go = form.get("go")
     if go == "create":

@@ -103,3 +103,23 @@ def test_configurator_walk_with_alerts(client: TestClient, shop_db: Path) -> Non
     assert generator["status"] in ("queued", "running")
     assert client.post(f"/api/generators/{gid}/cancel").json()["status"] == "cancelled"
     assert wait_for(client, gid)["status"] == "cancelled"
+
+
+def test_bad_numbers_stay_visible_beside_their_error(client: TestClient, shop_db: Path) -> None:
+    source = upload_db(client, shop_db)
+    client.get(f"/sources/{source['id']}")  # sets the CSRF cookie
+    token = client.cookies.get(CSRF_COOKIE)
+    draft = client.post(
+        f"/sources/{source['id']}/new-generator", data={"csrf": token, "name": "typed"}
+    )
+    gid = draft.url.path.split("/")[2]
+    step(client, gid, "generator", {"engine": "lstm", "dp_epsilon": "2"}, go="stay")
+    page = step(
+        client, gid, "generator", {"engine": "lstm", "dp_epsilon": "abc", "epochs": "-3"}
+    )
+    assert 'name="dp_epsilon" value="abc"' in page.text and 'name="epochs" value="-3"' in page.text
+    errors = re.findall(r'<span class="field-error" role="alert">(.*?)</span>', page.text)
+    assert any("not a number" in e for e in errors) and any("greater than" in e for e in errors)
+    assert "Privacy budget ε" in page.text and "default: 100" in page.text
+    params = client.get(f"/api/generators/{gid}").json()["config"]["params"]
+    assert params.get("dp_epsilon") == 2 and "epochs" not in params  # nothing bad was saved
