@@ -318,7 +318,9 @@ def build_relational_report(
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     scores = relational_scores(real, synthetic, schema, order_by)
+    scores["left_out"] = schema.left_out_notes()  # rows of the source not learned from
     for name, entry in scores["tables"].items():
+        entry["rows_left_out"] = sum(e["left_out"] for e in schema.left_out if e["table"] == name)
         entry["kind"] = "original" if schema.tables[name].original else "synthesized"
         if schema.tables[name].original:
             entry["note"] = "copied unchanged"

@@ -116,7 +116,10 @@ def _summary(scores: dict[str, Any]) -> Section:
             [
                 name,
                 entry.get("kind", ""),
-                f"{entry['real_rows']:,}",
+                f"{entry['real_rows']:,}"
+                + (
+                    f" (+{entry['rows_left_out']:,} left out)" if entry.get("rows_left_out") else ""
+                ),
                 f"{entry['synthetic_rows']:,}",
                 _percent(accuracy),
                 _number(entry.get("quality_score"), 1),
@@ -130,12 +133,19 @@ def _summary(scores: dict[str, Any]) -> Section:
         intro=(
             "Every table of the database. Synthesized tables are scored on their learned "
             "columns (keys are new values, so they are not compared); original tables are "
-            "copied unchanged. Each synthesized table has its own full report."
+            "copied unchanged. Each synthesized table has its own full report. Real rows are "
+            "the rows learned from; rows whose reference matched no parent row are counted "
+            "apart (left out)."
         ),
         facts=[("referential integrity", _percent(scores["referential_integrity"]))],
         tables=[Table("Per table", header, rows)],
-        notes=list(scores["integrity_problems"]),
+        notes=list(scores["integrity_problems"]) + list(scores.get("left_out") or []),
     )
+
+
+def _rows_read(entry: dict[str, Any]) -> str:
+    left = entry.get("rows_left_out") or 0
+    return f"{entry['real_rows']:,}" + (f" (+{left:,} left out)" if left else "")
 
 
 def _children_section(

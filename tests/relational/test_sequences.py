@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import yaml
 
 from synthloom.errors import ConfigError
-from synthloom.relational import RelationalSynthesizer, read_database
+from synthloom.relational import RelationalSynthesizer, build_relational_report, read_database
 from synthloom.relational.destinations import write_tables
 from synthloom.relational.report import child_sequences, lookup_references
 from tests.conftest import CHINOOK
@@ -148,6 +148,20 @@ def test_orphans_and_missing_parents_are_both_counted(tmp_path):
     (note,) = [n for n in schema.left_out_notes() if "→ patient" in n]
     assert "rows match no patient row, 5 have none; 12 left out of training" in note
     assert "7 of " in note
+
+
+def test_the_report_and_timeline_count_the_rows_left_out(tmp_path):
+    folder = _clinic(tmp_path / "db", n_patients=40, orphans=7, missing_parent=5)
+    synth = RelationalSynthesizer(_config("amplify")).fit(folder, tmp_path / "m")
+    loading = next(e for e in synth.timeline_.events if e.stage == "loading")
+    assert "12 left out (references to no parent row)" in loading.detail
+    real = synth.real_tables(folder)
+    scores = build_relational_report(
+        real, synth.generate(40, seed=0), synth.schema, tmp_path / "r", per_table_reports=False
+    )
+    assert scores["tables"]["visit"]["rows_left_out"] == 12
+    page = (tmp_path / "r" / "relational_report.html").read_text()
+    assert "(+12 left out)" in page and "12 left out of training" in page
 
 
 def test_database_destination_keeps_declared_types(tmp_path):
