@@ -77,6 +77,7 @@ def test_report_reads_the_recorded_source(small_model, tmp_path):
     assert scores["tables"]["customer"] == {
         "real_rows": 59,
         "synthetic_rows": len(synthetic["customer"]),
+        "rows_left_out": 0,
         "kind": "synthesized",
     }
     assert set(scores["tvd_accuracy"]) == {"employee", "customer"}
