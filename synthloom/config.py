@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from synthloom.constraints import Constraint
 from synthloom.errors import ConfigError
 
 # Only these separators are tried when auto-detecting a field delimiter (docs/CONFIG.md).
@@ -336,6 +337,9 @@ class SyntheticsConfig(_Section):
     data_checks: DataChecks = Field(default_factory=DataChecks)
     columns: dict[str, ColumnOptions] = Field(default_factory=dict)
     time_series: TimeSeries | None = None
+    # Rules every generated row keeps (synthloom.constraints): formula, inequality,
+    # clock_time, range, fixed_combinations.
+    constraints: list[Constraint] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _row_model_settings(self) -> SyntheticsConfig:

@@ -29,6 +29,7 @@ from synthloom.config import (
     resolve_num_records,
     weak_privacy_warning,
 )
+from synthloom.constraints import Constraints
 from synthloom.encoding.clusters import (
     Cluster,
     cramers_v_matrix,
@@ -272,6 +273,9 @@ class TableSynthesizer:
         frame, table_format = apply_treatments(frame, table_format, self.config.columns)
         if frame.empty:
             raise DataError("the table has a header but no rows; give at least one row")
+        constraints = Constraints(self.config.constraints)
+        constraints.check([str(c) for c in frame.columns], self.config.params.dp)
+        frame = constraints.fit_transform(frame)
         _check_table_size(len(frame), force, log_warning)
         self._check_seed_fields(table_format)
         apply_data_checks(frame, self.config.data_checks.strategy, log_warning)
@@ -302,7 +306,8 @@ class TableSynthesizer:
                 self._private.table_format, columns=tuple(self._private.codec.columns)
             )
         dtypes = {name: str(dtype) for name, dtype in frame.dtypes.items()}
-        table_format = replace(table_format, extra={**table_format.extra, "dtypes": dtypes})
+        extra = {**table_format.extra, "dtypes": dtypes, "constraints": constraints.to_dict()}
+        table_format = replace(table_format, extra=extra)
         with training_dir(model_dir, overwrite) as directory:
             validators = (
                 FieldValidators([])  # learned from raw values: off under DP
@@ -837,7 +842,9 @@ class TableSynthesizer:
             self._merge_stats(counts, run.examples)
         assert self.table_format is not None
         frame = frame[self.table_format.names].reset_index(drop=True)
-        return _restore_dtypes(frame, self.table_format.extra.get("dtypes", {}))
+        frame = _restore_dtypes(frame, self.table_format.extra.get("dtypes", {}))
+        state = self.table_format.extra.get("constraints")
+        return Constraints(self.config.constraints, state).reverse(frame)
 
     def _merge_stats(self, counts: dict[str, Any], examples: list[str]) -> None:
         """Add one chunk's counts (and invalid examples) to the run's."""

@@ -46,6 +46,7 @@ from synthloom.config import (
     read_yaml_file,
     validate_config,
 )
+from synthloom.constraints import Constraint
 from synthloom.errors import ConfigError
 
 Treatment = Literal["synthesize", "keep", "exclude"]
@@ -106,6 +107,8 @@ class TableConfig(_Section):
     # Rows whose reference (other than to the modelling parent) matches no parent row:
     # "drop" leaves them out of training, "null" keeps them with that reference missing.
     orphans: Literal["drop", "null"] = "drop"
+    # Rules every generated row of this table keeps (synthloom.constraints).
+    constraints: list[Constraint] = Field(default_factory=list)
 
     @field_validator("column_kinds")
     @classmethod

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from synthloom.config import SyntheticsConfig, rebalance_problem, validate_config
+from synthloom.constraints import Constraints
 from synthloom.encoding.clusters import cramers_v_matrix
 from synthloom.errors import ConfigError, DataError, ModelDirError, TrainingInterrupted
 from synthloom.io.model_dir import (
@@ -105,6 +106,7 @@ class TablePlan:
     dtypes: dict[str, str] = field(default_factory=dict)
     rows: int = 0
     sequential: bool = False  # one sequence of rows per parent row
+    constraints: list[dict[str, Any]] = field(default_factory=list)  # their learned state
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -184,6 +186,7 @@ class RelationalSynthesizer:
                 for note in schema.left_out_notes():  # once per run, not per page view
                     log.warning("%s", note)
             with timeline.step("preprocessing") as event:
+                states = self._apply_constraints(schema, frames)
                 assessment = assess(schema, frames, config)
                 write_json(directory / COMPLEXITY_FILE, assessment.to_dict())
                 self.assessment_ = assessment
@@ -192,6 +195,8 @@ class RelationalSynthesizer:
                     on_assessment(assessment)
                 log.info("%s", assessment.describe())
                 plans = {name: self._plan(schema, frames, name) for name in schema.order}
+                for name, state in states.items():
+                    plans[name].constraints = state
                 self._save_originals(schema, frames, plans, directory)
             if ray is not None:  # every table at once: each learns from real data only
                 from synthloom.scale.ray_jobs import train_tables
@@ -212,6 +217,23 @@ class RelationalSynthesizer:
         self.model_dir = Path(model_dir)
         self._load_parts(self.model_dir)
         return self
+
+    def _apply_constraints(
+        self, schema: Schema, frames: dict[str, pd.DataFrame]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Each synthesized table as its model learns it under its declared rules (in
+        place in ``frames``); the rules' learned state per table."""
+        states = {}
+        for name in schema.order:
+            rules = self.config.table(name).constraints
+            if not rules:
+                continue
+            constraints = Constraints(rules)
+            dp = self.config.params_for(name).dp
+            constraints.check(schema.tables[name].data_columns, dp, f"tables.{name}.constraints")
+            frames[name] = constraints.fit_transform(frames[name])
+            states[name] = constraints.to_dict()
+        return states
 
     def _plan(self, schema: Schema, frames: dict[str, pd.DataFrame], name: str) -> TablePlan:
         table, frame = schema.tables[name], frames[name]
@@ -633,6 +655,12 @@ class RelationalSynthesizer:
                 table_seed = None if seed is None else seed + 101 * index
                 tables[name] = self._generate_table(name, tables, n, rng, table_seed)
                 event.detail = f"{len(tables[name]):,} rows"
+        for name in schema.order:  # children were seeded with their parents as learned
+            rules = self.config.table(name).constraints
+            if rules:
+                tables[name] = Constraints(rules, self.plans[name].constraints).reverse(
+                    tables[name]
+                )
         with timeline.step("generation", "integrity check") as event:
             self.integrity_ = require_integrity(schema, tables)
             event.detail = f"{100 * self.integrity_.share:.0f}% of references valid"

@@ -124,7 +124,7 @@ _STEP_WORDS = (
     ("treatment", ("no root table",)),  # fixed by marking dimension tables original
     ("fkeys", ("exactly one synthesized", "cycle", "root:")),
     ("data", ("include_tables", "exclude_tables", "no tables left", "names tables", "has no rows")),
-    ("treatment", ("original", "keep", ".columns", "treatment", "sensitive")),
+    ("treatment", ("original", "keep", ".columns", "treatment", "sensitive", "constraints")),
     ("keys", ("primary key", "primary_key")),
     ("fkeys", ("foreign", "references", "parent", "→")),
 )
