@@ -20,6 +20,11 @@ from synthloom.relational.schema import Schema
 # statistical model, on a small CPU; enough for an order of magnitude.
 LSTM_TOKENS_PER_SECOND = 120_000
 AMPLIFY_CELLS_PER_SECOND = 400_000
+# Generation: tokens sampled per second by an LSTM table model (a 2-core CPU made 3,500
+# rows/s of an 18-column child table); the report: a fixed cost per table plus its cells.
+LSTM_GENERATED_TOKENS_PER_SECOND = 60_000
+REPORT_SECONDS_PER_TABLE = 5.0
+REPORT_CELLS_PER_SECOND = 500_000
 LARGE_TABLE_ROWS = 100_000
 MANY_VALUES = 1000
 DEEP_TREE = 4
@@ -41,23 +46,33 @@ class TableCost:
 class Assessment:
     """The estimate, a verdict and suggestions."""
 
-    estimated_seconds: float
+    estimated_seconds: float  # training
     depth: int
     verdict: str  # positive or negative
     notes: list[str] = field(default_factory=list)
     tables: dict[str, TableCost] = field(default_factory=dict)
+    generation_seconds: float = 0.0  # as many rows as the real tables
+    report_seconds: float = 0.0
+
+    @property
+    def job_seconds(self) -> float:
+        """The whole job: training, generation and the report."""
+        return self.estimated_seconds + self.generation_seconds + self.report_seconds
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
         data = asdict(self)
         data["tables"] = {name: asdict(cost) for name, cost in self.tables.items()}
+        data["job_seconds"] = round(self.job_seconds, 1)
         return data
 
     def describe(self) -> str:
         """A short readable summary."""
         head = (
             f"complexity: {self.verdict}, about {_duration(self.estimated_seconds)} to train "
-            f"{len(self.tables)} table model(s), depth {self.depth}"
+            f"{len(self.tables)} table model(s), depth {self.depth}; the whole job about "
+            f"{_duration(self.job_seconds)} (generation {_duration(self.generation_seconds)}, "
+            f"report {_duration(self.report_seconds)})"
         )
         return "\n".join([head, *(f"  - {note}" for note in self.notes)])
 
@@ -136,7 +151,22 @@ def assess(schema: Schema, frames: dict[str, pd.DataFrame], config: RelationalCo
             f"rows, {len(schema.originals)} original table(s), depth {depth}: a manageable "
             "job",
         )
-    return Assessment(round(total, 1), depth, "negative" if bad else "positive", notes, tables)
+    generation = sum(_generation_seconds(cost) for cost in tables.values())
+    report = sum(
+        REPORT_SECONDS_PER_TABLE + cost.rows * cost.columns / REPORT_CELLS_PER_SECOND
+        for cost in tables.values()
+    )
+    verdict = "negative" if bad else "positive"
+    return Assessment(
+        round(total, 1), depth, verdict, notes, tables, round(generation, 1), round(report, 1)
+    )
+
+
+def _generation_seconds(cost: TableCost) -> float:
+    """Generating as many rows as the real table has."""
+    if cost.engine == "lstm":
+        return cost.rows * (cost.columns + 1) / LSTM_GENERATED_TOKENS_PER_SECOND
+    return 0.2 + cost.rows * max(cost.columns, 1) / AMPLIFY_CELLS_PER_SECOND
 
 
 def _is_text(series: pd.Series) -> bool:

@@ -71,6 +71,9 @@ def children_per_parent(
                 "synthetic_mean": float(b.mean()),
                 "real_max": int(a.max()),
                 "synthetic_max": int(b.max()),
+                # the share of parent rows with at least one child
+                "real_with_children": float((a > 0).mean()),
+                "synthetic_with_children": float((b > 0).mean()),
             }
     return result
 

@@ -166,6 +166,8 @@ def _children_section(
             _number(found[fk.name]["synthetic_mean"]),
             str(found[fk.name]["real_max"]),
             str(found[fk.name]["synthetic_max"]),
+            _percent(found[fk.name].get("real_with_children")),
+            _percent(found[fk.name].get("synthetic_with_children")),
         ]
         for fk in fks
     ]
@@ -180,7 +182,10 @@ def _children_section(
             )
         ]
 
-    header = ["foreign key", "KS complement", "mean real", "mean synthetic", "max real", "max syn."]
+    header = [
+        *("foreign key", "KS complement", "mean real", "mean synthetic", "max real", "max syn."),
+        *("parents with children, real", "synthetic"),
+    ]
     return Section(
         key="children",
         title="Children per parent",

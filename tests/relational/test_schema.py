@@ -315,3 +315,20 @@ def test_the_profile_counts_duplicate_and_missing_primary_keys():
     assert (table["duplicate_keys"], table["missing_keys"]) == (1, 1)
     name = next(c for c in table["columns"] if c["name"] == "name")
     assert name == {"name": "name", "kind": "text", "missing_share": 0.2, "distinct": 4}
+
+
+def test_the_assessment_estimates_the_whole_job_and_children_rates():
+    from synthloom.relational.complexity import assess
+    from synthloom.relational.report import children_per_parent
+
+    config, frames = _orders_with_orphans()
+    schema, learned = _schema(config, frames)
+    assessment = assess(schema, learned, parse_relational_config(config))
+    assert assessment.generation_seconds > 0 and assessment.report_seconds > 0
+    assert assessment.job_seconds == pytest.approx(
+        assessment.estimated_seconds + assessment.generation_seconds + assessment.report_seconds
+    )
+    assert "the whole job about" in assessment.describe()
+    rates = children_per_parent(learned, learned, schema)["orders.customer_id->customer"]
+    with_children = learned["orders"]["customer_id"].nunique() / len(learned["customer"])
+    assert rates["real_with_children"] == pytest.approx(with_children)
