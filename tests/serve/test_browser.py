@@ -223,3 +223,107 @@ def test_api_docs_render_with_the_network_unreachable(tmp_path: Path) -> None:
             )
         finally:
             driver.quit()
+
+
+def _shop_with_orphans(path: Path) -> Path:
+    """Customers → orders → products, with 5 orders of no customer and 4 of no product."""
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            """
+            CREATE TABLE customer (id INTEGER PRIMARY KEY, city TEXT);
+            CREATE TABLE product (pid INTEGER PRIMARY KEY, name TEXT);
+            CREATE TABLE orders (id INTEGER PRIMARY KEY,
+                customer_id INTEGER REFERENCES customer(id),
+                product_id INTEGER REFERENCES product(pid), amount REAL);
+            """
+        )
+        conn.executemany(
+            "INSERT INTO customer VALUES (?, ?)", [(i, "OLGP"[i % 4]) for i in range(1, 61)]
+        )
+        conn.executemany("INSERT INTO product VALUES (?, ?)", [(1, "tea"), (2, "cake")])
+        rows = [(i, 1 + i % 60, 1 + i % 2, float(i % 9)) for i in range(1, 151)]
+        rows += [(200 + i, 999, 1, 2.0) for i in range(5)]  # no such customer
+        rows += [(300 + i, 1 + i, 77, 3.0) for i in range(4)]  # no such product
+        conn.executemany("INSERT INTO orders VALUES (?, ?, ?, ?)", rows)
+    return path
+
+
+def test_rows_without_parents_are_shown_and_chosen_in_chromium(browser, tmp_path: Path) -> None:
+    """The whole workflow on a database with orphan references: the counts on the source
+    page, the choice on the treatment step, every typed error at once, and the rows read,
+    left out and learned in the timeline and the report."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    database = _shop_with_orphans(tmp_path / "shop.sqlite")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+
+    def click(selector: str) -> None:
+        page = browser.find_element(By.TAG_NAME, "html")
+        browser.find_element(By.CSS_SELECTOR, selector).click()
+        WebDriverWait(browser, 60).until(lambda _: replaced(page))
+
+    def fill(name: str, text: str) -> None:
+        field = browser.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(text)
+
+    started = time.monotonic()
+    with server(tmp_path / "data", port):
+        browser.get(base + "/")
+        browser.find_element(By.CSS_SELECTOR, "#upload-form input[type=file]").send_keys(
+            str(database)
+        )
+        click("#upload-form button")
+        WebDriverWait(browser, 60).until(lambda d: "/sources/" in d.current_url)
+        problems = browser.find_element(By.CSS_SELECTOR, '.quality[data-table="orders"]').text
+        assert "5 of 159 rows match no customer row" in problems
+        assert "4 of 159 rows match no product row" in problems
+        click("#new-generator")
+        click("#next")  # data: every table
+        click("#next")  # keys: as declared
+        click("#next")  # foreign keys: as declared
+        browser.find_element(By.NAME, "original:product").click()
+        click("button[value=stay]")
+        notes = [n.text for n in browser.find_elements(By.CSS_SELECTOR, "p.note")]
+        assert any("5 left out of training" in n for n in notes), notes
+        assert any("4 left out of training" in n and "orphans: null" in n for n in notes)
+        Select(browser.find_element(By.NAME, "orphans:orders")).select_by_value("null")
+        click("#next")
+        Select(browser.find_element(By.NAME, "engine")).select_by_value("amplify")
+        browser.find_element(By.CSS_SELECTOR, "details summary").click()
+        fill("epochs", "-3")
+        fill("dp_epsilon", "abc")
+        click("button[value=stay]")
+        errors = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".field-error")]
+        assert (
+            len(errors) == 2
+            and browser.find_element(By.NAME, "epochs").get_attribute("value") == "-3"
+        )
+        fill("epochs", "")
+        fill("dp_epsilon", "")
+        click("#next")
+        fill("num_records", "12")
+        click("#next")
+        browser.find_element(By.NAME, "per_table").click()
+        assert "the whole job about" in browser.find_element(By.ID, "assessment").text
+        click("#create")
+        WebDriverWait(browser, 30).until(lambda d: "/configure/" not in d.current_url)
+        WebDriverWait(browser, 120).until(
+            lambda d: "report: done" in d.find_element(By.ID, "timeline").text
+        )
+        gid = browser.current_url.rstrip("/").split("/")[-1]
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{base}/api/generators/{gid}/status").json()["status"] != "done":
+            assert time.monotonic() < deadline, "the generator did not finish"
+            time.sleep(0.3)
+        timeline = browser.find_element(By.ID, "timeline").text
+        assert "221 rows read, 5 left out" in timeline and "216 learned from" in timeline
+        browser.get(browser.find_element(By.ID, "report-html").get_attribute("href"))
+        WebDriverWait(browser, 20).until(lambda d: "Synthetic database report" in d.page_source)
+        assert "(+5 left out)" in browser.page_source
+        assert "4 kept with the reference missing" in browser.page_source
+    print(f"workflow from upload to report: {time.monotonic() - started:.1f} s")
