@@ -143,7 +143,7 @@ def generate(
     output: Annotated[Path, typer.Option("--output", help="File to write the records to.")],
     num_records: Annotated[
         int | None,
-        typer.Option("--num-records", min=1, max=MAX_RECORDS, help="Valid records to write."),
+        typer.Option("--num-records", max=MAX_RECORDS, help="Valid records to write."),
     ] = None,
     start_string: Annotated[
         str | None, typer.Option("--start-string", help="Every record starts with this text.")

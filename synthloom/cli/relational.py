@@ -139,7 +139,7 @@ def generate(
     ],
     num_records: Annotated[
         int | None,
-        typer.Option("--num-records", min=1, max=MAX_RECORDS, help="Rows of the root table."),
+        typer.Option("--num-records", max=MAX_RECORDS, help="Rows of the root table."),
     ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace existing tables or files.")
