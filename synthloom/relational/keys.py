@@ -12,13 +12,89 @@ import pandas as pd
 from synthloom.errors import DataError
 from synthloom.relational.schema import ForeignKey, Schema, key_index
 
+# A text key's shape: upper-case letters, lower-case letters, digits; other characters
+# are kept as they are. A shape needs this share of the real keys to be learned.
+_CLASSES = {"A": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "a": "abcdefghijklmnopqrstuvwxyz", "9": "0123456789"}
+SHAPE_SHARE = 0.9
+
+
+def _shape(value: str) -> str:
+    return "".join(
+        "A"
+        if c.isascii() and c.isupper()
+        else "a"
+        if c.isascii() and c.islower()
+        else "9"
+        if c.isdigit() and c.isascii()
+        else c
+        for c in value
+    )
+
+
+def learn_key_shape(values: pd.Series) -> dict[str, Any] | None:
+    """How the real text keys are written (``N12345``: a fixed N and five digits), and one
+    position with a character no real key has there: every new key carries it, so none can
+    be a real key, and no real key needs to be kept. None when the keys share no shape or
+    leave no character free."""
+    keys = [str(v) for v in values.dropna()]
+    if not keys:
+        return None
+    shapes = pd.Series([_shape(k) for k in keys]).value_counts()
+    shape = str(shapes.index[0])
+    if shapes.iloc[0] < SHAPE_SHARE * len(keys) or not any(c in _CLASSES for c in shape):
+        return None
+    shaped = [k for k in keys if _shape(k) == shape]
+    template = []
+    for position, kind in enumerate(shape):
+        seen = {k[position] for k in shaped}
+        template.append(next(iter(seen)) if kind not in _CLASSES or len(seen) == 1 else kind)
+    variable = [i for i, kind in enumerate(template) if kind in _CLASSES]
+    for position in variable:  # the first position (from the left) with a free character
+        used = {k[position] for k in keys if len(k) > position}
+        free = [c for c in _CLASSES[template[position]] if c not in used]
+        if free and len(variable) > 1:
+            return {"template": template, "marker": position, "char": free[0]}
+    return None
+
+
+def shaped_keys(shape: dict[str, Any], n: int, offset: int) -> list[str] | None:
+    """Keys offset..offset+n-1 written in ``shape`` (the marker character fixed, the other
+    variable positions counting in their alphabets), or None when they do not fit."""
+    template, marker = list(shape["template"]), shape["marker"]
+    counting = [i for i, kind in enumerate(template) if kind in _CLASSES and i != marker]
+    capacity = 1
+    for i in counting:
+        capacity *= len(_CLASSES[template[i]])
+    if offset + n > capacity:
+        return None
+    keys = []
+    for number in range(offset, offset + n):
+        chars = list(template)
+        chars[marker] = shape["char"]
+        for i in reversed(counting):
+            alphabet = _CLASSES[template[i]]
+            number, digit = divmod(number, len(alphabet))
+            chars[i] = alphabet[digit]
+        keys.append("".join(chars))
+    return keys
+
 
 def new_key_values(
-    frame: pd.DataFrame, column: str, table: str, like: str, offset: int = 0
+    frame: pd.DataFrame,
+    column: str,
+    table: str,
+    like: str,
+    offset: int = 0,
+    shape: dict[str, Any] | None = None,
 ) -> pd.Series:
-    """Values offset+1..offset+n (integer keys), or ``<prefix><n>`` strings, in the real
-    column's dtype (64-bit where an offset takes them past its range)."""
+    """Values offset+1..offset+n (integer keys), or text keys in the real keys' ``shape``
+    (never a real key), else ``<prefix><n>`` strings, in the real column's dtype (64-bit
+    where an offset takes them past its range)."""
     n = len(frame)
+    if shape is not None and not like.lower().startswith(("int", "uint", "float")):
+        shaped = shaped_keys(shape, n, offset)
+        if shaped is not None:
+            return pd.Series(shaped, index=frame.index, dtype=object)
     numbers = np.arange(offset + 1, offset + n + 1, dtype=np.int64)
     if like.lower().startswith(("int", "uint")):
         dtype = pd.api.types.pandas_dtype(like)

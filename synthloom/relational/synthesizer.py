@@ -47,6 +47,7 @@ from synthloom.relational.config import (
 from synthloom.relational.keys import (
     IntegrityReport,
     copy_key,
+    learn_key_shape,
     matched_slots,
     new_key_values,
     require_integrity,
@@ -107,6 +108,7 @@ class TablePlan:
     rows: int = 0
     sequential: bool = False  # one sequence of rows per parent row
     constraints: list[dict[str, Any]] = field(default_factory=list)  # their learned state
+    key_shapes: dict[str, Any] = field(default_factory=dict)  # new text keys written alike
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -259,6 +261,11 @@ class RelationalSynthesizer:
             rows=len(frame),
             sequential=sequential,
         )
+        if not self.config.params_for(name).dp:  # a key's shape is read off real keys
+            for column in table.fresh_keys:
+                shape = learn_key_shape(frame[column])
+                if shape is not None:
+                    plan.key_shapes[column] = shape
         for other in table.foreign_keys:
             null_share = float(frame[list(other.columns)].isna().any(axis=1).mean() or 0.0)
             if other.self_reference:
@@ -808,7 +815,12 @@ class RelationalSynthesizer:
         fresh = table.fresh_keys
         for column in fresh:
             frame[column] = new_key_values(
-                frame, column, table.name, plan.dtypes[column], self._key_offset
+                frame,
+                column,
+                table.name,
+                plan.dtypes[column],
+                self._key_offset,
+                plan.key_shapes.get(column),
             )
         if table.primary_key and not fresh:
             repeated = frame.duplicated(subset=table.primary_key)

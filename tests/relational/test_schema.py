@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import numpy as np
@@ -332,3 +333,36 @@ def test_the_assessment_estimates_the_whole_job_and_children_rates():
     rates = children_per_parent(learned, learned, schema)["orders.customer_id->customer"]
     with_children = learned["orders"]["customer_id"].nunique() / len(learned["customer"])
     assert rates["real_with_children"] == pytest.approx(with_children)
+
+
+def test_new_text_keys_keep_the_real_format_and_are_never_real(tmp_path):
+    from synthloom.relational.keys import learn_key_shape, shaped_keys
+
+    rng = np.random.default_rng(0)
+    real = pd.Series([f"N{n:05d}" for n in rng.choice(90_000, 500, replace=False) + 10_000])
+    shape = learn_key_shape(real)
+    assert shape is not None
+    first, second = shaped_keys(shape, 300, 0), shaped_keys(shape, 300, 300)  # two shards
+    made = first + second
+    assert all(re.fullmatch(r"N\d{5}", k) for k in made)
+    assert len(set(made)) == 600 and not set(made) & set(real)
+    assert learn_key_shape(pd.Series(["a", "bb", "c1", "d-2"])) is None  # no shared shape
+    planes = pd.DataFrame({"tail": real, "seats": rng.integers(50, 300, 500)})
+    flights = pd.DataFrame({"id": range(900), "tail": rng.choice(real, 900)})
+    config = {
+        "engine": "amplify",
+        "params": {"seed": 0},
+        "tables": {
+            "planes": {"primary_key": ["tail"]},
+            "flights": {"primary_key": ["id"], "foreign_keys": [_fk(["tail"], "planes")]},
+        },
+    }
+    folder = tmp_path / "air"
+    folder.mkdir()
+    planes.to_csv(folder / "planes.csv", index=False)
+    flights.to_csv(folder / "flights.csv", index=False)
+    synth = RelationalSynthesizer(config).fit(str(folder), tmp_path / "m")
+    tables = synth.generate(200, seed=0)
+    tails = tables["planes"]["tail"]
+    assert tails.str.fullmatch(r"N\d{5}").all() and tails.is_unique
+    assert not set(tails) & set(real) and tables["flights"]["tail"].isin(tails).all()
