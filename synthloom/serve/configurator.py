@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -378,40 +377,6 @@ def effective_keys(config: dict[str, Any], data: SourceData, table: str) -> dict
     }
 
 
-def fk_lines(fks: list[dict[str, Any]]) -> str:
-    """Foreign keys as form text: ``cols -> Parent(cols)`` per line."""
-    lines = []
-    for fk in fks:
-        ref = fk["references"]
-        cols = f"({', '.join(ref['columns'])})" if ref.get("columns") else ""
-        lines.append(f"{', '.join(fk['columns'])} -> {ref['table']}{cols}")
-    return "\n".join(lines)
-
-
-_FK_LINE = re.compile(
-    r"^\s*(?P<cols>[^-]+?)\s*->\s*(?P<table>[^\s(]+)\s*(?:\((?P<ref>[^)]*)\))?\s*$"
-)
-
-
-def parse_fk_lines(text: str, table: str) -> list[dict[str, Any]]:
-    """Form text back into foreign keys (a bad line is a configurator alert)."""
-    fks = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        match = _FK_LINE.match(line)
-        if match is None:
-            raise SynthloomError(
-                f"tables.{table}.foreign_keys: cannot read {line.strip()!r}; "
-                "write 'column -> Parent' or 'a, b -> Parent(x, y)'"
-            )
-        ref: dict[str, Any] = {"table": match["table"]}
-        if match["ref"]:
-            ref["columns"] = _names(match["ref"])
-        fks.append({"columns": _names(match["cols"]), "references": ref})
-    return fks
-
-
 def _names(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -443,18 +408,14 @@ def apply_form(
                     columns[column] = "exclude"
     elif step == "keys":
         for name in config.get("include_tables") or data.all_tables:
-            if f"pk:{name}" in form:
-                tables.setdefault(name, {})["primary_key"] = _names(str(form[f"pk:{name}"]))
+            frame = data.frames.get(name)
+            if f"pkpicked:{name}" in form and frame is not None:
+                ticked = [str(c) for c in frame.columns if form.get(f"pkcol:{name}:{c}")]
+                tables.setdefault(name, {})["primary_key"] = ticked
     elif step == "fkeys":
         for name in config.get("include_tables") or data.all_tables:
-            if f"fk:{name}" not in form:
-                continue
-            try:
-                tables.setdefault(name, {})["foreign_keys"] = parse_fk_lines(
-                    str(form[f"fk:{name}"]), name
-                )
-            except SynthloomError as exc:
-                problems.append(str(exc))
+            if f"fkpicked:{name}" in form:
+                tables.setdefault(name, {})["foreign_keys"] = _picked_fks(form, name, data)
     elif step == "treatment":
         sensitive: dict[str, list[str]] = {}
         for name in config.get("include_tables") or data.all_tables:
@@ -538,6 +499,29 @@ def apply_form(
             "limits": limits,
         }
     return problems
+
+
+def _picked_fks(form: dict[str, Any], table: str, data: SourceData) -> list[dict[str, Any]]:
+    """The foreign keys of a table's picker rows: ticked columns, a parent, and the
+    parent's columns when named (else its primary key)."""
+    frame = data.frames.get(table)
+    columns = [] if frame is None else [str(c) for c in frame.columns]
+    rows = sorted(
+        {int(k.split(":")[2]) for k in form if k.startswith(f"fkparent:{table}:")}
+        | {int(k.split(":")[2]) for k in form if k.startswith(f"fkcol:{table}:")}
+    )
+    fks = []
+    for row in rows:
+        parent = str(form.get(f"fkparent:{table}:{row}") or "")
+        ticked = [c for c in columns if form.get(f"fkcol:{table}:{row}:{c}")]
+        if not parent or not ticked:
+            continue
+        references: dict[str, Any] = {"table": parent}
+        named = _names(str(form.get(f"fkref:{table}:{row}") or ""))
+        if named:
+            references["columns"] = named
+        fks.append({"columns": ticked, "references": references})
+    return fks
 
 
 def _param_problem(key: str, typed: str, value: Any) -> str | None:

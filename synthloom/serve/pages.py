@@ -247,7 +247,6 @@ def configure_page(
         settings=settings,
         tables=tables,
         keys=keys,
-        fk_lines={t: conf.fk_lines(k["foreign_keys"]) for t, k in keys.items()},
         check=result,
         problems=problems or [],
         presets=conf.PRESETS,

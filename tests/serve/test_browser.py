@@ -118,9 +118,14 @@ def test_configurator_in_chromium(browser, tmp_path: Path) -> None:
             browser.find_element(By.NAME, f"table:{table}").click()
         click("#next")
         for table in CHOSEN:  # Chinook declares no keys
-            fill(f"pk:{table}", "id")
+            browser.find_element(By.NAME, f"pkcol:{table}:id").click()
         click("#next")
-        fill("fk:invoice", "customer -> customer")
+
+        def reference(table: str, column: str, parent: str) -> None:  # the blank picker row
+            browser.find_element(By.NAME, f"fkcol:{table}:0:{column}").click()
+            Select(browser.find_element(By.NAME, f"fkparent:{table}:0")).select_by_value(parent)
+
+        reference("invoice", "customer", "customer")
         click("button[value=stay]")
         alert = browser.find_element(By.CSS_SELECTOR, "p.alert.here[data-step=fkeys]")
         assert "2 root tables" in alert.text and "exactly one" in alert.text
@@ -128,8 +133,8 @@ def test_configurator_in_chromium(browser, tmp_path: Path) -> None:
         browser.get(browser.current_url.replace("/fkeys", "/report"))
         assert browser.find_element(By.ID, "create").get_attribute("disabled") is not None
         browser.get(browser.current_url.replace("/report", "/fkeys"))
-        fill("fk:customer", "support_rep -> employee")  # the fix: employee is the root
-        fill("fk:employee", "reports_to -> employee")
+        reference("customer", "support_rep", "employee")  # the fix: employee is the root
+        reference("employee", "reports_to", "employee")
         click("#next")
         assert not alerts(), alerts()
         browser.find_element(By.NAME, "sensitive:customer:email").click()

@@ -33,10 +33,13 @@ def test_configurator_walk_with_alerts(client: TestClient, shop_db: Path) -> Non
     columns = {f"column:customer:{c}": "1" for c in ("id", "city", "age")}
     columns |= {f"column:orders:{c}": "1" for c in ("id", "customer_id", "amount", "kind")}
     keys = step(client, gid, "data", {"table:customer": "1", "table:orders": "1", **columns})
-    assert 'value="id"' in keys.text  # the declared primary keys are filled in
-    fkeys = step(client, gid, "keys", {"pk:customer": "id", "pk:orders": "id"})
-    assert "customer_id -&gt; customer(id)" in fkeys.text
-    two_roots = step(client, gid, "fkeys", {"fk:customer": "", "fk:orders": ""}, go="stay")
+    assert re.search(r'name="pkcol:customer:id" value="1"\s+checked', keys.text)  # declared
+    picked = {"pkpicked:customer": "1", "pkpicked:orders": "1"}
+    fkeys = step(client, gid, "keys", {**picked, "pkcol:customer:id": "1", "pkcol:orders:id": "1"})
+    assert re.search(r'name="fkcol:orders:0:customer_id" value="1"\s+checked', fkeys.text)
+    assert re.search(r'<option value="customer" selected>customer</option>', fkeys.text)
+    unset = {"fkpicked:customer": "1", "fkpicked:orders": "1"}
+    two_roots = step(client, gid, "fkeys", unset, go="stay")
     alert = re.search(
         r'<p class="alert here" role="alert" data-step="fkeys">(.*?)</p>', two_roots.text, re.S
     )
@@ -44,7 +47,8 @@ def test_configurator_walk_with_alerts(client: TestClient, shop_db: Path) -> Non
     report = client.get(f"/generators/{gid}/configure/report")
     assert re.search(r'id="create"\s+disabled', report.text)  # Create waits for the fix
     assert "fix on step" in report.text
-    fixed = step(client, gid, "fkeys", {"fk:customer": "", "fk:orders": "customer_id -> customer"})
+    reference = {"fkcol:orders:0:customer_id": "1", "fkparent:orders:0": "customer"}
+    fixed = step(client, gid, "fkeys", {**unset, **reference})
     assert "exactly one" not in fixed.text
     kept = step(
         client,
@@ -114,9 +118,7 @@ def test_bad_numbers_stay_visible_beside_their_error(client: TestClient, shop_db
     )
     gid = draft.url.path.split("/")[2]
     step(client, gid, "generator", {"engine": "lstm", "dp_epsilon": "2"}, go="stay")
-    page = step(
-        client, gid, "generator", {"engine": "lstm", "dp_epsilon": "abc", "epochs": "-3"}
-    )
+    page = step(client, gid, "generator", {"engine": "lstm", "dp_epsilon": "abc", "epochs": "-3"})
     assert 'name="dp_epsilon" value="abc"' in page.text and 'name="epochs" value="-3"' in page.text
     errors = re.findall(r'<span class="field-error" role="alert">(.*?)</span>', page.text)
     assert any("not a number" in e for e in errors) and any("greater than" in e for e in errors)
