@@ -14,6 +14,17 @@ class ConfigError(SynthloomError):
     """The configuration is invalid or asks for something not supported."""
 
 
+class ConfigProblems(ConfigError):
+    """Several independent problems of one config, each with its fix (one line in all)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+    def __reduce__(self) -> tuple[type, tuple[list[str]]]:
+        return (type(self), (self.problems,))
+
+
 class DataError(SynthloomError):
     """The training data cannot be used as given."""
 

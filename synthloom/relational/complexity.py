@@ -130,6 +130,13 @@ def assess(schema: Schema, frames: dict[str, pd.DataFrame], config: RelationalCo
                 f"{name} has only {len(frame)} rows and is referenced: if it is not "
                 f"sensitive, mark it original (tables.{name}.original: true)"
             )
+    left = sum(entry["left_out"] for entry in schema.left_out)
+    if left:
+        learned = sum(len(frames[name]) for name in schema.order)
+        notes.append(
+            f"{learned + left:,} rows of synthesized tables read, {left:,} left out (their "
+            f"references match no parent row), {learned:,} learned from"
+        )
     depth = schema.depth()
     if depth > DEEP_TREE:
         bad = True

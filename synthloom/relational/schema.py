@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthloom.errors import ConfigError, DataError
+from synthloom.errors import ConfigError, ConfigProblems, DataError
 from synthloom.relational.config import ForeignKeyConfig, RelationalConfig
 
 log = logging.getLogger("synthloom")
@@ -280,7 +280,6 @@ def build_schema(
     for name in order:  # the root is no one's child, even under original parents
         if name != root:
             tables[name].parent_key = _modelling_parent(tables[name], tables, config)
-    _check_dp(order, config)  # one synthesized table, the root: no counts to learn
     _learned_keys(tables, frames)
     schema = Schema(tables, root, order)
     _check_rebalance(schema, config)
@@ -612,20 +611,22 @@ def _uses_dp(config: RelationalConfig) -> bool:
 
 
 def _check_dp_inputs(tables: dict[str, TableSchema], config: RelationalConfig) -> None:
-    """Under DP every released byte must come from the DP table model: no real values
+    """Under DP every released byte must come from the one DP table model: no real values
     copied (``keep``), no original tables (their rows and the references into them would
-    be released as they are)."""
+    be released as they are), no second model learning from the same people. Every
+    objection at once."""
     if not _uses_dp(config):
         return
+    problems = []
     kept = [f"{name}.{c}" for name, t in tables.items() for c in t.keep]
     if kept:
-        raise ConfigError(
+        problems.append(
             f"params.dp: columns marked keep ({', '.join(kept)}) would be copied from the real "
             "rows, outside differential privacy; mark them synthesize or exclude, or set dp: false"
         )
     originals = sorted(name for name, t in tables.items() if t.original)
     if originals:
-        raise ConfigError(
+        problems.append(
             f"params.dp: original tables ({', '.join(originals)}) are copied as they are and "
             "their references would be matched on the real rows, outside differential "
             "privacy; exclude them (exclude_tables), or set dp: false"
@@ -634,21 +635,22 @@ def _check_dp_inputs(tables: dict[str, TableSchema], config: RelationalConfig) -
         f"{t.name}.{fk.name}" for t in tables.values() for fk in t.foreign_keys if fk.self_reference
     ]
     if loops:
-        raise ConfigError(
+        problems.append(
             f"params.dp: self-references ({', '.join(loops)}) are rebuilt from the real share "
             "of rows without one, outside differential privacy; drop them with "
             "foreign_keys: [] on the table, or set dp: false"
         )
-
-
-def _check_dp(order: list[str], config: RelationalConfig) -> None:
-    """DP covers one table model: a second would learn from the same people again."""
-    if _uses_dp(config) and len(order) > 1:
-        raise ConfigError(
-            f"params.dp: differential privacy covers one synthesized table, but {len(order)} "
-            f"are synthesized ({', '.join(order)}); mark the others original or exclude them, "
-            "or set dp: false"
+    synthesized = [name for name, t in tables.items() if not t.original]
+    if len(synthesized) > 1:  # one synthesized table, the root: no counts to learn
+        problems.append(
+            f"params.dp: differential privacy covers one synthesized table, but "
+            f"{len(synthesized)} are synthesized ({', '.join(synthesized)}); mark the others "
+            "original or exclude them, or set dp: false"
         )
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        raise ConfigProblems(problems)
 
 
 def _check_unique_key(table: TableSchema, frame: pd.DataFrame) -> None:

@@ -234,8 +234,8 @@ def check(
         frames = {name: data.frames[name] for name in selected}
         schema, frames = build_schema(frames, data.keys, parsed, data.all_tables)
     except SynthloomError as exc:
-        message = str(exc)
-        result.alerts.append(Alert(step_of(message), message))
+        for message in getattr(exc, "problems", None) or [str(exc)]:  # every one at once
+            result.alerts.append(Alert(step_of(message), message))
         result.alerts += _settings_alerts(parsed.tables, settings, paths)
         return result
     result.schema = {
@@ -243,6 +243,7 @@ def check(
         "order": schema.order,
         "originals": schema.originals,
         "depth": schema.depth(),
+        "root_reason": _root_reason(schema),
         "rows_read": {name: len(data.frames[name]) for name in selected},
         "rows_learned": {name: len(frame) for name, frame in frames.items()},
         "left_out": schema.left_out,
@@ -254,6 +255,14 @@ def check(
     if assessment and result.ok:
         result.assessment = assess(schema, frames, parsed).to_dict()
     return result
+
+
+def _root_reason(schema: Any) -> str:
+    """Why the root is the root, in words (a star schema's fact table is one too)."""
+    parents = {fk.parent for fk in schema.tables[schema.root].foreign_keys if not fk.self_reference}
+    if parents:
+        return f"its parents ({', '.join(sorted(parents))}) are all original tables"
+    return "the one synthesized table without parents"
 
 
 def _parse(config: dict[str, Any]) -> tuple[Any, list[Alert]]:

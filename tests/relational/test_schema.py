@@ -366,3 +366,17 @@ def test_new_text_keys_keep_the_real_format_and_are_never_real(tmp_path):
     tails = tables["planes"]["tail"]
     assert tails.str.fullmatch(r"N\d{5}").all() and tails.is_unique
     assert not set(tails) & set(real) and tables["flights"]["tail"].isin(tails).all()
+
+
+def test_every_dp_objection_is_named_at_once():
+    from synthloom.errors import ConfigProblems
+
+    config = chinook_config(params={"dp": True})
+    config["tables"]["customer"]["columns"] = {"city": "keep"}
+    with pytest.raises(ConfigProblems) as caught:
+        _schema(config)
+    problems = caught.value.problems
+    assert len(problems) >= 3 and all(p.startswith("params.dp:") for p in problems)
+    assert any("keep (customer.city)" in p for p in problems)
+    assert any("original tables" in p for p in problems)
+    assert any("covers one synthesized table" in p for p in problems)

@@ -312,3 +312,27 @@ def test_the_source_profile_counts_key_problems(client: TestClient, shop_db: Pat
     assert profile["customer"]["duplicate_keys"] == 0
     page = client.get(f"/sources/{source}").text
     assert "2 of 48 rows match no customer row, 1 have none" in page
+
+
+def test_a_star_schema_root_says_why(client: TestClient, tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "star.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            """
+            CREATE TABLE store (sid INTEGER PRIMARY KEY, city TEXT);
+            CREATE TABLE sales (id INTEGER PRIMARY KEY,
+                store_id INTEGER REFERENCES store(sid), amount REAL);
+            """
+        )
+        conn.executemany("INSERT INTO store VALUES (?, ?)", [(1, "Oslo"), (2, "Lyon")])
+        conn.executemany(
+            "INSERT INTO sales VALUES (?, ?, ?)", [(i, 1 + i % 2, i * 1.5) for i in range(40)]
+        )
+    source = upload_db(client, path)["id"]
+    config = {**FAST, "tables": {"store": {"original": True}}}
+    checked = client.post("/api/generators/validate", json={"source_id": source, "config": config})
+    schema = checked.json()["schema"]
+    assert checked.json()["ok"] and schema["root"] == "sales"
+    assert schema["root_reason"] == "its parents (store) are all original tables"
