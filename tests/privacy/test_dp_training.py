@@ -143,7 +143,7 @@ def test_a_rare_category_is_not_released(adult: pd.DataFrame, tmp_path: Path) ->
         ({"dp_epsilon": 0}, "dp_epsilon"),
         ({"dp_epsilon": -1}, "dp_epsilon"),
         ({"dp_l2_norm_clip": 0}, "dp_l2_norm_clip"),
-        ({"dp_delta": 0.01}, "1/n"),
+        ({"dp_delta": 0.5}, "1/n"),  # far above 1/n, whatever the DP count releases
         ({"dp_epsilon": 0.01, "epochs": 50}, "records"),
     ],
 )
