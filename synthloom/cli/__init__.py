@@ -11,11 +11,19 @@ import pandas as pd
 import typer
 
 from synthloom.cli.common import EXIT_INTERRUPTED, MAX_RECORDS, console, friendly_errors
+from synthloom.cli.data_kind import data_kind
 from synthloom.cli.logs import setup_logging
 from synthloom.cli.relational import app as relational_app
 from synthloom.cli.scale import RAY_HELP, sequence_parts, table_parts, text_parts
 from synthloom.cli.serve import serve
-from synthloom.config import SynthloomConfig, check_generation_args, load_config
+from synthloom.config import (
+    Params,
+    SyntheticsConfig,
+    SynthloomConfig,
+    check_generation_args,
+    load_config,
+    validate_config,
+)
 from synthloom.errors import SynthloomError
 from synthloom.io.model_dir import SUMMARY_FILE, read_json
 from synthloom.io.outputs import check_not_protected, check_output_file, check_output_folder
@@ -28,14 +36,35 @@ from synthloom.report.options import REPORT_FILES, ReportOptions, SeriesSpec
 from synthloom.scale.parts import TEXT_FORMAT
 from synthloom.sequence import SequenceSynthesizer
 from synthloom.table import TableSynthesizer
+from synthloom.text import TextSynthesizer
 
 app = typer.Typer(
     help="Learn a private generative model of your data and generate synthetic records.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help as written: [ray] in a help text is not markup
 )
 app.add_typer(relational_app, name="relational")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        import synthloom
+
+        typer.echo(f"synthloom {synthloom.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Learn a private generative model of your data and generate synthetic records."""
+
 
 # The automatic report after ``generate`` reads at most this many synthetic records.
 REPORT_ROWS = 100_000
@@ -44,11 +73,34 @@ REPORT_ROWS = 100_000
 @app.command()
 @friendly_errors
 def train(
-    config: Annotated[Path, typer.Argument(help="YAML config (Gretel LSTM schema).")],
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="Your data: a table (CSV/TSV/JSON/JSONL/Parquet) or a text file (one record "
+            "per line), learned with the defaults of the Python API; or a YAML config (Gretel "
+            "LSTM schema), its data given by --data or its data_source.",
+            show_default=False,
+        ),
+    ],
     model_dir: Annotated[Path, typer.Option("--model-dir", help="Folder to write the model to.")],
     data: Annotated[
         Path | None,
-        typer.Option("--data", help="Training data; default: the config's data_source."),
+        typer.Option("--data", help="With a config: the training data (default: data_source)."),
+    ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", help="table or text, where the file's name does not tell."),
+    ] = None,
+    max_seconds: Annotated[
+        float | None,
+        typer.Option("--max-seconds", min=1, help="Stop training after this many seconds."),
+    ] = None,
+    dp: Annotated[
+        bool, typer.Option("--dp", help="Train with differential privacy (DP-SGD).")
+    ] = False,
+    epsilon: Annotated[
+        float | None,
+        typer.Option("--epsilon", help="The privacy budget ε of --dp (implies it); default 5."),
     ] = None,
     overwrite: Annotated[
         bool,
@@ -72,10 +124,25 @@ def train(
         ),
     ] = None,
 ) -> None:
-    """Train on a table (CSV/JSON/JSONL/Parquet) or a text file (one record per line)."""
-    loaded = load_config(config)
-    source = data or _config_data_source(loaded, config)
-    synth = synthesizer_for(source, loaded.synthetics, model or loaded.engine)
+    """Train on a table or a text file (no config needed), or as a YAML config says."""
+    if kind not in (None, "table", "text"):
+        raise SynthloomError(f"--kind {kind} is not table or text")
+    if model not in (None, "lstm", "amplify"):
+        raise SynthloomError(f"--model {model} is not lstm or amplify")
+    what = data_kind(source, kind)
+    if what == "config":
+        loaded = load_config(source)
+        path = data or _config_data_source(loaded, source)
+        config, engine = loaded.synthetics, model or loaded.engine
+    else:
+        if data is not None:
+            raise SynthloomError(
+                "--data goes with a YAML config; to train on your data, give it first: "
+                f"synthloom train {data} --model-dir {model_dir}"
+            )
+        path, config, engine = source, SyntheticsConfig(), model or "lstm"
+    config = _with_flags(config, max_seconds, dp or epsilon is not None, epsilon)
+    synth = TextSynthesizer(config) if what == "text" else synthesizer_for(path, config, engine)
     if ray is not None and not isinstance(synth, TableSynthesizer):
         raise SynthloomError(
             "--ray trains the column clusters of a table; text and time-series models "
@@ -83,11 +150,28 @@ def train(
         )
     if isinstance(synth, TableSynthesizer):
         synth.fit(
-            source, model_dir, overwrite=overwrite, show_progress=not quiet, force=force, ray=ray
+            path, model_dir, overwrite=overwrite, show_progress=not quiet, force=force, ray=ray
         )
     else:
-        synth.fit(source, model_dir, overwrite=overwrite, show_progress=not quiet)
+        synth.fit(path, model_dir, overwrite=overwrite, show_progress=not quiet)
     _report_training(synth, model_dir)
+
+
+def _with_flags(
+    config: SyntheticsConfig, max_seconds: float | None, dp: bool, epsilon: float | None
+) -> SyntheticsConfig:
+    """The config with the command's flags over its params (checked like the YAML)."""
+    changes: dict[str, Any] = {}
+    if max_seconds is not None:
+        changes["max_training_time_seconds"] = max_seconds
+    if dp:
+        changes["dp"] = True
+    if epsilon is not None:
+        changes["dp_epsilon"] = epsilon
+    if not changes:
+        return config
+    params = validate_config(Params, {**config.params.model_dump(exclude_unset=True), **changes})
+    return config.model_copy(update={"params": params})
 
 
 def _config_data_source(config: SynthloomConfig, config_path: Path) -> Path:
@@ -139,11 +223,19 @@ def _monitored_loss(state: EpochState) -> float:
 @app.command()
 @friendly_errors
 def generate(
-    model_dir: Annotated[Path, typer.Option("--model-dir", help="A trained model's folder.")],
-    output: Annotated[Path, typer.Option("--output", help="File to write the records to.")],
+    model: Annotated[
+        Path | None,
+        typer.Argument(help="A trained model's folder (or --model-dir).", show_default=False),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write the records to.")
+    ] = None,
     num_records: Annotated[
         int | None,
-        typer.Option("--num-records", max=MAX_RECORDS, help="Valid records to write."),
+        typer.Option("--num-records", "-n", max=MAX_RECORDS, help="Valid records to write."),
+    ] = None,
+    model_dir: Annotated[
+        Path | None, typer.Option("--model-dir", help="A trained model's folder.")
     ] = None,
     start_string: Annotated[
         str | None, typer.Option("--start-string", help="Every record starts with this text.")
@@ -177,18 +269,34 @@ def generate(
     ray: Annotated[str | None, typer.Option("--ray", help=RAY_HELP)] = None,
     file_format: Annotated[
         str | None,
-        typer.Option(
-            "--format", help="parquet (default) or csv: a table's part files with --ray."
-        ),
+        typer.Option("--format", help="parquet (default) or csv: a table's part files with --ray."),
     ] = None,
 ) -> None:
     """Generate records from a trained model and write the valid ones."""
+    if model is not None and model_dir is not None and model != model_dir:
+        raise SynthloomError(f"two model dirs given ({model} and --model-dir {model_dir})")
+    model_dir = model_dir or model
+    if model_dir is None or output is None:
+        raise SynthloomError(
+            "generate needs a model dir and an output file: synthloom generate MODEL_DIR "
+            "-n 1000 -o synthetic.csv"
+        )
     check_generation_args(seed=seed, max_invalid=max_invalid, parallelism=parallelism)
     synth = load_model(model_dir)
     if ray is not None:
         _generate_on_ray(
-            synth, model_dir, output, num_records, ray, file_format, parallelism, max_invalid,
-            seed=seed, gen_temp=gen_temp, seeds=seeds, start_string=start_string,
+            synth,
+            model_dir,
+            output,
+            num_records,
+            ray,
+            file_format,
+            parallelism,
+            max_invalid,
+            seed=seed,
+            gen_temp=gen_temp,
+            seeds=seeds,
+            start_string=start_string,
             overwrite=overwrite,
         )
         return
@@ -309,7 +417,12 @@ def _generate_on_ray(
             raise SynthloomError("--start-string applies to text models only")
         parts = sequence_parts if isinstance(synth, SequenceSynthesizer) else table_parts
         parts(
-            model_dir, str(output), num_records, ray, file_format or "parquet", seeds=seeds,
+            model_dir,
+            str(output),
+            num_records,
+            ray,
+            file_format or "parquet",
+            seeds=seeds,
             **options,
         )
         return
