@@ -85,15 +85,31 @@ def _source(source: str | None, config_path: Path) -> str:
 @app.command()
 @friendly_errors
 def train(
-    config: Annotated[Path, typer.Argument(help="Relational YAML config.")],
+    what: Annotated[
+        str,
+        typer.Argument(
+            help="The database: a SQLAlchemy URL, an SQLite file or a folder of tables (keys "
+            "from its constraints or schema.yaml), learned with the defaults; or a relational "
+            "YAML config, its database given by --source or its source.",
+            show_default=False,
+        ),
+    ],
     model_dir: Annotated[Path, typer.Option("--model-dir", help="Folder to write the model to.")],
     source: Annotated[
         str | None,
         typer.Option(
             "--source",
-            help="SQLAlchemy URL (sqlite:///db.sqlite, postgresql+psycopg://…, "
+            help="With a config: SQLAlchemy URL (sqlite:///db.sqlite, postgresql+psycopg://…, "
             "mysql+pymysql://…), an SQLite file, or a folder of CSV/Parquet files.",
         ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="lstm or amplify for every table (default: the config's)."),
+    ] = None,
+    max_seconds: Annotated[
+        float | None,
+        typer.Option("--max-seconds", min=1, help="Stop each table's training after this long."),
     ] = None,
     overwrite: Annotated[
         bool,
@@ -108,14 +124,29 @@ def train(
     ] = None,
 ) -> None:
     """Check the schema, assess the cost, and train one model per table."""
+    path = Path(what)
+    config: Path | dict[str, Any] = {}
+    if path.suffix.lower() in (".yaml", ".yml") and path.is_file():
+        config, database, config_dir = path, _source(source, path), path.parent
+    else:
+        if source is not None:
+            raise SynthloomError(
+                f"--source goes with a config; to train on the database, give it first: "
+                f"synthloom relational train {source} --model-dir {model_dir}"
+            )
+        database, config_dir = what, None
+    if model not in (None, "lstm", "amplify"):
+        raise SynthloomError(f"--model {model} is not lstm or amplify")
+    if model is not None or max_seconds is not None:
+        config = _with_flags(config, model, max_seconds)
     synth = RelationalSynthesizer(config)
     progress = _Progress(quiet)
     synth.fit(
-        _source(source, config),
+        database,
         model_dir,
         overwrite=overwrite,
         progress=progress,
-        config_dir=config.parent,
+        config_dir=config_dir,
         on_assessment=None if quiet else _show_assessment,
         ray=ray,
     )
@@ -125,6 +156,22 @@ def train(
         f"{len(synth.schema.originals)} original) in {model_dir}",
         highlight=False,
     )
+
+
+def _with_flags(
+    config: Path | dict[str, Any], model: str | None, max_seconds: float | None
+) -> dict[str, Any]:
+    """The config (a file's, or the defaults) with the command's flags over it."""
+    data = (
+        load_relational_config(config).model_dump(exclude_unset=True)
+        if isinstance(config, Path)
+        else dict(config)
+    )
+    if model is not None:
+        data["engine"] = model
+    if max_seconds is not None:
+        data["params"] = {**data.get("params", {}), "max_training_time_seconds": max_seconds}
+    return data
 
 
 @app.command()

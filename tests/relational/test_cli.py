@@ -168,3 +168,54 @@ def test_progress_lines_keep_bracketed_words(capsys: pytest.CaptureFixture[str])
     _Progress(quiet=False, spinner=False)(event)
     shown = capsys.readouterr().err  # the console writes to stderr
     assert "synthloom[postgres]" in shown and "t[1]" in shown
+
+
+def test_a_database_trains_without_a_config(tmp_path) -> None:
+    from tests.serve.conftest import make_shop
+
+    database = make_shop(tmp_path / "shop.sqlite")
+    runner = CliRunner()
+    trained = runner.invoke(
+        app,
+        [
+            "relational",
+            "train",
+            str(database),
+            "--model-dir",
+            str(tmp_path / "m"),
+            "--model",
+            "amplify",
+            "--quiet",
+        ],
+    )
+    assert trained.exit_code == 0, trained.output
+    assert "root customer" in trained.output
+    made = runner.invoke(
+        app,
+        [
+            "relational",
+            "generate",
+            "--model-dir",
+            str(tmp_path / "m"),
+            "--destination",
+            str(tmp_path / "out"),
+            "--num-records",
+            "9",
+            "--no-report",
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    assert len(pd.read_csv(tmp_path / "out" / "customer.csv")) == 9
+    wrong = runner.invoke(
+        app,
+        [
+            "relational",
+            "train",
+            str(database),
+            "--model-dir",
+            str(tmp_path / "n"),
+            "--source",
+            str(database),
+        ],
+    )
+    assert wrong.exit_code == 2 and "--source goes with a config" in wrong.output
