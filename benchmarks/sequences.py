@@ -43,7 +43,7 @@ DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
 from synthloom.relational import RelationalSynthesizer, read_database  # noqa: E402
-from synthloom.relational.report import child_sequences, table_accuracy  # noqa: E402
+from synthloom.relational.report_metrics import child_sequences, table_accuracy  # noqa: E402
 from synthloom.report.metrics import tvd_accuracy  # noqa: E402
 from synthloom.report.sequences import (  # noqa: E402
     lag1_autocorrelation,

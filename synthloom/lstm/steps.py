@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import torch
@@ -20,7 +20,6 @@ from synthloom.config import Params
 from synthloom.privacy.entropy import secure_generator
 
 if TYPE_CHECKING:  # the privacy engine imports opacus (slow): only DP runs load it
-    from synthloom.lstm.train import Trainer
     from synthloom.privacy.training import DPSettings, PrivateTraining
 
 # opacus hooks the embedding, whose input (token ids) needs no gradient; torch warns
@@ -32,16 +31,29 @@ warnings.filterwarnings("ignore", message="Full backward hook is firing", catego
 _POOL_BATCHES = 50
 
 
+class TrainerView(Protocol):
+    """What a step policy sees of the trainer (:class:`synthloom.lstm.train.Trainer`)."""
+
+    model: nn.Module
+    optimizer: Any
+    params: Params
+    device: torch.device
+
+    def backward(self, batch: torch.Tensor, per_token: bool) -> tuple[float, int, int]:
+        """Gradients of one batch: (summed loss, correct predictions, target tokens)."""
+        ...
+
+
 class StepPolicy(Protocol):
     """What differs between plain and private training."""
 
     label: str
     select_by_loss: bool  # best checkpoint, LR decay and early stopping by loss
 
-    def attach(self, trainer: Trainer) -> None:
+    def attach(self, trainer: TrainerView) -> None:
         """Prepare the trainer's model and optimizer."""
 
-    def detach(self, trainer: Trainer) -> None:
+    def detach(self, trainer: TrainerView) -> None:
         """Undo :meth:`attach` (the model leaves in its sampling form)."""
 
     def steps_per_epoch(self, n_records: int) -> int:
@@ -56,7 +68,7 @@ class StepPolicy(Protocol):
     def batches(self, n_records: int, lengths: np.ndarray) -> Iterator[np.ndarray]:
         """One epoch of record indices per step (possibly empty)."""
 
-    def step(self, trainer: Trainer, batch: torch.Tensor | None) -> tuple[float, int, int]:
+    def step(self, trainer: TrainerView, batch: torch.Tensor | None) -> tuple[float, int, int]:
         """One update from a padded batch (None: an empty batch); loss, right, tokens."""
 
     def privacy(self) -> tuple[float | None, float | None]:
@@ -73,10 +85,10 @@ class PlainSteps:
         self.batch_size = batch_size
         self.rng = rng
 
-    def attach(self, trainer: Trainer) -> None:
+    def attach(self, trainer: TrainerView) -> None:
         pass
 
-    def detach(self, trainer: Trainer) -> None:
+    def detach(self, trainer: TrainerView) -> None:
         pass
 
     def steps_per_epoch(self, n_records: int) -> int:
@@ -92,7 +104,7 @@ class PlainSteps:
         """Length-bucketed batches in random order."""
         yield from bucketed_batches(lengths, self.batch_size, self.rng)
 
-    def step(self, trainer: Trainer, batch: torch.Tensor | None) -> tuple[float, int, int]:
+    def step(self, trainer: TrainerView, batch: torch.Tensor | None) -> tuple[float, int, int]:
         """Mean token loss over the batch, gradient clipped to norm 1, one Adam step."""
         assert batch is not None
         trainer.optimizer.zero_grad(set_to_none=True)
@@ -119,7 +131,7 @@ class PrivateSteps:
     def __init__(self, run: PrivateTraining) -> None:
         self.run = run
 
-    def attach(self, trainer: Trainer) -> None:
+    def attach(self, trainer: TrainerView) -> None:
         """Swap in the per-record-gradient LSTM and wrap the optimizer with opacus."""
         from synthloom.privacy.engine import make_private
         from synthloom.privacy.lstm import swap_lstm
@@ -140,7 +152,7 @@ class PrivateSteps:
             generator=secure_generator(trainer.device),
         )
 
-    def detach(self, trainer: Trainer) -> None:
+    def detach(self, trainer: TrainerView) -> None:
         """Remove opacus' hooks; back to the fast ``nn.LSTM`` for sampling."""
         from synthloom.privacy.lstm import swap_lstm
 
@@ -162,7 +174,7 @@ class PrivateSteps:
 
         yield from poisson_batches(n_records, self.run.plan.sample_rate, self.run.rng)
 
-    def step(self, trainer: Trainer, batch: torch.Tensor | None) -> tuple[float, int, int]:
+    def step(self, trainer: TrainerView, batch: torch.Tensor | None) -> tuple[float, int, int]:
         """Clip each record's summed loss gradient, add noise; an empty batch is a step too."""
         if batch is None:
             trainer.optimizer.noise_step()

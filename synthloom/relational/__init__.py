@@ -18,11 +18,8 @@ from synthloom.relational.config import (
 )
 from synthloom.relational.destinations import destination_kind, write_tables
 from synthloom.relational.keys import IntegrityReport, check_integrity
-from synthloom.relational.report import (
-    build_relational_report,
-    relational_scores,
-    report_options,
-)
+from synthloom.relational.report import build_relational_report, report_options
+from synthloom.relational.report_metrics import relational_scores
 from synthloom.relational.schema import ForeignKey, Schema, TableSchema
 from synthloom.relational.sources import read_source
 from synthloom.relational.status import StatusEvent, Timeline

@@ -1,13 +1,10 @@
 """The relational report: per-table reports plus what only a database has.
 
-* per table: TVD accuracy of the learned columns (keys are new values, so not compared),
-  and the full single-table report of :func:`synthloom.report.build_report` in a
-  sub-folder named after the table;
-* per foreign key: the children-per-parent distribution (real vs synthetic), scored as
-  1 − Kolmogorov–Smirnov distance;
-* per modelled parent → child link: parent–child correlations (Cramér's V between each
-  parent column and each child column over joined rows), scored as 1 − mean |difference|;
-* referential integrity.
+Scores come from :mod:`synthloom.relational.report_metrics` (children per parent,
+parent–child correlations, sequences, lookup references, integrity) and pictures from
+:mod:`synthloom.relational.report_render`; this module runs them in that order, with the
+full single-table report of :func:`synthloom.report.build_report` per synthesized table
+in a sub-folder named after it.
 
 :func:`build_relational_report` writes ``relational_report.json``, a self-contained
 ``relational_report.html`` (summary with links to the per-table reports, children-per-parent
@@ -21,210 +18,24 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
-from scipy.stats import ks_2samp
 
-from synthloom.encoding.clusters import cramers_v_matrix
 from synthloom.errors import DataError, SynthloomError
 from synthloom.io.names import safe_file_name
-from synthloom.relational.keys import check_integrity
-from synthloom.relational.schema import (
-    ForeignKey,
-    Schema,
-    children_counts,
-    key_index,
-    parent_positions,
+from synthloom.relational.report_metrics import (
+    HTML_FILE,
+    PDF_FILE,
+    REPORT_FILE,
+    relational_scores,
 )
+from synthloom.relational.schema import Schema
 
 if TYPE_CHECKING:
     from synthloom.report import ReportOptions
 
+__all__ = ["HTML_FILE", "PDF_FILE", "REPORT_FILE", "build_relational_report", "report_options"]
+
 log = logging.getLogger("synthloom")
-
-REPORT_FILE = "relational_report.json"
-HTML_FILE = "relational_report.html"
-PDF_FILE = "relational_report.pdf"
-MAX_LINK_COLUMNS = 8
-
-
-def table_children_counts(tables: dict[str, pd.DataFrame], fk: ForeignKey) -> np.ndarray:
-    """How many rows of ``fk.table`` each row of ``fk.parent`` has (zeros included)."""
-    return children_counts(tables[fk.parent], fk, tables[fk.table])
-
-
-def children_per_parent(
-    real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], schema: Schema
-) -> dict[str, dict[str, float]]:
-    """Per foreign key of a synthesized table: KS complement and the mean counts."""
-    result = {}
-    for name in schema.order:
-        for fk in schema.tables[name].foreign_keys:
-            if fk.self_reference:
-                continue
-            a, b = table_children_counts(real, fk), table_children_counts(synthetic, fk)
-            if not len(a) or not len(b):
-                continue
-            result[fk.name] = {
-                "ks_complement": float(1 - ks_2samp(a, b).statistic),
-                "real_mean": float(a.mean()),
-                "synthetic_mean": float(b.mean()),
-                "real_max": int(a.max()),
-                "synthetic_max": int(b.max()),
-                # the share of parent rows with at least one child
-                "real_with_children": float((a > 0).mean()),
-                "synthetic_with_children": float((b > 0).mean()),
-            }
-    return result
-
-
-def _joined(tables: dict[str, pd.DataFrame], fk: ForeignKey, schema: Schema) -> pd.DataFrame:
-    parent_cols = _link_columns(schema, fk.parent, tables)
-    child_cols = _link_columns(schema, fk.table, tables)
-    parent = tables[fk.parent]
-    positions = parent_positions(parent, fk, tables[fk.table])
-    linked = positions >= 0
-    frame = tables[fk.table].loc[linked, child_cols].reset_index(drop=True)
-    frame.columns = [f"child.{c}" for c in child_cols]
-    for column in parent_cols:
-        frame[f"parent.{column}"] = parent[column].to_numpy()[positions[linked]]
-    return frame
-
-
-def _link_columns(schema: Schema, name: str, tables: dict[str, pd.DataFrame]) -> list[str]:
-    table = schema.tables[name]
-    columns = table.data_columns if not table.original else table.columns
-    keys = set(table.key_columns) - set(table.learned_keys)
-    return [c for c in columns if c not in keys and c in tables[name].columns][:MAX_LINK_COLUMNS]
-
-
-def parent_child_correlations(
-    real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], schema: Schema
-) -> dict[str, dict[str, Any]]:
-    """Per modelled link: Cramér's V of parent × child columns, real vs synthetic."""
-    result = {}
-    for name in schema.order:
-        fk = schema.tables[name].modelled_by
-        if fk is None:
-            continue
-        a, b = _joined(real, fk, schema), _joined(synthetic, fk, schema)
-        if a.empty or b.empty:
-            continue
-        parents = [c for c in a.columns if c.startswith("parent.")]
-        children = [c for c in a.columns if c.startswith("child.")]
-        if not parents or not children:
-            continue
-        va = cramers_v_matrix(a).loc[parents, children]
-        vb = cramers_v_matrix(b[a.columns]).loc[parents, children]
-        diff = (va - vb).abs().to_numpy()
-        strongest = va.stack().sort_values(ascending=False).head(5)
-        result[fk.name] = {
-            "score": float(1 - np.nanmean(diff)),
-            "top_pairs": [
-                {
-                    "parent": p,
-                    "child": c,
-                    "real": float(v),
-                    "synthetic": float(vb.loc[p, c]),
-                }
-                for (p, c), v in strongest.items()
-            ],
-        }
-    return result
-
-
-def table_accuracy(
-    real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], schema: Schema
-) -> dict[str, float]:
-    """TVD accuracy of every synthesized table over its learned (non-key) columns."""
-    from synthloom.report.metrics import tvd_accuracy
-
-    result = {}
-    for name in schema.order:
-        columns = schema.tables[name].data_columns
-        if not columns or real[name].empty or synthetic[name].empty:
-            continue
-        score = tvd_accuracy(
-            real[name][columns], synthetic[name][columns], max_bivariate_columns=20
-        )
-        result[name] = float(score.overall)
-    return result
-
-
-def child_sequences(
-    real: dict[str, pd.DataFrame],
-    synthetic: dict[str, pd.DataFrame],
-    schema: Schema,
-    order_by_all: dict[str, list[str]] | None = None,
-) -> dict[str, Any]:
-    """Sequence metrics of every child table, its rows grouped by modelling parent and
-    put in ``order_by_all[table]`` order (else the rows' own order)."""
-    from synthloom.report.sequences import sequence_scores
-
-    result = {}
-    for name in schema.order:
-        table = schema.tables[name]
-        fk = table.modelled_by
-        if fk is None or real[name].empty or synthetic[name].empty:
-            continue
-        order_by = [c for c in (order_by_all or {}).get(name, []) if c in real[name]]
-        sides = []
-        for tables in (real, synthetic):
-            entity = parent_positions(tables[fk.parent], fk, tables[name])
-            keys = tables[name][order_by].reset_index(drop=True).assign(__entity=entity)
-            order = keys.sort_values(["__entity", *order_by], kind="stable").index.to_numpy()
-            order = order[entity[order] >= 0]
-            sides.append((tables[name].iloc[order].reset_index(drop=True), entity[order]))
-        result[fk.name] = sequence_scores(
-            sides[0][0],
-            sides[0][1],
-            sides[1][0],
-            sides[1][1],
-            table.data_columns,
-            order_by,
-            len(real[fk.parent]),
-            len(synthetic[fk.parent]),
-        )
-    return result
-
-
-def lookup_references(
-    real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame], schema: Schema
-) -> dict[str, float]:
-    """Per reference into an original (lookup) table: 1 − TVD of the rows referenced."""
-    from synthloom.report.sequences import reference_accuracy
-
-    result = {}
-    for name in schema.order:
-        for fk in schema.tables[name].foreign_keys:
-            if not schema.tables[fk.parent].original or real[name].empty:
-                continue
-            keys = [pd.Series(map(str, key_index(t[name], fk.columns))) for t in (real, synthetic)]
-            result[fk.name] = reference_accuracy(keys[0], keys[1])
-    return result
-
-
-def relational_scores(
-    real: dict[str, pd.DataFrame],
-    synthetic: dict[str, pd.DataFrame],
-    schema: Schema,
-    order_by: dict[str, list[str]] | None = None,
-) -> dict[str, Any]:
-    """Every relational score (what ``relational_report.json`` holds)."""
-    integrity = check_integrity(schema, synthetic)
-    return {
-        "tables": {
-            name: {"real_rows": len(real[name]), "synthetic_rows": len(synthetic[name])}
-            for name in schema.tables
-        },
-        "referential_integrity": integrity.share,
-        "integrity_problems": integrity.problems,
-        "tvd_accuracy": table_accuracy(real, synthetic, schema),
-        "children_per_parent": children_per_parent(real, synthetic, schema),
-        "parent_child_correlations": parent_child_correlations(real, synthetic, schema),
-        "sequences": child_sequences(real, synthetic, schema, order_by),
-        "lookup_references": lookup_references(real, synthetic, schema),
-    }
 
 
 def report_options(**changes: Any) -> ReportOptions:
@@ -310,6 +121,7 @@ def build_relational_report(
     (default :func:`report_options`: small samples, quick); ``order_by`` the tables'
     sequence order, for the order metrics.
     """
+    # matplotlib loads only when a report is written, not when the CLI starts
     from synthloom.relational.report_render import write_relational_report
 
     missing = [name for name in schema.tables if name not in real or name not in synthetic]

@@ -19,7 +19,7 @@ import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from synthloom.relational.report import (
+from synthloom.relational.report_metrics import (
     HTML_FILE,
     PDF_FILE,
     REPORT_FILE,

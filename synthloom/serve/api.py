@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from synthloom.errors import ConfigError
 from synthloom.relational.report import HTML_FILE, PDF_FILE, REPORT_FILE
 from synthloom.serve import sources as src
-from synthloom.serve.app import REPORT_CSP, NotFound, Services
+from synthloom.serve.services import REPORT_CSP, NotFound, Services, job_view
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -298,10 +298,9 @@ def get_job(request: Request, job_id: str) -> dict[str, Any]:
     job = svc.store.job(job_id)
     if job is None:
         raise NotFound(f"job {job_id} does not exist")
-    from synthloom.serve.app import _job_view
 
     return {
-        **(_job_view(job) or {}),
+        **(job_view(job) or {}),
         "generator_id": job["generator_id"],
         "timeline": svc.jobs.timeline(job),
     }

@@ -14,7 +14,6 @@ from synthloom.config import rebalance_text
 from synthloom.errors import SynthloomError
 from synthloom.serve import configurator as conf
 from synthloom.serve import sources as src
-from synthloom.serve.app import HERE, NotFound, Services
 from synthloom.serve.security import (
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -24,6 +23,7 @@ from synthloom.serve.security import (
     new_token,
     session_value,
 )
+from synthloom.serve.services import HERE, NotFound, Services
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(HERE / "templates"))

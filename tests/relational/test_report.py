@@ -13,7 +13,8 @@ import pytest
 
 from synthloom.errors import ConfigError, DataError
 from synthloom.relational import RelationalSynthesizer, build_relational_report, read_database
-from synthloom.relational.report import report_options, table_children_counts
+from synthloom.relational.report import report_options
+from synthloom.relational.report_metrics import table_children_counts
 
 from .conftest import CHINOOK, chinook_config
 

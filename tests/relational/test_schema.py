@@ -320,7 +320,7 @@ def test_the_profile_counts_duplicate_and_missing_primary_keys():
 
 def test_the_assessment_estimates_the_whole_job_and_children_rates():
     from synthloom.relational.complexity import assess
-    from synthloom.relational.report import children_per_parent
+    from synthloom.relational.report_metrics import children_per_parent
 
     config, frames = _orders_with_orphans()
     schema, learned = _schema(config, frames)

@@ -14,7 +14,7 @@ import yaml
 from synthloom.errors import ConfigError
 from synthloom.relational import RelationalSynthesizer, build_relational_report, read_database
 from synthloom.relational.destinations import write_tables
-from synthloom.relational.report import child_sequences, lookup_references
+from synthloom.relational.report_metrics import child_sequences, lookup_references
 from tests.conftest import CHINOOK
 from tests.relational.conftest import chinook_config
 
