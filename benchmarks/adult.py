@@ -28,7 +28,7 @@ import yaml
 
 from synthloom.io.tables import read_table
 from synthloom.report.metrics import dcr, discriminator_auc, tvd_accuracy
-from synthloom.table import TableSynthesizer
+from synthloom.synthesizers.table import TableSynthesizer
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "tabular"
 

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from synthloom.io.tables import read_table
-from synthloom.table import TableSynthesizer
+from synthloom.synthesizers.table import TableSynthesizer
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "tabular"
 

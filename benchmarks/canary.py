@@ -30,7 +30,7 @@ from torch import nn
 
 from synthloom.encoding.tokenizers import BOS, EOR, PAD
 from synthloom.lstm.generate import RecordModel
-from synthloom.text import TextSynthesizer
+from synthloom.synthesizers.text import TextSynthesizer
 
 ROOT = Path(__file__).resolve().parents[1]
 FORTUNES = ROOT.parent / "shared" / "data" / "text" / "fortunes.txt"

@@ -19,7 +19,8 @@ import numpy as np
 
 from synthloom.io.tables import read_table
 from synthloom.report.metrics import tvd_accuracy
-from synthloom.table import TableSynthesizer
+from synthloom.scale import RayExecutor
+from synthloom.synthesizers.table import TableSynthesizer
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "tabular"
 
@@ -50,7 +51,7 @@ def main() -> None:
     )
     model_dir = Path(tempfile.mkdtemp()) / "m"
     start = time.monotonic()
-    synth.fit(DATA / "adult.csv", model_dir, ray="auto" if args.ray else None)
+    synth.fit(DATA / "adult.csv", model_dir, executor=RayExecutor("auto") if args.ray else None)
     print(f"fit: {time.monotonic() - start:.1f} s wall ({'Ray' if args.ray else 'local'})")
     out = synth.generate(5000, seed=1)
     owner = {c: i for i, cl in enumerate(synth.clusters_) for c in cl.columns}

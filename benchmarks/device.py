@@ -18,7 +18,7 @@ import torch
 
 from synthloom.io.tables import read_table
 from synthloom.report.metrics import tvd_accuracy
-from synthloom.table import TableSynthesizer
+from synthloom.synthesizers.table import TableSynthesizer
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "tabular"
 

@@ -28,7 +28,8 @@ LAHMAN = ROOT.parent / "shared" / "data" / "relational" / "lahman"
 sys.path.insert(0, str(ROOT))
 
 from synthloom.relational import RelationalSynthesizer, read_database  # noqa: E402
-from synthloom.relational.report import relational_scores  # noqa: E402
+from synthloom.relational.report_metrics import relational_scores  # noqa: E402
+from synthloom.scale import RayExecutor  # noqa: E402
 
 TABLES = ["People", "Teams", "TeamsFranchises", "Batting", "Salaries"]
 
@@ -80,7 +81,8 @@ def main() -> None:
             ray_module.init(num_cpus=args.ray, include_dashboard=False, log_to_driver=False)
             ray = "auto"
         start = time.perf_counter()
-        synth = RelationalSynthesizer(conf).fit(LAHMAN, work / "model", ray=ray)
+        executor = RayExecutor(ray) if ray else None
+        synth = RelationalSynthesizer(conf).fit(LAHMAN, work / "model", executor=executor)
         train_s = time.perf_counter() - start
         assert synth.schema is not None and synth.timeline_ is not None
         steps = [(e.table, e.seconds) for e in synth.timeline_.events if e.stage == "training"]

@@ -46,8 +46,8 @@ MODES = (
 
 def train(folder: Path, seconds: float) -> tuple[Path, Path]:
     from synthloom.cli.first_run import DEMO_TEXT_PARAMS
-    from synthloom.table import TableSynthesizer
-    from synthloom.text import TextSynthesizer
+    from synthloom.synthesizers.table import TableSynthesizer
+    from synthloom.synthesizers.text import TextSynthesizer
 
     table, text = folder / "adult", folder / "fortunes"
     TableSynthesizer(epochs=60, max_training_time_seconds=seconds, seed=0).fit(
@@ -87,14 +87,14 @@ def run_mode(mode: str, model: Path, records: int, out: Path) -> dict[str, float
         ray.shutdown()
     elif kind == "table":
         from synthloom.io.tables import write_table_chunks
-        from synthloom.table import TableSynthesizer
+        from synthloom.synthesizers.table import TableSynthesizer
 
         synth = TableSynthesizer.load(model)
         chunks = synth.generate_chunks(records, seed=1, parallelism=workers)
         rows = write_table_chunks(chunks, out.with_suffix(".csv"))
     else:
         from synthloom.io.text import write_text_records
-        from synthloom.text import TextSynthesizer
+        from synthloom.synthesizers.text import TextSynthesizer
 
         synth = TextSynthesizer.load(model)
         texts = (
@@ -108,7 +108,8 @@ def run_mode(mode: str, model: Path, records: int, out: Path) -> dict[str, float
 
 
 def child(mode: str, model: str, records: int) -> None:
-    for module in ("synthloom.table", "synthloom.text"):  # the process's time, not the run's
+    # the process's time, not the run's
+    for module in ("synthloom.synthesizers.table", "synthloom.synthesizers.text"):
         importlib.import_module(module)
 
     with tempfile.TemporaryDirectory() as folder:

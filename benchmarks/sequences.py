@@ -50,8 +50,8 @@ from synthloom.report.sequences import (  # noqa: E402
     length_accuracy,
     ordered_share,
 )
-from synthloom.sequence import ENTITY, SequenceSynthesizer  # noqa: E402
-from synthloom.table import TableSynthesizer  # noqa: E402
+from synthloom.synthesizers.sequence import ENTITY, SequenceSynthesizer  # noqa: E402
+from synthloom.synthesizers.table import TableSynthesizer  # noqa: E402
 
 PEOPLE_EXCLUDED = [
     "playerID", "birthCity", "birthState", "birthDay", "deathYear", "deathMonth", "deathDay",

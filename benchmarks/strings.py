@@ -51,8 +51,8 @@ import yaml
 
 from synthloom.report.metrics import tvd_accuracy
 from synthloom.report.values import value_copies
-from synthloom.table import TableSynthesizer
-from synthloom.text import TextSynthesizer
+from synthloom.synthesizers.table import TableSynthesizer
+from synthloom.synthesizers.text import TextSynthesizer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 FIRST = [

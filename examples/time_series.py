@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from synthloom.sequence import SequenceSynthesizer
+from synthloom import SequenceSynthesizer
 
 rng = np.random.default_rng(0)
 rows = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from synthloom.version import __version__
 
 # Public names and the modules that define them, imported on first use: `import synthloom`
 # (and so the command line's start-up) stays light until torch is needed.
@@ -20,8 +20,10 @@ _EXPORTS = {
     "SynthloomConfig": "synthloom.config",
     "load_config": "synthloom.config",
     "EpochState": "synthloom.lstm.train",
-    "TableSynthesizer": "synthloom.table",
-    "TextSynthesizer": "synthloom.text",
+    "TableSynthesizer": "synthloom.synthesizers.table",
+    "SequenceSynthesizer": "synthloom.synthesizers.sequence",
+    "RelationalSynthesizer": "synthloom.relational.synthesizer",
+    "TextSynthesizer": "synthloom.synthesizers.text",
     "GeneratedRecord": "synthloom.validation.records",
 }
 
@@ -31,6 +33,8 @@ __all__ = [
     "EpochState",
     "GeneratedRecord",
     "ModelDirError",
+    "RelationalSynthesizer",
+    "SequenceSynthesizer",
     "SyntheticsConfig",
     "SynthloomConfig",
     "SynthloomError",
@@ -53,8 +57,10 @@ if TYPE_CHECKING:
         TrainingInterrupted,
     )
     from synthloom.lstm.train import EpochState
-    from synthloom.table import TableSynthesizer
-    from synthloom.text import TextSynthesizer
+    from synthloom.relational.synthesizer import RelationalSynthesizer
+    from synthloom.synthesizers.sequence import SequenceSynthesizer
+    from synthloom.synthesizers.table import TableSynthesizer
+    from synthloom.synthesizers.text import TextSynthesizer
     from synthloom.validation.records import GeneratedRecord
 
 

@@ -11,7 +11,7 @@ import pytest
 from synthloom.constraints import Constraints, FixedCombinations, _parse
 from synthloom.errors import ConfigError
 from synthloom.relational import RelationalSynthesizer
-from synthloom.table import TableSynthesizer
+from synthloom.synthesizers.table import TableSynthesizer
 
 RULES = [
     {"type": "clock_time", "column": "sched_dep_time"},

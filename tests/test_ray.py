@@ -31,10 +31,11 @@ from synthloom.scale import (
     generate_sequence_parts,
     generate_text_parts,
 )
+from synthloom.scale.executor import RayExecutor
 from synthloom.scale.parts import ModelPayload, shard_seed
 from synthloom.scale.ray_jobs import KEY_STRIDE, _shard_tables
-from synthloom.sequence import SequenceSynthesizer
-from synthloom.table import TableSynthesizer
+from synthloom.synthesizers.sequence import SequenceSynthesizer
+from synthloom.synthesizers.table import TableSynthesizer
 from tests.conftest import CHINOOK
 from tests.relational.conftest import chinook_config
 from tests.test_bad_input import small_table
@@ -71,7 +72,7 @@ def seeded_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def chinook_on_ray(tmp_path_factory: pytest.TempPathFactory, ray_runtime: Any) -> Path:
     """Chinook's tables (amplify) trained as parallel Ray tasks."""
     model_dir = tmp_path_factory.mktemp("ray_chinook") / "model"
-    RelationalSynthesizer(chinook_config()).fit(CHINOOK, model_dir, ray="auto")
+    RelationalSynthesizer(chinook_config()).fit(CHINOOK, model_dir, executor=RayExecutor("auto"))
     return model_dir
 
 
@@ -460,13 +461,13 @@ def _wide_table(rows: int = 300) -> pd.DataFrame:
 def test_column_clusters_train_as_ray_tasks(
     ray_runtime: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from synthloom.scale import ray_jobs
+    import synthloom.synthesizers.table as table_module
 
     options = {**TINY_TABLE, "field_cluster_size": 2, "max_training_time_seconds": 30}
     frame = _wide_table()
     local = TableSynthesizer(**options).fit(frame, tmp_path / "local")
     started = time.monotonic()
-    on_ray = TableSynthesizer(**options).fit(frame, tmp_path / "ray", ray="auto")
+    on_ray = TableSynthesizer(**options).fit(frame, tmp_path / "ray", executor=RayExecutor("auto"))
     assert time.monotonic() - started < 30  # the cap holds for the whole fit
     assert len(on_ray.clusters_) >= 3 and on_ray.clusters_ == local.clusters_
     last = len(local.clusters_)
@@ -488,23 +489,25 @@ def test_column_clusters_train_as_ray_tasks(
     # the trained weights are the ones saved: the fitted object generates as the loaded one
     pd.testing.assert_frame_equal(on_ray.generate(50, seed=3), loaded.generate(50, seed=3))
 
-    def failing(synth: Any, part: Any, frame: Any, split: Any, params: Any, index: int) -> Any:
+    def failing(synth: Any, frame: Any, split: Any, params: Any, part: Any, index: int) -> Any:
         if index == last - 1:  # local: Ray ships it by value
             raise ValueError("out of memory on the worker")
-        return ray_jobs._train_cluster(synth, part, frame, split, params, index)
+        return table_module._train_cluster_task(synth, frame, split, params, part, index)
 
     before = files(tmp_path / "ray")
-    monkeypatch.setattr(ray_jobs, "_train_cluster", failing)
+    monkeypatch.setattr(table_module, "_train_cluster_task", failing)
     expected = rf"column cluster {last} of {last} failed in its Ray task \(ValueError: out of"
     with pytest.raises(SynthloomError, match=expected):
-        TableSynthesizer(**options).fit(frame, tmp_path / "ray", ray="auto", overwrite=True)
+        TableSynthesizer(**options).fit(
+            frame, tmp_path / "ray", executor=RayExecutor("auto"), overwrite=True
+        )
     assert files(tmp_path / "ray") == before  # the earlier model is intact
     assert TableSynthesizer.load(tmp_path / "ray").generate(5, seed=1).shape == (5, 6)
 
 
 def test_cluster_tasks_share_the_time_cap_by_waves() -> None:
     from synthloom.config import Params
-    from synthloom.scale.ray_jobs import cluster_budget
+    from synthloom.synthesizers.table import cluster_budget
 
     params, now = Params(max_training_time_seconds=60), time.monotonic()
     assert cluster_budget(params, now, 2, 2) == pytest.approx(60, abs=0.5)  # side by side
@@ -516,9 +519,13 @@ def test_cluster_tasks_share_the_time_cap_by_waves() -> None:
 def test_ray_training_is_refused_under_dp_and_for_amplify(tmp_path: Path) -> None:
     frame = _wide_table(50)
     with pytest.raises(ConfigError, match="--ray does not train under dp: true"):
-        TableSynthesizer(**TINY_TABLE, dp=True).fit(frame, tmp_path / "dp", ray="auto")
+        TableSynthesizer(**TINY_TABLE, dp=True).fit(
+            frame, tmp_path / "dp", executor=RayExecutor("auto")
+        )
     with pytest.raises(ConfigError, match="the amplify engine trains here"):
-        TableSynthesizer(engine="amplify").fit(frame, tmp_path / "amp", ray="auto")
+        TableSynthesizer(engine="amplify").fit(
+            frame, tmp_path / "amp", executor=RayExecutor("auto")
+        )
     assert not (tmp_path / "dp").exists() and not (tmp_path / "amp").exists()
 
 
@@ -537,8 +544,17 @@ def test_cli_and_relational_training_split_a_wide_table_on_ray(
     text = tmp_path / "t.txt"
     text.write_text("one line\nanother line\n" * 10, encoding="utf-8")
     refused = CliRunner().invoke(
-        app, ["train", str(tmp_path / "c.yaml"), "--data", str(text), "--model-dir",
-              str(tmp_path / "tm"), "--ray", "auto"],
+        app,
+        [
+            "train",
+            str(tmp_path / "c.yaml"),
+            "--data",
+            str(text),
+            "--model-dir",
+            str(tmp_path / "tm"),
+            "--ray",
+            "auto",
+        ],
     )
     assert refused.exit_code == 2 and "text and time-series models train here" in refused.output
     # in a relational run, the wide table's task runs its clusters as tasks of their own
@@ -546,7 +562,7 @@ def test_cli_and_relational_training_split_a_wide_table_on_ray(
     frame.rename_axis("id").reset_index().to_csv(tmp_path / "db" / "wide.csv", index=False)
     relational = {"params": params, "tables": {"wide": {"primary_key": ["id"]}}}
     model = tmp_path / "rel"
-    RelationalSynthesizer(relational).fit(tmp_path / "db", model, ray="auto")
+    RelationalSynthesizer(relational).fit(tmp_path / "db", model, executor=RayExecutor("auto"))
     clusters = sorted(p.parent.name for p in model.rglob("cluster_*/weights.safetensors"))
     assert clusters == [f"cluster_{i}" for i in range(1, len(clusters) + 1)] and clusters
     tables = RelationalSynthesizer.load(model).generate(30, seed=1)
@@ -602,9 +618,7 @@ def test_time_series_shards_hold_whole_series_with_unique_ids(
 
 
 # ------------------------------------------------------- relational rebalance on Ray
-def test_relational_rebalance_on_ray_matches_local_shards(
-    ray_runtime: Any, tmp_path: Path
-) -> None:
+def test_relational_rebalance_on_ray_matches_local_shards(ray_runtime: Any, tmp_path: Path) -> None:
     from tests.relational.test_rebalance import SHOP
 
     config = chinook_config(**SHOP)  # customer (root, rebalance country: USA 0.5) → invoice

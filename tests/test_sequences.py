@@ -19,7 +19,7 @@ from synthloom.report.sequences import (
     ordered_share,
     reference_accuracy,
 )
-from synthloom.sequence import ENTITY, SequenceSynthesizer
+from synthloom.synthesizers.sequence import ENTITY, SequenceSynthesizer
 
 SMALL = {"rnn_units": 32, "embedding_dim": 16, "rnn_layers": 1, "seed": 0}
 
@@ -370,7 +370,7 @@ def test_child_lengths_are_calibrated_to_the_training_parents(tmp_path):
 def test_decision_rates_split_rows_by_row_index_and_earlier_shared_times():
     """The end flag is decided before each row and after the last, the zero gap on every
     row but the first; each counts apart once the entity has shared a time."""
-    from synthloom.sequence import _decision_rates
+    from synthloom.synthesizers.sequence import _decision_rates
 
     lengths = np.array([4, 3, 1])
     ties = np.array([True, False, True, True, False, True, False, True])

@@ -12,7 +12,8 @@ import pytest
 from synthloom import ConfigError, DataError, TooManyInvalidError
 from synthloom.config import Params, Validators
 from synthloom.io.tables import read_table
-from synthloom.table import TableSynthesizer, table_params
+from synthloom.synthesizers.base import table_params
+from synthloom.synthesizers.table import TableSynthesizer
 from synthloom.validation.field_validators import FieldValidators
 from tests.conftest import ADULT_SAMPLE as ADULT
 
@@ -193,7 +194,7 @@ def test_failed_lstm_training_switches_to_fallback(
     def broken_fit(self, train, val):
         raise RuntimeError("loss became NaN")
 
-    monkeypatch.setattr("synthloom.table.Trainer.fit", broken_fit)
+    monkeypatch.setattr("synthloom.synthesizers.table.Trainer.fit", broken_fit)
     synth = TableSynthesizer(**TINY_TABLE).fit(adult, tmp_path / "m")
     summary = json.loads((tmp_path / "m" / "training_summary.json").read_text())
     assert summary["fallback_used"] is True and "NaN" in summary["fallback_reason"]
@@ -201,7 +202,7 @@ def test_failed_lstm_training_switches_to_fallback(
     assert len(out) == 50
     monkeypatch.undo()
     with pytest.raises(RuntimeError, match="NaN"):
-        monkeypatch.setattr("synthloom.table.Trainer.fit", broken_fit)
+        monkeypatch.setattr("synthloom.synthesizers.table.Trainer.fit", broken_fit)
         TableSynthesizer(**TINY_TABLE, fallback={"allow": False}).fit(adult, tmp_path / "m2")
     assert synth.fallback_reason_ is not None
 
@@ -209,7 +210,7 @@ def test_failed_lstm_training_switches_to_fallback(
 def test_too_many_invalid_lstm_rows_switch_to_fallback(
     seeded: TableSynthesizer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from synthloom.table import _Run
+    from synthloom.synthesizers.table import _Run
 
     real_draw = _Run._draw
 
@@ -231,7 +232,7 @@ def test_too_many_invalid_lstm_rows_switch_to_fallback(
 
 def test_empty_column_and_delimited_text(adult: pd.DataFrame, tmp_path: Path) -> None:
     from synthloom.config import SyntheticsConfig
-    from synthloom.models import synthesizer_for
+    from synthloom.synthesizers.dispatch import synthesizer_for
 
     frame = adult.head(300)[["age", "sex", "income"]].assign(notes=pd.NA)
     path = tmp_path / "rows.txt"
@@ -277,7 +278,7 @@ def test_table_dropout_starts_late_only_by_default(
     options: dict,
     first: object,
 ) -> None:
-    import synthloom.table as table_module
+    import synthloom.synthesizers.table as table_module
 
     starts: list[int] = []
     original = table_module.Trainer.__init__

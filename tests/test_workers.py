@@ -16,7 +16,7 @@ from synthloom.config import Validators
 from synthloom.io.model_dir import write_json, write_manifest
 from synthloom.lstm.pool import start_method
 from synthloom.lstm.threads import generation_workers, usable_cores
-from synthloom.table import FALLBACK_DIR, VALIDATORS_FILE, TableSynthesizer
+from synthloom.synthesizers.table import FALLBACK_DIR, VALIDATORS_FILE, TableSynthesizer
 from synthloom.validation.field_validators import FieldValidators
 from tests.test_bad_input import small_table
 from tests.test_table import TINY_TABLE

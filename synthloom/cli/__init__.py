@@ -30,13 +30,15 @@ from synthloom.io.outputs import check_not_protected, check_output_file, check_o
 from synthloom.io.tables import read_table, write_table_chunks
 from synthloom.io.text import check_text_output, write_text_records
 from synthloom.lstm.train import EpochState
-from synthloom.models import Synthesizer, load_model, synthesizer_for
 from synthloom.report.from_model import training_and_holdout
 from synthloom.report.options import REPORT_FILES, ReportOptions, SeriesSpec
+from synthloom.scale.executor import RayExecutor
 from synthloom.scale.parts import TEXT_FORMAT
-from synthloom.sequence import SequenceSynthesizer
-from synthloom.table import TableSynthesizer
-from synthloom.text import TextSynthesizer
+from synthloom.synthesizers.dispatch import Synthesizer, load_model, synthesizer_for
+from synthloom.synthesizers.sequence import SequenceSynthesizer
+from synthloom.synthesizers.table import TableSynthesizer
+from synthloom.synthesizers.text import TextSynthesizer
+from synthloom.version import __version__
 
 app = typer.Typer(
     help="Learn a private generative model of your data and generate synthetic records.",
@@ -50,9 +52,7 @@ app.add_typer(relational_app, name="relational")
 
 def _show_version(value: bool) -> None:
     if value:
-        import synthloom
-
-        typer.echo(f"synthloom {synthloom.__version__}")
+        typer.echo(f"synthloom {__version__}")
         raise typer.Exit()
 
 
@@ -149,8 +149,14 @@ def train(
             "train here, leave out --ray"
         )
     if isinstance(synth, TableSynthesizer):
+        executor = RayExecutor(ray) if ray is not None else None
         synth.fit(
-            path, model_dir, overwrite=overwrite, show_progress=not quiet, force=force, ray=ray
+            path,
+            model_dir,
+            overwrite=overwrite,
+            show_progress=not quiet,
+            force=force,
+            executor=executor,
         )
     else:
         synth.fit(path, model_dir, overwrite=overwrite, show_progress=not quiet)

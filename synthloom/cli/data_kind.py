@@ -12,7 +12,7 @@ from typing import Literal
 
 from synthloom.errors import DataError
 from synthloom.io.schema import UNSUPPORTED_SUFFIXES
-from synthloom.models import TABLE_SUFFIXES
+from synthloom.synthesizers.dispatch import TABLE_SUFFIXES
 
 Kind = Literal["config", "table", "text"]
 CONFIG_SUFFIXES = (".yaml", ".yml")

@@ -14,8 +14,8 @@ from rich.console import Console
 from synthloom.io.tables import write_table
 from synthloom.io.text import write_text_records
 from synthloom.report.from_model import training_and_holdout
-from synthloom.table import TableSynthesizer
-from synthloom.text import TextSynthesizer
+from synthloom.synthesizers.table import TableSynthesizer
+from synthloom.synthesizers.text import TextSynthesizer
 
 TABLE_SAMPLE = "adult_sample.csv"
 TEXT_SAMPLE = "fortunes_sample.txt"

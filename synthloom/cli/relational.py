@@ -26,6 +26,7 @@ from synthloom.relational.destinations import destination_kind, require_storage_
 from synthloom.relational.report import HTML_FILE, build_relational_report
 from synthloom.relational.schema import build_schema
 from synthloom.relational.sources import read_source
+from synthloom.scale.executor import RayExecutor
 
 app = typer.Typer(
     help="Relational databases: learn every table with its keys, generate a new database.",
@@ -148,7 +149,7 @@ def train(
         progress=progress,
         config_dir=config_dir,
         on_assessment=None if quiet else _show_assessment,
-        ray=ray,
+        executor=RayExecutor(ray) if ray is not None else None,
     )
     assert synth.schema is not None
     console.print(

@@ -124,9 +124,7 @@ class TableLSTM(nn.Module):
         """Cross-entropy of every field token, summed over the chunk."""
         hidden, state = self.hidden(inputs, state, start)
         head_of = self.head_of[start : start + inputs.shape[1]]
-        loss, correct = grouped_head_loss(
-            self.heads, head_of, hidden, targets, self.head_weights
-        )
+        loss, correct = grouped_head_loss(self.heads, head_of, hidden, targets, self.head_weights)
         return LossTerms(loss, correct, state)
 
     def count_targets(self, targets: torch.Tensor) -> int:

@@ -319,9 +319,7 @@ class PrivacyLedger:
 
 
 # Public inputs of every DP run: they are given, not learned, so ε need not cover them.
-PUBLIC_ALWAYS = (
-    "the schema: column names, their order in the file, and the configuration",
-)
+PUBLIC_ALWAYS = ("the schema: column names, their order in the file, and the configuration",)
 
 
 @dataclass(frozen=True)

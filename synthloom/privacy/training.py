@@ -113,8 +113,15 @@ class PrivateTraining:
                 settings.epsilon,
             )
         count = Release("the number of training records", "Laplace, sensitivity 1", count_eps)
-        return cls(plan, settings.clip_norm, PrivacyLedger(plan.accountant), n_released,
-                   domain, rng, releases=[count])
+        return cls(
+            plan,
+            settings.clip_norm,
+            PrivacyLedger(plan.accountant),
+            n_released,
+            domain,
+            rng,
+            releases=[count],
+        )
 
     def epsilon(self) -> float:
         """The run's total ε so far (releases plus DP-SGD), at its total δ."""
@@ -127,9 +134,7 @@ class PrivateTraining:
     def steps_left(self) -> int:
         """Steps that keep DP-SGD within its target ε."""
         p = self.plan
-        return self.ledger.steps_left(
-            p.target_epsilon, p.delta, p.noise_multiplier, p.sample_rate
-        )
+        return self.ledger.steps_left(p.target_epsilon, p.delta, p.noise_multiplier, p.sample_rate)
 
     def summary(self) -> dict[str, Any]:
         """The privacy part of ``training_summary.json`` (total, parts, what is covered)."""

@@ -1,7 +1,7 @@
 """RelationalSynthesizer: per-table models composed into a database with valid keys.
 
 A child table is learned as one sequence of rows per parent row
-(:class:`~synthloom.sequence.SequenceSynthesizer`): each row is conditioned on a few
+(:class:`~synthloom.synthesizers.sequence.SequenceSynthesizer`): each row is conditioned on a few
 parent columns and on every earlier row of the same parent, and the number of children
 is the model's own end decision. With ``sequential: false`` (or the amplify engine) a
 child is learned row by row instead: a :class:`TableSynthesizer` seeded with the parent
@@ -16,6 +16,8 @@ written.
 from __future__ import annotations
 
 import logging
+import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,6 +40,7 @@ from synthloom.io.model_dir import (
     write_json,
 )
 from synthloom.io.names import safe_file_name
+from synthloom.lstm.threads import mark_worker_process
 from synthloom.relational.complexity import Assessment, assess
 from synthloom.relational.config import (
     RelationalConfig,
@@ -65,8 +68,10 @@ from synthloom.relational.schema import (
 )
 from synthloom.relational.sources import is_database_url, read_source, source_record
 from synthloom.relational.status import ProgressCallback, Timeline
-from synthloom.sequence import ENTITY, SequenceSynthesizer
-from synthloom.table import TableSynthesizer
+from synthloom.synthesizers.base import model_header
+from synthloom.synthesizers.executors import Executor, folder_files, land_files
+from synthloom.synthesizers.sequence import ENTITY, SequenceSynthesizer
+from synthloom.synthesizers.table import TableSynthesizer
 
 log = logging.getLogger("synthloom")
 
@@ -160,12 +165,13 @@ class RelationalSynthesizer:
         progress: ProgressCallback | None = None,
         config_dir: Path | None = None,
         on_assessment: Callable[[Assessment], None] | None = None,
-        ray: str | None = None,
+        executor: Executor | None = None,
     ) -> RelationalSynthesizer:
         """Read ``source``, check the schema, assess, train every table; save the model.
 
-        ``ray`` (``auto`` or a cluster address) trains the tables as parallel Ray tasks
-        (the ``ray`` extra); else one after another here."""
+        ``executor`` (for example :class:`synthloom.scale.RayExecutor`) trains the tables
+        as tasks side by side, a wide table's column clusters as tasks of their own; else
+        one after another here."""
         config = self.config
         with training_dir(model_dir, overwrite) as directory:
             timeline = Timeline(directory / STATUS_FILE, progress)
@@ -200,17 +206,12 @@ class RelationalSynthesizer:
                 for name, state in states.items():
                     plans[name].constraints = state
                 self._save_originals(schema, frames, plans, directory)
-            if ray is not None:  # every table at once: each learns from real data only
-                from synthloom.scale.ray_jobs import train_tables
-
-                def trained(name: str, seconds: float) -> None:  # a task's own time
-                    detail = f"{len(frames[name]):,} rows, a Ray task"
-                    timeline.finished("training", name, seconds, detail)
-
-                with timeline.step("training", f"{len(plans)} tables on Ray") as event:
-                    train_tables(self, schema, frames, plans, directory, ray, trained)
+            if executor is not None:  # every table at once: each learns from real data only
+                label = f"{len(plans)} tables on {executor.name}"
+                with timeline.step("training", label) as event:
+                    self._train_side_by_side(executor, schema, frames, plans, directory)
                     event.detail = f"{rows:,} rows"
-            for name in schema.order if ray is None else ():
+            for name in schema.order if executor is None else ():
                 with timeline.step("training", name) as event:
                     self._train_table(schema, frames, plans[name], directory)
                     event.detail = f"{len(frames[name]):,} rows"
@@ -363,16 +364,43 @@ class RelationalSynthesizer:
                 (directory / "keep").mkdir(exist_ok=True)
                 frames[name][plan.keep].to_parquet(directory / _folder("keep", name, ".parquet"))
 
+    def _train_side_by_side(
+        self,
+        executor: Executor,
+        schema: Schema,
+        frames: dict[str, pd.DataFrame],
+        plans: dict[str, TablePlan],
+        directory: Path,
+    ) -> None:
+        """Train every table's models as the executor's tasks. All of them learn from the
+        real tables, never from another model, so no table waits for another; each task's
+        files land in ``directory`` as a run here writes them, and the timeline hears of
+        each table as it lands, with the seconds its task trained."""
+        names = list(schema.order)
+        done = executor.run(
+            _train_table_task,
+            [(plans[name],) for name in names],
+            shared=(self, schema, frames, executor),
+            label=lambda i: f"table {names[i]}",
+        )
+        for index, (files, plan, seconds) in done:
+            land_files(files, directory)
+            plans[names[index]] = plan  # as training left it: DP publishes released rows
+            detail = f"{len(frames[names[index]]):,} rows, a {executor.name} task"
+            assert self.timeline_ is not None
+            self.timeline_.finished("training", names[index], seconds, detail)
+
     def _train_table(
         self,
         schema: Schema,
         frames: dict[str, pd.DataFrame],
         plan: TablePlan,
         directory: Path,
-        ray: str | None = None,
+        executor: Executor | None = None,
     ) -> None:
-        """One table's models (its own and its count models) into ``directory``; with
-        ``ray`` (in a Ray task) a wide LSTM table's column clusters as tasks of their own."""
+        """One table's models (its own and its count models) into ``directory``; with an
+        ``executor`` (in its task) a wide LSTM table's column clusters as tasks of their
+        own."""
         table, frame = schema.tables[plan.name], frames[plan.name]
         fk = table.modelled_by
         if plan.sequential:
@@ -388,13 +416,13 @@ class RelationalSynthesizer:
             if fk is None and self.config.generate.rebalance:  # the root: seed field to rebalance
                 seeds = [*seeds, *self.config.generate.rebalance]
             synth = self._table_synthesizer(plan.name, seeds, engine, lookups=lookups)
-            clusters = ray if engine == "lstm" and not synth.config.params.dp else None
+            clusters = executor if engine == "lstm" and not synth.config.params.dp else None
             synth.fit(
                 training,
                 directory / plan.folder,
                 log_warning=lambda message: _own_columns_warning(f"table {plan.name}: {message}"),
                 force=True,  # the database decides which tables are small: warn only
-                ray=clusters,
+                executor=clusters,
             )
             _stop_if_interrupted(synth, plan.name)
             if synth.config.params.dp:
@@ -497,14 +525,11 @@ class RelationalSynthesizer:
     def _meta(
         self, schema: Schema, plans: dict[str, TablePlan], source: dict[str, Any]
     ) -> dict[str, Any]:
-        import synthloom
-
         config = self.config.model_dump(mode="json", exclude_unset=True)
         if config.get("source") and is_database_url(config["source"]):  # no password
             config["source"] = source_record(config["source"])["location"]
         meta = {
-            "synthloom_version": synthloom.__version__,
-            "data_kind": DATA_KIND,
+            **model_header(DATA_KIND),
             "config": config,
             # where the data came from (no credentials, no rows): the real side of a report
             "source": source,
@@ -970,3 +995,20 @@ def _stop_if_interrupted(synth: TableSynthesizer, table: str) -> None:
             f"Ctrl-C while training table {table}: relational training stopped; an earlier "
             "model in the model dir is kept, nothing new was saved"
         )
+
+
+def _train_table_task(
+    synth: RelationalSynthesizer,
+    schema: Schema,
+    frames: dict[str, pd.DataFrame],
+    executor: Executor,
+    plan: TablePlan,
+) -> tuple[dict[str, bytes], TablePlan, float]:
+    """An executor's task: one table's model files, its plan as training left it, and the
+    seconds it took; a wide table's column clusters train as tasks of their own."""
+    mark_worker_process()
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="synthloom-train-") as folder:
+        root = Path(folder)
+        synth._train_table(schema, frames, plan, root, executor)
+        return folder_files(root), plan, time.monotonic() - start

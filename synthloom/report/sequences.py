@@ -189,9 +189,7 @@ def sequence_scores(
     synthetic_lengths = lengths(synthetic_entity, synthetic_entities)
     pairs = consecutive_pair_accuracy(real, real_entity, synthetic, synthetic_entity, columns)
     ordering = set(order_by or [])  # an order column's lag-1 says nothing new
-    numeric = [
-        c for c in columns if _column_kind(real[c]) != "categorical" and c not in ordering
-    ]
+    numeric = [c for c in columns if _column_kind(real[c]) != "categorical" and c not in ordering]
     scores: dict[str, Any] = {
         "length_accuracy": length_accuracy(real_lengths, synthetic_lengths),
         "mean_length": {"real": _mean(real_lengths), "synthetic": _mean(synthetic_lengths)},

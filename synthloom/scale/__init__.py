@@ -1,10 +1,12 @@
-"""Scale out: generation in shards on a Ray cluster, relational tables trained side by side.
+"""Scale out on Ray: generation in shards, and an executor that trains side by side.
 
 Local worker processes (every free core, no extra install) live with the generators
-(:mod:`synthloom.lstm.pool`). This package is the opt-in ``synthloom[ray]`` extra: Ray is
-imported only when a function here is called with ``ray=``.
+(:mod:`synthloom.lstm.pool`). This package sits above the synthesizers: it hands them a
+:class:`RayExecutor` for training and runs their generation as shards; they never import
+it. The opt-in ``synthloom[ray]`` extra: Ray is imported only when a function here runs.
 """
 
+from synthloom.scale.executor import RayExecutor
 from synthloom.scale.parts import PartWriter
 from synthloom.scale.ray_jobs import (
     PartsResult,
@@ -17,6 +19,7 @@ from synthloom.scale.ray_jobs import (
 __all__ = [
     "PartWriter",
     "PartsResult",
+    "RayExecutor",
     "generate_parts",
     "generate_relational_parts",
     "generate_sequence_parts",

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from synthloom.errors import ConfigError, DataError
 from synthloom.io.tables import write_table
 from synthloom.io.text import write_text_records
+from synthloom.synthesizers.executors import task_seed as shard_seed
 
 PART_PREFIX = "part-"
 TABLE_FORMATS = ("parquet", "csv")
@@ -50,13 +50,6 @@ def plan_shards(total: int, shard_rows: int, seed: int) -> list[Shard]:
         Shard(index, start, min(shard_rows, total - start), shard_seed(seed, index))
         for index, start in enumerate(range(0, total, shard_rows))
     ]
-
-
-def shard_seed(seed: int, index: int) -> int:
-    """Shard ``index``'s seed: the first keeps ``seed`` (as chunk 0 of a local run does)."""
-    if index == 0:
-        return seed
-    return int(np.random.SeedSequence([seed, index]).generate_state(1, np.uint64)[0] >> 1)
 
 
 def run_seed(seed: int | None, default: int | None = None) -> int:

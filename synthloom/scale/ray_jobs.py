@@ -1,13 +1,14 @@
-"""Ray tasks: table, text and database shards written as parts, relational tables trained at once.
+"""Ray tasks: table, text and database shards generated and written as parts.
 
-Ray is imported inside :func:`connect` only, so nothing here needs it until ``ray=`` is
-given. The model dir travels as bytes in Ray's object store (put once, fetched once per
-node), so the workers need no shared disk; parts go to a folder or object storage.
+(Training side by side is the :class:`~synthloom.scale.executor.RayExecutor`'s.) Ray is
+imported inside :func:`~synthloom.scale.executor.connect` only, so nothing here needs it
+until ``ray=`` is given. The model dir travels as bytes in Ray's object store (put once,
+fetched once per node), so the workers need no shared disk; parts go to a folder or object
+storage.
 """
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import pandas as pd
 from synthloom.errors import ConfigError, DataError, SynthloomError
 from synthloom.io.names import safe_file_name
 from synthloom.lstm.threads import mark_worker_process
+from synthloom.scale.executor import connect
 from synthloom.scale.parts import (
     TABLE_FORMATS,
     TEXT_FORMAT,
@@ -28,9 +30,8 @@ from synthloom.scale.parts import (
     Shard,
     plan_shards,
     run_seed,
-    shard_seed,
 )
-from synthloom.table import CHUNK_ROWS
+from synthloom.synthesizers.table import CHUNK_ROWS
 
 # A killed worker (or a lost node) is retried this many times; its shard's seed makes the
 # retry write the same rows under the same part name.
@@ -60,35 +61,6 @@ class PartsResult:
     tables: dict[str, int] = field(default_factory=dict)
 
 
-def connect(address: str) -> Any:
-    """The ``ray`` module, connected: ``auto`` joins the cluster this machine belongs to
-    (``RAY_ADDRESS`` or ``ray start``) and else starts one on this machine's cores; any
-    other value is a cluster address (``ray://host:10001`` or ``host:6379``)."""
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError(
-            "--ray needs Ray: pip install 'synthloom[ray]' (or leave out --ray to use the "
-            "local cores)"
-        ) from None
-    if ray.is_initialized():
-        return ray
-    try:
-        if address == "auto":
-            try:
-                ray.init(address="auto", include_dashboard=False, log_to_driver=False)
-            except ConnectionError:  # no cluster here: a local one
-                ray.init(include_dashboard=False, log_to_driver=False)
-        else:
-            ray.init(address=address, log_to_driver=False)
-    except (ConnectionError, ValueError, RuntimeError) as exc:
-        raise ConfigError(
-            f"cannot connect to the Ray cluster at {address!r} ({exc}); start one with "
-            "`ray start --head`, or pass --ray auto"
-        ) from None
-    return ray
-
-
 def generate_parts(
     model_dir: str | Path,
     destination: str | PartWriter,
@@ -114,7 +86,7 @@ def generate_parts(
     seed rows ``[i × shard_rows, …)`` in order; rebalanced seed rows are drawn here, shard
     after shard, as a local run draws them chunk after chunk.
     """
-    from synthloom.table import TableSynthesizer
+    from synthloom.synthesizers.table import TableSynthesizer
 
     synth = TableSynthesizer.load(model_dir)  # a bad model dir fails here, not in every task
     if file_format not in TABLE_FORMATS:
@@ -157,7 +129,7 @@ def generate_text_parts(
     run's, but not the same ones: a local run cuts its chunks by sampling batches, not by
     shards.
     """
-    from synthloom.text import TextSynthesizer
+    from synthloom.synthesizers.text import TextSynthesizer
 
     synth = TextSynthesizer.load(model_dir)  # a bad model dir fails here, not in every task
     options = {"gen_temp": gen_temp, "start_string": start_string}
@@ -193,7 +165,7 @@ def generate_sequence_parts(
     entity ids from ``i × KEY_STRIDE + 1``, so ids are unique across shards; it equals a
     local ``generate(shard_rows, seed=<shard i's seed>)`` but for that offset.
     """
-    from synthloom.sequence import SequenceSynthesizer
+    from synthloom.synthesizers.sequence import SequenceSynthesizer
 
     synth = SequenceSynthesizer.load(model_dir)  # a bad model dir fails here, not in every task
     if file_format not in TABLE_FORMATS:
@@ -419,105 +391,6 @@ class _ShardRun:
         return PartsResult(root, len(self.shards), location, seconds, totals)
 
 
-def train_tables(
-    synth: Any,
-    schema: Any,
-    frames: dict[str, pd.DataFrame],
-    plans: dict[str, Any],
-    directory: Path,
-    address: str,
-    on_done: Callable[[str, float], None] | None = None,
-) -> None:
-    """Train every table's models (its own and its count models) as parallel Ray tasks.
-
-    All of them learn from the real tables, never from another model, so no table waits
-    for another. Each task trains into its own temporary folder and returns the files,
-    which land in ``directory`` as if trained here; ``on_done(table, seconds)`` hears of
-    each table as it lands, with the seconds its task trained.
-    """
-    module = connect(address)
-    frames_ref = module.put(frames)
-    task = module.remote(_train_table).options(max_retries=1, num_cpus=1)
-    refs = {
-        task.remote(synth, schema, frames_ref, plans[name], address): name for name in schema.order
-    }
-    while refs:
-        ready, _ = module.wait(list(refs), num_returns=1)
-        name = refs.pop(ready[0])
-        # the plan: DP publishes released rows; the seconds: the task's own training time
-        files, plans[name], seconds = module.get(ready[0])
-        _land(files, directory)
-        if on_done is not None:
-            on_done(name, seconds)
-
-
-def train_clusters(
-    synth: Any,
-    parts: list[Any],
-    frame: pd.DataFrame,
-    split: tuple[np.ndarray, np.ndarray],
-    params: Any,
-    directory: Path,
-    start: float,
-    address: str,
-) -> list[Any]:
-    """Train the column clusters of one wide table as parallel Ray tasks; their training
-    results, in cluster order. ``parts`` are replaced by the trained ones.
-
-    Every cluster learns from the real columns (a later cluster's conditioning columns
-    are real values, not an earlier model's), so none waits for another. Each task trains
-    into a temporary folder and returns its files, which land in ``directory`` as a local
-    run writes them. The time cap: the tasks run side by side, in ``waves`` =
-    ⌈clusters / cluster CPUs⌉ rounds, so each gets 1/waves of what is left of the cap
-    (all of it when there is a CPU per cluster) and the fit keeps to the cap.
-    """
-    module = connect(address)
-    budget = cluster_budget(params, start, len(parts), module.cluster_resources().get("CPU", 1))
-    capped = params.model_copy(update={"max_training_time_seconds": budget})
-    synth_ref, frame_ref = module.put(synth), module.put(frame)
-    task = module.remote(_train_cluster).options(max_retries=1, num_cpus=1)
-    refs = {
-        task.remote(synth_ref, part, frame_ref, split, capped, index): index
-        for index, part in enumerate(parts)
-    }
-    results: dict[int, Any] = {}
-    try:
-        while refs:
-            ready, _ = module.wait(list(refs), num_returns=1)
-            index = refs.pop(ready[0])
-            made = _cluster_result(module, ready[0], index, len(parts))
-            files, parts[index], results[index] = made
-            _land(files, directory)
-    finally:
-        for ref in refs:  # an error or Ctrl-C: the other clusters are not wanted
-            module.cancel(ref)
-    return [results[i] for i in range(len(parts))]
-
-
-def cluster_budget(params: Any, start: float, clusters: int, cpus: float) -> float | None:
-    """Each cluster task's share of the time cap: what is left since ``start`` over the
-    ⌈clusters / cpus⌉ waves the tasks run in (None without a cap)."""
-    from synthloom.lstm.train import time_share
-
-    waves = -(-clusters // max(int(cpus), 1))
-    return time_share(params, start, waves)
-
-
-def _cluster_result(module: Any, ref: Any, index: int, clusters: int) -> Any:
-    """A cluster task's files, trained part and result; a failure as one line."""
-    try:
-        return module.get(ref)
-    except module.exceptions.RayError as exc:
-        cause = getattr(exc, "cause", None)
-        if isinstance(cause, SynthloomError):
-            raise cause from None
-        problem = f"{type(cause).__name__}: {cause}" if cause is not None else type(exc).__name__
-        raise SynthloomError(
-            f"column cluster {index + 1} of {clusters} failed in its Ray task ({problem}); "
-            "nothing new was saved. Check the cluster's workers, or leave out --ray"
-        ) from None
-
-
 # ------------------------------------------------------------------------------ tasks
 _LOADED: dict[str, Any] = {}
 
@@ -528,15 +401,15 @@ def _loaded(payload: ModelPayload, kind: str) -> Any:
     if payload.digest not in _LOADED:
         directory = payload.unpack()
         if kind == "table":
-            from synthloom.table import TableSynthesizer
+            from synthloom.synthesizers.table import TableSynthesizer
 
             _LOADED[payload.digest] = TableSynthesizer.load(directory, device="cpu")
         elif kind == "text":
-            from synthloom.text import TextSynthesizer
+            from synthloom.synthesizers.text import TextSynthesizer
 
             _LOADED[payload.digest] = TextSynthesizer.load(directory, device="cpu")
         elif kind == "sequence":
-            from synthloom.sequence import SequenceSynthesizer
+            from synthloom.synthesizers.sequence import SequenceSynthesizer
 
             _LOADED[payload.digest] = SequenceSynthesizer.load(directory, device="cpu")
         else:
@@ -608,54 +481,6 @@ def _database_shard(
         name: writers[name].write(shard.index, frame)
         for name, frame in _shard_tables(payload, shard, sampling).items()
     }
-
-
-def _train_table(
-    synth: Any, schema: Any, frames: dict[str, pd.DataFrame], plan: Any, address: str
-) -> tuple[dict[str, bytes], Any, float]:
-    """One table's model files, its plan as training left it, and the seconds it took; a
-    wide table's column clusters train as tasks of their own (this one waits for them
-    without holding its CPU: Ray frees a task's CPU while it blocks on others)."""
-    mark_worker_process()
-    start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="synthloom-train-") as folder:
-        root = Path(folder)
-        synth._train_table(schema, frames, plan, root, ray=address)
-        return _files(root), plan, time.monotonic() - start
-
-
-def _train_cluster(
-    synth: Any,
-    part: Any,
-    frame: pd.DataFrame,
-    split: tuple[np.ndarray, np.ndarray],
-    params: Any,
-    index: int,
-) -> tuple[dict[str, bytes], Any, Any]:
-    """One column cluster's files (as a local run writes them under the model dir), its
-    trained part and its training result. ``params`` carry the task's share of the cap."""
-    from synthloom.lstm.train import seed_everything
-
-    mark_worker_process()
-    start = time.monotonic()
-    if params.seed is not None:  # each cluster its own stream, the same on every run
-        seed_everything(shard_seed(params.seed, index) % 2**32)  # NumPy's range
-    with tempfile.TemporaryDirectory(prefix="synthloom-cluster-") as folder:
-        root = Path(folder)
-        result = synth._train_part(part, frame, split, root, params, (start, 1), None, False)
-        return _files(root), part, result
-
-
-def _files(root: Path) -> dict[str, bytes]:
-    """A task's trained files, by path under ``root``, to send back to the driver."""
-    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
-def _land(files: dict[str, bytes], directory: Path) -> None:
-    """A task's files written under ``directory``, as a local run writes them there."""
-    for relative, data in files.items():
-        (directory / relative).parent.mkdir(parents=True, exist_ok=True)
-        (directory / relative).write_bytes(data)
 
 
 # ----------------------------------------------------------------------------- driver

@@ -23,6 +23,7 @@ from synthloom.serve.security import (
     scrub,
 )
 from synthloom.serve.services import CHUNK, HERE, MAX_UPLOAD_BYTES, NotFound, Services, SourceInUse
+from synthloom.version import __version__
 
 OPEN_PATHS = ("/login", "/static/", "/docs-assets/")
 PAGE_CSP = (
@@ -123,9 +124,7 @@ def _api_docs(app: FastAPI) -> None:
 
 
 def _version() -> str:
-    import synthloom
-
-    return synthloom.__version__
+    return __version__
 
 
 def _guard(app: FastAPI, services: Services, allowed_hosts: list[str] | None) -> None:

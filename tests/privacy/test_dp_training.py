@@ -14,8 +14,8 @@ from safetensors.torch import load_file
 
 from synthloom.errors import ConfigError, SynthloomError
 from synthloom.privacy.accounting import PrivacyLedger
-from synthloom.table import TableSynthesizer
-from synthloom.text import TextSynthesizer
+from synthloom.synthesizers.table import TableSynthesizer
+from synthloom.synthesizers.text import TextSynthesizer
 from tests.conftest import ADULT_SAMPLE, BUNDLED_SAMPLE
 
 TINY = {"rnn_units": 16, "embedding_dim": 8, "rnn_layers": 1, "seed": 3}

@@ -8,7 +8,7 @@ import pytest
 
 from synthloom.errors import ConfigError
 from synthloom.relational import RelationalSynthesizer
-from synthloom.table import TableSynthesizer
+from synthloom.synthesizers.table import TableSynthesizer
 
 from .conftest import CHINOOK, chinook_config
 

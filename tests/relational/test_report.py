@@ -131,7 +131,7 @@ def test_real_tables_errors(small_model, tmp_path):
 
 
 def test_plain_generate_refuses_a_relational_model_dir(small_model):
-    from synthloom.models import load_model
+    from synthloom.synthesizers.dispatch import load_model
 
     synth, _ = small_model
     with pytest.raises(ConfigError, match=r"relational model.*synthloom relational generate"):

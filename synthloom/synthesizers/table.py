@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -52,12 +53,10 @@ from synthloom.encoding.fields import (
     STRING_MIN_UNIQUE_SHARE,
     TEXT_MIN_MEAN_LENGTH,
     CategoricalField,
-    DomainBudget,
     StringField,
     TableCodec,
     decide_kind,
 )
-from synthloom.encoding.private_kinds import inferred_columns, private_kinds
 from synthloom.errors import (
     ConfigError,
     DataError,
@@ -85,9 +84,8 @@ from synthloom.io.tables import read_frame, read_table
 from synthloom.lstm.calibration import Rates, calibrated_biases, end_rates
 from synthloom.lstm.model import pick_device
 from synthloom.lstm.pool import ordered_map
-from synthloom.lstm.steps import dp_settings
 from synthloom.lstm.table_model import TableLSTM, TableSampler, TableShape
-from synthloom.lstm.threads import ThreadGovernor, generation_workers
+from synthloom.lstm.threads import ThreadGovernor, generation_workers, mark_worker_process
 from synthloom.lstm.train import (
     EpochCallback,
     Trainer,
@@ -98,8 +96,9 @@ from synthloom.lstm.train import (
     time_share,
     training_summary,
 )
-from synthloom.privacy.accounting import Release
-from synthloom.privacy.training import PrivateTraining, log_privacy
+from synthloom.privacy.training import log_privacy
+from synthloom.synthesizers.base import LATE_DROPOUT_EPOCH, PrivateRun, model_header, table_params
+from synthloom.synthesizers.executors import Executor, folder_files, land_files, task_seed
 from synthloom.validation.data_checks import apply_data_checks
 from synthloom.validation.field_validators import FieldValidators
 
@@ -138,41 +137,8 @@ CHUNK_ROWS = 25_000
 # one process at one thread (benchmarks/scale.py; docs/SCALING.md).
 PARALLEL_MIN_ROWS = 4 * CHUNK_ROWS
 
-# Params a user left unset are sized to the table (Gretel's defaults suit char models).
-# One recurrent layer at a larger step size that falls over the budget: at a 30 s cap
-# (benchmarks/adult.py --validation-split 0) Adult C2ST AUC 0.58 -> 0.54, Lahman Batting
-# TVD 0.915 -> 0.960, stocks C2ST 0.63 -> 0.60, and generation 1.6-2x faster.
-_TABLE_DEFAULTS = {
-    "rnn_units": 128,
-    "embedding_dim": 32,
-    "rnn_layers": 1,
-    "batch_size": 256,
-    "learning_rate": 0.008,
-    "learning_rate_schedule": "budget",
-    "dropout_rate": 0.1,
-}
 # Rows sampled per round when a text column's lengths are calibrated after training.
 TEXT_CALIBRATION_ROWS = 2000
-# Table models train without dropout for this many epochs, then with it (Trainer's late
-# dropout). Adult at a 30 s cap runs 8-9 epochs (benchmarks/adult.py --validation-split 0,
-# means of seeds 0-3): TVD 0.9799 from epoch 10, 0.9791 from epoch 8, 0.9790 with dropout
-# throughout. A 3,000-row table at that cap runs ~90 epochs: DCR share 0.597 from epoch 10,
-# 0.602 from 8; earlier, 0.598 throughout and 0.631 without dropout.
-LATE_DROPOUT_EPOCH = 10
-# Under DP: the settings the DP benchmark (benchmarks/dp.py) was measured with.
-_DP_TABLE_DEFAULTS = {
-    **_TABLE_DEFAULTS,
-    "rnn_layers": 2,
-    "learning_rate": 0.004,
-    "learning_rate_schedule": "plateau",
-}
-
-
-def table_params(params: Params) -> Params:
-    """``params`` with every option the user did not set replaced by a table default."""
-    defaults = _DP_TABLE_DEFAULTS if params.dp else _TABLE_DEFAULTS
-    unset = {k: v for k, v in defaults.items() if k not in params.model_fields_set}
-    return params.model_copy(update=unset)
 
 
 @dataclass
@@ -258,17 +224,17 @@ class TableSynthesizer:
         show_progress: bool = False,
         log_warning: Callable[[str], None] = log.warning,
         force: bool = False,
-        ray: str | None = None,
+        executor: Executor | None = None,
     ) -> TableSynthesizer:
         """Check, encode and train on ``data``; write the model into ``model_dir``.
 
         A table of fewer than :data:`MIN_ROWS` rows is refused unless ``force``: a model of
-        so few people generates copies of them. ``ray`` (``auto`` or a cluster address;
-        the ``ray`` extra) trains the column clusters of a table wider than
-        ``field_cluster_size`` as parallel Ray tasks (a table of one cluster trains here);
-        it is refused under ``dp: true`` and for the amplify engine.
+        so few people generates copies of them. ``executor`` (for example
+        :class:`synthloom.scale.RayExecutor`) trains the column clusters of a table wider
+        than ``field_cluster_size`` as tasks side by side (a table of one cluster trains
+        here); it is refused under ``dp: true`` and for the amplify engine.
         """
-        self._check_ray(ray)
+        self._check_executor(executor)
         frame, table_format = read_frame(data, self.config.params.field_delimiter)
         frame, table_format = apply_treatments(frame, table_format, self.config.columns)
         if frame.empty:
@@ -340,7 +306,7 @@ class TableSynthesizer:
                     start,
                     epoch_callback,
                     show_progress,
-                    ray,
+                    executor,
                 )
             keep_old_if_interrupted(result.stop_reason, directory, model_dir)
             n_train, n_val = len(train_rows), len(holdout_rows)
@@ -373,19 +339,19 @@ class TableSynthesizer:
         start: float,
         epoch_callback: EpochCallback | None,
         show_progress: bool,
-        ray: str | None = None,
+        executor: Executor | None = None,
     ) -> tuple[list[_Part], TrainingResult]:
         """Train one LSTM per cluster; a failed run hands over to the fallback if allowed."""
         parts, results = [], []
-        if ray is not None and len(clusters) == 1:
-            log.info("one column cluster: it trains here (--ray has nothing to split)")
-        if ray is not None and len(clusters) > 1:  # a failed task: its one-line error
-            from synthloom.scale.ray_jobs import train_clusters
-
+        if executor is not None and len(clusters) == 1:
+            log.info("one column cluster: it trains here (%s has nothing to split)", executor.name)
+        if executor is not None and len(clusters) > 1:  # a failed task: its one-line error
             parts = [
                 self._new_part(frame, table_format, c, i, params) for i, c in enumerate(clusters)
             ]
-            results = train_clusters(self, parts, frame, split, params, directory, start, ray)
+            results = self._train_side_by_side(
+                executor, parts, frame, split, params, start, directory
+            )
             n = self._published_n(frame)
             write_json(
                 directory / PARAMS_FILE,
@@ -432,8 +398,39 @@ class TableSynthesizer:
             return [], TrainingResult(stop_reason="failed")
         return parts, _combine(results)
 
-    def _check_ray(self, ray: str | None) -> None:
-        if ray is None:
+    def _train_side_by_side(
+        self,
+        executor: Executor,
+        parts: list[_Part],
+        frame: pd.DataFrame,
+        split: tuple[np.ndarray, np.ndarray],
+        params: Params,
+        start: float,
+        directory: Path,
+    ) -> list[TrainingResult]:
+        """Train the column clusters as the executor's tasks; their results, in cluster
+        order. ``parts`` are replaced by the trained ones.
+
+        Every cluster learns from the real columns (a later cluster's conditioning columns
+        are real values, not an earlier model's), so none waits for another. Each task's
+        files land in ``directory`` as a run here writes them."""
+        budget = cluster_budget(params, start, len(parts), executor.cpus())
+        capped = params.model_copy(update={"max_training_time_seconds": budget})
+        calls = [(part, index) for index, part in enumerate(parts)]
+        results: dict[int, TrainingResult] = {}
+        done = executor.run(
+            _train_cluster_task,
+            calls,
+            shared=(self, frame, split, capped),
+            label=lambda i: f"column cluster {i + 1} of {len(parts)}",
+        )
+        for index, (files, part, result) in done:
+            land_files(files, directory)
+            parts[index], results[index] = part, result
+        return [results[i] for i in range(len(parts))]
+
+    def _check_executor(self, executor: Executor | None) -> None:
+        if executor is None:
             return
         if self.config.params.dp:  # one accountant composes over the clusters in turn
             raise ConfigError(
@@ -619,12 +616,8 @@ class TableSynthesizer:
         params: Params,
         n: int,
     ) -> dict[str, Any]:
-        import synthloom
-
         return {
-            "synthloom_version": synthloom.__version__,
-            "torch_version": torch.__version__,
-            "data_kind": "table",
+            **model_header("table"),
             "engine": self.engine,
             "config": dump_config(self.config),
             "effective_params": params.model_dump(mode="json"),
@@ -763,9 +756,7 @@ class TableSynthesizer:
                 yield self._generate_chunk(job)
             return
         log.info("generation: %d worker processes, %d rows per chunk", workers, step)
-        results = ordered_map(
-            _worker_chunk, jobs, workers, _init_worker, (str(self.model_dir),)
-        )
+        results = ordered_map(_worker_chunk, jobs, workers, _init_worker, (str(self.model_dir),))
         try:
             for frame, stats, examples in results:
                 self._merge_stats(stats, examples)
@@ -932,76 +923,34 @@ class TableSynthesizer:
 # Rows drawn from the statistical model to estimate value shares for amplify's rebalance.
 REBALANCE_POOL = 2000
 
-# Share of dp_epsilon (and half of δ) spent on the columns' vocabularies.
-DP_DOMAIN_SHARE = 0.2
-# Share of dp_epsilon spent choosing the kinds of columns whose kind was inferred.
-DP_KIND_SHARE = 0.04
+
+def cluster_budget(params: Params, start: float, clusters: int, cpus: float) -> float | None:
+    """Each cluster task's share of the time cap: the tasks run side by side in
+    ⌈clusters / cpus⌉ waves, so each gets what is left since ``start`` over the waves
+    (all of it with a CPU per cluster) and the fit keeps to the cap; None without a cap."""
+    waves = -(-clusters // max(int(cpus), 1))
+    return time_share(params, start, waves)
 
 
-@dataclass
-class PrivateRun:
-    """A DP table run: its budget, each column's released vocabulary, and the table as
-    retyped by the private kind choice."""
-
-    training: PrivateTraining
-    codec: TableCodec
-    frame: pd.DataFrame
-    table_format: TableFormat
-
-    @classmethod
-    def plan(
-        cls,
-        frame: pd.DataFrame,
-        table_format: TableFormat,
-        rows: np.ndarray,
-        params: Params,
-        n_models: int,
-        options: dict[str, Any] | None = None,
-    ) -> PrivateRun:
-        """Open the run's budget (released n, δ, DP-SGD plan), choose inferred column
-        kinds privately, and release every column's vocabulary once, from OS entropy."""
-        inferred = inferred_columns(frame, table_format)
-        share = DP_DOMAIN_SHARE + (DP_KIND_SHARE if inferred else 0.0)
-        training = PrivateTraining.open(
-            dp_settings(params), len(rows), models=n_models, domain_share=share
-        )
-        domain_eps, domain_delta = training.domain_budget
-        vocab_eps = domain_eps * DP_DOMAIN_SHARE / share
-        if inferred:
-            kind_eps = (domain_eps - vocab_eps) / len(inferred)
-            frame, table_format = private_kinds(
-                frame, table_format, inferred, training.n_released, kind_eps, training.rng
-            )
-            training.releases += [
-                Release(f"kind of column {c!r}", "sparse vector over the public kinds", kind_eps)
-                for c in inferred
-            ]
-        declared = [c for c in frame.columns if c not in inferred]
-        if declared:
-            training.public_inputs.append(f"column types declared by the input: {declared}")
-        k = frame.shape[1]
-        budgets = {
-            c: DomainBudget(vocab_eps / k, domain_delta / k, training.n_released, training.rng)
-            for c in frame
-        }
-        training.releases += [
-            Release(
-                f"column {c!r}: its values or frequent values, range and bin edges",
-                "Laplace histogram with threshold; exponential-mechanism quantiles",
-                vocab_eps / k,
-                domain_delta / k,
-            )
-            for c in frame
-        ]
-        training.not_covered.append(
-            "values too rare to release under DP come out missing (<na>) in generated rows"
-        )
-        columns = [table_format.column(c) for c in frame.columns]
-        options = options or {}
-        codec = TableCodec.fit(
-            frame.iloc[rows], columns, [], budgets, requested_kinds(options), max_lengths(options)
-        )
-        return cls(training, codec, frame, table_format)
+def _train_cluster_task(
+    synth: TableSynthesizer,
+    frame: pd.DataFrame,
+    split: tuple[np.ndarray, np.ndarray],
+    params: Params,
+    part: _Part,
+    index: int,
+) -> tuple[dict[str, bytes], _Part, TrainingResult]:
+    """An executor's task: one column cluster's files (as a run here writes them under the
+    model dir), its trained part and its training result. ``params`` carry the task's
+    share of the cap."""
+    mark_worker_process()
+    start = time.monotonic()
+    if params.seed is not None:  # each cluster its own stream, the same on every run
+        seed_everything(task_seed(params.seed, index) % 2**32)  # NumPy's range
+    with tempfile.TemporaryDirectory(prefix="synthloom-cluster-") as folder:
+        root = Path(folder)
+        result = synth._train_part(part, frame, split, root, params, (start, 1), None, False)
+        return folder_files(root), part, result
 
 
 def _sampler(part: _Part, device: torch.device, own: dict[str, float]) -> TableSampler:

@@ -8,9 +8,9 @@ from synthloom.config import SyntheticsConfig
 from synthloom.errors import ConfigError, DataError
 from synthloom.io.model_dir import PARAMS_FILE, is_model_dir, read_json, require_model_dir
 from synthloom.io.schema import UNSUPPORTED_SUFFIXES
-from synthloom.sequence import SequenceSynthesizer
-from synthloom.table import TableSynthesizer
-from synthloom.text import TextSynthesizer
+from synthloom.synthesizers.sequence import SequenceSynthesizer
+from synthloom.synthesizers.table import TableSynthesizer
+from synthloom.synthesizers.text import TextSynthesizer
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".json", ".jsonl", ".parquet", ".pq"}
 

@@ -51,6 +51,7 @@ from synthloom.lstm.train import (
     training_summary,
 )
 from synthloom.privacy.training import PrivateTraining, log_privacy
+from synthloom.synthesizers.base import model_header
 from synthloom.validation.records import GeneratedRecord, LineValidator, check_line
 
 log = logging.getLogger("synthloom")
@@ -181,12 +182,8 @@ class TextSynthesizer:
         return self
 
     def _model_params(self, shape: ModelShape, max_tokens: int, n_records: int) -> dict:
-        import synthloom
-
         return {
-            "synthloom_version": synthloom.__version__,
-            "torch_version": torch.__version__,
-            "data_kind": "text",
+            **model_header("text"),
             "config": dump_config(self.config),
             "model_shape": shape.to_dict(),
             "tokenizer": _tokenizer_kind(self.config.params),

@@ -77,7 +77,7 @@ from synthloom.lstm.train import (
     training_summary,
 )
 from synthloom.privacy.entropy import secure_rng
-from synthloom.table import PrivateRun, table_params
+from synthloom.synthesizers.base import PrivateRun, model_header, table_params
 
 log = logging.getLogger("synthloom")
 
@@ -383,14 +383,10 @@ class SequenceSynthesizer:
         return frame, codec, run
 
     def _model_params(self, params: Params, n_entities: int) -> dict[str, Any]:
-        import synthloom
-
         assert self.codec is not None and self.network is not None
         assert self.table_format is not None
         return {
-            "synthloom_version": synthloom.__version__,
-            "torch_version": torch.__version__,
-            "data_kind": DATA_KIND,
+            **model_header(DATA_KIND),
             "config": self.config.model_dump(mode="json", exclude_unset=True),
             "effective_params": params.model_dump(mode="json"),
             "table_format": self.table_format.to_dict(),
