@@ -154,7 +154,7 @@ def test_generated_emails_are_new_and_the_model_reloads(
 def test_fallback_rows_never_copy_spelled_values(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from synthloom.synthesizers.table import _Run
+    from synthloom.synthesizers.table_sampling import GenerationRun as _Run
 
     frame = people(200)[["plan", "age", "email"]]
     synth = TableSynthesizer(**{**TINY, "epochs": 1}).fit(frame, tmp_path / "m")

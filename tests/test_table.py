@@ -210,7 +210,7 @@ def test_failed_lstm_training_switches_to_fallback(
 def test_too_many_invalid_lstm_rows_switch_to_fallback(
     seeded: TableSynthesizer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from synthloom.synthesizers.table import _Run
+    from synthloom.synthesizers.table_sampling import GenerationRun as _Run
 
     real_draw = _Run._draw
 

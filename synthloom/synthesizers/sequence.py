@@ -6,6 +6,11 @@ sequence per parent row with the parent's columns as context (see
 :mod:`synthloom.relational`). Each generated row is conditioned on the context and on
 every earlier row of the same entity; how many rows an entity has is the model's own end
 decision (a time series takes its series lengths from the training series instead).
+
+Why one module of this length: the sequence codec, the windows it trains on and the
+entity-by-entity sampler change together (a window's context is what sampling must
+rebuild), so they are read together; the DP run and the table defaults are in
+:mod:`.base`.
 """
 
 from __future__ import annotations

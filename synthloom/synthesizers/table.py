@@ -3,17 +3,22 @@
 A table narrower than ``field_cluster_size`` is one model. A wider one is split into
 clusters of correlated columns (one model each); every later cluster is conditioned on
 anchor columns of the earlier ones through the same forced-prefix path as smart seeding.
+
+Why one module of this length: :class:`TableSynthesizer` is one estimator, and ``fit``,
+``load`` and ``generate`` share its state. What stands apart is beside it: the clusters'
+models and their planning (:mod:`.table_parts`), one generation run
+(:mod:`.table_sampling`), seeding and rebalancing (:mod:`.table_seeding`), the DP run and
+the table defaults (:mod:`.base`), training side by side (:mod:`.executors`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,35 +31,21 @@ from synthloom.config import (
     SyntheticsConfig,
     check_generation_args,
     dump_config,
-    rebalance_problem,
     resolve_num_records,
     weak_privacy_warning,
 )
 from synthloom.constraints import Constraints
 from synthloom.encoding.clusters import (
     Cluster,
-    cramers_v_matrix,
-    plan_clusters,
-    schema_order_clusters,
 )
 from synthloom.encoding.columns import (
     CopyGuard,
     apply_treatments,
     gen_temps,
-    loss_weights,
-    max_lengths,
     requested_kinds,
 )
 from synthloom.encoding.fields import (
     CHAR_KINDS,
-    SMALL_UNIQUE_MIN_DISTINCT,
-    SMALL_UNIQUE_SHARE,
-    STRING_MIN_DISTINCT,
-    STRING_MIN_UNIQUE_SHARE,
-    TEXT_MIN_MEAN_LENGTH,
-    CategoricalField,
-    StringField,
-    TableCodec,
     decide_kind,
 )
 from synthloom.errors import (
@@ -69,10 +60,8 @@ from synthloom.io.model_dir import (
     HOLDOUT_FILE,
     PARAMS_FILE,
     SUMMARY_FILE,
-    check_shape,
     holdout_record,
     keep_old_if_interrupted,
-    load_weights,
     loading,
     read_json,
     require_model_dir,
@@ -80,12 +69,10 @@ from synthloom.io.model_dir import (
     write_json,
 )
 from synthloom.io.schema import TableFormat
-from synthloom.io.tables import read_frame, read_table
-from synthloom.lstm.calibration import Rates, calibrated_biases, end_rates
+from synthloom.io.tables import read_frame
 from synthloom.lstm.model import pick_device
 from synthloom.lstm.pool import ordered_map
-from synthloom.lstm.table_model import TableLSTM, TableSampler, TableShape
-from synthloom.lstm.threads import ThreadGovernor, generation_workers, mark_worker_process
+from synthloom.lstm.threads import generation_workers, mark_worker_process
 from synthloom.lstm.train import (
     EpochCallback,
     Trainer,
@@ -99,6 +86,24 @@ from synthloom.lstm.train import (
 from synthloom.privacy.training import log_privacy
 from synthloom.synthesizers.base import LATE_DROPOUT_EPOCH, PrivateRun, model_header, table_params
 from synthloom.synthesizers.executors import Executor, folder_files, land_files, task_seed
+from synthloom.synthesizers.table_parts import (
+    ClusterModel,
+    calibrate_text_ends,
+    column_kinds,
+    combine_results,
+    new_cluster_model,
+    plan_column_clusters,
+)
+from synthloom.synthesizers.table_sampling import (
+    ChunkJob,
+    GenerationRun,
+    TrainedTable,
+    chunk_seed,
+    new_stats,
+    restore_dtypes,
+    spans,
+)
+from synthloom.synthesizers.table_seeding import SeedFields
 from synthloom.validation.data_checks import apply_data_checks
 from synthloom.validation.field_validators import FieldValidators
 
@@ -107,9 +112,6 @@ log = logging.getLogger("synthloom")
 VALIDATORS_FILE = "validators.json"
 # Keyed digests of spelled columns' training values, to reject copies at generation.
 COPY_GUARD_FILE = "copy_guard.json"
-# Rows rejected for holding a training value, at most this many times the rows wanted;
-# after that copies are kept and counted (generation_stats_["copies_kept"]).
-COPY_RESAMPLE_FACTOR = 2
 # Batch size when a table has spelled columns and params.batch_size is unset (not under DP,
 # where the batch size sets the sampling rate). Characters need many updates: 60 s of
 # training on 3,000 rows (benchmarks/strings.py) gave valid emails for 26% of rows at 256
@@ -136,39 +138,6 @@ CHUNK_ROWS = 25_000
 # rows took 4.1 s there and 4.5 s in 2 workers; 200,000 took 13.3 s in 2 workers, 1.9x
 # one process at one thread (benchmarks/scale.py; docs/SCALING.md).
 PARALLEL_MIN_ROWS = 4 * CHUNK_ROWS
-
-# Rows sampled per round when a text column's lengths are calibrated after training.
-TEXT_CALIBRATION_ROWS = 2000
-
-
-@dataclass
-class _Part:
-    """One cluster's model: it generates ``columns`` given the ``conditioned`` ones."""
-
-    columns: list[str]
-    conditioned: list[str]
-    codec: TableCodec
-    network: TableLSTM
-    folder: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "columns": self.columns,
-            "conditioned": self.conditioned,
-            "codec": self.codec.to_dict(),
-            "model_shape": self.network.shape.to_dict(),
-            "folder": self.folder,
-        }
-
-    @classmethod
-    def load(cls, directory: Path, data: dict[str, Any]) -> _Part:
-        shape = TableShape.from_dict(data["model_shape"])
-        dims = {k: getattr(shape, k) for k in ("embedding_dim", "rnn_units", "rnn_layers")}
-        check_shape(directory / data["folder"], dims, shape.vocab_sizes, shape.owners)
-        network = TableLSTM(shape)
-        network.load_state_dict(load_weights(directory / data["folder"]))
-        codec = TableCodec.from_dict(data["codec"])
-        return cls(data["columns"], data["conditioned"], codec, network, data["folder"])
 
 
 class TableSynthesizer:
@@ -200,7 +169,7 @@ class TableSynthesizer:
         self.clusters_: list[Cluster] = []
         self.invalid_examples_: list[str] = []
         self.generation_stats_: dict[str, int] = {}
-        self._parts: list[_Part] = []
+        self._parts: list[ClusterModel] = []
         self._validators: FieldValidators | None = None
         self._device = torch.device("cpu")
         self._n_training_records = 0
@@ -289,7 +258,7 @@ class TableSynthesizer:
             self._fallback = self._fit_fallback(
                 frame.iloc[train_rows].drop(columns=spelled).reset_index(drop=True), directory
             )
-            parts: list[_Part] = []
+            parts: list[ClusterModel] = []
             result = TrainingResult(stop_reason="not trained")
             write_json(
                 directory / PARAMS_FILE,
@@ -314,7 +283,7 @@ class TableSynthesizer:
             summary = training_summary(result, n_train, n_val, privacy)
             log_privacy(summary)
             summary.update(engine=self.engine, fallback_reason=self.fallback_reason_)
-            summary["column_kinds"] = _column_kinds(parts)
+            summary["column_kinds"] = column_kinds(parts)
             guard = self._learn_copy_guard(frame, parts, directory)  # held-out rows too
             summary["fallback_used"] = self.fallback_reason_ is not None
             write_json(directory / SUMMARY_FILE, summary)
@@ -340,7 +309,7 @@ class TableSynthesizer:
         epoch_callback: EpochCallback | None,
         show_progress: bool,
         executor: Executor | None = None,
-    ) -> tuple[list[_Part], TrainingResult]:
+    ) -> tuple[list[ClusterModel], TrainingResult]:
         """Train one LSTM per cluster; a failed run hands over to the fallback if allowed."""
         parts, results = [], []
         if executor is not None and len(clusters) == 1:
@@ -357,7 +326,7 @@ class TableSynthesizer:
                 directory / PARAMS_FILE,
                 self._model_params(table_format, parts, clusters, params, n),
             )
-            return parts, _combine(results)
+            return parts, combine_results(results)
         try:
             for index, cluster in enumerate(clusters):
                 part = self._new_part(frame, table_format, cluster, index, params)
@@ -396,12 +365,12 @@ class TableSynthesizer:
             )
             (directory / "weights.safetensors").unlink(missing_ok=True)
             return [], TrainingResult(stop_reason="failed")
-        return parts, _combine(results)
+        return parts, combine_results(results)
 
     def _train_side_by_side(
         self,
         executor: Executor,
-        parts: list[_Part],
+        parts: list[ClusterModel],
         frame: pd.DataFrame,
         split: tuple[np.ndarray, np.ndarray],
         params: Params,
@@ -444,11 +413,11 @@ class TableSynthesizer:
             )
 
     def _learn_copy_guard(
-        self, frame: pd.DataFrame, parts: list[_Part], directory: Path
+        self, frame: pd.DataFrame, parts: list[ClusterModel], directory: Path
     ) -> CopyGuard | None:
         """Digests of spelled columns' real values, held-out rows included (not under DP:
         rejecting exact training values is a use of raw data that ε does not cover)."""
-        names = [n for n, k in _column_kinds(parts).items() if k in CHAR_KINDS]
+        names = [n for n, k in column_kinds(parts).items() if k in CHAR_KINDS]
         if not names or self._private is not None:
             return None
         guard = CopyGuard.learn(frame, names)
@@ -504,19 +473,7 @@ class TableSynthesizer:
         return model
 
     def _plan(self, frame: pd.DataFrame, params: Params) -> list[Cluster]:
-        if frame.shape[1] <= params.field_cluster_size:
-            return [Cluster(list(frame.columns), [])]
-        if params.dp:  # correlations are raw-data facts: cut the schema order instead
-            return schema_order_clusters(
-                list(frame.columns), params.field_cluster_size, self.seed_fields
-            )
-        clusters = plan_clusters(
-            cramers_v_matrix(frame, seed=params.seed or 0),
-            params.field_cluster_size,
-            first=self.seed_fields,
-        )
-        log.info("%d columns split into %d clusters", frame.shape[1], len(clusters))
-        return clusters
+        return plan_column_clusters(frame, params, self.seed_fields)
 
     def _new_part(
         self,
@@ -525,39 +482,16 @@ class TableSynthesizer:
         cluster: Cluster,
         index: int,
         params: Params,
-    ) -> _Part:
+    ) -> ClusterModel:
         conditioned = self.seed_fields if index == 0 else cluster.anchors
-        rest = [c for c in cluster.columns if c not in conditioned]
-        order = conditioned + (
-            _model_order(frame, rest)
-            if self._private is None
-            else self._private.codec.order_by_vocabulary(rest)  # DP releases only
+        private = self._private.codec if self._private is not None else None
+        return new_cluster_model(
+            frame, table_format, cluster, conditioned, index, params, self.config.columns, private
         )
-        columns = [table_format.column(c) for c in order]
-        if self._private is None:
-            options = self.config.columns
-            codec = TableCodec.fit(
-                frame, columns, conditioned, None, requested_kinds(options), max_lengths(options)
-            )
-        else:  # each column's vocabulary was released once, with DP
-            codec = TableCodec([self._private.codec.field(c) for c in order], columns)
-        _log_kinds(codec)
-        weights = loss_weights(self.config.columns)
-        shape = TableShape(
-            tuple(codec.vocab_sizes),
-            params.embedding_dim,
-            params.rnn_units,
-            params.rnn_layers,
-            params.dropout_rate,
-            tuple(codec.tied),
-            tuple(codec.per_position(weights, 1.0)) if weights else (),
-        )
-        folder = "." if index == 0 else f"cluster_{index}"
-        return _Part(cluster.columns, conditioned, codec, TableLSTM(shape), folder)
 
     def _train_part(
         self,
-        part: _Part,
+        part: ClusterModel,
         frame: pd.DataFrame,
         split: tuple[np.ndarray, np.ndarray],
         directory: Path,
@@ -593,7 +527,7 @@ class TableSynthesizer:
         result = trainer.fit(list(rows[train_idx]), list(rows[val_idx]))
         if not private and result.stop_reason != "interrupted" and len(train_idx):
             own = gen_temps(self.config.columns)
-            _calibrate_text_ends(part, tokens[train_idx], params, device, own)
+            calibrate_text_ends(part, tokens[train_idx], params, device, own)
         return result
 
     def _check_seed_fields(self, table_format: TableFormat) -> None:
@@ -611,7 +545,7 @@ class TableSynthesizer:
     def _model_params(
         self,
         table_format: TableFormat,
-        parts: list[_Part],
+        parts: list[ClusterModel],
         clusters: list[Cluster],
         params: Params,
         n: int,
@@ -624,7 +558,7 @@ class TableSynthesizer:
             "table_format": table_format.to_dict(),
             "clusters": [c.to_dict() for c in clusters],
             "parts": [p.to_dict() for p in parts],
-            "column_kinds": _column_kinds(parts),
+            "column_kinds": column_kinds(parts),
             "n_records": n,
         }
 
@@ -647,7 +581,7 @@ class TableSynthesizer:
         if (directory / FALLBACK_DIR).is_dir():
             synth._fallback = StatisticalModel.load(directory / FALLBACK_DIR)
         synth.clusters_ = [Cluster(**c) for c in meta["clusters"]]
-        synth._parts = [_Part.load(directory, p) for p in meta["parts"]]
+        synth._parts = [ClusterModel.load(directory, p) for p in meta["parts"]]
         synth._validators = FieldValidators.from_dict(read_json(directory / VALIDATORS_FILE))
         if (directory / COPY_GUARD_FILE).exists():
             synth._copy_guard = CopyGuard.from_dict(read_json(directory / COPY_GUARD_FILE))
@@ -736,19 +670,19 @@ class TableSynthesizer:
             first_given(predict_batch_size, params.predict_batch_size), TABLE_SAMPLING_BATCH
         )
         run_seed = seed if seed is not None else params.seed
-        self.generation_stats_, self.invalid_examples_ = _new_stats(), []
+        self.generation_stats_, self.invalid_examples_ = new_stats(), []
         step = min(chunk_rows or wanted, CHUNK_ROWS)
         jobs = (
-            _ChunkJob(
+            ChunkJob(
                 index,
                 n,
                 self._chunk_seeds(seed_frame, rebalance, start, n, rng),
-                _chunk_seed(run_seed, index),
+                chunk_seed(run_seed, index),
                 temperature,
                 batch,
                 limit - self.generation_stats_["invalid"],
             )
-            for index, (start, n) in enumerate(_spans(wanted, step))
+            for index, (start, n) in enumerate(spans(wanted, step))
         )
         workers = self._workers(parallelism, wanted, math.ceil(wanted / step))
         if workers <= 1:
@@ -776,7 +710,7 @@ class TableSynthesizer:
         """The rows wanted, the seed rows and the rebalance of a run (the config's where
         not given): one row per seed row when there are seeds."""
         gen = self.config.generate
-        seed_frame = self._seed_frame(seeds if seeds is not None else gen.data_source)
+        seed_frame = self._seeds().frame(seeds if seeds is not None else gen.data_source)
         rebalance = rebalance if rebalance is not None else gen.rebalance
         if seed_frame is None:
             wanted = resolve_num_records(
@@ -792,7 +726,7 @@ class TableSynthesizer:
                 wanted,
                 num_records,
             )
-        self._warn_unseen_seeds(seed_frame)
+        self._seeds().warn_unseen(seed_frame)
         return wanted, seed_frame, rebalance
 
     def _chunk_seeds(
@@ -806,7 +740,10 @@ class TableSynthesizer:
         """The seed rows of the chunk of ``n`` rows from ``start``, if any."""
         if seed_frame is not None:
             return seed_frame.iloc[start : start + n].reset_index(drop=True)
-        return self._rebalance_seeds(rebalance, n, rng) if rebalance else None
+        return self._seeds().rebalanced(rebalance, n, rng) if rebalance else None
+
+    def _seeds(self) -> SeedFields:
+        return SeedFields(self.seed_fields, self._parts, self._fallback, self.config.params.seed)
 
     def _workers(self, parallelism: int | None, wanted: int, chunks: int) -> int:
         """Worker processes for a run (:func:`generation_workers`, with
@@ -817,8 +754,22 @@ class TableSynthesizer:
         workers = generation_workers(parallelism, wanted, PARALLEL_MIN_ROWS, threads)
         return max(min(workers, chunks), 1)
 
-    def _generate_chunk(self, job: _ChunkJob) -> pd.DataFrame:
-        run = _Run(self, job.temperature, job.batch, job.seed, job.max_invalid, job.rows)
+    def _generate_chunk(self, job: ChunkJob) -> pd.DataFrame:
+        assert self.table_format is not None
+        trained = TrainedTable(
+            self.config,
+            self.engine,
+            self.table_format,
+            self._parts,
+            self._fallback,
+            self._copy_guard,
+            self._validators,
+            self._device,
+            self.fallback_reason_,
+        )
+        run = GenerationRun(
+            trained, job.temperature, job.batch, job.seed, job.max_invalid, job.rows
+        )
         try:
             frame = run.generate(job.seeds)
         finally:
@@ -833,7 +784,7 @@ class TableSynthesizer:
             self._merge_stats(counts, run.examples)
         assert self.table_format is not None
         frame = frame[self.table_format.names].reset_index(drop=True)
-        frame = _restore_dtypes(frame, self.table_format.extra.get("dtypes", {}))
+        frame = restore_dtypes(frame, self.table_format.extra.get("dtypes", {}))
         state = self.table_format.extra.get("constraints")
         return Constraints(self.config.constraints, state).reverse(frame)
 
@@ -846,82 +797,6 @@ class TableSynthesizer:
             else:
                 stats[key] += value
         self.invalid_examples_ = (self.invalid_examples_ + examples)[:10]
-
-    def _warn_unseen_seeds(self, seeds: pd.DataFrame) -> None:
-        """Seed values the model never saw in training get a warning naming them."""
-        for column in seeds.columns:
-            if pd.api.types.is_numeric_dtype(seeds[column]):
-                continue  # numbers between seen ones are not "unseen"
-            try:
-                known, _ = self._value_counts(column)
-            except ConfigError:  # not categorical: any value may be new
-                continue
-            known_text = {str(v) for v in known}
-            unseen = sorted({str(v) for v in seeds[column].dropna()} - known_text)
-            if unseen:
-                log.warning(
-                    "seed column %r has values never seen in training: %s; the model has "
-                    "learned nothing about them, so their records follow the overall data",
-                    column,
-                    ", ".join(repr(v) for v in unseen[:5]) + (" …" if len(unseen) > 5 else ""),
-                )
-
-    def _seed_frame(self, seeds: pd.DataFrame | str | Path | None) -> pd.DataFrame | None:
-        if seeds is None:
-            return None
-        self._require_seed_task("to generate from seeds")
-        frame = seeds if isinstance(seeds, pd.DataFrame) else read_table(seeds)[0]
-        if sorted(frame.columns) != sorted(self.seed_fields):
-            raise DataError(
-                f"seed columns {list(frame.columns)} must be exactly the seed fields "
-                f"{self.seed_fields}"
-            )
-        if frame.empty:
-            raise DataError("the seeds file has no rows")
-        return frame.reset_index(drop=True)
-
-    def _require_seed_task(self, purpose: str) -> None:
-        if not self.seed_fields:
-            raise ConfigError(
-                f"this model was trained without a seed task; retrain with "
-                f"task: {{type: seed, attrs: {{fields: [...]}}}} {purpose}"
-            )
-
-    def _rebalance_seeds(
-        self, rebalance: dict[str, dict[Any, float]], wanted: int, rng: np.random.Generator
-    ) -> pd.DataFrame:
-        """Seed rows whose values of the rebalanced column have the requested shares."""
-        self._require_seed_task("with the rebalanced column among its fields")
-        problem = rebalance_problem(rebalance)
-        if problem:
-            raise ConfigError(problem)
-        ((column, shares),) = rebalance.items()
-        values, counts = self._value_counts(column)
-        values = _rebalanced_values(values, counts, shares, wanted, rng)
-        return pd.DataFrame({column: values})
-
-    def _value_counts(self, column: str) -> tuple[list[Any], np.ndarray]:
-        """A categorical seed field's values and their training frequencies (for amplify,
-        which keeps no vocabulary, as drawn from the statistical model)."""
-        bad = ConfigError(
-            f"rebalance column {column!r} must be a categorical seed field "
-            f"(seed fields: {self.seed_fields})"
-        )
-        if column not in self.seed_fields:
-            raise bad
-        if self._parts:
-            codec = next((f for f in self._parts[0].codec.fields if f.name == column), None)
-            if not isinstance(codec, CategoricalField):
-                raise bad
-            return list(codec.values), np.asarray(codec.counts, dtype=float)
-        assert self._fallback is not None
-        drawn = self._fallback.generate(REBALANCE_POOL, seed=self.config.params.seed)[column]
-        counts = drawn.value_counts(dropna=True)
-        return list(counts.index), counts.to_numpy(dtype=float)
-
-
-# Rows drawn from the statistical model to estimate value shares for amplify's rebalance.
-REBALANCE_POOL = 2000
 
 
 def cluster_budget(params: Params, start: float, clusters: int, cpus: float) -> float | None:
@@ -937,9 +812,9 @@ def _train_cluster_task(
     frame: pd.DataFrame,
     split: tuple[np.ndarray, np.ndarray],
     params: Params,
-    part: _Part,
+    part: ClusterModel,
     index: int,
-) -> tuple[dict[str, bytes], _Part, TrainingResult]:
+) -> tuple[dict[str, bytes], ClusterModel, TrainingResult]:
     """An executor's task: one column cluster's files (as a run here writes them under the
     model dir), its trained part and its training result. ``params`` carry the task's
     share of the cap."""
@@ -953,239 +828,6 @@ def _train_cluster_task(
         return folder_files(root), part, result
 
 
-def _sampler(part: _Part, device: torch.device, own: dict[str, float]) -> TableSampler:
-    """The sampler of one cluster's network (``own``: per-column gen_temp)."""
-    codec = part.codec
-    temperatures = codec.per_position(own, None)
-    return TableSampler(part.network, device, codec.banned, codec.ends, temperatures, codec.shifts)
-
-
-def _calibrate_text_ends(
-    part: _Part, tokens: np.ndarray, params: Params, device: torch.device, own: dict[str, float]
-) -> None:
-    """Shift each text column's ``<end>`` logit per character position so that lengths
-    sampled from the network follow the training values' (``StringField.end_bias``): a
-    per-character end decision errs a little at every character and the errors compound
-    (Adult + a fortunes-like note column: length accuracy 0.90-0.94 over four runs)."""
-    texts = [
-        (part.codec.positions([f.name])[0], f)
-        for f in part.codec.fields
-        if isinstance(f, StringField) and f.kind == "text"
-    ]
-    if not texts or not len(tokens):
-        return
-    positions = max(f.max_length for _, f in texts)
-
-    def rates(drawn: np.ndarray) -> dict[str, Rates]:
-        return {
-            f.name: end_rates(f.lengths(drawn[:, lo : lo + f.max_length]), positions)
-            for lo, f in texts
-        }
-
-    real = rates(tokens)
-    n = min(TEXT_CALIBRATION_ROWS, len(tokens))
-
-    def sample(shifts: dict[str, list[float]], seed: int) -> dict[str, Rates]:
-        for _, f in texts:
-            f.end_bias = shifts[f.name][: f.max_length]
-        generator = torch.Generator(device=device)
-        generator.manual_seed(seed)
-        drawn = _sampler(part, device, own).sample(n, n, params.gen_temp, generator)
-        return rates(drawn)
-
-    biases = calibrated_biases(sample, real, positions, first_given(params.seed, 0))
-    for _, f in texts:
-        f.end_bias = biases[f.name][: f.max_length]
-    names = [f.name for _, f in texts]
-    log.info("text columns %s: lengths calibrated on %d sampled rows", names, n)
-
-
-class _Run:
-    """One generation call: sample, decode, validate, and retry until enough valid rows."""
-
-    def __init__(
-        self,
-        synth: TableSynthesizer,
-        temperature: float,
-        batch: int,
-        seed: int | None,
-        max_invalid: int,
-        wanted: int,
-    ) -> None:
-        self.synth = synth
-        own = gen_temps(synth.config.columns)
-        self.samplers = [_sampler(p, synth._device, own) for p in synth._parts]
-        self.temperature, self.batch = temperature, batch
-        self.generator = torch.Generator(device=synth._device)
-        self.generator.manual_seed(seed if seed is not None else int(torch.seed() % 2**62))
-        self.rng = np.random.default_rng(seed)
-        self.max_invalid, self.wanted = max_invalid, wanted
-        self.valid = self.invalid = 0
-        self.examples: list[str] = []
-        self.seed = seed
-        self.fallback_records = 0
-        self.copies_resampled = self.copies_kept = 0
-        # Identifiers are unique in the output too: values handed out so far.
-        self._issued: dict[str, set[str]] = {
-            name: set()
-            for name, kind in _column_kinds(synth._parts).items()
-            if kind == "identifier"
-        }
-        # A failed LSTM training left only the fallback: every row comes from it, and why.
-        lstm_failed = synth.engine == "lstm" and not synth._parts
-        self.fallback_reason = synth.fallback_reason_ if lstm_failed else None
-        self._done = pd.DataFrame()
-
-    def generate(self, seeds: pd.DataFrame | None) -> pd.DataFrame:
-        """All wanted rows: from the LSTM, or the statistical model when it must take over."""
-        kept: list[pd.DataFrame] = []
-        pending = np.arange(self.wanted)
-        use_lstm = bool(self.synth._parts) and self.synth.engine == "lstm"
-        try:
-            if use_lstm:
-                with ThreadGovernor(
-                    self.synth.config.params.threads, "generation", wait=False, level=logging.DEBUG
-                ) as self.threads:
-                    kept.append(self._collect(seeds, pending, self._draw))
-                return pd.concat(kept).sort_index()
-        except TooManyInvalidError as exc:
-            if self.synth._fallback is None or not self.synth.config.fallback.allow:
-                raise
-            self.fallback_reason = f"LSTM output exceeded max_invalid ({exc})"
-            log.warning(
-                "%s; the statistical fallback model generates the rest", self.fallback_reason
-            )
-            kept.append(self._done)
-            pending = np.setdiff1d(pending, self._done.index)
-            self.invalid = 0
-        before = self.valid
-        kept.append(self._collect(seeds, pending, self._draw_statistical))
-        self.fallback_records = self.valid - before
-        return pd.concat(kept).sort_index()
-
-    def _collect(
-        self,
-        seeds: pd.DataFrame | None,
-        pending: np.ndarray,
-        draw: Callable[[int, pd.DataFrame | None], pd.DataFrame],
-    ) -> pd.DataFrame:
-        """Valid rows for the ``pending`` slots; ``self._done`` holds them even on failure."""
-        self._done = pd.DataFrame()
-        fields = list(seeds.columns) if seeds is not None else []
-        kept: list[pd.DataFrame] = []
-        while len(pending):
-            rows = seeds.iloc[pending].reset_index(drop=True) if seeds is not None else None
-            n = len(pending) if seeds is not None else math.ceil(len(pending) * 1.05) + 8
-            frame = draw(n, rows)
-            for name in fields:  # seed values come back exactly as given
-                frame[name] = _cast_like(rows[name].to_numpy(), frame[name])
-            ok = self._check(frame, skip=fields)
-            ok = ok & self._novel(frame.drop(columns=fields), ok)  # seeds are the user's
-            good = frame[ok].head(len(pending))
-            good.index = pending[: len(good)] if seeds is None else pending[ok]
-            kept.append(good)
-            self._done = pd.concat(kept)
-            self.valid += len(good)
-            pending = np.setdiff1d(pending, good.index)
-        return pd.concat(kept) if kept else pd.DataFrame()
-
-    def _draw_statistical(self, n: int, seeds: pd.DataFrame | None) -> pd.DataFrame:
-        model = self.synth._fallback
-        assert model is not None
-        self.seed = None if self.seed is None else self.seed + 1
-        frame = model.generate(n, conditions=seeds, seed=self.seed)
-        assert self.synth.table_format is not None
-        for name in self.synth.table_format.names:  # spelled columns: not in the fallback
-            if name not in frame:
-                frame[name] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
-        return frame
-
-    def _draw(self, n: int, seeds: pd.DataFrame | None) -> pd.DataFrame:
-        """Rows from every part in turn; each later part is forced to its anchors' values."""
-        frame: pd.DataFrame | None = None
-        self.threads.tick()
-        for part, sampler in zip(self.synth._parts, self.samplers, strict=True):
-            given = seeds if frame is None else frame[part.conditioned]
-            forced = None
-            if given is not None and len(given.columns):
-                forced = np.full((n, len(part.codec.vocab_sizes)), -1, dtype=np.int64)
-                columns = list(given.columns)
-                forced[:, part.codec.positions(columns)] = part.codec.encode(given, seeds=True)
-            tokens = sampler.sample(n, self.batch, self.temperature, self.generator, forced)
-            decoded = part.codec.decode(tokens, self.rng)[part.columns]
-            frame = decoded if frame is None else frame.join(decoded)
-        assert frame is not None
-        return frame
-
-    def _novel(self, frame: pd.DataFrame, ok: np.ndarray) -> np.ndarray:
-        """Rows whose spelled values are new: not a training value (copy guard) and, for
-        identifiers, not already issued. Up to COPY_RESAMPLE_FACTOR × wanted rows are
-        rejected (drawn again); after that copies are kept and counted."""
-        guard = self.synth._copy_guard
-        copied = np.zeros(len(frame), dtype=bool)
-        if guard is not None:
-            for hits in guard.copies(frame).values():
-                copied |= hits
-        for name, issued in self._issued.items():
-            if name in frame:
-                values = frame[name].astype(object)
-                copied |= (values.duplicated() & values.notna()).to_numpy()
-                copied |= values.isin(issued).to_numpy()
-        copied &= ok
-        room = COPY_RESAMPLE_FACTOR * self.wanted - self.copies_resampled
-        rejected = int(copied.sum())
-        if rejected <= room:
-            self.copies_resampled += rejected
-            keep = ~copied
-        else:
-            self.copies_kept += rejected
-            keep = np.ones(len(frame), dtype=bool)
-        for name, issued in self._issued.items():
-            if name in frame:
-                issued.update(frame[name][ok & keep].dropna().astype(str))
-        return keep
-
-    def _check(self, frame: pd.DataFrame, skip: list[str]) -> np.ndarray:
-        validators = self.synth._validators
-        if validators is None:
-            return np.ones(len(frame), dtype=bool)
-        explanations = validators.check_frame(frame.drop(columns=skip))
-        ok = explanations.isna().to_numpy()
-        bad = explanations[~ok]
-        self.invalid += len(bad)
-        self.examples = (self.examples + bad.astype(str).tolist())[:10]
-        if self.invalid > self.max_invalid:
-            raise TooManyInvalidError(self.valid, self.invalid, self.max_invalid, self.wanted)
-        return ok
-
-
-@dataclass(frozen=True)
-class _ChunkJob:
-    """One chunk of a generation run: everything a worker process needs to make it."""
-
-    index: int
-    rows: int
-    seeds: pd.DataFrame | None
-    seed: int | None
-    temperature: float
-    batch: int
-    max_invalid: int
-
-
-def _spans(total: int, step: int) -> Iterator[tuple[int, int]]:
-    """(start, rows) of consecutive chunks of at most ``step`` rows covering ``total``."""
-    for start in range(0, total, step):
-        yield start, min(step, total - start)
-
-
-def _new_stats() -> dict[str, Any]:
-    stats: dict[str, Any] = dict.fromkeys(
-        ("valid", "invalid", "fallback_records", "copies_resampled", "copies_kept"), 0
-    )
-    stats["fallback_reason"] = None
-    return stats
-
-
 _WORKER_SYNTH: TableSynthesizer | None = None
 
 
@@ -1194,11 +836,11 @@ def _init_worker(model_dir: str) -> None:
     _WORKER_SYNTH = TableSynthesizer.load(model_dir, device="cpu")
 
 
-def _worker_chunk(job: _ChunkJob) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
+def _worker_chunk(job: ChunkJob) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
     """A chunk made in a worker, with its counts and invalid examples."""
     synth = _WORKER_SYNTH
     assert synth is not None, "worker was not initialised"
-    synth.generation_stats_, synth.invalid_examples_ = _new_stats(), []
+    synth.generation_stats_, synth.invalid_examples_ = new_stats(), []
     frame = synth._generate_chunk(job)
     return frame, synth.generation_stats_, synth.invalid_examples_
 
@@ -1216,89 +858,3 @@ def _check_table_size(rows: int, force: bool, log_warning: Callable[[str], None]
             f"the table has only {rows} rows: the synthetic records may copy real ones; "
             "check the report's privacy findings before sharing them"
         )
-
-
-def _chunk_seed(seed: int | None, index: int) -> int | None:
-    """The first chunk keeps the seed (one-chunk runs stay as before); later ones derive."""
-    if seed is None or index == 0:
-        return seed
-    return int(np.random.SeedSequence([seed, index]).generate_state(1, np.uint64)[0] >> 1)
-
-
-def _rebalanced_values(
-    known: list[Any],
-    frequencies: np.ndarray,
-    shares: dict[Any, float],
-    wanted: int,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    counts = {value: round(share * wanted) for value, share in shares.items()}
-    others = [v for v in known if v not in shares]
-    weights = np.array([frequencies[known.index(v)] for v in others], dtype=float)
-    rest = wanted - sum(counts.values())
-    if rest > 0 and not others:
-        raise ConfigError("rebalance shares must sum to 1 when they name every value")
-    values = [v for value, count in counts.items() for v in [value] * count]
-    if rest > 0:
-        values += list(rng.choice(np.array(others, dtype=object), rest, p=weights / weights.sum()))
-    values = np.array(values[:wanted], dtype=object)
-    rng.shuffle(values)
-    return values
-
-
-def _combine(results: list[TrainingResult]) -> TrainingResult:
-    """One result for several parts: the first part's history, summed time and tokens."""
-    combined = replace(results[0])
-    combined.seconds = sum(r.seconds for r in results)
-    combined.tokens_trained = sum(r.tokens_trained for r in results)
-    reasons = {r.stop_reason for r in results}
-    combined.stop_reason = "interrupted" if "interrupted" in reasons else results[-1].stop_reason
-    return combined
-
-
-def _column_kinds(parts: list[_Part]) -> dict[str, str]:
-    """Each learned column's kind (a conditioned column counts where it is generated)."""
-    kinds: dict[str, str] = {}
-    for part in parts:
-        found = part.codec.kinds
-        kinds.update({c: found[c] for c in part.columns if c in found})
-    return kinds
-
-
-def _log_kinds(codec: TableCodec) -> None:
-    kinds = codec.kinds
-    log.info(
-        "column kinds: %s (text columns with more than %d distinct values, ≥ %.0f%% of them "
-        "distinct, or with ≥ %d distinct values, ≥ %.0f%% of them distinct, are spelled "
-        "character by character: text when they average ≥ %d characters; set "
-        "columns.<name>.kind to choose)",
-        ", ".join(f"{n}={k}" for n, k in kinds.items()),
-        STRING_MIN_DISTINCT,
-        100 * STRING_MIN_UNIQUE_SHARE,
-        SMALL_UNIQUE_MIN_DISTINCT,
-        100 * SMALL_UNIQUE_SHARE,
-        TEXT_MIN_MEAN_LENGTH,
-    )
-
-
-def _model_order(frame: pd.DataFrame, columns: list[str]) -> list[str]:
-    """Columns with few distinct values first. A near-unique column (a weight, an amount)
-    early in the row would let the network memorise rows by it; last, it cannot."""
-    distinct = {c: frame[c].nunique(dropna=False) for c in columns}
-    return sorted(columns, key=lambda c: distinct[c])
-
-
-def _cast_like(values: np.ndarray, like: pd.Series) -> pd.Series:
-    """Seed values in the generated column's dtype when they fit it, else as given."""
-    try:
-        return pd.Series(values, index=like.index).astype(like.dtype)
-    except (TypeError, ValueError):
-        return pd.Series(values, index=like.index, dtype=object)
-
-
-def _restore_dtypes(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
-    """Give each column the dtype it had in training (seed values that do not fit stay)."""
-    for name, dtype in dtypes.items():
-        with contextlib.suppress(TypeError, ValueError):
-            frame[name] = frame[name].astype(dtype)
-    return frame
