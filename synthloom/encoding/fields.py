@@ -14,6 +14,10 @@ the whole row and, under DP, trained by the same private optimizer and accountan
 second model to compose; its cost is one row step per character. Its own settings are its
 weight in the row loss and its sampling temperature (``columns.<name>.loss_weight`` and
 ``gen_temp``), not a second model's epochs and batch sizes.
+
+Why one module of this length: the field kinds share one interface (fit, encode, decode,
+to_dict) and one choice of kind (:func:`decide_kind`); the table codec over them is here
+too, since it is their only user.
 """
 
 from __future__ import annotations

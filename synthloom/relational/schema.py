@@ -12,6 +12,9 @@ Rules (each broken one is a :class:`ConfigError` naming the problem and the fix)
 * keys may be composite (``Teams (yearID, teamID)``); a table may have several parents.
   The first parent that is synthesized (or ``parent:`` in the config) is the one whose
   children the table is modelled as; the others are matched afterwards.
+
+Why one module of this length: every rule above reads the same tables and keys, and a
+reader checking one rule needs the others at hand.
 """
 
 from __future__ import annotations

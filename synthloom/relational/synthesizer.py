@@ -11,6 +11,11 @@ their own count models; references into original (lookup) tables are learned as
 ordinary categorical values of the child. Keys are never learned: new values are made
 for them after generation and integrity is checked before anything is returned or
 written.
+
+Why one module of this length: planning, per-table training, key assignment and
+generation all walk the same :class:`TablePlan` in schema order. What stands apart is
+beside it: how a child sees its parents (:mod:`.context`), keys (:mod:`.keys`), the schema
+rules (:mod:`.schema`), sources and destinations, the report.
 """
 
 from __future__ import annotations
@@ -47,15 +52,29 @@ from synthloom.relational.config import (
     load_relational_config,
     parse_relational_config,
 )
+from synthloom.relational.context import (
+    COUNT,
+    PARENT,
+    SIBLING_INDEX,
+    SIBLINGS,
+    context_candidates,
+    like,
+    lookup_columns,
+    lookup_values,
+    lookups_as_text,
+    parent_context,
+    reference_slots,
+    sibling_index,
+    usable_context,
+    with_context,
+)
 from synthloom.relational.keys import (
     IntegrityReport,
     copy_key,
     learn_key_shape,
-    matched_slots,
     new_key_values,
     require_integrity,
     self_reference_order,
-    slots_from_counts,
 )
 from synthloom.relational.schema import (
     ForeignKey,
@@ -79,12 +98,6 @@ DATA_KIND = "relational"
 STATUS_FILE = "status.json"
 GENERATION_STATUS_FILE = "generation_status.json"
 COMPLEXITY_FILE = "complexity.json"
-COUNT = "__n_children"
-SIBLING_INDEX = "__sibling_index"
-SIBLINGS = "__siblings"
-PARENT = "__parent__"
-# A parent column with more distinct texts than this is not used as context.
-MAX_CONTEXT_LEVELS = 100
 
 
 @dataclass
@@ -166,12 +179,18 @@ class RelationalSynthesizer:
         config_dir: Path | None = None,
         on_assessment: Callable[[Assessment], None] | None = None,
         executor: Executor | None = None,
+        ray: str | None = None,
     ) -> RelationalSynthesizer:
         """Read ``source``, check the schema, assess, train every table; save the model.
 
         ``executor`` (for example :class:`synthloom.scale.RayExecutor`) trains the tables
         as tasks side by side, a wide table's column clusters as tasks of their own; else
         one after another here."""
+        if ray is not None:  # the keyword before executors; scale/ sits above this module
+            raise ConfigError(
+                "fit(ray=...) is now fit(executor=RayExecutor(address)), with "
+                "from synthloom.scale import RayExecutor"
+            )
         config = self.config
         with training_dir(model_dir, overwrite) as directory:
             timeline = Timeline(directory / STATUS_FILE, progress)
@@ -304,7 +323,7 @@ class RelationalSynthesizer:
                     f"parent {fk.parent}; choose among {parent.data_columns}"
                 )
             return list(wanted)
-        candidates = _context_candidates(frames[fk.parent], parent)
+        candidates = context_candidates(frames[fk.parent], parent)
         size = self.config.context_size_for(self._sequential(table.name))
         if not candidates or size == 0:
             return []
@@ -339,7 +358,7 @@ class RelationalSynthesizer:
         parent = frames[fk.parent]
         keys = set(fk.parent_columns)
         columns = [c for c in parent.columns if c not in keys]
-        candidates = [c for c in columns if _usable_context(parent[c])]
+        candidates = [c for c in columns if usable_context(parent[c])]
         size = self.config.context_size_for(sequential=False)
         if not candidates or size == 0:
             return []
@@ -407,10 +426,10 @@ class RelationalSynthesizer:
             assert fk is not None and plan.folder is not None
             self._train_sequences(schema, plan, fk, frames, directory / plan.folder)
         elif plan.folder is not None:
-            lookups = _lookup_columns(schema, table)
-            training = _lookups_as_text(frame[table.data_columns].reset_index(drop=True), lookups)
+            lookups = lookup_columns(schema, table)
+            training = lookups_as_text(frame[table.data_columns].reset_index(drop=True), lookups)
             if fk is not None:
-                training = _with_context(training, frame, frames[fk.parent], fk, plan.context)
+                training = with_context(training, frame, frames[fk.parent], fk, plan.context)
             engine = self.config.engine_for(plan.name)
             seeds = plan.seed_fields
             if fk is None and self.config.generate.rebalance:  # the root: seed field to rebalance
@@ -463,7 +482,7 @@ class RelationalSynthesizer:
         table = schema.tables[plan.name]
         frame, parent = frames[plan.name], frames[fk.parent]
         learned = [c for c in table.data_columns if c not in plan.keep]
-        context = _parent_context(parent, plan.context)
+        context = parent_context(parent, plan.context)
         conf = self.config.table(plan.name)
         dropped = [c for c in conf.order_by if c not in learned]
         if dropped:
@@ -471,7 +490,7 @@ class RelationalSynthesizer:
                 f"tables.{plan.name}.order_by: {dropped} are not learned columns of "
                 f"{plan.name} (keys and kept columns cannot order it); choose among {learned}"
             )
-        lookups = _lookup_columns(schema, table)
+        lookups = lookup_columns(schema, table)
         sections = self._sections(plan.name, lookups=lookups)
         sections["time_series"] = {
             "order_by": conf.order_by,
@@ -479,7 +498,7 @@ class RelationalSynthesizer:
         }
         synth = SequenceSynthesizer(validate_config(SyntheticsConfig, sections))
         synth.fit(
-            _lookups_as_text(frame[learned].reset_index(drop=True), lookups),
+            lookups_as_text(frame[learned].reset_index(drop=True), lookups),
             folder,
             entity=parent_positions(parent, fk, frame),
             context=context,
@@ -747,7 +766,7 @@ class RelationalSynthesizer:
             seeds = pd.DataFrame(
                 {PARENT + c: parent[c].to_numpy()[positions] for c in plan.context}
             )
-            seeds[SIBLING_INDEX] = _sibling_index(positions)
+            seeds[SIBLING_INDEX] = sibling_index(positions)
             seeds[SIBLINGS] = counts[positions]
         if plan.keep:
             real = self._keep[name]
@@ -759,12 +778,12 @@ class RelationalSynthesizer:
         else:
             rows = self._rows(plan, seeds, n, seed)
         frame = pd.DataFrame(index=range(n))
-        lookups = _lookup_columns(self.schema, table)
+        lookups = lookup_columns(self.schema, table)
         for column in table.data_columns:
             frame[column] = rows[column].to_numpy() if n else pd.Series(dtype=object)
             if column in lookups:
-                frame[column] = _lookup_values(frame[column], plan.dtypes.get(column))
-            frame[column] = _like(frame[column], plan.dtypes.get(column))
+                frame[column] = lookup_values(frame[column], plan.dtypes.get(column))
+            frame[column] = like(frame[column], plan.dtypes.get(column))
         if fk is not None:
             assert positions is not None
             copy_key(frame, fk, tables[fk.parent], positions)
@@ -774,7 +793,7 @@ class RelationalSynthesizer:
             count_plan = plan.counts[other.name]
             parent = tables[other.parent]
             capacities = self._counts(count_plan, parent, seed) if len(parent) else np.zeros(0)
-            slots = _matched_slots(frame, other, self.schema, parent, capacities, rng)
+            slots = reference_slots(frame, other, self.schema, parent, capacities, rng)
             nulls = rng.random(n) < count_plan.null_share
             copy_key(frame, other, parent, np.where(nulls, -1, slots))
         references = {k: v for k, v in plan.self_refs.items()}
@@ -793,7 +812,7 @@ class RelationalSynthesizer:
         self, plan: TablePlan, parent: pd.DataFrame, seed: int | None
     ) -> tuple[pd.DataFrame, np.ndarray]:
         """The rows of every generated parent's sequence, and each row's parent position."""
-        context = _parent_context(parent, plan.context)
+        context = parent_context(parent, plan.context)
         if len(parent) == 0:
             return pd.DataFrame(), np.zeros(0, dtype=np.int64)
         batch = self._sampling["predict_batch_size"]
@@ -870,38 +889,6 @@ def read_database(
 # ------------------------------------------------------------------------------ helpers
 
 
-def _parent_context(parent: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """One row per parent row with its context columns (``__parent__`` names); as many
-    rows as the parent even when no column is chosen."""
-    context = pd.DataFrame({PARENT + c: parent[c].to_numpy() for c in columns})
-    context.index = pd.RangeIndex(len(parent))
-    return context
-
-
-def _lookup_columns(schema: Schema, table: TableSchema) -> list[str]:
-    """The child's columns that reference an original (lookup) table."""
-    return [
-        c for fk in table.foreign_keys if is_lookup_reference(schema.tables, fk) for c in fk.columns
-    ]
-
-
-def _lookups_as_text(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Lookup references as text, so every engine learns them as categories (a number
-    drawn between two keys would point to no row)."""
-    for column in columns:
-        values = frame[column]
-        frame[column] = values.astype(object).where(values.isna(), values.astype(str))
-    return frame
-
-
-def _lookup_values(series: pd.Series, dtype: str | None) -> pd.Series:
-    """Generated lookup references (text) back as the key's numbers when it has them."""
-    if dtype is None or not any(t in dtype.lower() for t in ("int", "float")):
-        return series
-    numbers = pd.to_numeric(series, errors="coerce")
-    return numbers.astype("Int64") if "int" in dtype.lower() else numbers
-
-
 def _folder(kind: str, name: str, suffix: str = "") -> str:
     return f"{kind}/{safe_file_name(name)}{suffix}"
 
@@ -918,73 +905,10 @@ def _publish_released_rows(plan: TablePlan, folder: Path) -> None:
     plan.rows = int(read_json(folder / SUMMARY_FILE)["training_records"])
 
 
-def _matched_slots(
-    frame: pd.DataFrame,
-    fk: ForeignKey,
-    schema: Schema,
-    parent: pd.DataFrame,
-    capacities: np.ndarray,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Parent rows for a second parent, matching the parts of its key the child learned."""
-    parts = set(schema.tables[fk.parent].learned_keys)
-    pairs = [(c, p) for c, p in zip(fk.columns, fk.parent_columns, strict=True) if p in parts]
-    if not pairs or len(parent) == 0:
-        return slots_from_counts(capacities, len(frame), rng)
-    return matched_slots(
-        frame[[c for c, _ in pairs]], parent[[p for _, p in pairs]], capacities, rng
-    )
-
-
-def _sibling_index(positions: np.ndarray) -> np.ndarray:
-    series = pd.Series(positions)
-    return series.groupby(series).cumcount().to_numpy()
-
-
-def _with_context(
-    training: pd.DataFrame,
-    child: pd.DataFrame,
-    parent: pd.DataFrame,
-    fk: ForeignKey,
-    context: list[str],
-) -> pd.DataFrame:
-    """The child's columns plus its parent's context columns and its place among siblings."""
-    positions = parent_positions(parent, fk, child)
-    linked = positions >= 0  # all are, but for rows _drop_orphans already counted
-    training = training[linked].reset_index(drop=True)
-    positions = positions[linked]
-    columns = {PARENT + c: parent[c].to_numpy()[positions] for c in context}
-    extra = pd.DataFrame(columns, index=training.index)
-    extra[SIBLING_INDEX] = _sibling_index(positions)
-    extra[SIBLINGS] = np.bincount(positions, minlength=len(parent))[positions]
-    return pd.concat([extra, training], axis=1)
-
-
-def _context_candidates(frame: pd.DataFrame, table: TableSchema) -> list[str]:
-    return [c for c in table.data_columns if _usable_context(frame[c])]
-
-
-def _usable_context(series: pd.Series) -> bool:
-    if series.isna().all():
-        return False
-    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
-        return True
-    return series.nunique() <= MAX_CONTEXT_LEVELS
-
-
 def _own_columns_warning(message: str) -> None:
     """Data-check warnings, less those about parent columns (reported with the parent)."""
     if f"'{PARENT}" not in message:
         log.warning("%s", message)
-
-
-def _like(series: pd.Series, dtype: str | None) -> pd.Series:
-    if dtype is None:
-        return series
-    try:
-        return series.astype(dtype)
-    except (TypeError, ValueError):
-        return series
 
 
 def _stop_if_interrupted(synth: TableSynthesizer, table: str) -> None:

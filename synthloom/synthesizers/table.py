@@ -194,6 +194,7 @@ class TableSynthesizer:
         log_warning: Callable[[str], None] = log.warning,
         force: bool = False,
         executor: Executor | None = None,
+        ray: str | None = None,
     ) -> TableSynthesizer:
         """Check, encode and train on ``data``; write the model into ``model_dir``.
 
@@ -203,6 +204,11 @@ class TableSynthesizer:
         than ``field_cluster_size`` as tasks side by side (a table of one cluster trains
         here); it is refused under ``dp: true`` and for the amplify engine.
         """
+        if ray is not None:  # the keyword before executors; scale/ sits above this module
+            raise ConfigError(
+                "fit(ray=...) is now fit(executor=RayExecutor(address)), with "
+                "from synthloom.scale import RayExecutor"
+            )
         self._check_executor(executor)
         frame, table_format = read_frame(data, self.config.params.field_delimiter)
         frame, table_format = apply_treatments(frame, table_format, self.config.columns)

@@ -15,6 +15,9 @@ Each column gets rules from its training values (see :class:`FieldRules`):
 
 The rules are plain data (``validators.json``). Checking is vectorised: each column is factorised
 and the rules run once per distinct value, so checking costs little even for wide batches.
+
+Why one module of this length: the rules are learned, saved and checked in one pass per
+column, and each rule's three parts read best side by side.
 """
 
 from __future__ import annotations
