@@ -3,7 +3,8 @@
 Usage: python benchmarks/adult.py [--time-cap 120] [--records 5000] [--validation-split 0.2]
                                   [--set PARAM=VALUE ...] [--data TABLE [--drop COLS]]
 Prints train seconds, generated records/s, valid share, TVD accuracy, C2ST AUC (a
-classifier telling holdout rows from synthetic ones; 0.5 is best) and DCR share.
+classifier telling holdout rows from synthetic ones; 0.5 is best), DCR share and the
+membership-inference attack's AUC and ε lower bound (docs/METRICS.md).
 
 TVD accuracy is printed twice. As mostlyai-qa defines it, synthetic rows are scored
 against the *training* rows, next to its reference ("overall_max"): a same-sized holdout
@@ -27,7 +28,9 @@ import pandas as pd
 import yaml
 
 from synthloom.io.tables import read_table
+from synthloom.report.attacks import membership_attack
 from synthloom.report.metrics import dcr, discriminator_auc, tvd_accuracy
+from synthloom.report.privacy import knn_privacy
 from synthloom.synthesizers.table import TableSynthesizer
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "tabular"
@@ -125,6 +128,14 @@ def main() -> None:
     auc = discriminator_auc(holdout, synthetic)
     print(f"c2st_auc: {auc:.3f} (gradient boosting, holdout vs synthetic, 5-fold)")
     print(f"dcr_share: {privacy.dcr_share:.3f} (exact copies {privacy.exact_copy_share:.4f})")
+    knn = knn_privacy(train, synthetic, holdout, list(train.columns), 10_000, 0)
+    attack = membership_attack(knn.member_d_synthetic, knn.non_member_d_synthetic)
+    assert attack is not None
+    print(
+        f"membership_inference_auc: {attack.auc:.3f} (95% {attack.auc_low:.3f}-"
+        f"{attack.auc_high:.3f}; {attack.n_members:,} members, distance attack); "
+        f"epsilon_lower_bound: {attack.epsilon_lower_bound:.2f} at delta 0"
+    )
     if args.reference:
         sample = train.sample(args.records, random_state=0)
         ceiling = tvd_accuracy(holdout, sample).overall

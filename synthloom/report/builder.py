@@ -14,6 +14,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from synthloom.errors import DataError
+from synthloom.report.attacks import membership_attack
 from synthloom.report.correlations import (
     Association,
     association_matrix,
@@ -121,6 +122,14 @@ def _compute(inputs: ReportInputs, options: ReportOptions) -> Findings:
         phiks = [phik_matrix(f, phik_columns, coders) for f in phik_frames]
     with _timed("k-NN privacy"):
         privacy = knn_privacy(real, synthetic, holdout, knn_columns, options.max_rows_knn, seed)
+    with _timed("membership attack"):
+        membership = None
+        if privacy.member_d_synthetic is not None and privacy.non_member_d_synthetic is not None:
+            membership = membership_attack(
+                privacy.member_d_synthetic,
+                privacy.non_member_d_synthetic,
+                options.dp_delta or 0.0,
+            )
     with _timed("verbatim values"):
         copies = value_copies(real, synthetic, holdout, inputs.columns, seed)
     with _timed("ML utility"):
@@ -149,6 +158,7 @@ def _compute(inputs: ReportInputs, options: ReportOptions) -> Findings:
         phik_real=phiks[0],
         phik_synthetic=phiks[1],
         privacy=privacy,
+        membership=membership,
         verdict=privacy_verdict(privacy, copies),
         utility=utility,
         utility_note=utility_note,
@@ -244,6 +254,9 @@ def scores_dict(f: Findings) -> dict[str, Any]:
         },
         "privacy": {
             **f.privacy.to_dict(),
+            "membership_inference": None if f.membership is None else f.membership.to_dict(),
+            "claimed_epsilon": f.options.dp_epsilon,
+            "claimed_delta": f.options.dp_delta,
             "value_copies": [c.to_dict() for c in f.value_copies],
             "verdict": verdict,
         },

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from synthloom.errors import DataError
-from synthloom.io.model_dir import HOLDOUT_FILE, read_json, require_model_dir
+from synthloom.io.model_dir import HOLDOUT_FILE, SUMMARY_FILE, read_json, require_model_dir
 from synthloom.io.tables import read_table
 
 
@@ -40,3 +40,14 @@ def training_and_holdout(
     held_out = frame.index.isin(rows)
     holdout = frame[held_out].reset_index(drop=True) if rows else None
     return frame[~held_out].reset_index(drop=True), holdout
+
+
+def dp_claim(model_dir: str | Path) -> dict[str, float]:
+    """A DP model's claimed ε and δ (its training summary's totals), as report options;
+    empty for a model trained without DP."""
+    summary_path = require_model_dir(model_dir) / SUMMARY_FILE
+    summary = read_json(summary_path) if summary_path.exists() else {}
+    privacy = summary.get("privacy") or {}
+    if privacy.get("epsilon") is None:
+        return {}
+    return {"dp_epsilon": float(privacy["epsilon"]), "dp_delta": float(privacy["delta"])}

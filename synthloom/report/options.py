@@ -54,6 +54,8 @@ class ReportOptions:
             other down badly when they share a few busy cores.
         title: heading of the HTML and PDF report.
         series: for a time-series table, its entity column and order (sequence metrics).
+        dp_epsilon, dp_delta: a DP model's claimed ε and δ, shown beside the privacy loss
+            the membership attack proves (δ also enters that bound; 0 when not given).
     """
 
     max_columns_univariate: int = 60
@@ -69,11 +71,13 @@ class ReportOptions:
     threads: int = 1
     title: str = "Synthetic data report"
     series: SeriesSpec | None = None
+    dp_epsilon: float | None = None
+    dp_delta: float | None = None
 
     def __post_init__(self) -> None:
         for field in fields(self):
             value = getattr(self, field.name)
-            if field.name in ("seed", "title", "series"):
+            if field.name in ("seed", "title", "series", "dp_epsilon", "dp_delta"):
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(
@@ -83,6 +87,8 @@ class ReportOptions:
             raise ConfigError(
                 "report options max_columns_bivariate and max_columns_phik must be at least 2"
             )
+        if self.dp_delta is not None and not 0 <= self.dp_delta < 1:
+            raise ConfigError(f"report option dp_delta must be in [0, 1), got {self.dp_delta!r}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ConfigError(f"report option seed must be an integer >= 0, got {self.seed!r}")
 

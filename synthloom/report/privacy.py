@@ -95,6 +95,10 @@ class PrivacyResult:
     n_training: int
     n_holdout: int
     n_synthetic: int
+    # the membership attack's inputs: each sampled training (member) and holdout
+    # (non-member) row's distance to its closest synthetic row (None without holdout)
+    member_d_synthetic: FloatArray | None = None
+    non_member_d_synthetic: FloatArray | None = None
 
     @property
     def dcr_share(self) -> float | None:
@@ -166,9 +170,11 @@ def knn_privacy(
     duplicated = np.isin(_row_hashes(trn, kinds), distinct[counts > 1])
 
     d_holdout = holdout_d = holdout_nndr = None
-    holdout_copies = None
+    holdout_copies = members = non_members = None
     if hol is not None:
         hol_points = encoder.transform(hol)
+        members = _nearest_distances(syn_points, trn_points, k=1)[:, 0]
+        non_members = _nearest_distances(syn_points, hol_points, k=1)[:, 0]
         d_holdout = _nearest_distances(hol_points, syn_points, k=1)[:, 0]
         holdout_to_training = _nearest_distances(trn_points, hol_points, k=2)
         holdout_d = holdout_to_training[:, 0]
@@ -188,6 +194,8 @@ def knn_privacy(
         n_training=len(trn),
         n_holdout=0 if hol is None else len(hol),
         n_synthetic=len(syn),
+        member_d_synthetic=members,
+        non_member_d_synthetic=non_members,
     )
 
 

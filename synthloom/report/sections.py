@@ -17,6 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from synthloom.report import charts
+from synthloom.report.attacks import MembershipAttack
 from synthloom.report.correlations import Association, ColumnCoder, mean_abs_difference
 from synthloom.report.inputs import ReportInputs
 from synthloom.report.options import ReportOptions
@@ -81,6 +82,7 @@ class Findings:
     phik_real: Association
     phik_synthetic: Association
     privacy: PrivacyResult
+    membership: MembershipAttack | None
     verdict: Verdict
     utility: UtilityResult | None
     utility_note: str | None
@@ -354,6 +356,7 @@ def _privacy(f: Findings) -> Section:
             "Rows compared",
             f"training {p.n_training:,}, holdout {p.n_holdout:,}, synthetic {p.n_synthetic:,}",
         ),
+        *_membership_facts(f),
     ]
     return Section(
         key="privacy",
@@ -370,6 +373,27 @@ def _privacy(f: Findings) -> Section:
         notes=list(f.verdict.reasons) + _column_limit_note(p.columns, f, "max_columns_knn"),
         level=f.verdict.level,
     )
+
+
+def _membership_facts(f: Findings) -> list[tuple[str, str]]:
+    """The membership attack's AUC and the privacy loss it proves (beside a DP claim)."""
+    m = f.membership
+    if m is None:
+        return [("Membership-inference attack", "n/a (needs a holdout)")]
+    claimed = f.options.dp_epsilon
+    delta = f"{m.delta:.0e}" if m.delta else "0"
+    proven = f"ε ≥ {m.epsilon_lower_bound:.2f} at δ {delta} (95% confidence)"
+    if claimed is not None:
+        proven += f"; the model claims ε {claimed:g}"
+    return [
+        (
+            "Membership-inference AUC (distance to the closest synthetic record)",
+            f"{m.auc:.3f}, 95% interval {m.auc_low:.3f}–{m.auc_high:.3f} "
+            f"(0.5: no better than a coin; {m.n_members:,} members, "
+            f"{m.n_non_members:,} non-members)",
+        ),
+        ("Privacy loss the attack proves", proven),
+    ]
 
 
 def _value_copy_tables(copies: list[ValueCopies]) -> list[Table]:
