@@ -546,3 +546,38 @@ def test_one_row_windows_are_refused_in_one_line(tmp_path):
     with pytest.raises(ConfigError, match=r"max_sequence_rows=1 .* at least 2"):
         SequenceSynthesizer(epochs=1, time_series=options, **SMALL).fit(data, tmp_path / "m")
     assert not (tmp_path / "m").exists()
+
+
+def test_the_time_cap_covers_the_calibration(tmp_path, monkeypatch):
+    """Calibration after training counts against the cap: with a sampler slow enough that
+    full rounds would take twice the cap, the fit still ends near it (Lahman Batting at a
+    30 s cap took 44.5 s before: 14.8 s of calibration after 30 s of training)."""
+    import time
+
+    import synthloom.synthesizers.sequence as sequence
+
+    rng = np.random.default_rng(0)
+    context = pd.DataFrame({"__parent__plan": rng.choice(["basic", "gold"], 400)})
+    wanted = context["__parent__plan"].map({"basic": 1, "gold": 3}).to_numpy()
+    entity = np.repeat(np.arange(400), wanted)
+    rows = pd.DataFrame({"amount": rng.integers(1, 5, len(entity)) * 10})
+    real_sampler = SequenceSynthesizer._sampler
+
+    def slow_sampler(self, device, shifts):
+        sampler = real_sampler(self, device, shifts)
+        real_sample = sampler.sample
+
+        def sample(forced, *args, **kwargs):
+            time.sleep(0.03 * len(forced))  # 400 training parents: 12 s a full round
+            return real_sample(forced, *args, **kwargs)
+
+        sampler.sample = sample
+        return sampler
+
+    monkeypatch.setattr(SequenceSynthesizer, "_sampler", slow_sampler)
+    monkeypatch.setattr(sequence, "MIN_CALIBRATION_PARENTS", 10)
+    synth = SequenceSynthesizer(epochs=500, max_training_time_seconds=8, **SMALL)
+    started = time.monotonic()
+    synth.fit(rows, tmp_path / "m", entity=entity, context=context)
+    assert time.monotonic() - started < 8 * 1.05 + 1.0
+    assert synth.calibration  # calibrated, on fewer parents

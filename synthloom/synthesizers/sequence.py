@@ -60,7 +60,7 @@ from synthloom.io.model_dir import (
 )
 from synthloom.io.schema import ColumnInfo, TableFormat
 from synthloom.io.tables import describe_frame, read_frame
-from synthloom.lstm.calibration import Rates, calibrated_biases, position_rates
+from synthloom.lstm.calibration import ROUNDS, Rates, calibrated_biases, position_rates
 from synthloom.lstm.model import pick_device
 from synthloom.lstm.sequence_model import (
     FLAG_END,
@@ -94,6 +94,12 @@ SEQUENCE_SAMPLING_BATCH = 65536
 # Calibration of a child table's end flag and zero gaps (not under DP): generated rows per round
 # (training parents sampled to about this many rows).
 CALIBRATION_ROWS = 50_000
+# Share of the time cap kept for calibration after training (Lahman Batting, 108,789 rows:
+# calibration took 14.8 s of a 30 s cap, which training had used up, and the table took
+# 44.5 s); when the rounds would not fit in it, they sample fewer parents, never fewer
+# than MIN_CALIBRATION_PARENTS.
+CALIBRATION_SHARE = 0.15
+MIN_CALIBRATION_PARENTS = 200
 # Sequence models' own defaults for params the user did not set (see _sequence_defaults).
 SEQUENCE_DEFAULTS = {"learning_rate": 0.01, "rnn_layers": 1, "learning_rate_schedule": "plateau"}
 # Fewest entities per training batch when the batch size is chosen for the data.
@@ -153,6 +159,7 @@ class SequenceSynthesizer:
             context: For a child table: one row per entity (parents without rows
                 included), the columns given at generation.
         """
+        began = time.monotonic()  # the time cap covers reading, encoding and calibration too
         frame, table_format = read_frame(data, self.config.params.field_delimiter)
         frame, table_format = apply_treatments(frame, table_format, self.config.columns)
         dp = self.config.params.dp
@@ -205,6 +212,13 @@ class SequenceSynthesizer:
         if not dp:  # under DP the batch is the sampling rate of the privacy plan
             params = _entity_batches(params, self.config.params, sequences, shape.period)
         start = time.monotonic()
+        cap = params.max_training_time_seconds
+        calibrates = not dp and not self.lengths
+        if cap is not None:  # what is left after encoding, less the calibration's share
+            left = cap - (start - began) - (CALIBRATION_SHARE * cap if calibrates else 0.0)
+            params = params.model_copy(
+                update={"max_training_time_seconds": max(left, min(cap, 1.0))}
+            )
         with training_dir(model_dir, overwrite) as directory:
             self.codec, self.network, self.table_format = codec, network, table_format
             self.n_entities = private.training.n_released if private else len(sequences)
@@ -225,8 +239,9 @@ class SequenceSynthesizer:
             keep_old_if_interrupted(result.stop_reason, directory, model_dir)
             self.calibration = {}
             stopped = result.stop_reason == "interrupted"  # Ctrl-C: the model now
-            if not dp and not self.lengths and len(train_idx) and not stopped:
-                self.calibration = self._calibrated(ctx, rows, train_idx, params)
+            if calibrates and len(train_idx) and not stopped:
+                deadline = None if cap is None else began + cap
+                self.calibration = self._calibrated(ctx, rows, train_idx, params, deadline)
                 write_json(directory / PARAMS_FILE, self._model_params(params, self.n_entities))
             account = private.training.summary() if private else None
             if account is not None:
@@ -502,7 +517,12 @@ class SequenceSynthesizer:
         return self._with_entity_ids(frame.drop(columns=[ENTITY]), ids)
 
     def _calibrated(
-        self, ctx: np.ndarray, rows: list[np.ndarray], train_idx: np.ndarray, params: Params
+        self,
+        ctx: np.ndarray,
+        rows: list[np.ndarray],
+        train_idx: np.ndarray,
+        params: Params,
+        deadline: float | None = None,
     ) -> dict[str, list[float]]:
         """Logit shifts per row index that make the children generated for the training
         parents match theirs (see ``calibrated_biases``): the end flag's (their lengths)
@@ -518,7 +538,11 @@ class SequenceSynthesizer:
         A learned per-row decision errs a little at every row, and the errors compound: a
         child table's long sequences came out five times as often as in the data (Lahman
         Batting: 2.1% of players over 22 rows against 0.4%), and players with a second
-        stint in some season 30% against 27%."""
+        stint in some season 30% against 27%.
+
+        With a ``deadline`` (the time cap's end), each round samples as many of the chosen
+        parents as the time left allows for the rounds left, at least
+        :data:`MIN_CALIBRATION_PARENTS` (the first round's pace sets it)."""
         codec, network = self._trained(), self.network
         assert network is not None
         positions = ROW_POSITIONS + 1
@@ -543,18 +567,32 @@ class SequenceSynthesizer:
         limit = np.full(n, self.max_rows, dtype=np.int64)
         device = pick_device(params.device)
 
+        # under a deadline the first round is a probe of a quarter of the parents, whose
+        # pace sizes the rest
+        first = n if deadline is None else max(min(MIN_CALIBRATION_PARENTS, n), n // 4)
+        pace = {"parents": first, "rounds": 0, "seconds_per_parent": 0.0}
+
         def sample(shifts: dict[str, list[float]], seed: int) -> dict[str, Rates]:
+            k = pace["parents"]
             generator = torch.Generator(device=device)
             generator.manual_seed(seed)
+            t0 = time.monotonic()
             drawn = self._sampler(device, shifts).sample(
-                forced,
+                forced[:k],
                 params.gen_temp,
                 generator,
-                np.zeros(n, np.int64),
-                limit,
+                np.zeros(k, np.int64),
+                limit[:k],
                 SEQUENCE_SAMPLING_BATCH,
             )
-            return rates(np.bincount(drawn.entity, minlength=n), drawn.rows)
+            pace["rounds"] += 1
+            pace["seconds_per_parent"] = (time.monotonic() - t0) / k
+            rounds_left = ROUNDS - pace["rounds"]
+            if deadline is not None and rounds_left > 0:
+                affordable = (deadline - time.monotonic()) / rounds_left
+                fits = int(affordable / max(pace["seconds_per_parent"], 1e-9))
+                pace["parents"] = int(np.clip(fits, min(MIN_CALIBRATION_PARENTS, n), n))
+            return rates(np.bincount(drawn.entity, minlength=k), drawn.rows)
 
         shifts = calibrated_biases(sample, real, positions, first_given(params.seed, 0))
         log.info(
