@@ -88,7 +88,7 @@ from synthloom.relational.schema import (
 from synthloom.relational.sources import is_database_url, read_source, source_record
 from synthloom.relational.status import ProgressCallback, Timeline
 from synthloom.synthesizers.base import model_header
-from synthloom.synthesizers.executors import Executor, folder_files, land_files
+from synthloom.synthesizers.executors import Executor, folder_files, land_files, refuse_ray_keyword
 from synthloom.synthesizers.sequence import ENTITY, SequenceSynthesizer
 from synthloom.synthesizers.table import TableSynthesizer
 
@@ -186,11 +186,7 @@ class RelationalSynthesizer:
         ``executor`` (for example :class:`synthloom.scale.RayExecutor`) trains the tables
         as tasks side by side, a wide table's column clusters as tasks of their own; else
         one after another here."""
-        if ray is not None:  # the keyword before executors; scale/ sits above this module
-            raise ConfigError(
-                "fit(ray=...) is now fit(executor=RayExecutor(address)), with "
-                "from synthloom.scale import RayExecutor"
-            )
+        refuse_ray_keyword(ray)
         config = self.config
         with training_dir(model_dir, overwrite) as directory:
             timeline = Timeline(directory / STATUS_FILE, progress)

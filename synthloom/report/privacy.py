@@ -173,8 +173,9 @@ def knn_privacy(
     holdout_copies = members = non_members = None
     if hol is not None:
         hol_points = encoder.transform(hol)
-        members = _nearest_distances(syn_points, trn_points, k=1)[:, 0]
-        non_members = _nearest_distances(syn_points, hol_points, k=1)[:, 0]
+        # one index over the synthetic rows for both sides of the membership attack
+        candidates = _nearest_distances(syn_points, np.vstack([trn_points, hol_points]), k=1)
+        members, non_members = candidates[: len(trn_points), 0], candidates[len(trn_points) :, 0]
         d_holdout = _nearest_distances(hol_points, syn_points, k=1)[:, 0]
         holdout_to_training = _nearest_distances(trn_points, hol_points, k=2)
         holdout_d = holdout_to_training[:, 0]

@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from synthloom.errors import ConfigError
+
 
 class Executor(Protocol):
     """Runs independent tasks at once and hands back each result as it finishes."""
@@ -61,3 +63,13 @@ def land_files(files: dict[str, bytes], directory: Path) -> None:
     for relative, data in files.items():
         (directory / relative).parent.mkdir(parents=True, exist_ok=True)
         (directory / relative).write_bytes(data)
+
+
+def refuse_ray_keyword(ray: str | None) -> None:
+    """``fit(ray=...)``, the keyword before executors, answered with what to pass instead
+    (the Ray executor lives in :mod:`synthloom.scale`, above the synthesizers)."""
+    if ray is not None:
+        raise ConfigError(
+            "fit(ray=...) is now fit(executor=RayExecutor(address)), with "
+            "from synthloom.scale import RayExecutor"
+        )

@@ -85,7 +85,13 @@ from synthloom.lstm.train import (
 )
 from synthloom.privacy.training import log_privacy
 from synthloom.synthesizers.base import LATE_DROPOUT_EPOCH, PrivateRun, model_header, table_params
-from synthloom.synthesizers.executors import Executor, folder_files, land_files, task_seed
+from synthloom.synthesizers.executors import (
+    Executor,
+    folder_files,
+    land_files,
+    refuse_ray_keyword,
+    task_seed,
+)
 from synthloom.synthesizers.table_parts import (
     ClusterModel,
     calibrate_text_ends,
@@ -204,11 +210,7 @@ class TableSynthesizer:
         than ``field_cluster_size`` as tasks side by side (a table of one cluster trains
         here); it is refused under ``dp: true`` and for the amplify engine.
         """
-        if ray is not None:  # the keyword before executors; scale/ sits above this module
-            raise ConfigError(
-                "fit(ray=...) is now fit(executor=RayExecutor(address)), with "
-                "from synthloom.scale import RayExecutor"
-            )
+        refuse_ray_keyword(ray)
         self._check_executor(executor)
         frame, table_format = read_frame(data, self.config.params.field_delimiter)
         frame, table_format = apply_treatments(frame, table_format, self.config.columns)
