@@ -54,9 +54,21 @@ from synthloom.synthesizers.sequence import ENTITY, SequenceSynthesizer  # noqa:
 from synthloom.synthesizers.table import TableSynthesizer  # noqa: E402
 
 PEOPLE_EXCLUDED = [
-    "playerID", "birthCity", "birthState", "birthDay", "deathYear", "deathMonth", "deathDay",
-    "deathCountry", "deathState", "deathCity", "nameFirst", "nameLast", "nameGiven",
-    "retroID", "bbrefID",
+    "playerID",
+    "birthCity",
+    "birthState",
+    "birthDay",
+    "deathYear",
+    "deathMonth",
+    "deathDay",
+    "deathCountry",
+    "deathState",
+    "deathCity",
+    "nameFirst",
+    "nameLast",
+    "nameGiven",
+    "retroID",
+    "bbrefID",
 ]
 
 
@@ -137,25 +149,35 @@ def lahman(cap: float, rows: int | None, people_cap: float, alone: bool = True) 
         child_seconds = time.monotonic() - start
         print(f"rows: People {len(real['People']):,}, Batting {len(real['Batting']):,}")
         print(f"train {train:.1f} s (cap: Batting {cap:g} s, People {people_cap:g} s)")
-        print(f"generate {generate:.1f} s: {n_child:,} Batting rows, "
-              f"{n_child / generate:,.0f} rows/s for the whole database")
-        print(f"child sequences alone: {len(children):,} Batting rows in {child_seconds:.1f} s, "
-              f"{len(children) / child_seconds:,.0f} rows/s")
+        print(
+            f"generate {generate:.1f} s: {n_child:,} Batting rows, "
+            f"{n_child / generate:,.0f} rows/s for the whole database"
+        )
+        print(
+            f"child sequences alone: {len(children):,} Batting rows in {child_seconds:.1f} s, "
+            f"{len(children) / child_seconds:,.0f} rows/s"
+        )
         print(f"referential integrity {synth.integrity_.share:.3f}")
         scores = child_sequences(real, synthetic, schema, {"Batting": ["yearID", "stint"]})
         seq = scores["Batting.playerID->People"]
-        print(f"sequence-length accuracy {seq['length_accuracy']:.3f} "
-              f"(mean length real {seq['mean_length']['real']:.2f}, "
-              f"synthetic {seq['mean_length']['synthetic']:.2f})")
+        print(
+            f"sequence-length accuracy {seq['length_accuracy']:.3f} "
+            f"(mean length real {seq['mean_length']['real']:.2f}, "
+            f"synthetic {seq['mean_length']['synthetic']:.2f})"
+        )
         ordered = seq["ordered"]["yearID"]
-        print(f"yearID strictly increasing: real {ordered['real']['increasing']:.3f}, "
-              f"synthetic {ordered['synthetic']['increasing']:.3f}; non-decreasing real "
-              f"{ordered['real']['non_decreasing']:.3f}, synthetic "
-              f"{ordered['synthetic']['non_decreasing']:.3f}")
+        print(
+            f"yearID strictly increasing: real {ordered['real']['increasing']:.3f}, "
+            f"synthetic {ordered['synthetic']['increasing']:.3f}; non-decreasing real "
+            f"{ordered['real']['non_decreasing']:.3f}, synthetic "
+            f"{ordered['synthetic']['non_decreasing']:.3f}"
+        )
         print(f"consecutive-row pair accuracy {seq['consecutive_pair_accuracy']:.3f}")
         for column, shares in seq["constant_within_entity"].items():
-            print(f"constant within player: {column} real {shares['real']:.3f}, "
-                  f"synthetic {shares['synthetic']:.3f}")
+            print(
+                f"constant within player: {column} real {shares['real']:.3f}, "
+                f"synthetic {shares['synthetic']:.3f}"
+            )
         accuracy = table_accuracy(real, synthetic, schema)
         print(f"TVD accuracy: People {accuracy['People']:.4f}, Batting {accuracy['Batting']:.4f}")
         length_given_real_parents(synth, real, plan.context)
@@ -173,9 +195,11 @@ def lahman(cap: float, rows: int | None, people_cap: float, alone: bool = True) 
         alone_train = time.monotonic() - start
         rows_alone = model.generate(len(real["Batting"]), seed=0)
         alone_score = tvd_accuracy(real["Batting"][columns], rows_alone, max_bivariate_columns=20)
-        print(f"Batting learned alone (cap {cap:g} s, {alone_train:.1f} s): TVD accuracy "
-              f"{alone_score.overall:.4f}; as sequences minus alone "
-              f"{accuracy['Batting'] - alone_score.overall:+.4f}")
+        print(
+            f"Batting learned alone (cap {cap:g} s, {alone_train:.1f} s): TVD accuracy "
+            f"{alone_score.overall:.4f}; as sequences minus alone "
+            f"{accuracy['Batting'] - alone_score.overall:+.4f}"
+        )
         return result
 
 
@@ -192,16 +216,20 @@ def length_given_real_parents(synth, real: dict, context_columns: list[str]) -> 
         rows = model.generate(context=context, seed=2)
         made = np.bincount(rows[ENTITY], minlength=len(people))
         increasing = ordered_share(rows, rows[ENTITY].to_numpy(), "yearID")["increasing"]
-        print(f"given the real People rows, {label}: length accuracy "
-              f"{length_accuracy(held, made):.3f} (mean {held.mean():.2f} real, "
-              f"{made.mean():.2f}); yearID strictly increasing {increasing:.3f}")
+        print(
+            f"given the real People rows, {label}: length accuracy "
+            f"{length_accuracy(held, made):.3f} (mean {held.mean():.2f} real, "
+            f"{made.mean():.2f}); yearID strictly increasing {increasing:.3f}"
+        )
     print(f"context columns {context_columns}")
     bins = [0, 1, 2, 3, 5, 8, 12, 17, 23, 10**6]
     for name, counts in (("real", held), ("synthetic", made)):
         shares = np.histogram(counts, bins=bins)[0] / len(counts)
         spans = zip(bins, bins[1:], shares, strict=False)
-        print(f"  {name:9s} rows per player "
-              + " ".join(f"[{lo},{hi}) {share:.3f}" for lo, hi, share in spans))
+        print(
+            f"  {name:9s} rows per player "
+            + " ".join(f"[{lo},{hi}) {share:.3f}" for lo, hi, share in spans)
+        )
 
 
 MOSTLY_SIDE = r"""
@@ -281,8 +309,10 @@ def stocks(cap: float, params: dict, seeds: int = 3) -> None:
         start = time.monotonic()
         runs = [synth.generate(seed=seed) for seed in range(seeds)]
         generate = (time.monotonic() - start) / seeds
-    print(f"stocks: {len(real):,} rows, {real.Ticker.nunique()} series; train {train:.1f} s, "
-          f"generate {generate:.1f} s per run ({len(runs[0]):,} rows), {seeds} runs")
+    print(
+        f"stocks: {len(real):,} rows, {real.Ticker.nunique()} series; train {train:.1f} s, "
+        f"generate {generate:.1f} s per run ({len(runs[0]):,} rows), {seeds} runs"
+    )
     figures = {}
     for name, frame in [("real", real)] + [(f"synthetic {i}", f) for i, f in enumerate(runs)]:
         frame = frame.sort_values(["Ticker", "Date"], kind="stable")
@@ -293,16 +323,22 @@ def stocks(cap: float, params: dict, seeds: int = 3) -> None:
             lag1_autocorrelation(frame, entity, "ret"),
             lag1_autocorrelation(frame, entity, "Volume"),
         )
-        print(f"{name}: lag-1 autocorrelation of Close returns {figures[name][0]:+.3f}, of "
-              f"Volume {figures[name][1]:+.3f}; ordered series {ordered.mean():.3f}")
+        print(
+            f"{name}: lag-1 autocorrelation of Close returns {figures[name][0]:+.3f}, of "
+            f"Volume {figures[name][1]:+.3f}; ordered series {ordered.mean():.3f}"
+        )
     synthetic = np.array([v for k, v in figures.items() if k != "real"])
-    print(f"synthetic mean of {seeds} runs: Close returns {synthetic[:, 0].mean():+.3f}, "
-          f"Volume {synthetic[:, 1].mean():+.3f} (real {figures['real'][0]:+.3f}, "
-          f"{figures['real'][1]:+.3f})")
+    print(
+        f"synthetic mean of {seeds} runs: Close returns {synthetic[:, 0].mean():+.3f}, "
+        f"Volume {synthetic[:, 1].mean():+.3f} (real {figures['real'][0]:+.3f}, "
+        f"{figures['real'][1]:+.3f})"
+    )
     columns = [c for c in real.columns if c != "Ticker"]
     score = tvd_accuracy(real[columns], runs[0][columns], max_bivariate_columns=10)
-    print(f"stocks TVD accuracy (run 0, all rows, no order) {score.overall:.4f}; per column "
-          + ", ".join(f"{c} {v:.3f}" for c, v in score.univariate.items()))
+    print(
+        f"stocks TVD accuracy (run 0, all rows, no order) {score.overall:.4f}; per column "
+        + ", ".join(f"{c} {v:.3f}" for c, v in score.univariate.items())
+    )
 
 
 def main() -> None:

@@ -73,6 +73,7 @@ class Params(_Section):
     early_stopping_min_delta: float = Field(0.001, ge=0)
     gen_temp: float = Field(1.0, gt=0)
     predict_batch_size: int = Field(64, ge=1)
+    conditioning_particles: int = Field(8, ge=1)
     validation_split: bool | float = False
     dp: bool = False
     dp_noise_multiplier: float | None = Field(None, gt=0)
@@ -184,6 +185,50 @@ def _valid_rebalance(
     return rebalance
 
 
+class Fairness(_Section):
+    """Generate rows in which ``target`` is independent of the ``sensitive`` columns
+    (statistical parity): ``generate.fairness`` in the YAML."""
+
+    target: str
+    sensitive: list[str]
+
+    @field_validator("sensitive", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check_columns(self) -> Fairness:
+        if not self.sensitive:
+            raise ValueError("fairness.sensitive names no column; give one or more columns")
+        if self.target in self.sensitive:
+            raise ValueError(
+                f"fairness target {self.target!r} is also a sensitive column; the target "
+                "must be another column"
+            )
+        return self
+
+
+def parse_fairness(text: str | None) -> Fairness | None:
+    """``target: sensitive, sensitive`` (the CLI's spelling) as a fairness request."""
+    if not text or not text.strip():
+        return None
+    target, colon, rest = text.partition(":")
+    sensitive = [c.strip() for c in rest.split(",") if c.strip()]
+    if not colon or not target.strip() or not sensitive:
+        raise ConfigError(
+            f"fairness {text.strip()!r}: write 'target: sensitive, ...', e.g. 'income: sex'"
+        )
+    return fairness_from({"target": target.strip(), "sensitive": sensitive})
+
+
+def fairness_from(value: Fairness | dict[str, Any] | None) -> Fairness | None:
+    """A fairness request as given to ``generate`` (a mapping or a :class:`Fairness`)."""
+    if value is None or isinstance(value, Fairness):
+        return value
+    return validate_config(Fairness, value)
+
+
 class Generate(_Section):
     """Generation options (``generate`` in the YAML)."""
 
@@ -192,6 +237,7 @@ class Generate(_Section):
     data_source: str | None = None
     start_string: str | None = None
     rebalance: dict[str, dict[str, float]] | None = None
+    fairness: Fairness | None = None
 
     _check_rebalance = field_validator("rebalance")(_valid_rebalance)
 

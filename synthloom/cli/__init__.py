@@ -22,6 +22,8 @@ from synthloom.config import (
     SynthloomConfig,
     check_generation_args,
     load_config,
+    parse_fairness,
+    parse_rebalance,
     validate_config,
 )
 from synthloom.errors import SynthloomError
@@ -259,7 +261,26 @@ def generate(
         int | None, typer.Option("--seed", help="Seed for reproducible output.")
     ] = None,
     seeds: Annotated[
-        Path | None, typer.Option("--seeds", help="Table of seed values: one record per row.")
+        Path | None,
+        typer.Option(
+            "--seeds",
+            help="Table of given values (any of the model's columns): one record per row.",
+        ),
+    ] = None,
+    rebalance: Annotated[
+        str | None,
+        typer.Option(
+            "--rebalance",
+            help="Shares of a categorical column's values, e.g. 'sex: Female=0.5' (tables).",
+        ),
+    ] = None,
+    fairness: Annotated[
+        str | None,
+        typer.Option(
+            "--fairness",
+            help="'target: sensitive, ...': the target's shares equal in every sensitive "
+            "group (tables), e.g. 'income: sex'.",
+        ),
     ] = None,
     report: Annotated[
         bool,
@@ -309,6 +330,8 @@ def generate(
     check_output_file(output, overwrite=overwrite, model_dir=model_dir)
     if seeds is not None and seeds.resolve() == output.resolve():
         raise SynthloomError(f"--output {output} is the --seeds file; write the output elsewhere")
+    if (rebalance or fairness) and not isinstance(synth, TableSynthesizer):
+        raise SynthloomError("--rebalance and --fairness apply to table models only")
     if isinstance(synth, SequenceSynthesizer):
         if start_string is not None or parallelism is not None:
             raise SynthloomError(
@@ -341,6 +364,8 @@ def generate(
         chunks = synth.generate_chunks(
             num_records,
             seeds=seeds,
+            rebalance=parse_rebalance(rebalance or ""),
+            fairness=parse_fairness(fairness),
             gen_temp=gen_temp,
             max_invalid=max_invalid,
             seed=seed,
@@ -393,6 +418,49 @@ def generate(
 
     written = write_text_records(output, valid_texts())
     console.print(f"wrote {written} records to {output} ({invalid} invalid discarded)")
+
+
+@app.command()
+@friendly_errors
+def impute(
+    model_dir: Annotated[Path, typer.Option("--model-dir", help="A trained table model's folder.")],
+    data: Annotated[Path, typer.Option("--data", help="The table with gaps to fill.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="File for the filled table.")],
+    columns: Annotated[
+        str | None,
+        typer.Option("--columns", help="Columns to fill, comma-separated (default: all)."),
+    ] = None,
+    draws: Annotated[
+        int,
+        typer.Option(
+            "--draws",
+            min=1,
+            help="1: each gap one draw from the model; more: the most frequent of that many "
+            "draws (the mean for numbers), right more often but less spread.",
+        ),
+    ] = 1,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible output.")] = (
+        None
+    ),
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing output file.")
+    ] = False,
+) -> None:
+    """Fill the missing values of a table from a trained table model, given each row's
+    known values (which are never changed)."""
+    synth = load_model(model_dir)
+    if not isinstance(synth, TableSynthesizer):
+        kind = type(synth).__name__
+        raise SynthloomError(f"{model_dir} holds a {kind}; impute needs a table model")
+    check_output_file(output, overwrite=overwrite, model_dir=model_dir)
+    if data.resolve() == output.resolve():
+        raise SynthloomError(f"--output {output} is the --data file; write the output elsewhere")
+    frame, table_format = read_table(data)
+    chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    filled = synth.impute(frame, chosen, draws=draws, seed=seed)
+    gaps = int(frame[chosen or list(frame.columns)].isna().sum().sum())
+    written = write_table_chunks(iter([filled]), output, table_format)
+    console.print(f"filled {gaps} missing values; wrote {written} rows to {output}")
 
 
 def _generate_on_ray(

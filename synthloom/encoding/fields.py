@@ -124,6 +124,13 @@ class CategoricalField:
         tokens = np.array([lookup.get(v, -1) for v in plain], dtype=np.int64)
         tokens[missing] = self.na_token if self.has_na else -1
         unknown = tokens < 0
+        if seeds and unknown.any() and self.numeric and self.values:
+            # a number between (or beyond) the training values: its nearest one
+            known = np.array(self.values, dtype=np.float64)
+            numbers = pd.to_numeric(column[unknown & ~missing], errors="coerce").to_numpy(float)
+            near = np.abs(known[None, :] - numbers[:, None]).argmin(axis=1)
+            tokens[unknown & ~missing] = np.where(np.isnan(numbers), -1, near)
+            unknown = tokens < 0
         if unknown.any():
             if not ((seeds or self.other) and self.has_unk):
                 example = column[unknown].iloc[0]
@@ -133,14 +140,15 @@ class CategoricalField:
 
     def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.Series:
         """Values of the tokens (``<na>`` becomes missing)."""
-        if self._numeric:  # a float array is much faster to cast than Python objects
+        if self.numeric:  # a float array is much faster to cast than Python objects
             table = np.array([*self.values, np.nan, np.nan], dtype=np.float64)
             return pd.Series(table[tokens[:, 0]])
         table = np.array([*self.values, None, None], dtype=object)
         return pd.Series(table[tokens[:, 0]], dtype=object)
 
     @property
-    def _numeric(self) -> bool:
+    def numeric(self) -> bool:
+        """Whether every value is a number (a numeric column learned as categories)."""
         return all(isinstance(v, int | float) and not isinstance(v, bool) for v in self.values)
 
 

@@ -172,13 +172,25 @@ class TableSampler:
         temperature: float,
         generator: torch.Generator,
         forced: np.ndarray | None = None,
+        particles: int = 1,
     ) -> np.ndarray:
-        """Token ids of shape (n_rows, positions); ``forced`` ≥ 0 entries are kept as given."""
+        """Token ids of shape (n_rows, positions); ``forced`` ≥ 0 entries are kept as given.
+
+        Forced tokens that all come before a row's free positions (a declared seed
+        prefix) condition exactly. Where a free position comes before a forced one, each
+        row is sampled as ``particles`` candidates, weighted by the probability the
+        network gives the forced tokens and resampled at each forced position (sequential
+        importance resampling), so the free values follow the network's distribution
+        given all the forced ones, not only those before them.
+        """
+        k = particles if forced is not None and particles > 1 and _needs_particles(forced) else 1
+        step = max(batch_size // k, 1)
         parts = []
-        for lo in range(0, n_rows, batch_size):
-            hi = min(lo + batch_size, n_rows)
+        for lo in range(0, n_rows, step):
+            hi = min(lo + step, n_rows)
             fixed = None if forced is None else torch.as_tensor(forced[lo:hi], device=self.device)
-            parts.append(self._sample_batch(hi - lo, temperature, generator, fixed).cpu().numpy())
+            drawn = self._sample_batch(hi - lo, temperature, generator, fixed, k)
+            parts.append(drawn.cpu().numpy())
         return np.concatenate(parts) if parts else np.zeros((0, self.model.n_positions), np.int64)
 
     def _sample_batch(
@@ -187,10 +199,16 @@ class TableSampler:
         temperature: float,
         generator: torch.Generator,
         forced: torch.Tensor | None,
+        particles: int = 1,
     ) -> torch.Tensor:
         model = self.model
-        out = torch.empty((n, model.n_positions), dtype=torch.long, device=self.device)
-        token = torch.zeros(n, dtype=torch.long, device=self.device)
+        k = particles if forced is not None and bool((forced >= 0).any()) else 1
+        if forced is not None and k > 1:
+            forced = forced.repeat_interleave(k, dim=0)
+            last = int((forced >= 0).any(dim=0).nonzero().max())  # last forced position
+        out = torch.empty((n * k, model.n_positions), dtype=torch.long, device=self.device)
+        token = torch.zeros(n * k, dtype=torch.long, device=self.device)
+        log_weight = torch.zeros(n * k, device=self.device)
         state = None
         for t in range(model.n_positions):
             hidden, state = model.hidden(token.unsqueeze(1), state, t)
@@ -201,6 +219,39 @@ class TableSampler:
             token = drawn if end < 0 else torch.where(token >= end, end, drawn)
             if forced is not None:
                 column = forced[:, t]
-                token = torch.where(column >= 0, column, token)
+                given = column >= 0
+                if k > 1 and bool(given.any()):
+                    chance = torch.log_softmax(logits, dim=-1)
+                    chance = chance.gather(1, column.clamp(min=0).unsqueeze(1)).squeeze(1)
+                    # a banned (<unk>) seed token tells the particles nothing apart
+                    log_weight += torch.where(given & chance.isfinite(), chance, 0.0)
+                token = torch.where(given, column, token)
             out[:, t] = token
+            if k > 1 and forced is not None and bool((forced[:, t] >= 0).any()):
+                keep = 1 if t == last else k  # after the last forced token one is enough
+                pick = _resample(log_weight.view(n, k), keep, generator)
+                out, token, forced = out[pick], token[pick], forced[pick]
+                state = tuple(s[:, pick].contiguous() for s in state)  # type: ignore[assignment]
+                log_weight = torch.zeros(n * keep, device=self.device)
+                k = keep
         return out
+
+
+def _needs_particles(forced: np.ndarray) -> bool:
+    """Whether some row has a free position before one of its forced positions."""
+    given = forced >= 0
+    if not given.any():
+        return False
+    positions = np.arange(forced.shape[1])
+    first_free = np.where((~given).any(axis=1), np.argmax(~given, axis=1), forced.shape[1])
+    last_given = np.where(given, positions, -1).max(axis=1)
+    return bool((last_given > first_free).any())
+
+
+def _resample(log_weight: torch.Tensor, keep: int, generator: torch.Generator) -> torch.Tensor:
+    """Flat row indices: ``keep`` draws per group (row of ``log_weight``) by weight."""
+    groups, k = log_weight.shape
+    chance = torch.softmax(log_weight, dim=1)
+    drawn = torch.multinomial(chance, keep, replacement=True, generator=generator)
+    base = torch.arange(groups, device=log_weight.device).unsqueeze(1) * k
+    return (base + drawn).flatten()

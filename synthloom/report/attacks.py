@@ -75,9 +75,7 @@ def auc_interval(auc: float, n1: int, n2: int, z: float = 1.959964) -> tuple[flo
     """The 95% interval of an AUC from ``n1`` positives and ``n2`` negatives (Hanley and
     McNeil's standard error)."""
     q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
-    variance = (auc * (1 - auc) + (n1 - 1) * (q1 - auc**2) + (n2 - 1) * (q2 - auc**2)) / (
-        n1 * n2
-    )
+    variance = (auc * (1 - auc) + (n1 - 1) * (q1 - auc**2) + (n2 - 1) * (q2 - auc**2)) / (n1 * n2)
     error = math.sqrt(max(variance, 0.0))
     return max(auc - z * error, 0.0), min(auc + z * error, 1.0)
 

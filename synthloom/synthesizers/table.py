@@ -27,14 +27,16 @@ import pandas as pd
 import torch
 
 from synthloom.config import (
+    Fairness,
     Params,
     SyntheticsConfig,
     check_generation_args,
     dump_config,
+    fairness_from,
     resolve_num_records,
     weak_privacy_warning,
 )
-from synthloom.constraints import Constraints
+from synthloom.constraints import Constraints, constrained
 from synthloom.encoding.clusters import (
     Cluster,
 )
@@ -104,6 +106,7 @@ from synthloom.synthesizers.table_sampling import (
     ChunkJob,
     GenerationRun,
     TrainedTable,
+    cast_like,
     chunk_seed,
     new_stats,
     restore_dtypes,
@@ -607,6 +610,7 @@ class TableSynthesizer:
         *,
         seeds: pd.DataFrame | str | Path | None = None,
         rebalance: dict[str, dict[Any, float]] | None = None,
+        fairness: Fairness | dict[str, Any] | None = None,
         max_invalid: int | None = None,
         gen_temp: float | None = None,
         predict_batch_size: int | None = None,
@@ -615,11 +619,14 @@ class TableSynthesizer:
     ) -> pd.DataFrame:
         """Generate valid rows, in the training table's column order and types.
 
-        With ``seeds`` (a DataFrame or file whose columns are the seed task's fields), one
-        row per seed row, in order, each keeping its seed values exactly. With
-        ``rebalance`` (``{column: {value: share}}``, the column a seed field), the rows
-        have the requested shares of those values; the remaining share goes to the other
-        values in their training proportions. ``parallelism``: as in
+        With ``seeds`` (a DataFrame or file with any of the model's columns), one row per
+        seed row, in order, each keeping its seed values exactly and the other columns
+        drawn given them. With ``rebalance`` (``{column: {value: share}}``, any
+        categorical column), the rows have the requested shares of those values; the
+        remaining share goes to the other values in their training proportions. With
+        ``fairness`` (``{"target": column, "sensitive": [columns]}``), the target's
+        values have the same shares in every group of the sensitive columns (statistical
+        parity), the rest of each row drawn as learned given them. ``parallelism``: as in
         :meth:`generate_chunks`.
         """
         chunks = list(
@@ -627,6 +634,7 @@ class TableSynthesizer:
                 num_records,
                 seeds=seeds,
                 rebalance=rebalance,
+                fairness=fairness,
                 max_invalid=max_invalid,
                 gen_temp=gen_temp,
                 predict_batch_size=predict_batch_size,
@@ -637,18 +645,92 @@ class TableSynthesizer:
         )
         return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
 
+    def impute(
+        self,
+        data: pd.DataFrame | str | Path,
+        columns: list[str] | None = None,
+        *,
+        draws: int = 1,
+        seed: int | None = None,
+        max_invalid: int | None = None,
+        gen_temp: float | None = None,
+    ) -> pd.DataFrame:
+        """``data`` with every missing value of ``columns`` (default: all) drawn from the
+        model given the row's known values. Known values never change; rows come back in
+        their order with their index. ``data`` (a DataFrame or table file) has the
+        model's columns.
+
+        With ``draws`` > 1 each value is a best guess instead of one draw: the most
+        frequent of that many draws (the mean for numbers), which is right more often but
+        no longer spread as the data is."""
+        if draws < 1:
+            raise ConfigError(f"draws={draws} must be at least 1")
+        frame = data if isinstance(data, pd.DataFrame) else read_frame(data)[0]
+        names = self._require_trained().names
+        extra = [c for c in frame.columns if c not in names]
+        absent = [c for c in names if c not in frame.columns]
+        if extra or absent:
+            raise DataError(
+                f"the table to impute must have the model's columns {names}; "
+                + (f"it has others: {extra}" if extra else f"it lacks {absent}")
+            )
+        chosen = list(names) if columns is None else list(columns)
+        unknown = [c for c in chosen if c not in names]
+        if unknown:
+            raise ConfigError(f"impute columns {unknown} are not columns of the model {names}")
+        # every missing value is unknown: drawn given the known ones (and kept only in the
+        # chosen columns), never taken as a condition "is missing"
+        free = frame[names].isna()
+        if free[[c for c in chosen if c in constrained(self.config.constraints)]].any().any():
+            raise ConfigError(
+                "columns set by the model's constraints are imputed by their rules only; "
+                "leave them out of the imputed columns"
+            )
+        todo = free[chosen].any(axis=1).to_numpy()
+        out = frame.copy()
+        if not todo.any():
+            log.warning("nothing to impute: no missing values in the columns %s", chosen)
+            return out
+        seeds = frame.loc[todo, names].reset_index(drop=True)
+        runs = []
+        for draw in range(draws):
+            chunks = self.generate_chunks(
+                seeds=seeds,
+                max_invalid=max_invalid,
+                gen_temp=gen_temp,
+                seed=None if seed is None else seed + draw,
+                parallelism=1,
+                free=free.loc[todo].reset_index(drop=True),
+            )
+            runs.append(pd.concat(list(chunks), ignore_index=True))
+        filled = runs[0] if draws == 1 else best_guess(runs)
+        for name in chosen:
+            cells = free[name].to_numpy()
+            if cells.any():
+                column = out[name].astype(object)
+                column[cells] = filled[name].to_numpy(dtype=object)[cells[todo]]
+                out[name] = cast_like(column.to_numpy(), frame[name])
+        return out
+
+    def _require_trained(self) -> TableFormat:
+        if self.table_format is None or not (self._parts or self._fallback):
+            raise ConfigError("this synthesizer is not trained; call fit() or load() first")
+        return self.table_format
+
     def generate_chunks(
         self,
         num_records: int | None = None,
         *,
         seeds: pd.DataFrame | str | Path | None = None,
         rebalance: dict[str, dict[Any, float]] | None = None,
+        fairness: Fairness | dict[str, Any] | None = None,
         max_invalid: int | None = None,
         gen_temp: float | None = None,
         predict_batch_size: int | None = None,
         seed: int | None = None,
         chunk_rows: int | None = CHUNK_ROWS,
         parallelism: int | None = None,
+        free: pd.DataFrame | None = None,
     ) -> Iterator[pd.DataFrame]:
         """:meth:`generate` in chunks of at most ``chunk_rows`` rows (and
         :data:`CHUNK_ROWS`), each made only when asked for, so that writing them as they
@@ -661,15 +743,20 @@ class TableSynthesizer:
         free core, and None (the default) is the same from :data:`PARALLEL_MIN_ROWS` rows
         on and this process below. A chunk's rows depend on the seed and its index, not
         on where it ran: the same seed gives the same rows with any parallelism. Spelled
-        identifiers are unique within a chunk."""
-        if self.table_format is None or not (self._parts or self._fallback):
-            raise ConfigError("this synthesizer is not trained; call fit() or load() first")
+        identifiers are unique within a chunk. ``free`` (as :meth:`impute` uses it): True
+        for the seed cells to generate rather than keep."""
+        self._require_trained()
         check_generation_args(seed=seed, max_invalid=max_invalid, parallelism=parallelism)
         if chunk_rows is not None and chunk_rows < 1:
             raise ConfigError(f"chunk_rows={chunk_rows} must be at least 1")
         gen, params = self.config.generate, self.config.params
         rng = np.random.default_rng(first_given(seed, params.seed, 0))
-        wanted, seed_frame, rebalance = self._seeding(num_records, seeds, rebalance)
+        wanted, seed_frame, rebalance = self._seeding(num_records, seeds, rebalance, free)
+        fair = fairness_from(fairness if fairness is not None else gen.fairness)
+        if fair is not None:
+            if seed_frame is not None or rebalance:
+                raise ConfigError("fairness cannot be combined with seeds or a rebalance")
+            seed_frame = self._seeds().fair(fair, wanted, rng)
         limit = first_given(max_invalid, gen.max_invalid, 5 * wanted)
         temperature = first_given(gen_temp, params.gen_temp)
         if temperature <= 0:
@@ -689,6 +776,7 @@ class TableSynthesizer:
                 temperature,
                 batch,
                 limit - self.generation_stats_["invalid"],
+                None if free is None else free.iloc[start : start + n].reset_index(drop=True),
             )
             for index, (start, n) in enumerate(spans(wanted, step))
         )
@@ -714,6 +802,7 @@ class TableSynthesizer:
         num_records: int | None,
         seeds: pd.DataFrame | str | Path | None,
         rebalance: dict[str, dict[Any, float]] | None,
+        free: pd.DataFrame | None = None,
     ) -> tuple[int, pd.DataFrame | None, dict[str, dict[Any, float]] | None]:
         """The rows wanted, the seed rows and the rebalance of a run (the config's where
         not given): one row per seed row when there are seeds."""
@@ -734,7 +823,7 @@ class TableSynthesizer:
                 wanted,
                 num_records,
             )
-        self._seeds().warn_unseen(seed_frame)
+        self._seeds().warn_unseen(seed_frame, free)
         return wanted, seed_frame, rebalance
 
     def _chunk_seeds(
@@ -751,7 +840,15 @@ class TableSynthesizer:
         return self._seeds().rebalanced(rebalance, n, rng) if rebalance else None
 
     def _seeds(self) -> SeedFields:
-        return SeedFields(self.seed_fields, self._parts, self._fallback, self.config.params.seed)
+        assert self.table_format is not None
+        return SeedFields(
+            self.seed_fields,
+            self._parts,
+            self._fallback,
+            self.config.params.seed,
+            tuple(self.table_format.names),
+            constrained(self.config.constraints),
+        )
 
     def _workers(self, parallelism: int | None, wanted: int, chunks: int) -> int:
         """Worker processes for a run (:func:`generation_workers`, with
@@ -779,7 +876,7 @@ class TableSynthesizer:
             trained, job.temperature, job.batch, job.seed, job.max_invalid, job.rows
         )
         try:
-            frame = run.generate(job.seeds)
+            frame = run.generate(job.seeds, job.free)
         finally:
             counts = {
                 "valid": run.valid,
@@ -805,6 +902,21 @@ class TableSynthesizer:
             else:
                 stats[key] += value
         self.invalid_examples_ = (self.invalid_examples_ + examples)[:10]
+
+
+def best_guess(runs: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per cell, the most frequent value of several imputations (the mean for numbers,
+    rounded for whole numbers)."""
+    out = runs[0].copy()
+    for name in out.columns:
+        stacked = pd.concat([run[name] for run in runs], axis=1, ignore_index=True)
+        if pd.api.types.is_numeric_dtype(out[name]) and not pd.api.types.is_bool_dtype(out[name]):
+            mean = stacked.astype(float).mean(axis=1)
+            whole = pd.api.types.is_integer_dtype(out[name])
+            out[name] = cast_like((mean.round() if whole else mean).to_numpy(), out[name])
+        else:
+            out[name] = stacked.astype(object).mode(axis=1, dropna=False)[0]
+    return out
 
 
 def cluster_budget(params: Params, start: float, clusters: int, cpus: float) -> float | None:

@@ -86,8 +86,14 @@ class GenerationRun:
         self.fallback_reason = model.fallback_reason if lstm_failed else None
         self._done = pd.DataFrame()
 
-    def generate(self, seeds: pd.DataFrame | None) -> pd.DataFrame:
-        """All wanted rows: from the LSTM, or the statistical model when it must take over."""
+    def generate(
+        self, seeds: pd.DataFrame | None, free: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
+        """All wanted rows: from the LSTM, or the statistical model when it must take over.
+
+        ``seeds`` holds given values, one row per generated row; ``free`` (imputation),
+        the same shape, is True where a seed cell is not given but to be generated."""
+        self.free = free
         kept: list[pd.DataFrame] = []
         pending = np.arange(self.wanted)
         use_lstm = bool(self.model.parts) and self.model.engine == "lstm"
@@ -117,20 +123,25 @@ class GenerationRun:
         self,
         seeds: pd.DataFrame | None,
         pending: np.ndarray,
-        draw: Callable[[int, pd.DataFrame | None], pd.DataFrame],
+        draw: Callable[[int, pd.DataFrame | None, pd.DataFrame | None], pd.DataFrame],
     ) -> pd.DataFrame:
         """Valid rows for the ``pending`` slots; ``self._done`` holds them even on failure."""
         self._done = pd.DataFrame()
-        fields = list(seeds.columns) if seeds is not None else []
         kept: list[pd.DataFrame] = []
         while len(pending):
             rows = seeds.iloc[pending].reset_index(drop=True) if seeds is not None else None
+            free = self.free.iloc[pending].reset_index(drop=True) if self.free is not None else None
             n = len(pending) if seeds is not None else math.ceil(len(pending) * 1.05) + 8
-            frame = draw(n, rows)
-            for name in fields:  # seed values come back exactly as given
-                frame[name] = cast_like(rows[name].to_numpy(), frame[name])
-            ok = self._check(frame, skip=fields)
-            ok = ok & self._novel(frame.drop(columns=fields), ok)  # seeds are the user's
+            frame = draw(n, rows, free)
+            given = given_cells(rows, free, frame)
+            if rows is not None:  # seed values come back exactly as given
+                for name in rows.columns:
+                    values = rows[name].to_numpy(dtype=object)
+                    drawn = given[name].to_numpy()
+                    values[~drawn] = frame[name].to_numpy(dtype=object)[~drawn]
+                    frame[name] = cast_like(values, frame[name])
+            ok = self._check(frame, given)
+            ok = ok & self._novel(frame.mask(given), ok)  # seed values are the user's
             good = frame[ok].head(len(pending))
             good.index = pending[: len(good)] if seeds is None else pending[ok]
             kept.append(good)
@@ -139,28 +150,59 @@ class GenerationRun:
             pending = np.setdiff1d(pending, good.index)
         return pd.concat(kept) if kept else pd.DataFrame()
 
-    def _draw_statistical(self, n: int, seeds: pd.DataFrame | None) -> pd.DataFrame:
+    def _draw_statistical(
+        self, n: int, seeds: pd.DataFrame | None, free: pd.DataFrame | None
+    ) -> pd.DataFrame:
+        """Rows from the statistical model, conditioned on the given cells: rows that give
+        the same columns are drawn together (the model conditions on whole columns)."""
         fallback = self.model.fallback
         assert fallback is not None
         self.seed = None if self.seed is None else self.seed + 1
-        frame = fallback.generate(n, conditions=seeds, seed=self.seed)
+        known = set(fallback.columns_)
+        if seeds is None:
+            frame = fallback.generate(n, seed=self.seed)
+        else:
+            given = given_cells(seeds, free, seeds)[[c for c in seeds.columns if c in known]]
+            parts = []
+            for rows in same_pattern(given):
+                columns = [c for c in given.columns if given[c].iloc[rows[0]]]
+                conditions = seeds.iloc[rows][columns] if columns else None
+                count = len(rows)
+                drawn = fallback.generate(count, conditions=conditions, seed=self.seed)
+                parts.append(drawn.set_axis(rows))
+            frame = pd.concat(parts).sort_index()
         for name in self.model.table_format.names:  # spelled columns: not in the fallback
             if name not in frame:
                 frame[name] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
         return frame
 
-    def _draw(self, n: int, seeds: pd.DataFrame | None) -> pd.DataFrame:
-        """Rows from every part in turn; each later part is forced to its anchors' values."""
+    def _draw(self, n: int, seeds: pd.DataFrame | None, free: pd.DataFrame | None) -> pd.DataFrame:
+        """Rows from every part in turn: each is forced to its anchors' values (made by the
+        earlier parts) and to the given seed values of its own columns."""
         frame: pd.DataFrame | None = None
         self.threads.tick()
         for part, sampler in zip(self.model.parts, self.samplers, strict=True):
-            given = seeds if frame is None else frame[part.conditioned]
-            forced = None
-            if given is not None and len(given.columns):
-                forced = np.full((n, len(part.codec.vocab_sizes)), -1, dtype=np.int64)
-                columns = list(given.columns)
-                forced[:, part.codec.positions(columns)] = part.codec.encode(given, seeds=True)
-            tokens = sampler.sample(n, self.batch, self.temperature, self.generator, forced)
+            forced = np.full((n, len(part.codec.vocab_sizes)), -1, dtype=np.int64)
+            if frame is not None and part.conditioned:
+                anchors = frame[part.conditioned]
+                forced[:, part.codec.positions(part.conditioned)] = part.codec.encode(
+                    anchors, seeds=True
+                )
+            own = [] if seeds is None else [c for c in seeds.columns if c in part.columns]
+            for name in own:
+                rows = np.ones(n, dtype=bool) if free is None or name not in free else ~free[name]
+                rows = np.asarray(rows, dtype=bool)
+                if rows.any():
+                    tokens = part.codec.encode(seeds.loc[rows, [name]], seeds=True)
+                    forced[np.ix_(rows, part.codec.positions([name]))] = tokens
+            tokens = sampler.sample(
+                n,
+                self.batch,
+                self.temperature,
+                self.generator,
+                forced if (forced >= 0).any() else None,
+                self.model.config.params.conditioning_particles,
+            )
             decoded = part.codec.decode(tokens, self.rng)[part.columns]
             frame = decoded if frame is None else frame.join(decoded)
         assert frame is not None
@@ -194,11 +236,12 @@ class GenerationRun:
                 issued.update(frame[name][ok & keep].dropna().astype(str))
         return keep
 
-    def _check(self, frame: pd.DataFrame, skip: list[str]) -> np.ndarray:
+    def _check(self, frame: pd.DataFrame, given: pd.DataFrame) -> np.ndarray:
+        """Rows whose generated values pass the validators (given values are the user's)."""
         validators = self.model.validators
         if validators is None:
             return np.ones(len(frame), dtype=bool)
-        explanations = validators.check_frame(frame.drop(columns=skip))
+        explanations = validators.check_frame(frame, skip=given)
         ok = explanations.isna().to_numpy()
         bad = explanations[~ok]
         self.invalid += len(bad)
@@ -206,6 +249,29 @@ class GenerationRun:
         if self.invalid > self.max_invalid:
             raise TooManyInvalidError(self.valid, self.invalid, self.max_invalid, self.wanted)
         return ok
+
+
+def same_pattern(given: pd.DataFrame) -> list[np.ndarray]:
+    """Row positions grouped by which columns they give."""
+    if not len(given.columns):
+        return [np.arange(len(given))]
+    groups = given.reset_index(drop=True).groupby(list(given.columns), sort=False).indices
+    return [np.asarray(rows) for rows in groups.values()]
+
+
+def given_cells(
+    seeds: pd.DataFrame | None, free: pd.DataFrame | None, like: pd.DataFrame
+) -> pd.DataFrame:
+    """True for each cell of ``like`` whose value is given (a seed cell not to impute)."""
+    given = pd.DataFrame(False, index=like.index, columns=like.columns)
+    if seeds is None:
+        return given
+    for name in seeds.columns:
+        cells = np.ones(len(like), dtype=bool)
+        if free is not None and name in free:
+            cells = ~free[name].to_numpy(dtype=bool)
+        given[name] = cells
+    return given
 
 
 @dataclass(frozen=True)
@@ -219,6 +285,7 @@ class ChunkJob:
     temperature: float
     batch: int
     max_invalid: int
+    free: pd.DataFrame | None = None  # imputation: seed cells to generate
 
 
 def spans(total: int, step: int) -> Iterator[tuple[int, int]]:

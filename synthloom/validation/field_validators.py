@@ -690,11 +690,20 @@ class FieldValidators:
         allowed = self._by_name[column].in_set
         return None if allowed is None else list(allowed)
 
-    def check_frame(self, df: pd.DataFrame) -> pd.Series:
-        """One entry per row of ``df``: None when valid, else why not (all fields broken)."""
+    def check_frame(self, df: pd.DataFrame, skip: pd.DataFrame | None = None) -> pd.Series:
+        """One entry per row of ``df``: None when valid, else why not (all fields broken).
+
+        ``skip``: True for cells not to check (values a user gave, such as seeds)."""
         if df.columns.has_duplicates:
             raise DataError("the checked table has duplicate column names; give unique names")
-        per_field = [self._field_messages(r, df[r.name]) for r in self.rules if r.name in df]
+        per_field = []
+        for rules in self.rules:
+            if rules.name not in df:
+                continue
+            messages = self._field_messages(rules, df[rules.name])
+            if skip is not None and rules.name in skip:
+                messages = np.where(skip[rules.name].to_numpy(dtype=bool), None, messages)
+            per_field.append(messages)
         return pd.Series(_join_rows(per_field, len(df)), index=df.index, dtype=object)
 
     def check_row(self, row: Mapping[str, Any]) -> str | None:
