@@ -136,7 +136,7 @@ class GenerationRun:
             given = given_cells(rows, free, frame)
             if rows is not None:  # seed values come back exactly as given
                 for name in rows.columns:
-                    values = rows[name].to_numpy(dtype=object)
+                    values = rows[name].to_numpy(dtype=object, copy=True)
                     drawn = given[name].to_numpy()
                     values[~drawn] = frame[name].to_numpy(dtype=object)[~drawn]
                     frame[name] = cast_like(values, frame[name])

@@ -64,7 +64,9 @@ class SeedFields:
             values = seeds[column]
             if free is not None and column in free:
                 values = values[~free[column].to_numpy(dtype=bool)]
-            if isinstance(codec, CategoricalField) and codec.numeric:
+            if codec is None and not pd.api.types.is_numeric_dtype(values):
+                self._warn_unseen_drawn(column, values)  # amplify: no vocabulary kept
+            elif isinstance(codec, CategoricalField) and codec.numeric:
                 _warn_unseen_numbers(codec, values)
             elif isinstance(codec, CategoricalField):
                 self._check_categories(codec, values)
@@ -75,6 +77,21 @@ class SeedFields:
                     f"seed column {column!r} has missing values, which the model never saw "
                     "in training; give a value, or leave the column out of those rows' seeds"
                 )
+
+    def _warn_unseen_drawn(self, column: str, values: pd.Series) -> None:
+        """Values the statistical model does not draw get a warning naming them."""
+        try:
+            known, _ = self.value_counts(column)
+        except ConfigError:  # not categorical: any value may be new
+            return
+        unseen = sorted({str(v) for v in values.dropna()} - {str(v) for v in known})
+        if unseen:
+            log.warning(
+                "seed column %r has values never seen in training: %s; the model has "
+                "learned nothing about them, so their records follow the overall data",
+                column,
+                ", ".join(repr(v) for v in unseen[:5]) + (" …" if len(unseen) > 5 else ""),
+            )
 
     def _check_categories(self, codec: CategoricalField, values: pd.Series) -> None:
         known_text = {str(v) for v in codec.values}
