@@ -86,26 +86,16 @@ class SeedFields:
             return
         unseen = sorted({str(v) for v in values.dropna()} - {str(v) for v in known})
         if unseen:
-            log.warning(
-                "seed column %r has values never seen in training: %s; the model has "
-                "learned nothing about them, so their records follow the overall data",
-                column,
-                ", ".join(repr(v) for v in unseen[:5]) + (" …" if len(unseen) > 5 else ""),
-            )
+            _warn_unseen(column, _shown(unseen))
 
     def _check_categories(self, codec: CategoricalField, values: pd.Series) -> None:
         known_text = {str(v) for v in codec.values}
         unseen = sorted({str(v) for v in values.dropna()} - known_text)
         if not unseen:
             return
-        shown = ", ".join(repr(v) for v in unseen[:5]) + (" …" if len(unseen) > 5 else "")
+        shown = _shown(unseen)
         if codec.has_unk:
-            log.warning(
-                "seed column %r has values never seen in training: %s; the model has "
-                "learned nothing about them, so their records follow the overall data",
-                codec.name,
-                shown,
-            )
+            _warn_unseen(codec.name, shown)
             return
         examples = ", ".join(repr(v) for v in codec.values[:5])
         raise DataError(
@@ -223,6 +213,19 @@ class SeedFields:
             raise bad
         counts = drawn[column].value_counts(dropna=True)
         return list(counts.index), counts.to_numpy(dtype=float)
+
+
+def _shown(values: list[str]) -> str:
+    return ", ".join(repr(v) for v in values[:5]) + (" …" if len(values) > 5 else "")
+
+
+def _warn_unseen(column: str, shown: str) -> None:
+    log.warning(
+        "seed column %r has values never seen in training: %s; the model has learned "
+        "nothing about them, so their records follow the overall data",
+        column,
+        shown,
+    )
 
 
 def _knows_missing(codec: FieldCodec) -> bool:
