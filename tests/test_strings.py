@@ -159,7 +159,7 @@ def test_fallback_rows_never_copy_spelled_values(
     frame = people(200)[["plan", "age", "email"]]
     synth = TableSynthesizer(**{**TINY, "epochs": 1}).fit(frame, tmp_path / "m")
 
-    def invalid(self: _Run, n: int, seeds: pd.DataFrame | None) -> pd.DataFrame:
+    def invalid(self: _Run, n: int, seeds: pd.DataFrame | None, free: object) -> pd.DataFrame:
         return frame.sample(n, replace=True).assign(plan="nope").reset_index(drop=True)
 
     monkeypatch.setattr(_Run, "_draw", invalid)
