@@ -295,7 +295,7 @@ class Constraints:
 
 def constrained(rules: list[Any]) -> tuple[str, ...]:
     """The columns that declared rules change or set: they cannot be given as seeds."""
-    return tuple(dict.fromkeys(c for rule in Constraints(rules).rules for c in rule.columns_used()))
+    return tuple(dict.fromkeys(c for rule in rules for c in rule.columns_used()))
 
 
 def _parse(text: str) -> ast.expr:

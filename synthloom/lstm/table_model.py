@@ -217,17 +217,20 @@ class TableSampler:
             drawn = draw_tokens(logits, generator)
             end = self._ends[t]
             token = drawn if end < 0 else torch.where(token >= end, end, drawn)
+            weighed = False  # whether the particles' weights changed at this position
             if forced is not None:
                 column = forced[:, t]
                 given = column >= 0
-                if k > 1 and bool(given.any()):
+                weighed = k > 1 and bool(given.any())
+                if weighed:
                     chance = torch.log_softmax(logits, dim=-1)
                     chance = chance.gather(1, column.clamp(min=0).unsqueeze(1)).squeeze(1)
                     # a banned (<unk>) seed token tells the particles nothing apart
                     log_weight += torch.where(given & chance.isfinite(), chance, 0.0)
                 token = torch.where(given, column, token)
             out[:, t] = token
-            if k > 1 and forced is not None and bool((forced[:, t] >= 0).any()):
+            if weighed:
+                assert forced is not None
                 keep = 1 if t == last else k  # after the last forced token one is enough
                 pick = _resample(log_weight.view(n, k), keep, generator)
                 out, token, forced = out[pick], token[pick], forced[pick]

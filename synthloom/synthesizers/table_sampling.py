@@ -93,7 +93,7 @@ class GenerationRun:
 
         ``seeds`` holds given values, one row per generated row; ``free`` (imputation),
         the same shape, is True where a seed cell is not given but to be generated."""
-        self.free = free
+        given = given_cells(seeds, free)
         kept: list[pd.DataFrame] = []
         pending = np.arange(self.wanted)
         use_lstm = bool(self.model.parts) and self.model.engine == "lstm"
@@ -102,7 +102,7 @@ class GenerationRun:
                 with ThreadGovernor(
                     self.model.config.params.threads, "generation", wait=False, level=logging.DEBUG
                 ) as self.threads:
-                    kept.append(self._collect(seeds, pending, self._draw))
+                    kept.append(self._collect(seeds, given, pending, self._draw))
                 return pd.concat(kept).sort_index()
         except TooManyInvalidError as exc:
             if self.model.fallback is None or not self.model.config.fallback.allow:
@@ -115,33 +115,36 @@ class GenerationRun:
             pending = np.setdiff1d(pending, self._done.index)
             self.invalid = 0
         before = self.valid
-        kept.append(self._collect(seeds, pending, self._draw_statistical))
+        kept.append(self._collect(seeds, given, pending, self._draw_statistical))
         self.fallback_records = self.valid - before
         return pd.concat(kept).sort_index()
 
     def _collect(
         self,
         seeds: pd.DataFrame | None,
+        given: pd.DataFrame | None,
         pending: np.ndarray,
         draw: Callable[[int, pd.DataFrame | None, pd.DataFrame | None], pd.DataFrame],
     ) -> pd.DataFrame:
-        """Valid rows for the ``pending`` slots; ``self._done`` holds them even on failure."""
+        """Valid rows for the ``pending`` slots; ``self._done`` holds them even on failure.
+        ``given`` (as :func:`given_cells` makes it) marks the seed cells to keep."""
         self._done = pd.DataFrame()
         kept: list[pd.DataFrame] = []
         while len(pending):
-            rows = seeds.iloc[pending].reset_index(drop=True) if seeds is not None else None
-            free = self.free.iloc[pending].reset_index(drop=True) if self.free is not None else None
+            rows = cells = None
+            if seeds is not None and given is not None:
+                rows = seeds.iloc[pending].reset_index(drop=True)
+                cells = given.iloc[pending].reset_index(drop=True)
             n = len(pending) if seeds is not None else math.ceil(len(pending) * 1.05) + 8
-            frame = draw(n, rows, free)
-            given = given_cells(rows, free, frame)
-            if rows is not None:  # seed values come back exactly as given
+            frame = draw(n, rows, cells)
+            as_given = pd.DataFrame(False, index=frame.index, columns=frame.columns)
+            if rows is not None and cells is not None:  # seed values come back as given
+                as_given[cells.columns] = cells
                 for name in rows.columns:
-                    values = rows[name].to_numpy(dtype=object, copy=True)
-                    drawn = given[name].to_numpy()
-                    values[~drawn] = frame[name].to_numpy(dtype=object)[~drawn]
-                    frame[name] = cast_like(values, frame[name])
-            ok = self._check(frame, given)
-            ok = ok & self._novel(frame.mask(given), ok)  # seed values are the user's
+                    values = rows[name].astype(object).where(cells[name], frame[name])
+                    frame[name] = cast_like(values.to_numpy(), frame[name])
+            ok = self._check(frame, as_given)
+            ok = ok & self._novel(frame.mask(as_given), ok)  # seed values are the user's
             good = frame[ok].head(len(pending))
             good.index = pending[: len(good)] if seeds is None else pending[ok]
             kept.append(good)
@@ -151,7 +154,7 @@ class GenerationRun:
         return pd.concat(kept) if kept else pd.DataFrame()
 
     def _draw_statistical(
-        self, n: int, seeds: pd.DataFrame | None, free: pd.DataFrame | None
+        self, n: int, seeds: pd.DataFrame | None, cells: pd.DataFrame | None
     ) -> pd.DataFrame:
         """Rows from the statistical model, conditioned on the given cells: rows that give
         the same columns are drawn together (the model conditions on whole columns)."""
@@ -159,16 +162,15 @@ class GenerationRun:
         assert fallback is not None
         self.seed = None if self.seed is None else self.seed + 1
         known = set(fallback.columns_)
-        if seeds is None:
+        if seeds is None or cells is None:
             frame = fallback.generate(n, seed=self.seed)
         else:
-            given = given_cells(seeds, free, seeds)[[c for c in seeds.columns if c in known]]
+            given = cells[[c for c in cells.columns if c in known]]
             parts = []
             for rows in same_pattern(given):
                 columns = [c for c in given.columns if given[c].iloc[rows[0]]]
                 conditions = seeds.iloc[rows][columns] if columns else None
-                count = len(rows)
-                drawn = fallback.generate(count, conditions=conditions, seed=self.seed)
+                drawn = fallback.generate(len(rows), conditions=conditions, seed=self.seed)
                 parts.append(drawn.set_axis(rows))
             frame = pd.concat(parts).sort_index()
         for name in self.model.table_format.names:  # spelled columns: not in the fallback
@@ -176,7 +178,7 @@ class GenerationRun:
                 frame[name] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
         return frame
 
-    def _draw(self, n: int, seeds: pd.DataFrame | None, free: pd.DataFrame | None) -> pd.DataFrame:
+    def _draw(self, n: int, seeds: pd.DataFrame | None, cells: pd.DataFrame | None) -> pd.DataFrame:
         """Rows from every part in turn: each is forced to its anchors' values (made by the
         earlier parts) and to the given seed values of its own columns."""
         frame: pd.DataFrame | None = None
@@ -188,10 +190,9 @@ class GenerationRun:
                 forced[:, part.codec.positions(part.conditioned)] = part.codec.encode(
                     anchors, seeds=True
                 )
-            own = [] if seeds is None else [c for c in seeds.columns if c in part.columns]
+            own = [] if cells is None else [c for c in cells.columns if c in part.columns]
             for name in own:
-                rows = np.ones(n, dtype=bool) if free is None or name not in free else ~free[name]
-                rows = np.asarray(rows, dtype=bool)
+                rows = cells[name].to_numpy(dtype=bool)  # type: ignore[index]
                 if rows.any():
                     tokens = part.codec.encode(seeds.loc[rows, [name]], seeds=True)
                     forced[np.ix_(rows, part.codec.positions([name]))] = tokens
@@ -259,18 +260,14 @@ def same_pattern(given: pd.DataFrame) -> list[np.ndarray]:
     return [np.asarray(rows) for rows in groups.values()]
 
 
-def given_cells(
-    seeds: pd.DataFrame | None, free: pd.DataFrame | None, like: pd.DataFrame
-) -> pd.DataFrame:
-    """True for each cell of ``like`` whose value is given (a seed cell not to impute)."""
-    given = pd.DataFrame(False, index=like.index, columns=like.columns)
+def given_cells(seeds: pd.DataFrame | None, free: pd.DataFrame | None) -> pd.DataFrame | None:
+    """True for each seed cell whose value is given, not one to impute (``free``)."""
     if seeds is None:
-        return given
-    for name in seeds.columns:
-        cells = np.ones(len(like), dtype=bool)
-        if free is not None and name in free:
-            cells = ~free[name].to_numpy(dtype=bool)
-        given[name] = cells
+        return None
+    given = pd.DataFrame(True, index=seeds.index, columns=seeds.columns)
+    if free is not None:
+        shared = [c for c in seeds.columns if c in free]
+        given[shared] = ~free[shared].to_numpy(dtype=bool)
     return given
 
 
