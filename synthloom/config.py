@@ -90,6 +90,12 @@ class Params(_Section):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: Literal["auto"] | int = "auto"
     seed: int | None = None
+    # Value protection (outside DP): categories held by fewer than k records are replaced
+    # and numbers and dates clipped to bounds k records reach, k drawn per column in
+    # [threshold, 2·threshold] (synthloom.privacy.protection).
+    value_protection: bool = True
+    value_protection_threshold: int = Field(5, ge=1, le=10_000)
+    rare_category_replacement: Literal["rare", "sample"] = "rare"
 
     @field_validator("threads", mode="before")
     @classmethod
@@ -311,6 +317,8 @@ class ColumnOptions(_Section):
     values replaced by keyed hashes before training). ``max_length``: longest spelled value.
     ``loss_weight``: how much the column's tokens count in the row model's loss (a text
     column's own share of training). ``gen_temp``: the column's sampling temperature.
+    ``value_protection``: ``false`` lets the column's rare categories and extreme values
+    through (``params.value_protection`` protects every column by default).
     A bare word is a kind or a treatment: ``columns: {email: string, ssn: exclude}``.
     """
 
@@ -319,6 +327,7 @@ class ColumnOptions(_Section):
     max_length: int | None = Field(None, ge=1, le=2000)
     loss_weight: float = Field(1.0, gt=0, le=100)
     gen_temp: float | None = Field(None, gt=0, le=10)
+    value_protection: bool = True
 
     @property
     def model_settings(self) -> list[str]:

@@ -32,7 +32,7 @@ from synthloom.io.outputs import check_not_protected, check_output_file, check_o
 from synthloom.io.tables import read_table, write_table_chunks
 from synthloom.io.text import check_text_output, write_text_records
 from synthloom.lstm.train import EpochState
-from synthloom.report.from_model import dp_claim, training_and_holdout
+from synthloom.report.from_model import model_claims, training_and_holdout
 from synthloom.report.options import REPORT_FILES, ReportOptions, SeriesSpec
 from synthloom.scale.executor import RayExecutor
 from synthloom.scale.parts import TEXT_FORMAT
@@ -551,7 +551,7 @@ def _report_beside(
     except SynthloomError as exc:
         console.print(f"no report: {exc}; run `synthloom report` with the data", highlight=False)
         return
-    options = ReportOptions(series=series, **dp_claim(model_dir))  # ε beside the attack's
+    options = ReportOptions(series=series, **model_claims(model_dir))  # ε beside the attack's
     _write_report(real, synthetic, holdout, None, folder, options)
 
 

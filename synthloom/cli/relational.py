@@ -358,7 +358,9 @@ def _report(
         return
     assert synth.schema is not None
     with timeline.step("report") as event:
-        scores = build_relational_report(real, tables, synth.schema, folder)
+        scores = build_relational_report(
+            real, tables, synth.schema, folder, protected=synth.value_protection()
+        )
         event.detail = str(folder)
     reported = {n: scores["tables"][n] for n in synth.schema.order}
     reported = {n: t for n, t in reported.items() if t.get("report")}

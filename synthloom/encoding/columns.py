@@ -20,10 +20,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthloom.config import ColumnOptions
-from synthloom.encoding.fields import as_text
+from synthloom.config import ColumnOptions, Params
+from synthloom.encoding.fields import as_text, decide_kind, numeric_view
 from synthloom.errors import ConfigError
 from synthloom.io.schema import TableFormat
+from synthloom.privacy.protection import (
+    Protected,
+    clip_range,
+    column_threshold,
+    protect_categories,
+)
 
 HASH_HEX_CHARS = 16
 # Values held by at least this many training rows are shared patterns: not guarded.
@@ -57,6 +63,50 @@ def apply_treatments(
         if c.name not in dropped
     )
     return frame, replace(table_format, columns=kept)
+
+
+def protect_values(
+    frame: pd.DataFrame,
+    table_format: TableFormat,
+    params: Params,
+    columns: dict[str, ColumnOptions],
+    exempt: tuple[str, ...] = (),
+) -> tuple[pd.DataFrame, list[Protected]]:
+    """``frame`` with value protection applied (:mod:`synthloom.privacy.protection`).
+
+    Categories lose their rare values, numbers and dates their extremes; spelled columns
+    are left to the copy guard. Off under DP (every released value is a DP release there),
+    with ``params.value_protection: false``, for a column whose options say
+    ``value_protection: false``, and for the ``exempt`` columns (keys, context columns).
+    A threshold set larger than the table is refused; the default on so small a table
+    protects every value (each category is rare, each range meets at the median).
+    """
+    if params.dp or not params.value_protection:
+        return frame, []
+    threshold = params.value_protection_threshold
+    if threshold > len(frame) and "value_protection_threshold" in params.model_fields_set:
+        raise ConfigError(
+            f"params.value_protection_threshold {threshold} is larger than the table "
+            f"({len(frame)} rows); lower it, or set params.value_protection: false"
+        )
+    kinds = requested_kinds(columns)
+    out, protected = frame.copy(), []
+    for info in table_format.columns:
+        name = info.name
+        if name in exempt or not columns.get(name, ColumnOptions()).value_protection:
+            continue
+        kind = decide_kind(frame[name], info, kinds.get(name))
+        k = column_threshold(threshold)
+        if kind == "categorical":
+            column, change = protect_categories(frame[name], k, params.rare_category_replacement)
+        elif kind in ("numeric", "datetime"):
+            column, change = clip_range(frame[name], numeric_view(frame[name], info), k)
+        else:
+            continue
+        if change is not None:
+            out[name] = column
+            protected.append(change)
+    return out, protected
 
 
 def requested_kinds(columns: dict[str, ColumnOptions]) -> dict[str, str]:

@@ -693,6 +693,11 @@ def _to_numbers(
     return numbers.astype("Float64"), "number"
 
 
+def numeric_view(series: pd.Series, info: ColumnInfo) -> pd.Series:
+    """A number or date column as numbers (dates as days or seconds), missing elsewhere."""
+    return _to_numbers(series, info)[0]
+
+
 # Time-of-day directives of strftime: a date format without any of them holds days.
 _TIME_DIRECTIVES = ("%H", "%I", "%M", "%S", "%f", "%p", "%T", "%X", "%c", "%s")
 # Float digits after the point under DP when no exact value was released.

@@ -68,6 +68,7 @@ def _table_reports(
     output_dir: Path,
     options: ReportOptions,
     scores: dict[str, Any],
+    protected: dict[str, tuple[dict[str, Any], ...]],
 ) -> None:
     """One single-table report per synthesized table; its scores go into ``scores``."""
     from synthloom.report import build_report
@@ -88,7 +89,11 @@ def _table_reports(
                     real[name][columns],
                     synthetic[name][columns],
                     output_dir / table_folder(name),
-                    options=replace(options, title=f"{name}: synthetic data report"),
+                    options=replace(
+                        options,
+                        title=f"{name}: synthetic data report",
+                        value_protection=protected.get(name, ()),
+                    ),
                 )
             except SynthloomError as exc:  # an empty table, say: the others still get one
                 entry["note"] = f"no report: {exc}"
@@ -111,6 +116,7 @@ def build_relational_report(
     options: ReportOptions | None = None,
     title: str = "Synthetic database report",
     order_by: dict[str, list[str]] | None = None,
+    protected: dict[str, tuple[dict[str, Any], ...]] | None = None,
 ) -> dict[str, Any]:
     """Score a synthetic database against the real one and write the relational report.
 
@@ -119,7 +125,8 @@ def build_relational_report(
     ``per_table_reports``, one single-table report (report.html/pdf/json) per synthesized
     table in a sub-folder named after it. ``options`` are the per-table report options
     (default :func:`report_options`: small samples, quick); ``order_by`` the tables'
-    sequence order, for the order metrics.
+    sequence order, for the order metrics; ``protected`` what value protection changed in
+    each table's training rows (:meth:`RelationalSynthesizer.value_protection`).
     """
     # matplotlib loads only when a report is written, not when the CLI starts
     from synthloom.relational.report_render import write_relational_report
@@ -140,5 +147,6 @@ def build_relational_report(
         if schema.tables[name].original:
             entry["note"] = "copied unchanged"
     if per_table_reports:
-        _table_reports(real, synthetic, schema, output_dir, options or report_options(), scores)
+        options = options or report_options()
+        _table_reports(real, synthetic, schema, output_dir, options, scores, protected or {})
     return write_relational_report(scores, real, synthetic, schema, output_dir, title)

@@ -417,6 +417,16 @@ def _check_treatments(table: TableSchema, config: RelationalConfig) -> None:
     if table.original and any(t == "keep" for t in treatments.values()):
         log.info("%s is original: every column is kept", table.name)
     kinds = config.table(table.name).column_kinds
+    keys = [
+        c
+        for c, o in kinds.items()
+        if c in table.key_columns and "value_protection" in o.model_fields_set
+    ]
+    if keys:
+        raise ConfigError(
+            f"tables.{table.name}.column_kinds: {keys} are key columns, regenerated and never "
+            "learned, so value protection does not apply; remove value_protection there"
+        )
     wrong = [c for c in kinds if c not in table.columns or c in table.key_columns]
     if wrong:
         raise ConfigError(

@@ -508,8 +508,8 @@ class RelationalSynthesizer:
         referencing an original table) are categories, so only real keys come out."""
         config = self.config
         params = config.params_for(table)
-        if counts:
-            params = params.model_copy(update={"dp": False})
+        if counts:  # how many children each parent has: structure, learned as it is
+            params = params.model_copy(update={"dp": False, "value_protection": False})
         return {
             "params": params.model_dump(exclude_unset=True),
             "generate": config.generate_section().model_dump(),
@@ -520,7 +520,8 @@ class RelationalSynthesizer:
                     c: o.model_dump(exclude_defaults=True)
                     for c, o in config.table(table).column_kinds.items()
                 },
-                **{c: {"kind": "categorical"} for c in lookups or []},
+                # references to original tables: real keys, never protected away
+                **{c: {"kind": "categorical", "value_protection": False} for c in lookups or []},
             },
         }
 
@@ -535,6 +536,8 @@ class RelationalSynthesizer:
         sections = self._sections(table, counts, lookups)
         if seed_fields:
             sections["task"] = {"type": "seed", "attrs": {"fields": seed_fields}}
+        for column in seed_fields:  # the parent's columns and places: given, not learned
+            sections["columns"].setdefault(column, {})["value_protection"] = False
         return TableSynthesizer(validate_config(SyntheticsConfig, sections), engine=engine)
 
     def _meta(
@@ -659,7 +662,20 @@ class RelationalSynthesizer:
             per_table_reports=per_table_reports,
             options=options,
             order_by={name: self.config.table(name).order_by for name in self.schema.order},
+            protected=self.value_protection(),
         )
+
+    def value_protection(self) -> dict[str, tuple[dict[str, Any], ...]]:
+        """Per learned table, what value protection changed in its training rows (its
+        model's ``training_summary.json``), for the per-table reports."""
+        out: dict[str, tuple[dict[str, Any], ...]] = {}
+        for name, plan in self.plans.items():
+            if self.model_dir is None or plan.folder is None:
+                continue
+            path = self.model_dir / plan.folder / SUMMARY_FILE
+            if path.exists():
+                out[name] = tuple(read_json(path).get("value_protection") or ())
+        return out
 
     # --------------------------------------------------------------- generation
     def generate(

@@ -258,6 +258,7 @@ def scores_dict(f: Findings) -> dict[str, Any]:
             "claimed_epsilon": f.options.dp_epsilon,
             "claimed_delta": f.options.dp_delta,
             "value_copies": [c.to_dict() for c in f.value_copies],
+            "value_protection": list(f.options.value_protection),
             "verdict": verdict,
         },
         "ml_utility": None if f.utility is None else f.utility.to_dict(),

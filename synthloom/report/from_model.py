@@ -7,6 +7,7 @@ no model learned from those rows, so they are a true holdout for the privacy che
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -42,12 +43,14 @@ def training_and_holdout(
     return frame[~held_out].reset_index(drop=True), holdout
 
 
-def dp_claim(model_dir: str | Path) -> dict[str, float]:
-    """A DP model's claimed ε and δ (its training summary's totals), as report options;
-    empty for a model trained without DP."""
+def model_claims(model_dir: str | Path) -> dict[str, Any]:
+    """What a model's training summary says the report should show beside its own
+    figures, as report options: a DP model's claimed ε and δ, and what value protection
+    changed."""
     summary_path = require_model_dir(model_dir) / SUMMARY_FILE
     summary = read_json(summary_path) if summary_path.exists() else {}
+    claims: dict[str, Any] = {"value_protection": tuple(summary.get("value_protection") or ())}
     privacy = summary.get("privacy") or {}
-    if privacy.get("epsilon") is None:
-        return {}
-    return {"dp_epsilon": float(privacy["epsilon"]), "dp_delta": float(privacy["delta"])}
+    if privacy.get("epsilon") is not None:
+        claims.update(dp_epsilon=float(privacy["epsilon"]), dp_delta=float(privacy["delta"]))
+    return claims

@@ -26,6 +26,10 @@ class SeriesSpec:
     order_by: tuple[str, ...] = ()
 
 
+# ReportOptions fields that are not positive counts.
+_NOT_COUNTS = ("seed", "title", "series", "dp_epsilon", "dp_delta", "value_protection")
+
+
 @dataclass(frozen=True)
 class ReportOptions:
     """What a report covers and how much data each section samples.
@@ -56,6 +60,8 @@ class ReportOptions:
         series: for a time-series table, its entity column and order (sequence metrics).
         dp_epsilon, dp_delta: a DP model's claimed ε and δ, shown beside the privacy loss
             the membership attack proves (δ also enters that bound; 0 when not given).
+        value_protection: what the model's value protection changed in its training rows
+            (``training_summary.json``), listed in the privacy section.
     """
 
     max_columns_univariate: int = 60
@@ -73,11 +79,12 @@ class ReportOptions:
     series: SeriesSpec | None = None
     dp_epsilon: float | None = None
     dp_delta: float | None = None
+    value_protection: tuple[dict[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         for field in fields(self):
             value = getattr(self, field.name)
-            if field.name in ("seed", "title", "series", "dp_epsilon", "dp_delta"):
+            if field.name in _NOT_COUNTS:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(

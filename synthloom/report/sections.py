@@ -368,7 +368,7 @@ def _privacy(f: Findings) -> Section:
             "be closer to training and half closer to holdout (DCR share 0.5)."
         ),
         facts=facts,
-        tables=_value_copy_tables(f.value_copies),
+        tables=_value_copy_tables(f.value_copies) + _protection_tables(f.options),
         figures=[lambda: [charts.privacy_figure(p)]],
         notes=list(f.verdict.reasons) + _column_limit_note(p.columns, f, "max_columns_knn"),
         level=f.verdict.level,
@@ -393,6 +393,23 @@ def _membership_facts(f: Findings) -> list[tuple[str, str]]:
             f"{m.n_non_members:,} non-members)",
         ),
         ("Privacy loss the attack proves", proven),
+    ]
+
+
+def _protection_tables(options: ReportOptions) -> list[Table]:
+    """What value protection changed in the training rows before the model learned them."""
+    if not options.value_protection:
+        return []
+    return [
+        Table(
+            "Value protection: training values no single person may set, changed before "
+            "learning (rare categories replaced, extremes clipped)",
+            ["column", "what", "values", "rows changed"],
+            [
+                [p["column"], f"{p['kind']}: {p['how']}", f"{p['values']:,}", f"{p['rows']:,}"]
+                for p in options.value_protection
+            ],
+        )
     ]
 
 

@@ -153,6 +153,7 @@ def _report(
             spec["report_dir"],
             per_table_reports=bool(report.get("per_table", True)),
             options=report_options(**(report.get("limits") or {})),
+            protected=synth.value_protection(),
         )
         event.detail = "relational report written"
     return {"report": True}

@@ -27,7 +27,12 @@ import pandas as pd
 import torch
 
 from synthloom.config import Params, SyntheticsConfig, TimeSeries
-from synthloom.encoding.columns import apply_treatments, max_lengths, requested_kinds
+from synthloom.encoding.columns import (
+    apply_treatments,
+    max_lengths,
+    protect_values,
+    requested_kinds,
+)
 from synthloom.encoding.fields import TableCodec
 from synthloom.encoding.private_kinds import retype_like
 from synthloom.encoding.sequences import (
@@ -82,6 +87,7 @@ from synthloom.lstm.train import (
     training_summary,
 )
 from synthloom.privacy.entropy import secure_rng
+from synthloom.privacy.protection import log_protection
 from synthloom.synthesizers.base import PrivateRun, model_header, table_params
 
 log = logging.getLogger("synthloom")
@@ -162,6 +168,15 @@ class SequenceSynthesizer:
         began = time.monotonic()  # the time cap covers reading, encoding and calibration too
         frame, table_format = read_frame(data, self.config.params.field_delimiter)
         frame, table_format = apply_treatments(frame, table_format, self.config.columns)
+        entity_column = self.series.entity_column if context is None else None
+        frame, protected = protect_values(
+            frame,
+            table_format,
+            self.config.params,
+            self.config.columns,
+            exempt=(entity_column,) if entity_column else (),
+        )
+        log_protection(protected)
         dp = self.config.params.dp
         infos = {c.name: c for c in table_format.columns}
         if context is None:
@@ -251,6 +266,7 @@ class SequenceSynthesizer:
                 )
             summary = training_summary(result, len(train_idx), len(val_idx), account)
             kinds = {**codec.rows.kinds, **codec.context.kinds}
+            summary["value_protection"] = [p.to_dict() for p in protected]
             summary.update(
                 column_kinds={c: kinds[c] for c in table_format.names if c in kinds},
                 engine="lstm",

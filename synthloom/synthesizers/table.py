@@ -44,6 +44,7 @@ from synthloom.encoding.columns import (
     CopyGuard,
     apply_treatments,
     gen_temps,
+    protect_values,
     requested_kinds,
 )
 from synthloom.encoding.fields import (
@@ -85,6 +86,7 @@ from synthloom.lstm.train import (
     time_share,
     training_summary,
 )
+from synthloom.privacy.protection import log_protection
 from synthloom.privacy.training import log_privacy
 from synthloom.synthesizers.base import LATE_DROPOUT_EPOCH, PrivateRun, model_header, table_params
 from synthloom.synthesizers.executors import (
@@ -225,6 +227,10 @@ class TableSynthesizer:
         _check_table_size(len(frame), force, log_warning)
         self._check_seed_fields(table_format)
         apply_data_checks(frame, self.config.data_checks.strategy, log_warning)
+        frame, protected = protect_values(
+            frame, table_format, self.config.params, self.config.columns
+        )
+        log_protection(protected)
         if warning := weak_privacy_warning(self.config.params):
             log.warning("%s", warning)
         params = table_params(self.config.params)
@@ -295,6 +301,7 @@ class TableSynthesizer:
             log_privacy(summary)
             summary.update(engine=self.engine, fallback_reason=self.fallback_reason_)
             summary["column_kinds"] = column_kinds(parts)
+            summary["value_protection"] = [p.to_dict() for p in protected]
             guard = self._learn_copy_guard(frame, parts, directory)  # held-out rows too
             summary["fallback_used"] = self.fallback_reason_ is not None
             write_json(directory / SUMMARY_FILE, summary)

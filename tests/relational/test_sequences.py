@@ -207,8 +207,16 @@ def test_column_kinds_per_table(tmp_path):
     synth = RelationalSynthesizer(config).fit(CHINOOK, tmp_path / "m")
     summary = (tmp_path / "m" / "tables" / "customer" / "training_summary.json").read_text()
     assert '"company": "string"' in summary
-    config["tables"]["customer"]["column_kinds"] = {"nope": "string"}
+    # value protection ran on the table's own columns, never on the parent's context
+    protected = {p["column"] for p in json.loads(summary)["value_protection"]}
+    assert protected and not any(c.startswith("__") for c in protected)
+    assert list(synth.value_protection()["customer"]) == json.loads(summary)["value_protection"]
     from synthloom.errors import ConfigError
+
+    config["tables"]["customer"]["column_kinds"] = {"id": {"value_protection": True}}
+    with pytest.raises(ConfigError, match="key columns, regenerated"):
+        RelationalSynthesizer(config).fit(CHINOOK, tmp_path / "m3")
+    config["tables"]["customer"]["column_kinds"] = {"nope": "string"}
 
     with pytest.raises(ConfigError, match="column_kinds"):
         RelationalSynthesizer(config).fit(CHINOOK, tmp_path / "m2")
