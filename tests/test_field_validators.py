@@ -432,3 +432,24 @@ def test_check_row_agrees_with_check_frame(
     verdicts = validators.check_frame(frame)
     for position, row in enumerate(frame.to_dict("records")):
         assert validators.check_row(row) == verdicts.iloc[position]
+
+
+def test_emails_keep_their_format_and_names_their_shapes() -> None:
+    rng = np.random.default_rng(0)
+    first = ["ann", "bo", "carl", "deedee", "eve", "finn", "gustav", "hal", "ivy", "jo", "kai"]
+    emails = [
+        f"{rng.choice(first)}{'.' if i % 2 else '_'}{rng.choice(first)}{i}@mail{i % 7}.com"
+        for i in range(300)
+    ]
+    names = [f"{rng.choice(first).title()} {rng.choice(first).title()}" for _ in range(300)]
+    validators = FieldValidators.learn(pd.DataFrame({"email": emails, "name": names}))
+    rules = {r.name: r for r in validators.rules}
+    assert rules["email"].format == "email" and rules["email"].shapes is None
+    assert rules["name"].format is None and rules["name"].shapes == ["a a"]
+    generated = pd.DataFrame(
+        {
+            "email": ["kai.bo3@mail2.com", "kai..bo@mail2.com", "kai@mail2", "bo_kai12@mail3.com"],
+            "name": ["Eve Jo", "EveJo", "Eve  Jo", "Jo Eve"],
+        }
+    )
+    assert validators.check_frame(generated).isna().tolist() == [True, False, False, True]

@@ -10,6 +10,10 @@ Each column gets rules from its training values (see :class:`FieldRules`):
   and range check in that base; their character set holds every digit of the base and they
   get no pattern rule;
 * **character set** and **string length range** of string fields;
+* **format** of string fields with more masks than ``pattern_count``: a well-known format
+  (:data:`FORMATS`: email, URL, UUID, IPv4) that every training value has, or else, when
+  the training values have at most ``pattern_count`` *shapes* (masks with each run of
+  letters or digits as one mark: ``a.ad@a.a``), one of those shapes;
 * the configurable rules of ``validators`` in docs/CONFIG.md: ``in_set_count``, ``pattern_count``,
   ``open_close_chars`` and ``allow_empty_values``.
 
@@ -72,11 +76,39 @@ class _MaskTable(dict[int, str]):
 
 
 _MASKS = _MaskTable()
+# A run of letters or of digits, for shapes (runs of any length alike).
+_RUN = re.compile(r"[^\W\d_]+|\d+")
+
+# Well-known formats: a string field whose every training value matches one must keep it.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+FORMATS: dict[str, re.Pattern[str]] = {
+    "email": re.compile(rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z]{{2,}}"),
+    "url": re.compile(r"https?://(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}(?::\d+)?(?:[/?#]\S*)?"),
+    "uuid": re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"),
+    "ipv4": re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}"),
+}
 
 
 def value_mask(text: str) -> str:
     """The mask of ``text``: ``867-5309`` → ``ddd-dddd``, ``Ab 1`` → ``aa d``."""
     return text.translate(_MASKS)
+
+
+def value_shape(text: str) -> str:
+    """The shape of ``text``: its mask with each run of letters or digits as one mark,
+    ``jo.smith42@mail.com`` → ``a.ad@a.a``, ``Mary Jo`` → ``a a``."""
+    return _RUN.sub(lambda run: "d" if run.group()[0].isdecimal() else "a", text)
+
+
+def known_format(texts: Iterable[str]) -> str | None:
+    """The well-known format (:data:`FORMATS`) every one of ``texts`` has, if any."""
+    texts = list(texts)
+    for name, pattern in FORMATS.items():
+        if texts and all(pattern.fullmatch(t) for t in texts):
+            return name
+    return None
 
 
 def numeric_bounds(values: np.ndarray, use_iqr: bool) -> tuple[float, float]:
@@ -156,6 +188,8 @@ class FieldRules:
     base_low: int | None = None
     base_high: int | None = None
     pairs: list[str] | None = None
+    format: str | None = None
+    shapes: list[str] | None = None
 
     @classmethod
     def learn(cls, name: Any, column: pd.Series, options: Validators) -> FieldRules:
@@ -328,6 +362,13 @@ def _learn_strings(rules: FieldRules, values: pd.Series, options: Validators) ->
     rules.min_length, rules.max_length = min(lengths), max(lengths)
     _learn_base(rules, texts, options)
     rules.pairs = _learn_pairs(texts, rules.charset, options.open_close_chars)
+    if rules.base_prefix is None and rules.patterns is None:
+        # too many masks for a pattern rule: emails, names, codes of many lengths keep
+        # their well-known format, or else one of few shapes
+        rules.format = known_format(texts)
+        shapes = sorted({value_shape(t) for t in texts})
+        if rules.format is None and len(shapes) <= options.pattern_count:
+            rules.shapes = shapes
 
 
 def _learn_base(rules: FieldRules, texts: list[str], options: Validators) -> None:
@@ -531,6 +572,10 @@ def _check_strings(rules: FieldRules, values: pd.Series, verdicts: _Verdicts) ->
         _check_patterns(rules.patterns, verdicts)
     if rules.pairs is not None:
         _check_pairs(rules.pairs, verdicts)
+    if rules.format is not None:
+        _check_format(rules.format, verdicts)
+    if rules.shapes is not None:
+        _check_shapes(rules.shapes, verdicts)
 
 
 def _flags(items: Iterable[Any], count: int) -> np.ndarray:
@@ -554,6 +599,26 @@ def _check_patterns(patterns: list[str], verdicts: _Verdicts) -> None:
         lambda t: (
             f"{show_value(t)} has pattern {show_value(value_mask(t))}, not one of the "
             f"{len(known)} training patterns (pattern_count): {_choices(sorted(known))}"
+        ),
+    )
+
+
+def _check_format(name: str, verdicts: _Verdicts) -> None:
+    pattern = FORMATS[name]
+    matched = _flags((bool(pattern.fullmatch(t)) for t in verdicts.texts), len(verdicts.texts))
+    verdicts.fail_texts(
+        ~matched, lambda t: f"{show_value(t)} is not a valid {name}, as every training value is"
+    )
+
+
+def _check_shapes(shapes: list[str], verdicts: _Verdicts) -> None:
+    known = frozenset(shapes)
+    matched = _flags(map(known.__contains__, map(value_shape, verdicts.texts)), len(verdicts.texts))
+    verdicts.fail_texts(
+        ~matched,
+        lambda t: (
+            f"{show_value(t)} has shape {show_value(value_shape(t))}, not one of the "
+            f"{len(known)} training shapes: {_choices(sorted(known))}"
         ),
     )
 
