@@ -12,6 +12,7 @@ everything needed to recompute its ε with an independent accountant: the histor
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import math
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -19,10 +20,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-import opacus
-from opacus.accountants import PRVAccountant
-from opacus.accountants.analysis import rdp as rdp_analysis
-from opacus.accountants.utils import get_noise_multiplier
 
 from synthloom.errors import ConfigError
 
@@ -130,6 +127,9 @@ def compute_epsilon(
         # domain bound), and PRV takes log(1 - q) = -inf at q = 1; ε stays a valid bound.
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
+        from opacus.accountants import PRVAccountant  # opacus takes seconds to import
+        from opacus.accountants.analysis import rdp as rdp_analysis
+
         if _check_accountant(accountant) == "rdp":
             rdp = sum(steps * _rdp_per_step(sigma, rate) for sigma, rate, steps in segments)
             eps, order = rdp_analysis.get_privacy_spent(orders=RDP_ORDERS, rdp=rdp, delta=delta)
@@ -142,6 +142,8 @@ def compute_epsilon(
 @functools.lru_cache(maxsize=256)
 def _rdp_per_step(noise_multiplier: float, sample_rate: float) -> np.ndarray:
     """RDP of one step at every order (what opacus' RDPAccountant sums over its history)."""
+    from opacus.accountants.analysis import rdp as rdp_analysis
+
     return np.asarray(
         rdp_analysis.compute_rdp(
             q=sample_rate, noise_multiplier=noise_multiplier, steps=1, orders=RDP_ORDERS
@@ -178,6 +180,8 @@ def solve_noise_multiplier(
     kwargs: dict[str, Any] = (
         {"alphas": list(RDP_ORDERS)} if accountant == "rdp" else {"eps_error": PRV_EPS_ERROR}
     )
+    from opacus.accountants.utils import get_noise_multiplier
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         sigma = get_noise_multiplier(
@@ -289,7 +293,7 @@ class PrivacyLedger:
             ],
             "mechanism": "Poisson-subsampled Gaussian (DP-SGD), per-record clipping",
             "neighbouring": NEIGHBOURING,
-            "library": f"opacus {opacus.__version__}",
+            "library": f"opacus {importlib.metadata.version('opacus')}",
         }
         if self.accountant == "rdp":
             out["rdp_orders"] = list(RDP_ORDERS)
