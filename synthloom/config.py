@@ -319,6 +319,9 @@ class ColumnOptions(_Section):
     column's own share of training). ``gen_temp``: the column's sampling temperature.
     ``value_protection``: ``false`` lets the column's rare categories and extreme values
     through (``params.value_protection`` protects every column by default).
+    ``sensitive``: ``true`` marks a column an attacker should not learn; the report then
+    runs its attribute-inference attack on it (guessing it from the other columns with a
+    model trained on the synthetic data). It changes nothing in training or generation.
     A bare word is a kind or a treatment: ``columns: {email: string, ssn: exclude}``.
     """
 
@@ -328,6 +331,7 @@ class ColumnOptions(_Section):
     loss_weight: float = Field(1.0, gt=0, le=100)
     gen_temp: float | None = Field(None, gt=0, le=10)
     value_protection: bool = True
+    sensitive: bool = False
 
     @property
     def model_settings(self) -> list[str]:

@@ -32,7 +32,7 @@ from synthloom.io.outputs import check_not_protected, check_output_file, check_o
 from synthloom.io.tables import read_table, write_table_chunks
 from synthloom.io.text import check_text_output, write_text_records
 from synthloom.lstm.train import EpochState
-from synthloom.report.from_model import model_claims, training_and_holdout
+from synthloom.report.from_model import model_claims, sensitive_columns, training_and_holdout
 from synthloom.report.options import REPORT_FILES, ReportOptions, SeriesSpec
 from synthloom.scale.executor import RayExecutor
 from synthloom.scale.parts import TEXT_FORMAT
@@ -551,7 +551,9 @@ def _report_beside(
     except SynthloomError as exc:
         console.print(f"no report: {exc}; run `synthloom report` with the data", highlight=False)
         return
-    options = ReportOptions(series=series, **model_claims(model_dir))  # ε beside the attack's
+    options = ReportOptions(  # ε beside the attack's; sensitive columns for attribute inference
+        series=series, sensitive_columns=sensitive_columns(synth.config), **model_claims(model_dir)
+    )
     _write_report(real, synthetic, holdout, None, folder, options)
 
 
@@ -595,6 +597,14 @@ def report_command(
         str | None,
         typer.Option("--field-delimiter", help="Delimiter of .txt tables (detected if not set)."),
     ] = None,
+    sensitive: Annotated[
+        str | None,
+        typer.Option(
+            "--sensitive",
+            help="Comma-separated columns an attacker should not learn: each gets the "
+            "attribute-inference attack (guessed from the other columns).",
+        ),
+    ] = None,
 ) -> None:
     """Write report.html, report.pdf and report.json comparing synthetic to real data."""
     check_output_folder(output, overwrite=overwrite, files=REPORT_FILES)
@@ -605,7 +615,9 @@ def report_command(
         _report_table(path, field_delimiter) if path else None
         for path in (real, synthetic, holdout)
     ]
-    _write_report(frames[0], frames[1], frames[2], target, output)
+    names = tuple(c.strip() for c in sensitive.split(",") if c.strip()) if sensitive else ()
+    options = ReportOptions(sensitive_columns=names)
+    _write_report(frames[0], frames[1], frames[2], target, output, options)
 
 
 @app.command()

@@ -359,7 +359,12 @@ def _report(
     assert synth.schema is not None
     with timeline.step("report") as event:
         scores = build_relational_report(
-            real, tables, synth.schema, folder, protected=synth.value_protection()
+            real,
+            tables,
+            synth.schema,
+            folder,
+            protected=synth.value_protection(),
+            sensitive=synth.sensitive_columns(),
         )
         event.detail = str(folder)
     reported = {n: scores["tables"][n] for n in synth.schema.order}

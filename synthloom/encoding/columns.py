@@ -45,7 +45,8 @@ def apply_treatments(
     unknown = [name for name in columns if name not in frame.columns]
     if unknown:
         raise ConfigError(
-            f"columns names {unknown} that are not in the data; columns are {list(frame.columns)}"
+            f"columns names {unknown} that are not in the data (its columns are "
+            f"{list(frame.columns)}); correct the names or remove them from columns"
         )
     dropped = [n for n, o in columns.items() if o.treatment == "exclude"]
     if len(dropped) == frame.shape[1]:

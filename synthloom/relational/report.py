@@ -69,6 +69,7 @@ def _table_reports(
     options: ReportOptions,
     scores: dict[str, Any],
     protected: dict[str, tuple[dict[str, Any], ...]],
+    sensitive: dict[str, tuple[str, ...]],
 ) -> None:
     """One single-table report per synthesized table; its scores go into ``scores``."""
     from synthloom.report import build_report
@@ -93,6 +94,7 @@ def _table_reports(
                         options,
                         title=f"{name}: synthetic data report",
                         value_protection=protected.get(name, ()),
+                        sensitive_columns=tuple(c for c in sensitive.get(name, ()) if c in columns),
                     ),
                 )
             except SynthloomError as exc:  # an empty table, say: the others still get one
@@ -117,6 +119,7 @@ def build_relational_report(
     title: str = "Synthetic database report",
     order_by: dict[str, list[str]] | None = None,
     protected: dict[str, tuple[dict[str, Any], ...]] | None = None,
+    sensitive: dict[str, tuple[str, ...]] | None = None,
 ) -> dict[str, Any]:
     """Score a synthetic database against the real one and write the relational report.
 
@@ -126,7 +129,9 @@ def build_relational_report(
     table in a sub-folder named after it. ``options`` are the per-table report options
     (default :func:`report_options`: small samples, quick); ``order_by`` the tables'
     sequence order, for the order metrics; ``protected`` what value protection changed in
-    each table's training rows (:meth:`RelationalSynthesizer.value_protection`).
+    each table's training rows (:meth:`RelationalSynthesizer.value_protection`);
+    ``sensitive`` each table's sensitive columns, for the per-table reports'
+    attribute-inference attack (:meth:`RelationalSynthesizer.sensitive_columns`).
     """
     # matplotlib loads only when a report is written, not when the CLI starts
     from synthloom.relational.report_render import write_relational_report
@@ -148,5 +153,7 @@ def build_relational_report(
             entry["note"] = "copied unchanged"
     if per_table_reports:
         options = options or report_options()
-        _table_reports(real, synthetic, schema, output_dir, options, scores, protected or {})
+        _table_reports(
+            real, synthetic, schema, output_dir, options, scores, protected or {}, sensitive or {}
+        )
     return write_relational_report(scores, real, synthetic, schema, output_dir, title)

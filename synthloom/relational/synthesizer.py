@@ -663,7 +663,18 @@ class RelationalSynthesizer:
             options=options,
             order_by={name: self.config.table(name).order_by for name in self.schema.order},
             protected=self.value_protection(),
+            sensitive=self.sensitive_columns(),
         )
+
+    def sensitive_columns(self) -> dict[str, tuple[str, ...]]:
+        """Per table, the columns its config marks sensitive (``column_kinds: {name:
+        {sensitive: true}}``): the per-table reports run the attribute-inference attack on
+        them."""
+        assert self.schema is not None
+        return {
+            name: tuple(c for c, o in self.config.table(name).column_kinds.items() if o.sensitive)
+            for name in self.schema.order
+        }
 
     def value_protection(self) -> dict[str, tuple[dict[str, Any], ...]]:
         """Per learned table, what value protection changed in its training rows (its

@@ -14,7 +14,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from synthloom.errors import DataError
-from synthloom.report.attacks import membership_attack
+from synthloom.report.attacks import AttributeAttack, attribute_attack, membership_attack
 from synthloom.report.correlations import (
     Association,
     association_matrix,
@@ -33,7 +33,7 @@ from synthloom.report.scores import (
     field_distribution_stability,
     quality_score,
 )
-from synthloom.report.sections import Findings, build_sections
+from synthloom.report.sections import NO_SENSITIVE_NOTE, Findings, build_sections
 from synthloom.report.sequences import sequence_scores
 from synthloom.report.utility import UtilityResult, ml_utility
 from synthloom.report.values import value_copies
@@ -90,7 +90,41 @@ def _utility(
     return result, None
 
 
+def _sensitive_columns(inputs: ReportInputs, options: ReportOptions) -> list[Any]:
+    """The sensitive columns of the report options, each a column of every frame."""
+    missing = [c for c in options.sensitive_columns if c not in inputs.columns]
+    if missing:
+        raise DataError(
+            f"sensitive columns {missing} are not columns of every frame; name some of "
+            f"{[str(c) for c in inputs.columns]} in sensitive_columns (or columns: {{name: "
+            "{sensitive: true}} in the model's config)"
+        )
+    return list(options.sensitive_columns)
+
+
+def _attribute_attacks(inputs: ReportInputs, options: ReportOptions) -> list[AttributeAttack]:
+    """The attribute-inference attack on each sensitive column, from the other columns
+    (the first ``max_columns_knn`` that are not sensitive; rows capped at ``max_rows_knn``)."""
+    sensitive = _sensitive_columns(inputs, options)
+    others = [c for c in inputs.columns if c not in sensitive]
+    features = select_columns(others, options.max_columns_knn)
+    return [
+        attribute_attack(
+            inputs.real,
+            inputs.synthetic,
+            inputs.holdout,
+            column,
+            features,
+            inputs.kinds,
+            options.max_rows_knn,
+            options.seed,
+        )
+        for column in sensitive
+    ]
+
+
 def _compute(inputs: ReportInputs, options: ReportOptions) -> Findings:
+    _sensitive_columns(inputs, options)  # a wrong name fails before the long work
     real, synthetic, holdout = inputs.real, inputs.synthetic, inputs.holdout
     seed, bins = options.seed, options.bins
     target = inputs.target
@@ -130,6 +164,8 @@ def _compute(inputs: ReportInputs, options: ReportOptions) -> Findings:
                 privacy.non_member_d_synthetic,
                 options.dp_delta or 0.0,
             )
+    with _timed("attribute attack"):
+        attributes = _attribute_attacks(inputs, options)
     with _timed("verbatim values"):
         copies = value_copies(real, synthetic, holdout, inputs.columns, seed)
     with _timed("ML utility"):
@@ -159,6 +195,7 @@ def _compute(inputs: ReportInputs, options: ReportOptions) -> Findings:
         phik_synthetic=phiks[1],
         privacy=privacy,
         membership=membership,
+        attribute_attacks=attributes,
         verdict=privacy_verdict(privacy, copies),
         utility=utility,
         utility_note=utility_note,
@@ -255,6 +292,11 @@ def scores_dict(f: Findings) -> dict[str, Any]:
         "privacy": {
             **f.privacy.to_dict(),
             "membership_inference": None if f.membership is None else f.membership.to_dict(),
+            "attribute_inference": {
+                "sensitive_columns": [str(c) for c in f.options.sensitive_columns],
+                "attacks": [a.to_dict() for a in f.attribute_attacks],
+                "note": None if f.attribute_attacks else NO_SENSITIVE_NOTE,
+            },
             "claimed_epsilon": f.options.dp_epsilon,
             "claimed_delta": f.options.dp_delta,
             "value_copies": [c.to_dict() for c in f.value_copies],

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from synthloom.config import SyntheticsConfig
 from synthloom.errors import DataError
 from synthloom.io.model_dir import HOLDOUT_FILE, SUMMARY_FILE, read_json, require_model_dir
 from synthloom.io.tables import read_table
@@ -54,3 +55,14 @@ def model_claims(model_dir: str | Path) -> dict[str, Any]:
     if privacy.get("epsilon") is not None:
         claims.update(dp_epsilon=float(privacy["epsilon"]), dp_delta=float(privacy["delta"]))
     return claims
+
+
+def sensitive_columns(config: SyntheticsConfig) -> tuple[str, ...]:
+    """The columns a model's config marks sensitive (``columns: {name: {sensitive: true}}``),
+    as the report option ``sensitive_columns``. Excluded and hashed columns are left out:
+    the synthetic data holds none of their real values to attack."""
+    return tuple(
+        name
+        for name, options in config.columns.items()
+        if options.sensitive and options.treatment in ("generate", "keep")
+    )

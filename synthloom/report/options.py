@@ -27,7 +27,15 @@ class SeriesSpec:
 
 
 # ReportOptions fields that are not positive counts.
-_NOT_COUNTS = ("seed", "title", "series", "dp_epsilon", "dp_delta", "value_protection")
+_NOT_COUNTS = (
+    "seed",
+    "title",
+    "series",
+    "dp_epsilon",
+    "dp_delta",
+    "value_protection",
+    "sensitive_columns",
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,10 @@ class ReportOptions:
             the membership attack proves (δ also enters that bound; 0 when not given).
         value_protection: what the model's value protection changed in its training rows
             (``training_summary.json``), listed in the privacy section.
+        sensitive_columns: columns an attacker should not learn (``columns: {name:
+            {sensitive: true}}`` in a model's config): each gets the attribute-inference
+            attack, which guesses it from the other columns with a model trained on the
+            synthetic data (``docs/METRICS.md``). Each must be a column of both frames.
     """
 
     max_columns_univariate: int = 60
@@ -80,8 +92,12 @@ class ReportOptions:
     dp_epsilon: float | None = None
     dp_delta: float | None = None
     value_protection: tuple[dict[str, Any], ...] = ()
+    sensitive_columns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        sensitive = self.sensitive_columns
+        names = (sensitive,) if isinstance(sensitive, str) else tuple(sensitive or ())
+        object.__setattr__(self, "sensitive_columns", tuple(dict.fromkeys(names)))
         for field in fields(self):
             value = getattr(self, field.name)
             if field.name in _NOT_COUNTS:

@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from synthloom.report import charts
-from synthloom.report.attacks import MembershipAttack
+from synthloom.report.attacks import AttributeAttack, AttributeGuesses, MembershipAttack
 from synthloom.report.correlations import Association, ColumnCoder, mean_abs_difference
 from synthloom.report.inputs import ReportInputs
 from synthloom.report.options import ReportOptions
@@ -26,9 +26,12 @@ from synthloom.report.scores import AccuracyWithCeiling, QualityScore, Structure
 from synthloom.report.utility import UtilityResult
 from synthloom.report.values import ValueCopies
 
-__all__ = ["Findings", "Section", "Table", "build_sections"]
+__all__ = ["NO_SENSITIVE_NOTE", "Findings", "Section", "Table", "build_sections"]
 
 FigureFactory = Callable[[], list[Figure]]
+
+#: What the report says where no column is marked sensitive (no attribute attack ran).
+NO_SENSITIVE_NOTE = "no column marked sensitive (columns: {name: {sensitive: true}})"
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class Findings:
     n_rows_phik: int
     value_copies: list[ValueCopies] = field(default_factory=list)
     sequences: dict[str, Any] | None = None  # time series: sequence metrics per entity column
+    attribute_attacks: list[AttributeAttack] = field(default_factory=list)
 
 
 def _pct(value: float | None) -> str:
@@ -357,6 +361,7 @@ def _privacy(f: Findings) -> Section:
             f"training {p.n_training:,}, holdout {p.n_holdout:,}, synthetic {p.n_synthetic:,}",
         ),
         *_membership_facts(f),
+        *_attribute_facts(f),
     ]
     return Section(
         key="privacy",
@@ -368,7 +373,9 @@ def _privacy(f: Findings) -> Section:
             "be closer to training and half closer to holdout (DCR share 0.5)."
         ),
         facts=facts,
-        tables=_value_copy_tables(f.value_copies) + _protection_tables(f.options),
+        tables=_value_copy_tables(f.value_copies)
+        + _protection_tables(f.options)
+        + _attribute_tables(f.attribute_attacks),
         figures=[lambda: [charts.privacy_figure(p)]],
         notes=list(f.verdict.reasons) + _column_limit_note(p.columns, f, "max_columns_knn"),
         level=f.verdict.level,
@@ -393,6 +400,77 @@ def _membership_facts(f: Findings) -> list[tuple[str, str]]:
             f"{m.n_non_members:,} non-members)",
         ),
         ("Privacy loss the attack proves", proven),
+    ]
+
+
+def _gain(task: str, gain: float, low: float | None = None, high: float | None = None) -> str:
+    """An attribute attack's gain over the base guess (or a gap of two gains) in words:
+    accuracy points, or points of the base guess's squared error removed."""
+    unit = "points" if task == "classification" else "points of squared error removed"
+    text = f"{100 * gain:+.1f} {unit}"
+    if low is None or high is None:
+        return text
+    return f"{text} (95% {100 * low:+.1f} to {100 * high:+.1f})"
+
+
+def _attribute_facts(f: Findings) -> list[tuple[str, str]]:
+    """The attribute attack's key figure per sensitive column: how much better than the
+    base guess it guesses training records, and how much of that is theirs alone."""
+    if not f.attribute_attacks:
+        return [("Attribute-inference attack", NO_SENSITIVE_NOTE)]
+    facts = []
+    for a in f.attribute_attacks:
+        name = f"Attribute inference: {a.column}"
+        m = a.members
+        if m is None:
+            facts.append((name, f"n/a ({a.note})"))
+            continue
+        if a.task == "classification":
+            text = f"training records guessed right {_pct(m.score)} (base guess {_pct(m.base)})"
+        else:
+            text = f"training records guessed with RMSE {m.score:.4g} (base guess {m.base:.4g})"
+        text += f": {_gain(a.task, m.gain, m.gain_low, m.gain_high)}"
+        if a.member_gap is not None:
+            gap = _gain(a.task, a.member_gap, a.member_gap_low, a.member_gap_high)
+            text += f"; on training records {gap} more than on holdout records"
+        else:
+            text += "; no holdout, so what is specific to training records is not measured"
+        if a.note:
+            text += f" ({a.note})"
+        facts.append((name, text))
+    return facts
+
+
+def _guess_cells(g: AttributeGuesses) -> list[str]:
+    if g.task == "classification":
+        attack = f"{_pct(g.score)} right (95% {_pct(g.score_low)}–{_pct(g.score_high)})"
+        return [attack, f"{_pct(g.base)} right", _gain(g.task, g.gain, g.gain_low, g.gain_high)]
+    attack = f"RMSE {g.score:.4g} (R² {_num(g.r2)})"
+    return [attack, f"RMSE {g.base:.4g}", _gain(g.task, g.gain, g.gain_low, g.gain_high)]
+
+
+def _attribute_tables(attacks: list[AttributeAttack]) -> list[Table]:
+    rows = []
+    for a in attacks:
+        groups = [
+            (f"training records ({a.members.n:,})" if a.members else "", a.members),
+            (f"holdout records ({a.non_members.n:,})" if a.non_members else "", a.non_members),
+            (
+                f"training records, attacker trained on {a.n_reference:,} holdout records",
+                a.reference,
+            ),
+        ]
+        rows += [[a.column, who, *_guess_cells(g)] for who, g in groups if g is not None]
+    if not rows:
+        return []
+    return [
+        Table(
+            "Attribute inference: each sensitive column guessed from the other columns by a "
+            "model trained on the synthetic data (base guess: its most frequent value or "
+            "mean; gain: accuracy points, or share of the base guess's squared error removed)",
+            ["column", "guessed for", "attack", "base guess", "gain over the base guess"],
+            rows,
+        )
     ]
 
 

@@ -154,6 +154,7 @@ def _report(
             per_table_reports=bool(report.get("per_table", True)),
             options=report_options(**(report.get("limits") or {})),
             protected=synth.value_protection(),
+            sensitive=synth.sensitive_columns(),
         )
         event.detail = "relational report written"
     return {"report": True}
