@@ -17,6 +17,7 @@ from synthloom.cli.relational import app as relational_app
 from synthloom.cli.scale import RAY_HELP, sequence_parts, table_parts, text_parts
 from synthloom.cli.serve import serve
 from synthloom.config import (
+    Fairness,
     Params,
     SyntheticsConfig,
     SynthloomConfig,
@@ -393,7 +394,10 @@ def generate(
         if report:
             if written > REPORT_ROWS:
                 console.print(f"the report covers the first {REPORT_ROWS:,} records")
-            _report_beside(synth, model_dir, pd.concat(kept, ignore_index=True), report_dir)
+            parity = _parity_request(fairness, synth.config.generate.fairness)
+            _report_beside(
+                synth, model_dir, pd.concat(kept, ignore_index=True), report_dir, fairness=parity
+            )
         return
     if seeds is not None:
         raise SynthloomError("--seeds applies to table models; this model is a text model")
@@ -534,6 +538,14 @@ def _report_table(path: Path, field_delimiter: str | None) -> Any:
         ) from None
 
 
+def _parity_request(
+    text: str | None, default: Fairness | None = None
+) -> tuple[str, tuple[str, ...]] | None:
+    """The report's fairness option from ``--fairness`` (else the model's own request)."""
+    wanted = parse_fairness(text) or default
+    return None if wanted is None else (wanted.target, tuple(wanted.sensitive))
+
+
 def _report_folder(output: Path) -> Path:
     return output.parent / f"{output.stem}_report"
 
@@ -544,6 +556,7 @@ def _report_beside(
     synthetic: Any,
     folder: Path,
     series: SeriesSpec | None = None,
+    fairness: tuple[str, tuple[str, ...]] | None = None,
 ) -> None:
     """The automatic report after ``generate``; a missing input only skips it."""
     try:
@@ -552,7 +565,10 @@ def _report_beside(
         console.print(f"no report: {exc}; run `synthloom report` with the data", highlight=False)
         return
     options = ReportOptions(  # ε beside the attack's; sensitive columns for attribute inference
-        series=series, sensitive_columns=sensitive_columns(synth.config), **model_claims(model_dir)
+        series=series,
+        sensitive_columns=sensitive_columns(synth.config),
+        fairness=fairness,
+        **model_claims(model_dir),
     )
     _write_report(real, synthetic, holdout, None, folder, options)
 
@@ -605,6 +621,14 @@ def report_command(
             "attribute-inference attack (guessed from the other columns).",
         ),
     ] = None,
+    fairness: Annotated[
+        str | None,
+        typer.Option(
+            "--fairness",
+            help="'target: sensitive, ...': the target's parity gap across the sensitive "
+            "groups, real beside synthetic.",
+        ),
+    ] = None,
 ) -> None:
     """Write report.html, report.pdf and report.json comparing synthetic to real data."""
     check_output_folder(output, overwrite=overwrite, files=REPORT_FILES)
@@ -616,7 +640,7 @@ def report_command(
         for path in (real, synthetic, holdout)
     ]
     names = tuple(c.strip() for c in sensitive.split(",") if c.strip()) if sensitive else ()
-    options = ReportOptions(sensitive_columns=names)
+    options = ReportOptions(sensitive_columns=names, fairness=_parity_request(fairness))
     _write_report(frames[0], frames[1], frames[2], target, output, options)
 
 

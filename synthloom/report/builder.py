@@ -22,6 +22,7 @@ from synthloom.report.correlations import (
     mean_abs_difference,
     phik_matrix,
 )
+from synthloom.report.fairness import fairness
 from synthloom.report.inputs import ReportInputs, prepare_inputs, sample_rows, select_columns
 from synthloom.report.options import ReportOptions, ReportResult, SeriesSpec
 from synthloom.report.privacy import knn_privacy, privacy_verdict
@@ -172,6 +173,10 @@ def _compute(inputs: ReportInputs, options: ReportOptions) -> Findings:
         utility, utility_note = _utility(inputs, options)
     with _timed("sequences"):
         series = _series_scores(inputs, options.series)
+    parity = None
+    if options.fairness is not None:
+        target, sensitive = options.fairness
+        parity = fairness(inputs.real, inputs.synthetic, target, list(sensitive))
 
     return Findings(
         inputs=inputs,
@@ -196,6 +201,7 @@ def _compute(inputs: ReportInputs, options: ReportOptions) -> Findings:
         privacy=privacy,
         membership=membership,
         attribute_attacks=attributes,
+        fairness=parity,
         verdict=privacy_verdict(privacy, copies),
         utility=utility,
         utility_note=utility_note,
@@ -303,6 +309,7 @@ def scores_dict(f: Findings) -> dict[str, Any]:
             "value_protection": list(f.options.value_protection),
             "verdict": verdict,
         },
+        "fairness": None if f.fairness is None else f.fairness.to_dict(),
         "ml_utility": None if f.utility is None else f.utility.to_dict(),
         "sequences": f.sequences,
         "warnings": _warnings(f),

@@ -35,6 +35,7 @@ _NOT_COUNTS = (
     "dp_delta",
     "value_protection",
     "sensitive_columns",
+    "fairness",
 )
 
 
@@ -70,6 +71,8 @@ class ReportOptions:
             the membership attack proves (δ also enters that bound; 0 when not given).
         value_protection: what the model's value protection changed in its training rows
             (``training_summary.json``), listed in the privacy section.
+        fairness: ``(target, sensitive columns)``: the report shows the target's parity gap
+            across the sensitive groups in the real and the synthetic rows.
         sensitive_columns: columns an attacker should not learn (``columns: {name:
             {sensitive: true}}`` in a model's config): each gets the attribute-inference
             attack, which guesses it from the other columns with a model trained on the
@@ -93,6 +96,7 @@ class ReportOptions:
     dp_delta: float | None = None
     value_protection: tuple[dict[str, Any], ...] = ()
     sensitive_columns: tuple[str, ...] = ()
+    fairness: tuple[str, tuple[str, ...]] | None = None
 
     def __post_init__(self) -> None:
         sensitive = self.sensitive_columns

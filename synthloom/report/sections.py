@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from synthloom.report import charts
 from synthloom.report.attacks import AttributeAttack, AttributeGuesses, MembershipAttack
 from synthloom.report.correlations import Association, ColumnCoder, mean_abs_difference
+from synthloom.report.fairness import FairnessResult, share_rows
 from synthloom.report.inputs import ReportInputs
 from synthloom.report.options import ReportOptions
 from synthloom.report.privacy import PrivacyResult, Verdict
@@ -94,6 +95,7 @@ class Findings:
     value_copies: list[ValueCopies] = field(default_factory=list)
     sequences: dict[str, Any] | None = None  # time series: sequence metrics per entity column
     attribute_attacks: list[AttributeAttack] = field(default_factory=list)
+    fairness: FairnessResult | None = None  # parity of a target across sensitive groups
 
 
 def _pct(value: float | None) -> str:
@@ -601,6 +603,25 @@ def sequence_tables(found: dict[str, dict[str, Any]], what: str) -> list[Table]:
     return tables
 
 
+def _fairness(result: FairnessResult) -> Section:
+    header, rows = share_rows(result)
+    groups = " × ".join(result.sensitive)
+    return Section(
+        key="fairness",
+        title="Fairness (statistical parity)",
+        intro=(
+            f"How much the share of each {result.target} value differs between the groups of "
+            f"{groups}: the parity gap is the largest difference between two groups' shares "
+            "(0: the target is independent of the groups). Real rows before, synthetic after."
+        ),
+        facts=[
+            ("Parity gap, real rows", f"{result.real.gap:.3f}"),
+            ("Parity gap, synthetic rows", f"{result.synthetic.gap:.3f}"),
+        ],
+        tables=[Table(f"{result.target} per group (real / synthetic)", header, rows)],
+    )
+
+
 def _series(findings: Findings) -> Section:
     return Section(
         key="sequences",
@@ -632,4 +653,6 @@ def build_sections(findings: Findings) -> list[Section]:
         sections.append(_utility(findings))
     if findings.sequences:
         sections.append(_series(findings))
+    if findings.fairness is not None:
+        sections.append(_fairness(findings.fairness))
     return sections
