@@ -24,6 +24,7 @@ from synthloom.encoding.fields import CategoricalField, FieldCodec, NumericField
 from synthloom.errors import ConfigError, DataError
 from synthloom.fallback import StatisticalModel
 from synthloom.io.tables import read_table
+from synthloom.privacy.protection import RARE
 from synthloom.synthesizers.table_parts import ClusterModel
 
 log = logging.getLogger("synthloom")
@@ -97,9 +98,15 @@ class SeedFields:
         if codec.has_unk:
             _warn_unseen(codec.name, shown)
             return
-        examples = ", ".join(repr(v) for v in codec.values[:5])
+        examples = ", ".join(repr(v) for v in codec.values[:5] if v != RARE)
+        protected = (
+            f" (value protection learned its rare categories as {RARE}: columns: "
+            f"{{{codec.name}: {{value_protection: false}}}} learns them as they are)"
+            if RARE in codec.values
+            else ""
+        )
         raise DataError(
-            f"seed column {codec.name!r} has values never seen in training: {shown}; "
+            f"seed column {codec.name!r} has values never seen in training: {shown}{protected}; "
             f"give values the model knows (e.g. {examples}), or declare the column a seed "
             "field at training (task: {type: seed, attrs: {fields: [...]}})"
         )
