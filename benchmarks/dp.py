@@ -1,6 +1,7 @@
 """DP benchmark on Adult: quality and privacy at several ε, and DP-SGD's cost.
 
 Usage: python benchmarks/dp.py [--epsilons 1,5,10] [--epochs 8] [--time-cap 300] [--delta D]
+                               [--set PARAM=VALUE ...]
 Each run trains on the whole adult.csv (the same epochs, batch and network; DP runs may
 stop earlier at the budget or the time cap), generates 5,000 rows and scores them against
 adult_test.csv: TVD accuracy (mostlyai-qa's definition) and DCR share. The overhead is DP
@@ -16,6 +17,8 @@ import json
 import tempfile
 import time
 from pathlib import Path
+
+import yaml
 
 from synthloom.io.tables import read_table
 from synthloom.report.metrics import dcr, tvd_accuracy
@@ -33,6 +36,7 @@ def run(epsilon: float | None, args: argparse.Namespace) -> dict[str, float]:
         "early_stopping": False,
         "max_training_time_seconds": args.time_cap,
         "seed": 0,
+        **args.chosen,
     }
     if epsilon is not None:
         options.update(dp=True, dp_epsilon=epsilon, dp_l2_norm_clip=args.clip)
@@ -73,7 +77,15 @@ def main() -> None:
     parser.add_argument(
         "--delta", type=float, default=None, help="dp_delta (default: min(1/(10n), 1e-6))"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PARAM=VALUE",
+        help="a params option (YAML value) for every run, e.g. --set rnn_layers=1; repeatable",
+    )
     args = parser.parse_args()
+    args.chosen = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.set)}
 
     plain = run(None, args)
     rows = [("no DP", plain)]
