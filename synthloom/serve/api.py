@@ -15,6 +15,13 @@ from synthloom.serve import sources as src
 from synthloom.serve.services import REPORT_CSP, NotFound, Services, job_view
 
 router = APIRouter(prefix="/api", tags=["api"])
+SEEDS_HELP = (
+    "Seed rows: one table file (CSV, TSV, Parquet, JSON or JSONL) with some columns of the "
+    "generator's one synthesized table. Each row gives values for those columns and the "
+    "model fills in the rest: one record per seed row (num_records is then ignored). Bad "
+    "seeds (a column the table does not learn, no rows, a category the trained model never "
+    "saw, an unreadable file) are a 400 with the reason, and nothing changes."
+)
 
 
 def services(request: Request) -> Services:
@@ -51,7 +58,8 @@ class GeneratorIn(BaseModel):
         None,
         description="num_records, seed, destination {kind: app|database|objects, format: "
         "csv|parquet, url, storage_options, overwrite}, report {enabled, per_table, limits}, "
-        "sensitive {table: [columns]}",
+        "sensitive {table: [columns]}. Seeds are not a setting: upload them with "
+        "POST /api/generators/{id}/start or PUT /api/generators/{id}/seeds",
     )
     start: bool = True
 
@@ -202,17 +210,51 @@ async def generator_status(request: Request, generator_id: str) -> dict[str, Any
 
 
 @router.post("/generators/{generator_id}/start")
-def start_generator(request: Request, generator_id: str) -> JSONResponse:
-    """Create a drafted generator (queue its job) or run a created one again."""
+def start_generator(
+    request: Request,
+    generator_id: str,
+    seeds: Annotated[UploadFile | None, File(description=SEEDS_HELP)] = None,
+) -> JSONResponse:
+    """Create a drafted generator (queue its job) or run a created one again; with a
+    ``seeds`` file (multipart), that run and the later ones generate from those seed rows
+    (as ``PUT .../seeds``; a bad file is a 400 and nothing is queued)."""
     svc = services(request)
     row = svc.generator(generator_id)
+    warnings: list[str] = []
+    if seeds is not None:
+        svc.jobs.require_idle(generator_id)
+        warnings = svc.set_seeds(generator_id, seeds.filename or "", seeds.file)["warnings"]
+        row = svc.generator(generator_id)
     if row["state"] == "draft":
         result = svc.start_draft(generator_id)
         if not result.ok:
             return JSONResponse({"detail": result.alerts[0].message, **result.to_dict()}, 422)
     else:
         svc.jobs.enqueue(generator_id)
-    return JSONResponse(svc.status(generator_id))
+    body = svc.status(generator_id)
+    if seeds is not None:
+        body["seeds_warnings"] = warnings
+    return JSONResponse(body)
+
+
+@router.put("/generators/{generator_id}/seeds")
+def put_seeds(
+    request: Request,
+    generator_id: str,
+    file: Annotated[UploadFile, File(description=SEEDS_HELP)],
+) -> dict[str, Any]:
+    """Set the seed rows of the generator's next runs (replacing earlier ones): checked
+    against its configuration and, once trained, its model; returns ``seeds`` (name,
+    rows, columns) and the model's ``warnings``. A relational generator (child tables)
+    takes no seeds (400)."""
+    return services(request).set_seeds(generator_id, file.filename or "", file.file)
+
+
+@router.delete("/generators/{generator_id}/seeds", status_code=204)
+def delete_seeds(request: Request, generator_id: str) -> Response:
+    """The generator's next runs generate without seeds (``num_records`` root rows)."""
+    services(request).remove_seeds(generator_id)
+    return Response(status_code=204)
 
 
 @router.post("/generators/{generator_id}/cancel")

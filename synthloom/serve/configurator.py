@@ -22,6 +22,7 @@ from synthloom.relational.schema import build_schema, select_tables
 from synthloom.relational.sources import SourceData
 from synthloom.serve import sources as src
 from synthloom.serve.security import mask_options, mask_url
+from synthloom.serve.seeds import problems as seeds_problems
 
 STEPS = (
     ("data", "Choose data"),
@@ -115,6 +116,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "report": {"enabled": True, "per_table": True, "limits": {}},
     "sensitive": {},
     "preset": None,
+    # Set by the server from an uploaded seeds file (name, rows, columns); never by a form.
+    "seeds": None,
 }
 _STEP_WORDS = (
     ("generator", ("params", "dp", "engine", "epsilon", "delta")),
@@ -247,8 +250,12 @@ def check(
         "rows_read": {name: len(data.frames[name]) for name in selected},
         "rows_learned": {name: len(frame) for name, frame in frames.items()},
         "left_out": schema.left_out,
+        "root_columns": [str(c) for c in schema.tables[schema.root].data_columns],
     }
     result.notes = schema.left_out_notes()
+    result.alerts += [
+        Alert("generation", p) for p in seeds_problems(result.schema, config, settings.get("seeds"))
+    ]
     result.alerts += _width_alerts(frames, parsed.tables)
     result.alerts += _delta_alerts(frames, schema.order, parsed)
     result.alerts += _settings_alerts(parsed.tables, settings, paths)

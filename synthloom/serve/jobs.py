@@ -19,6 +19,7 @@ from typing import Any
 
 from synthloom.errors import ConfigError
 from synthloom.io.names import safe_file_name
+from synthloom.serve import seeds as sd
 from synthloom.serve import sources as src
 from synthloom.serve.security import scrub
 from synthloom.serve.store import (
@@ -127,15 +128,19 @@ class JobManager:
     # -------------------------------------------------------------------- queue
     def enqueue(self, generator_id: str) -> dict[str, Any]:
         """Queue a job for a generator (one at a time: they share its model dir)."""
+        self.require_idle(generator_id)
+        job = self.store.add_job(generator_id)
+        self._wake.set()
+        return job
+
+    def require_idle(self, generator_id: str) -> None:
+        """Refused (ConfigError) while the generator has a queued or running job."""
         latest = self.store.latest_job(generator_id)
         if latest is not None and latest["status"] in (QUEUED, RUNNING):
             raise ConfigError(
                 f"generator {generator_id} already has a {latest['status']} job; wait for it "
                 "or cancel it"
             )
-        job = self.store.add_job(generator_id)
-        self._wake.set()
-        return job
 
     def cancel(self, job_id: str) -> bool:
         """Cancel a queued or running job; False when it had already ended."""
@@ -203,6 +208,7 @@ class JobManager:
         try:  # the boundary again: a folder's files may have become links since
             location = src.readable_location(source, self.paths)
             self.paths.boundary.destination(generator["settings"].get("destination") or {})
+            seeds = self._job_seeds(generator, job["id"])
         except Exception as exc:
             self.store.update_job(
                 job["id"], status=FAILED, finished=now(), error=scrub(str(exc), hidden)
@@ -219,6 +225,8 @@ class JobManager:
             "server_pid": os.getpid(),
             "config": generator["config"],
             "settings": generator["settings"],
+            "seeds": None if seeds is None else str(seeds),
+            "max_cells": self.paths.max_cells,
         }
         shutil.rmtree(self.report_dir(gid, job["id"]), ignore_errors=True)
         proc = self._context.Process(target=run_job, args=(spec,), name=f"synthloom-{job['id']}")
@@ -229,6 +237,19 @@ class JobManager:
             proc.start()
             self._procs[job["id"]] = proc
             self.store.update_job(job["id"], status=RUNNING, pid=proc.pid, started=now())
+
+    def _job_seeds(self, generator: dict[str, Any], job_id: str) -> Path | None:
+        """The generator's seeds file, copied into the job's folder (None: no seeds)."""
+        copied = sd.copy_for_job(self.paths, generator["id"], self.job_dir(job_id))
+        wanted = bool((generator["settings"] or {}).get("seeds"))
+        if copied is None and wanted:
+            raise ConfigError(
+                "the generator's seeds file is gone; upload the seeds again or remove them"
+            )
+        if copied is not None and not wanted:  # settings say no seeds: none are used
+            copied.unlink()
+            return None
+        return copied
 
     def _result(self, job_id: str) -> dict[str, Any] | None:
         path = self.job_dir(job_id) / RESULT_FILE

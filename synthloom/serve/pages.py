@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -276,6 +277,8 @@ async def configure(request: Request, generator_id: str, step: str) -> Response:
     config, settings = row["config"], conf.settings_with_defaults(row["settings"])
     problems = conf.apply_form(step, form, config, settings, data)
     svc.store.update_generator(generator_id, config=config, settings=settings)
+    if step == "generation":
+        problems += await _seeds_form(svc, generator_id, form)
     if problems:
         return configure_page(request, generator_id, step, problems, typed=form)
     index = conf.STEP_NAMES.index(step)
@@ -290,18 +293,53 @@ async def configure(request: Request, generator_id: str, step: str) -> Response:
     return back(f"/generators/{generator_id}/configure/{conf.STEP_NAMES[target]}")
 
 
+async def _seeds_form(svc: Services, generator_id: str, form: dict[str, Any]) -> list[str]:
+    """The generation step's seeds: a chosen file replaces them, ``remove_seeds`` drops
+    them; a bad file is one problem line (the earlier seeds stay)."""
+    upload = form.get("seeds")
+    try:
+        if getattr(upload, "filename", None):
+            await run_in_threadpool(svc.set_seeds, generator_id, upload.filename, upload.file)
+        elif form.get("remove_seeds"):
+            svc.remove_seeds(generator_id)
+    except SynthloomError as exc:
+        return [str(exc)]
+    return []
+
+
 # ------------------------------------------------------------------------ generator
 
 
-@router.get("/generators/{generator_id}", response_class=HTMLResponse)
-def generator_page(request: Request, generator_id: str) -> Response:
+def _seed_tables(svc: Services, row: dict[str, Any]) -> list[str] | None:
+    """The tables a created generator synthesizes (seeds need exactly one), or None when
+    its configuration cannot be checked now (the source is gone)."""
+    settings = conf.settings_with_defaults({**row["settings"], "seeds": None})
+    result = svc.check(row["source_id"], row["config"], settings, assessment=False)
+    return list(result.schema["order"]) if result.schema else None
+
+
+def _generator_page(
+    request: Request, generator_id: str, status_code: int = 200, **seeds: Any
+) -> Response:
     svc = services(request)
     status = svc.status(generator_id)
     if status["state"] == "draft":
         return back(f"/generators/{generator_id}/configure/data")
     return render(
-        request, "generator.html", g=status, source=src.display(svc.source(status["source_id"]))
+        request,
+        "generator.html",
+        status_code,
+        g=status,
+        source=src.display(svc.source(status["source_id"])),
+        seed_tables=_seed_tables(svc, svc.generator(generator_id)),
+        seeds_error=seeds.get("error"),
+        seeds_notes=seeds.get("notes") or [],
     )
+
+
+@router.get("/generators/{generator_id}", response_class=HTMLResponse)
+def generator_page(request: Request, generator_id: str) -> Response:
+    return _generator_page(request, generator_id)
 
 
 @router.post("/generators/{generator_id}/{action}")
@@ -325,6 +363,24 @@ async def generator_action(request: Request, generator_id: str, action: str) -> 
     elif action == "rerun":
         with contextlib.suppress(SynthloomError):  # already queued or running: shown
             svc.jobs.enqueue(generator_id)
+    elif action == "seeds":  # upload seeds and generate from them
+        upload = form.get("seeds")
+        try:
+            if not getattr(upload, "filename", None):
+                raise SynthloomError(
+                    "choose a seeds file (CSV, TSV, Parquet, JSON or JSONL) to generate from"
+                )
+            svc.jobs.require_idle(generator_id)
+            checked = await run_in_threadpool(
+                svc.set_seeds, generator_id, upload.filename, upload.file
+            )
+            svc.jobs.enqueue(generator_id)
+        except SynthloomError as exc:
+            return _generator_page(request, generator_id, 400, error=str(exc))
+        if checked["warnings"]:  # shown once, beside the queued run
+            return _generator_page(request, generator_id, notes=checked["warnings"])
+    elif action == "unseed":
+        svc.remove_seeds(generator_id)
     else:
         raise NotFound(f"no action {action}")
     return back(f"/generators/{generator_id}")

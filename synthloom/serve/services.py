@@ -11,13 +11,14 @@ import shutil
 import threading
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from fastapi import UploadFile
 
 from synthloom.errors import ConfigError, DataError, SynthloomError
 from synthloom.relational.sources import SourceData
 from synthloom.serve import configurator as conf
+from synthloom.serve import seeds as sd
 from synthloom.serve import sources as src
 from synthloom.serve.jobs import JobManager
 from synthloom.serve.security import (
@@ -58,7 +59,7 @@ class Services:
             max_cells=max_cells,
             max_bytes=max_upload_bytes,
         )
-        for name in ("uploads", "models", "outputs", "reports", "jobs"):
+        for name in ("uploads", "models", "outputs", "reports", "jobs", sd.SEEDS_DIR):
             self.paths.sub(name)
         self.store = Store(self.paths.data_dir / "synthloom.sqlite")
         self.jobs = JobManager(self.store, self.paths, workers)
@@ -244,6 +245,12 @@ class Services:
     ) -> tuple[dict[str, Any], conf.Check]:
         """Check, store and (with ``start``) queue training + generation."""
         self.source(source_id)
+        if (settings or {}).get("seeds") is not None:
+            raise ConfigError(
+                "settings.seeds is set by uploading a seeds file (POST "
+                "/api/generators/{id}/start or PUT /api/generators/{id}/seeds with a file); "
+                "leave it out of the settings"
+            )
         settings = conf.settings_with_defaults(settings)
         result = self.check(source_id, config, settings, assessment=False)
         if not result.ok:
@@ -267,6 +274,42 @@ class Services:
             self.store.update_generator(ident, state="ready")
             self.jobs.enqueue(ident)
         return result
+
+    def set_seeds(self, ident: str, filename: str, upload: IO[bytes]) -> dict[str, Any]:
+        """Check an uploaded seeds file and make it the generator's (for its next runs):
+        one table file of some of its one synthesized table's columns; with a trained
+        model, the model's own checks too (a category never seen, ...). A bad file is a
+        one-line SynthloomError and leaves the earlier seeds as they were. Returns the
+        seeds' summary and the model's warnings."""
+        row = self.generator(ident)
+        tmp, name = sd.save_upload(
+            upload, filename, sd.folder(self.paths, ident), self.max_upload_bytes
+        )
+        try:
+            frame = sd.read(tmp, name, self.paths.max_cells)
+            summary = sd.summary(frame, name)
+            settings = conf.settings_with_defaults({**row["settings"], "seeds": None})
+            result = self.check(row["source_id"], row["config"], settings, assessment=False)
+            if result.schema is None:
+                first = result.alerts[0].message if result.alerts else "no tables"
+                raise ConfigError(
+                    f"the seeds cannot be checked until the configuration has no alerts: {first}"
+                )
+            found = sd.problems(result.schema, row["config"], summary)
+            if found:
+                raise DataError(found[0])
+            warnings = sd.check_with_model(self.jobs.model_dir(ident), frame)
+            sd.commit(tmp)
+        finally:
+            tmp.unlink(missing_ok=True)
+        self.store.update_generator(ident, settings={**row["settings"], "seeds": summary})
+        return {"seeds": summary, "warnings": warnings}
+
+    def remove_seeds(self, ident: str) -> None:
+        """The generator's next runs generate without seeds."""
+        row = self.generator(ident)
+        shutil.rmtree(sd.folder(self.paths, ident), ignore_errors=True)
+        self.store.update_generator(ident, settings={**row["settings"], "seeds": None})
 
     def status(self, ident: str, full: bool = True) -> dict[str, Any]:
         """A generator with its latest job and timeline (what the page polls)."""
@@ -311,13 +354,18 @@ class Services:
     def clone_generator(self, ident: str) -> dict[str, Any]:
         """A new draft generator with the same source, config and settings (no runs)."""
         row = self.generator(ident)
-        return self.store.add_generator(
+        copy = self.store.add_generator(
             name=f"{row['name']} (copy)"[:120],
             source_id=row["source_id"],
             config=row["config"],
             settings=row["settings"],
             state="draft",
         )
+        found = sd.stored(sd.folder(self.paths, ident))
+        if found is not None:  # the same seeds: the copy's own file
+            target = self.paths.sub(sd.SEEDS_DIR, copy["id"])
+            shutil.copyfile(found, target / found.name)
+        return copy
 
     def delete_generator(self, ident: str) -> None:
         """Forget a generator with its model, outputs, reports and job folders; refused
@@ -331,7 +379,7 @@ class Services:
                 "cancel it first"
             )
         self.store.delete_generator(ident)
-        for kind in ("models", "outputs", "reports"):
+        for kind in ("models", "outputs", "reports", sd.SEEDS_DIR):
             shutil.rmtree(self.paths.data_dir / kind / ident, ignore_errors=True)
         for job in jobs:
             shutil.rmtree(self.paths.data_dir / "jobs" / job["id"], ignore_errors=True)

@@ -106,9 +106,8 @@ def _run(spec: dict[str, Any], recorder: Recorder) -> dict[str, Any]:
         synth = RelationalSynthesizer(spec["config"])
         synth.fit(source, model_dir, progress=recorder)
     target = spec["output_dir"] if kind == "app" else destination["url"]
-    tables = synth.generate(
-        settings.get("num_records"), seed=settings.get("seed"), progress=recorder
-    )
+    num_records, seeded = _seeded(synth, spec, settings)
+    tables = synth.generate(num_records, seed=settings.get("seed"), progress=recorder)
     assert synth.schema is not None and synth.timeline_ is not None and synth.integrity_
     timeline = synth.timeline_
     with timeline.step("writing") as event:
@@ -130,10 +129,34 @@ def _run(spec: dict[str, Any], recorder: Recorder) -> dict[str, Any]:
         "format": destination.get("format", "csv"),
         "report": False,
     }
+    if seeded is not None:
+        result["seeds"] = seeded
     report = settings.get("report") or {}
     if report.get("enabled", True):
         result.update(_report(synth, tables, spec, report, timeline))
     return result
+
+
+def _seeded(
+    synth: Any, spec: dict[str, Any], settings: dict[str, Any]
+) -> tuple[int | None, dict[str, Any] | None]:
+    """The root rows to ask for and, with a seeds file, the seeds' summary: the table's
+    model then makes one record per seed row (as ``generate(seeds=...)`` does)."""
+    if not spec.get("seeds"):
+        return settings.get("num_records"), None
+    from synthloom.serve import seeds as sd
+
+    name = ((settings.get("seeds") or {}).get("name")) or "seeds"
+    frame = sd.read(Path(spec["seeds"]), name, spec.get("max_cells") or sd.src.MAX_CELLS)
+    sd.seed(synth, frame)
+    asked = settings.get("num_records")
+    if asked is not None and asked != len(frame):
+        logging.getLogger("synthloom").warning(
+            "the seeds file has %d rows: generating one record per seed row, not num_records=%d",
+            len(frame),
+            asked,
+        )
+    return len(frame), {"name": name, "rows": len(frame)}
 
 
 def _report(
