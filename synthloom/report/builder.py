@@ -22,7 +22,7 @@ from synthloom.report.correlations import (
     mean_abs_difference,
     phik_matrix,
 )
-from synthloom.report.fairness import fairness
+from synthloom.report.fairness import FairnessResult, fairness
 from synthloom.report.inputs import ReportInputs, prepare_inputs, sample_rows, select_columns
 from synthloom.report.options import ReportOptions, ReportResult, SeriesSpec
 from synthloom.report.privacy import knn_privacy, privacy_verdict
@@ -124,8 +124,17 @@ def _attribute_attacks(inputs: ReportInputs, options: ReportOptions) -> list[Att
     ]
 
 
+def _parity(inputs: ReportInputs, options: ReportOptions) -> FairnessResult | None:
+    """The target's parity across the sensitive groups, real and synthetic (if asked)."""
+    if options.fairness is None:
+        return None
+    target, sensitive = options.fairness
+    return fairness(inputs.real, inputs.synthetic, target, list(sensitive))
+
+
 def _compute(inputs: ReportInputs, options: ReportOptions) -> Findings:
     _sensitive_columns(inputs, options)  # a wrong name fails before the long work
+    parity = _parity(inputs, options)  # quick, and so does a wrong fairness column
     real, synthetic, holdout = inputs.real, inputs.synthetic, inputs.holdout
     seed, bins = options.seed, options.bins
     target = inputs.target
@@ -173,10 +182,6 @@ def _compute(inputs: ReportInputs, options: ReportOptions) -> Findings:
         utility, utility_note = _utility(inputs, options)
     with _timed("sequences"):
         series = _series_scores(inputs, options.series)
-    parity = None
-    if options.fairness is not None:
-        target, sensitive = options.fairness
-        parity = fairness(inputs.real, inputs.synthetic, target, list(sensitive))
 
     return Findings(
         inputs=inputs,

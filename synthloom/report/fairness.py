@@ -84,19 +84,16 @@ def fairness(
 def share_rows(result: FairnessResult) -> tuple[list[str], list[list[str]]]:
     """The report table: per group, its rows and each shown target value's share, real
     beside synthetic."""
-    real, synthetic = result.real, result.synthetic
-    values = list(real.shares.columns[:SHOWN_VALUES])
+    real = result.real
+    groups = real.shares.index[:SHOWN_GROUPS]
+    values = real.shares.columns[:SHOWN_VALUES]
+    # a group or value the synthetic rows lack has share 0 there
+    ours = result.synthetic.shares.reindex(index=groups, columns=values, fill_value=0.0)
+    sizes = result.synthetic.sizes.reindex(groups, fill_value=0)
     header = ["group", "rows (real / synthetic)"] + [f"P({result.target} = {v})" for v in values]
-    rows = []
-    for group in list(real.shares.index[:SHOWN_GROUPS]):
-        size = synthetic.sizes.get(group, 0)
-        cells = [str(group), f"{int(real.sizes[group]):,} / {int(size):,}"]
-        for value in values:
-            ours = synthetic.shares.at[group, value] if _has(synthetic.shares, group, value) else 0
-            cells.append(f"{real.shares.at[group, value]:.3f} / {ours:.3f}")
-        rows.append(cells)
+    rows = [
+        [str(group), f"{int(real.sizes[group]):,} / {int(sizes[group]):,}"]
+        + [f"{real.shares.at[group, v]:.3f} / {ours.at[group, v]:.3f}" for v in values]
+        for group in groups
+    ]
     return header, rows
-
-
-def _has(shares: pd.DataFrame, group: Any, value: Any) -> bool:
-    return group in shares.index and value in shares.columns

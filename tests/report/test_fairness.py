@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -50,3 +51,15 @@ def test_the_report_shows_the_gap_before_and_after(tmp_path: Path) -> None:
     assert "Fairness (statistical parity)" in (out / "report.html").read_text()
     bad = runner.invoke(app, [*args, "--overwrite", "--fairness", "nope: group"])
     assert bad.exit_code == 2 and "nope" in bad.output and "Traceback" not in bad.output
+
+
+def test_fairness_leaves_the_rest_of_the_report_as_it_was() -> None:
+    from synthloom.report import ReportOptions
+    from synthloom.report.builder import compute_findings
+
+    real, synthetic = _frame(400, 0.8, 0.2, 0), _frame(400, 0.5, 0.5, 1)
+    options = ReportOptions(max_columns_univariate=2, max_columns_bivariate=2)
+    plain = compute_findings(real, synthetic, options=options)
+    fair = compute_findings(real, synthetic, options=replace(options, fairness=("age", ("group",))))
+    assert fair.univariate_columns == plain.univariate_columns == ["group", "y"]
+    assert fair.fairness is not None and plain.fairness is None
