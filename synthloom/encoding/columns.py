@@ -28,6 +28,7 @@ from synthloom.privacy.protection import (
     Protected,
     clip_range,
     column_threshold,
+    log_protection,
     protect_categories,
 )
 
@@ -97,16 +98,19 @@ def protect_values(
         if name in exempt or not columns.get(name, ColumnOptions()).value_protection:
             continue
         kind = decide_kind(frame[name], info, kinds.get(name))
-        k = column_threshold(threshold)
         if kind == "categorical":
-            column, change = protect_categories(frame[name], k, params.rare_category_replacement)
+            column, change = protect_categories(
+                frame[name], column_threshold(threshold), params.rare_category_replacement
+            )
         elif kind in ("numeric", "datetime"):
-            column, change = clip_range(frame[name], numeric_view(frame[name], info), k)
+            numbers = numeric_view(frame[name], info)
+            column, change = clip_range(frame[name], numbers, column_threshold(threshold))
         else:
-            continue
+            continue  # spelled: the copy guard's
         if change is not None:
             out[name] = column
             protected.append(change)
+    log_protection(protected)
     return out, protected
 
 

@@ -21,7 +21,7 @@ beyond it. Replacement values are drawn from OS entropy too (never from a config
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -50,13 +50,7 @@ class Protected:
     how: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "column": self.column,
-            "kind": self.kind,
-            "values": self.values,
-            "rows": self.rows,
-            "how": self.how,
-        }
+        return asdict(self)
 
 
 def column_threshold(threshold: int, rng: np.random.Generator | None = None) -> int:

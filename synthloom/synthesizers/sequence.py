@@ -87,7 +87,6 @@ from synthloom.lstm.train import (
     training_summary,
 )
 from synthloom.privacy.entropy import secure_rng
-from synthloom.privacy.protection import log_protection
 from synthloom.synthesizers.base import PrivateRun, model_header, table_params
 
 log = logging.getLogger("synthloom")
@@ -176,7 +175,6 @@ class SequenceSynthesizer:
             self.config.columns,
             exempt=(entity_column,) if entity_column else (),
         )
-        log_protection(protected)
         dp = self.config.params.dp
         infos = {c.name: c for c in table_format.columns}
         if context is None:

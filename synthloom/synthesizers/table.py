@@ -86,7 +86,6 @@ from synthloom.lstm.train import (
     time_share,
     training_summary,
 )
-from synthloom.privacy.protection import log_protection
 from synthloom.privacy.training import log_privacy
 from synthloom.synthesizers.base import LATE_DROPOUT_EPOCH, PrivateRun, model_header, table_params
 from synthloom.synthesizers.executors import (
@@ -230,7 +229,6 @@ class TableSynthesizer:
         frame, protected = protect_values(
             frame, table_format, self.config.params, self.config.columns
         )
-        log_protection(protected)
         if warning := weak_privacy_warning(self.config.params):
             log.warning("%s", warning)
         params = table_params(self.config.params)
