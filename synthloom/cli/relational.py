@@ -363,8 +363,7 @@ def _report(
             tables,
             synth.schema,
             folder,
-            protected=synth.value_protection(),
-            sensitive=synth.sensitive_columns(),
+            **synth.report_claims(),
         )
         event.detail = str(folder)
     reported = {n: scores["tables"][n] for n in synth.schema.order}

@@ -611,6 +611,13 @@ class TableCodec:
             position += width
         return pd.DataFrame(data)
 
+    def prefixed(self, prefix: str) -> TableCodec:
+        """The same codec with every column named ``prefix`` + its name."""
+        return TableCodec(
+            [replace(f, name=prefix + f.name) for f in self.fields],
+            [replace(c, name=prefix + c.name) for c in self.columns],
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``model_params.json``."""
         return {

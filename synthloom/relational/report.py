@@ -120,6 +120,7 @@ def build_relational_report(
     order_by: dict[str, list[str]] | None = None,
     protected: dict[str, tuple[dict[str, Any], ...]] | None = None,
     sensitive: dict[str, tuple[str, ...]] | None = None,
+    privacy: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Score a synthetic database against the real one and write the relational report.
 
@@ -131,7 +132,10 @@ def build_relational_report(
     sequence order, for the order metrics; ``protected`` what value protection changed in
     each table's training rows (:meth:`RelationalSynthesizer.value_protection`);
     ``sensitive`` each table's sensitive columns, for the per-table reports'
-    attribute-inference attack (:meth:`RelationalSynthesizer.sensitive_columns`).
+    attribute-inference attack (:meth:`RelationalSynthesizer.sensitive_columns`);
+    ``privacy`` a DP model's account (:meth:`RelationalSynthesizer.privacy_account`): its
+    (ε, δ) in ``relational_report.json`` and, as the claim each attack is measured
+    against, in every table's report.
     """
     # matplotlib loads only when a report is written, not when the CLI starts
     from synthloom.relational.report_render import write_relational_report
@@ -151,8 +155,16 @@ def build_relational_report(
         entry["kind"] = "original" if schema.tables[name].original else "synthesized"
         if schema.tables[name].original:
             entry["note"] = "copied unchanged"
+    if privacy is not None:
+        scores["privacy"] = {
+            k: privacy[k] for k in ("epsilon", "delta", "neighbouring") if k in privacy
+        }
     if per_table_reports:
         options = options or report_options()
+        if privacy is not None:
+            options = replace(
+                options, dp_epsilon=float(privacy["epsilon"]), dp_delta=float(privacy["delta"])
+            )
         _table_reports(
             real, synthetic, schema, output_dir, options, scores, protected or {}, sensitive or {}
         )

@@ -276,7 +276,7 @@ def build_schema(
             c for c, t in config.table(name).columns.items() if t == "keep" and c in table.columns
         ]
     _check_originals(tables)
-    _check_dp_inputs(tables, config)
+    dp_problems = _dp_input_problems(tables, config)
     _check_cycles(tables)
     root = _find_root(tables, config)
     order = _order(tables)
@@ -285,6 +285,7 @@ def build_schema(
             tables[name].parent_key = _modelling_parent(tables[name], tables, config)
     _learned_keys(tables, frames)
     schema = Schema(tables, root, order)
+    _check_dp_database(schema, config, dp_problems)
     _check_rebalance(schema, config)
     for name, table in tables.items():
         _check_unique_key(table, frames[name])
@@ -623,13 +624,12 @@ def _uses_dp(config: RelationalConfig) -> bool:
     )
 
 
-def _check_dp_inputs(tables: dict[str, TableSchema], config: RelationalConfig) -> None:
-    """Under DP every released byte must come from the one DP table model: no real values
-    copied (``keep``), no original tables (their rows and the references into them would
-    be released as they are), no second model learning from the same people. Every
-    objection at once."""
+def _dp_input_problems(tables: dict[str, TableSchema], config: RelationalConfig) -> list[str]:
+    """Under DP every released byte must come from the DP models: no real values copied
+    (``keep``), no original tables (their rows and the references into them would be
+    released as they are), no self-references."""
     if not _uses_dp(config):
-        return
+        return []
     problems = []
     kept = [f"{name}.{c}" for name, t in tables.items() for c in t.keep]
     if kept:
@@ -653,13 +653,61 @@ def _check_dp_inputs(tables: dict[str, TableSchema], config: RelationalConfig) -
             "of rows without one, outside differential privacy; drop them with "
             "foreign_keys: [] on the table, or set dp: false"
         )
-    synthesized = [name for name, t in tables.items() if not t.original]
-    if len(synthesized) > 1:  # one synthesized table, the root: no counts to learn
-        problems.append(
-            f"params.dp: differential privacy covers one synthesized table, but "
-            f"{len(synthesized)} are synthesized ({', '.join(synthesized)}); mark the others "
-            "original or exclude them, or set dp: false"
-        )
+    return problems
+
+
+def _check_dp_database(schema: Schema, config: RelationalConfig, problems: list[str]) -> None:
+    """Under DP a person is a root row with all its child rows: every other synthesized
+    table must be a direct child of the root learned as its sequences (one sequence per
+    root row, under the same accountant), and every table must be learned under DP with
+    the database's one budget. Every objection at once (``problems``: the inputs')."""
+    synthesized = [name for name in schema.order if not schema.tables[name].original]
+    if not _uses_dp(config) or len(synthesized) == 1:
+        synthesized = []
+    problems = list(problems)
+    for name in synthesized:
+        table, own = schema.tables[name], config.tables.get(name)
+        if not config.params_for(name).dp:
+            problems.append(
+                f"params.dp: table {name} is learned without dp, from the same people outside the "
+                "budget; under DP every synthesized table is learned with dp (set the "
+                "top-level params.dp: true)"
+            )
+        if own is not None and own.params is not None:
+            budget = {"dp_epsilon", "dp_delta"} & own.params.model_fields_set
+            if budget:
+                problems.append(
+                    f"params.dp: tables.{name}.params sets {sorted(budget)}, but a database "
+                    "under DP has one budget; set them in the top-level params only"
+                )
+        if name == schema.root:
+            continue
+        fk = table.modelled_by
+        if fk is None or fk.parent != schema.root:
+            problems.append(
+                f"params.dp: table {name} is not a direct child of the root {schema.root}; "
+                "under DP a person is one root row with its child rows, so only the root's "
+                "children can be learned; exclude it (exclude_tables), or set dp: false"
+            )
+            continue
+        conf = config.table(name)
+        if not conf.sequential or config.engine_for(name) != "lstm":
+            problems.append(
+                f"params.dp: child table {name} must be learned as sequences (the LSTM engine "
+                "with sequential: true) so that each root row is one record; remove "
+                f"tables.{name}.sequential: false or its engine"
+            )
+        others = [
+            other.name
+            for other in table.foreign_keys
+            if other is not fk and not schema.tables[other.parent].original
+        ]
+        if others:
+            problems.append(
+                f"params.dp: {name}'s foreign keys {others} reference another synthesized table, "
+                "whose row counts would be learned outside the budget; drop them with "
+                f"tables.{name}.foreign_keys"
+            )
     if len(problems) == 1:
         raise ConfigError(problems[0])
     if problems:

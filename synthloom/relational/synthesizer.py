@@ -46,6 +46,7 @@ from synthloom.io.model_dir import (
 )
 from synthloom.io.names import safe_file_name
 from synthloom.lstm.threads import mark_worker_process
+from synthloom.privacy.database import DatabaseBudget
 from synthloom.relational.complexity import Assessment, assess
 from synthloom.relational.config import (
     RelationalConfig,
@@ -123,7 +124,7 @@ class TablePlan:
     counts: dict[str, CountPlan] = field(default_factory=dict)
     self_refs: dict[str, float] = field(default_factory=dict)  # fk → null share
     dtypes: dict[str, str] = field(default_factory=dict)
-    rows: int = 0
+    rows: int | None = 0  # None: private (a child's rows under DP)
     sequential: bool = False  # one sequence of rows per parent row
     constraints: list[dict[str, Any]] = field(default_factory=list)  # their learned state
     key_shapes: dict[str, Any] = field(default_factory=dict)  # new text keys written alike
@@ -167,6 +168,7 @@ class RelationalSynthesizer:
         # generate()'s rebalance and predict_batch_size, for the table models
         self._sampling: dict[str, Any] = {"rebalance": None, "predict_batch_size": None}
         self._key_offset = 0  # new keys start after it (generate's key_offset)
+        self._dp_budget: DatabaseBudget | None = None  # a whole database under DP
 
     # ----------------------------------------------------------------- training
     def fit(
@@ -221,6 +223,11 @@ class RelationalSynthesizer:
                 for name, state in states.items():
                     plans[name].constraints = state
                 self._save_originals(schema, frames, plans, directory)
+                self._dp_budget = self._open_dp_budget(schema, frames)
+            if executor is not None and self._dp_budget is not None:
+                # a child's context vocabularies are its parent's DP releases: one by one
+                log.info("DP: the tables train one after another (children need the root's)")
+                executor = None
             if executor is not None:  # every table at once: each learns from real data only
                 label = f"{len(plans)} tables on {executor.name}"
                 with timeline.step("training", label) as event:
@@ -230,7 +237,7 @@ class RelationalSynthesizer:
                 with timeline.step("training", name) as event:
                     self._train_table(schema, frames, plans[name], directory)
                     event.detail = f"{len(frames[name]):,} rows"
-            write_json(directory / PARAMS_FILE, self._meta(schema, plans, record))
+            write_json(directory / PARAMS_FILE, self._meta(schema, plans, record, directory))
         self.schema, self.plans, self.source_ = schema, plans, record
         self.model_dir = Path(model_dir)
         self._load_parts(self.model_dir)
@@ -252,6 +259,36 @@ class RelationalSynthesizer:
             frames[name] = constraints.fit_transform(frames[name])
             states[name] = constraints.to_dict()
         return states
+
+    def _open_dp_budget(
+        self, schema: Schema, frames: dict[str, pd.DataFrame]
+    ) -> DatabaseBudget | None:
+        """Under DP with more than one synthesized table: the database's one budget,
+        split between the tables' runs (the schema checked the structure)."""
+        synthesized = [n for n in schema.order if not schema.tables[n].original]
+        if not self.config.params.dp or len(synthesized) < 2:
+            return None
+        params = self.config.params_for(schema.root)
+        budget = DatabaseBudget.open(
+            params.dp_epsilon, params.dp_delta, len(frames[schema.root]), synthesized
+        )
+        budget.public_inputs += [
+            "column types as the source stores them (in relational_model.json)",
+            "each child's context: the parent columns named by context_columns, else the "
+            f"first {self.config.context_size_for(True)} in schema order",
+        ]
+        epsilon, delta = budget.share()
+        log.info(
+            "DP: one budget for the database (ε=%.4g, δ=%.3g), %d tables at ε=%.4g, δ=%.3g "
+            "each; a person is a %s row with its child rows",
+            budget.epsilon,
+            budget.delta,
+            len(synthesized),
+            epsilon,
+            delta,
+            schema.root,
+        )
+        return budget
 
     def _plan(self, schema: Schema, frames: dict[str, pd.DataFrame], name: str) -> TablePlan:
         table, frame = schema.tables[name], frames[name]
@@ -319,8 +356,10 @@ class RelationalSynthesizer:
                     f"parent {fk.parent}; choose among {parent.data_columns}"
                 )
             return list(wanted)
-        candidates = context_candidates(frames[fk.parent], parent)
         size = self.config.context_size_for(self._sequential(table.name))
+        if self.config.params_for(table.name).dp:  # a public rule, not a look at the data
+            return parent.data_columns[:size]
+        candidates = context_candidates(frames[fk.parent], parent)
         if not candidates or size == 0:
             return []
         child = frames[table.name]
@@ -493,13 +532,21 @@ class RelationalSynthesizer:
             "max_sequence_rows": conf.max_sequence_rows,
         }
         synth = SequenceSynthesizer(validate_config(SyntheticsConfig, sections))
+        context_codec = None
+        if synth.config.params.dp:  # the parent's DP releases: public to this run
+            parent_dir = folder.parent.parent / _folder("tables", fk.parent)
+            parent_model = TableSynthesizer.load(parent_dir)
+            context_codec = parent_model.column_codec(plan.context).prefixed(PARENT)
         synth.fit(
             lookups_as_text(frame[learned].reset_index(drop=True), lookups),
             folder,
             entity=parent_positions(parent, fk, frame),
             context=context,
+            context_codec=context_codec,
         )
         _stop_if_interrupted(synth, plan.name)
+        if synth.config.params.dp:
+            plan.rows = None  # the exact row count is private
 
     def _sections(
         self, table: str, counts: bool = False, lookups: list[str] | None = None
@@ -510,6 +557,9 @@ class RelationalSynthesizer:
         params = config.params_for(table)
         if counts:  # how many children each parent has: structure, learned as it is
             params = params.model_copy(update={"dp": False, "value_protection": False})
+        elif self._dp_budget is not None:  # this table's share of the database's budget
+            epsilon, delta = self._dp_budget.share()
+            params = params.model_copy(update={"dp_epsilon": epsilon, "dp_delta": delta})
         return {
             "params": params.model_dump(exclude_unset=True),
             "generate": config.generate_section().model_dump(),
@@ -541,7 +591,11 @@ class RelationalSynthesizer:
         return TableSynthesizer(validate_config(SyntheticsConfig, sections), engine=engine)
 
     def _meta(
-        self, schema: Schema, plans: dict[str, TablePlan], source: dict[str, Any]
+        self,
+        schema: Schema,
+        plans: dict[str, TablePlan],
+        source: dict[str, Any],
+        directory: Path,
     ) -> dict[str, Any]:
         config = self.config.model_dump(mode="json", exclude_unset=True)
         if config.get("source") and is_database_url(config["source"]):  # no password
@@ -556,6 +610,20 @@ class RelationalSynthesizer:
         }
         if self.config.params.dp:  # the table's training_summary.json holds ε and δ
             meta["privacy_not_covered"] = [DP_NOT_COVERED]
+        if self._dp_budget is not None:  # and the database's account adds them up
+            meta["privacy"] = self._dp_budget.summary(
+                {
+                    name: read_json(directory / plans[name].folder / SUMMARY_FILE)["privacy"]
+                    for name in self._dp_budget.tables
+                }
+            )
+            account = meta["privacy"]
+            log.info(
+                "DP: the database spent ε=%.4g, δ=%.3g in all (%s)",
+                account["epsilon"],
+                account["delta"],
+                account["neighbouring"],
+            )
         return meta
 
     # ------------------------------------------------------------------ loading
@@ -662,9 +730,32 @@ class RelationalSynthesizer:
             per_table_reports=per_table_reports,
             options=options,
             order_by={name: self.config.table(name).order_by for name in self.schema.order},
-            protected=self.value_protection(),
-            sensitive=self.sensitive_columns(),
+            **self.report_claims(),
         )
+
+    def report_claims(self) -> dict[str, Any]:
+        """What the model says its reports should show beside their own figures, as
+        :func:`build_relational_report` keywords: value protection and sensitive columns
+        per table, and under DP the (ε, δ) that covers the whole database."""
+        return {
+            "protected": self.value_protection(),
+            "sensitive": self.sensitive_columns(),
+            "privacy": self.privacy_account(),
+        }
+
+    def privacy_account(self) -> dict[str, Any] | None:
+        """Under DP, the privacy account that covers every table (the database's, or the
+        one DP table's); None without DP."""
+        if self.model_dir is None or not self.config.params.dp:
+            return None
+        meta = read_json(self.model_dir / PARAMS_FILE)
+        if meta.get("privacy"):
+            return meta["privacy"]
+        for plan in self.plans.values():
+            path = self.model_dir / plan.folder / SUMMARY_FILE if plan.folder else None
+            if path is not None and path.exists() and read_json(path).get("privacy"):
+                return read_json(path)["privacy"]
+        return None
 
     def sensitive_columns(self) -> dict[str, tuple[str, ...]]:
         """Per table, the columns its config marks sensitive (``column_kinds: {name:

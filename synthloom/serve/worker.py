@@ -176,8 +176,7 @@ def _report(
             spec["report_dir"],
             per_table_reports=bool(report.get("per_table", True)),
             options=report_options(**(report.get("limits") or {})),
-            protected=synth.value_protection(),
-            sensitive=synth.sensitive_columns(),
+            **synth.report_claims(),
         )
         event.detail = "relational report written"
     return {"report": True}

@@ -150,6 +150,7 @@ class SequenceSynthesizer:
         *,
         entity: np.ndarray | None = None,
         context: pd.DataFrame | None = None,
+        context_codec: TableCodec | None = None,
         overwrite: bool = False,
         epoch_callback: EpochCallback | None = None,
         show_progress: bool = False,
@@ -163,6 +164,8 @@ class SequenceSynthesizer:
                 none; without it the ``time_series.entity_column`` groups the rows.
             context: For a child table: one row per entity (parents without rows
                 included), the columns given at generation.
+            context_codec: Under DP, the context columns' codec as the parent's DP model
+                released it (their vocabularies are then public to this model).
         """
         began = time.monotonic()  # the time cap covers reading, encoding and calibration too
         frame, table_format = read_frame(data, self.config.params.field_delimiter)
@@ -181,10 +184,10 @@ class SequenceSynthesizer:
             frame, entity, context = self._series(frame, table_format, windows=not dp)
             # the windows' own context columns (WINDOW_COLUMN, level bins)
             infos.update({c: ColumnInfo(c, "string") for c in frame.columns if c not in infos})
-        elif dp and len(context.columns):
+        elif dp and len(context.columns) and context_codec is None:
             raise ConfigError(
-                "dp: a child table's sequences would learn from its parent's rows outside the "
-                "privacy budget; under DP only one table is synthesized"
+                "dp: a child table's context columns need their parent's released "
+                "vocabularies; train the database with `synthloom relational train`"
             )
         else:
             assert entity is not None
@@ -201,7 +204,9 @@ class SequenceSynthesizer:
         )
         private = None
         if dp:  # structure from DP releases and public facts only
-            frame, codec, private = self._fit_private_codec(frame, entity, table_format, train_idx)
+            frame, codec, private = self._fit_private_codec(
+                frame, entity, table_format, train_idx, context_codec
+            )
             self.lengths = []  # lengths come from the model's end decision
         else:
             codec = self._fit_codec(frame, entity, context, infos)
@@ -391,20 +396,28 @@ class SequenceSynthesizer:
         entity: np.ndarray,
         table_format: TableFormat,
         train: np.ndarray,
+        context_codec: TableCodec | None = None,
     ) -> tuple[pd.DataFrame, SequenceCodec, PrivateRun]:
-        """Under DP: one row per entity, drawn with OS entropy, is what every column's kind
-        and vocabulary release sees (one entity changes each count by at most one); no
-        constant columns, no start + gap spelling (order comes from sorting the generated
-        rows, post-processing); the number of entities released."""
+        """Under DP: one row per training entity that has rows, drawn with OS entropy, is
+        what every column's kind and vocabulary release sees (one entity changes each count
+        by at most one); no constant columns, no start + gap spelling (order comes from
+        sorting the generated rows, post-processing); the number of entities released. A
+        child table's context columns keep the codec its parent's DP model released."""
         rng = secure_rng()
         sizes = np.bincount(entity, minlength=int(entity.max(initial=-1)) + 1)
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        picked = starts + np.floor(rng.random(len(sizes)) * np.maximum(sizes, 1)).astype(int)
-        sample = frame.iloc[np.minimum(picked, len(frame) - 1)].reset_index(drop=True)
+        with_rows = np.intersect1d(train, np.flatnonzero(sizes > 0))
+        picked = starts[with_rows] + np.floor(rng.random(len(with_rows)) * sizes[with_rows])
+        sample = frame.iloc[picked.astype(int)].reset_index(drop=True)
         columns = [c for c in table_format.columns if c.name in frame.columns]
         table_format = replace(table_format, columns=tuple(columns))
         run = PrivateRun.plan(
-            sample, table_format, train, self.config.params, 1, self.config.columns
+            sample,
+            table_format,
+            np.arange(len(sample)),
+            self.config.params,
+            1,
+            self.config.columns,
         )
         frame = retype_like(frame, table_format, run.table_format)
         infos = {c.name: c for c in run.codec.columns}
@@ -413,7 +426,15 @@ class SequenceSynthesizer:
         run.training.public_inputs.append(
             f"max_sequence_rows={self.series.max_sequence_rows}: longest series learned"
         )
-        codec = SequenceCodec(TableCodec([], []), rows, [], [], [], infos)
+        context = context_codec or TableCodec([], [])
+        given = [c.name for c in context.columns]
+        if given:
+            run.training.public_inputs.append(
+                f"context columns {given}: their vocabularies as the parent's DP model "
+                "released them"
+            )
+        infos.update({c.name: c for c in context.columns})
+        codec = SequenceCodec(context, rows, given, [], [], infos)
         return frame, codec, run
 
     def _model_params(self, params: Params, n_entities: int) -> dict[str, Any]:

@@ -49,6 +49,7 @@ from synthloom.encoding.columns import (
 )
 from synthloom.encoding.fields import (
     CHAR_KINDS,
+    TableCodec,
     decide_kind,
 )
 from synthloom.errors import (
@@ -716,6 +717,19 @@ class TableSynthesizer:
                 column[cells] = filled[name].to_numpy(dtype=object)[cells[todo]]
                 out[name] = cast_like(column.to_numpy(), frame[name])
         return out
+
+    def column_codec(self, names: list[str]) -> TableCodec:
+        """The trained codec of columns ``names`` (under DP: their released vocabularies,
+        public to a model that conditions on this table's rows, e.g. a child table's)."""
+        self._require_trained()
+        fields, infos = {}, {}
+        for part in self._parts:  # the fallback has no tokens
+            for info, field in zip(part.codec.columns, part.codec.fields, strict=True):
+                fields[info.name], infos[info.name] = field, info
+        missing = [c for c in names if c not in fields]
+        if missing:
+            raise ConfigError(f"columns {missing} are not learned by this model as tokens")
+        return TableCodec([fields[c] for c in names], [infos[c] for c in names])
 
     def _require_trained(self) -> TableFormat:
         if self.table_format is None or not (self._parts or self._fallback):

@@ -115,20 +115,24 @@ def test_key_must_reference_primary_key_with_matching_width():
         _schema(config)
 
 
-def test_dp_needs_a_single_synthesized_table():
+def test_dp_learns_the_roots_children_as_its_people():
     frames = {
         "parent": pd.DataFrame({"id": [1, 2, 3], "x": ["a", "b", "c"]}),
-        "child": pd.DataFrame({"pid": [1, 2, 2], "y": [1.0, 2.0, 3.0]}),
+        "child": pd.DataFrame({"id": [1, 2, 3], "pid": [1, 2, 2], "y": [1.0, 2.0, 3.0]}),
+        "grandchild": pd.DataFrame({"cid": [1, 1, 3], "z": [1, 2, 3]}),
     }
     config = {
         "params": {"dp": True},
         "tables": {
             "parent": {"primary_key": ["id"]},
-            "child": {"foreign_keys": [_fk(["pid"], "parent")]},
+            "child": {"primary_key": ["id"], "foreign_keys": [_fk(["pid"], "parent")]},
+            "grandchild": {"foreign_keys": [_fk(["cid"], "child")]},
         },
     }
-    with pytest.raises(ConfigError, match="differential privacy covers one synthesized table"):
+    with pytest.raises(ConfigError, match="grandchild is not a direct child of the root"):
         _schema(config, frames)
+    del frames["grandchild"], config["tables"]["grandchild"]
+    _schema(config, frames)  # a root and its child: one person per root row
     with pytest.raises(ConfigError, match=r"original tables \(album, artist, genre"):
         _schema(chinook_config(params={"dp": True}))
 
@@ -379,4 +383,4 @@ def test_every_dp_objection_is_named_at_once():
     assert len(problems) >= 3 and all(p.startswith("params.dp:") for p in problems)
     assert any("keep (customer.city)" in p for p in problems)
     assert any("original tables" in p for p in problems)
-    assert any("covers one synthesized table" in p for p in problems)
+    assert any("not a direct child of the root" in p for p in problems)

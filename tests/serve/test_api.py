@@ -123,9 +123,10 @@ def test_two_roots_is_an_alert_on_the_foreign_keys_step(client: TestClient, shop
     assert alerts[0]["step"] == "fkeys" and "exactly one" in alerts[0]["message"]
     assert client.get("/api/generators").json() == []  # nothing was created
     dp = {**FAST, "engine": "lstm", "params": {"dp": True}}
-    alerts = client.post(
-        "/api/generators/validate", json={"source_id": source["id"], "config": dp}
-    ).json()["alerts"]
+    check = {"source_id": source["id"], "config": dp}
+    assert client.post("/api/generators/validate", json=check).json()["alerts"] == []
+    dp["tables"] = {"orders": {"sequential": False}}  # a person's orders: not one record
+    alerts = client.post("/api/generators/validate", json=check).json()["alerts"]
     assert alerts[0]["step"] == "generator" and "params.dp" in alerts[0]["message"]
 
 
