@@ -67,8 +67,13 @@ def run(folder: Path, work: Path, params: dict, seed: int) -> dict:
     schema, real = read_database(folder, config)
     synthetic = synth.generate(seed=seed)  # as many people as were learned (or released)
     scores = relational_scores(real, synthetic, schema)
-    return {"seconds": seconds, "account": account, "scores": scores, "real": real,
-            "synthetic": synthetic}
+    return {
+        "seconds": seconds,
+        "account": account,
+        "scores": scores,
+        "real": real,
+        "synthetic": synthetic,
+    }
 
 
 def column_tvd(real: pd.Series, synthetic: pd.Series, bins: int = 20) -> float:
@@ -121,9 +126,7 @@ def main() -> None:
     )
     for label, result in runs:
         scores, account = result["scores"], result["account"]
-        spent = (
-            f"ε={account['epsilon']:.3f}, δ={account['delta']:.2g}" if account else "no DP"
-        )
+        spent = f"ε={account['epsilon']:.3f}, δ={account['delta']:.2g}" if account else "no DP"
         link = next(iter(scores["children_per_parent"].values()))
         coherence = next(iter(scores["parent_child_correlations"].values()))["score"]
         synthetic = result["synthetic"]
@@ -140,9 +143,7 @@ def main() -> None:
         print(f"  TVD accuracy: People {tvd['People']:.3f}, Batting {tvd['Batting']:.3f}")
         print(f"  parent–child correlations: {coherence:.3f}")
         columns = [c for c in BATTING if c != "playerID"]
-        per_column = {
-            c: column_tvd(real["Batting"][c], synthetic["Batting"][c]) for c in columns
-        }
+        per_column = {c: column_tvd(real["Batting"][c], synthetic["Batting"][c]) for c in columns}
         print("  Batting columns: " + ", ".join(f"{c} {v:.3f}" for c, v in per_column.items()))
 
 
