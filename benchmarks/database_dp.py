@@ -37,6 +37,7 @@ from synthloom.relational.report_metrics import relational_scores  # noqa: E402
 PEOPLE = ["playerID", "birthYear", "birthCountry", "weight", "height", "bats", "throws"]
 BATTING = ["playerID", "yearID", "stint", "teamID", "lgID", "G", "AB", "R", "H", "HR", "RBI"]
 BATTING += ["SB", "BB", "SO"]
+MAX_ROWS = 32
 
 
 def write_database(folder: Path, people: int | None, seed: int) -> None:
@@ -52,14 +53,21 @@ def write_database(folder: Path, people: int | None, seed: int) -> None:
     (folder / "schema.yaml").write_text(
         "tables:\n"
         "  People: {primary_key: [playerID]}\n"
-        "  Batting:\n"
-        "    order_by: [yearID, stint]\n"
-        "    foreign_keys: [{columns: [playerID], references: {table: People}}]\n"
+        "  Batting: {foreign_keys: [{columns: [playerID], references: {table: People}}]}\n"
     )
 
 
 def run(folder: Path, work: Path, params: dict, seed: int) -> dict:
-    config = {"params": params}
+    batting = {
+        "order_by": ["yearID", "stint"],
+        # a public cap on a career's rows (the longest real one has 31): DP-SGD pads each
+        # batch to its longest sequence
+        "max_sequence_rows": MAX_ROWS,
+        # three-letter codes: categories, not spelled (under DP a text column whose
+        # released histogram covers less than half the rows would be spelled)
+        "column_kinds": {"teamID": {"kind": "categorical"}, "lgID": {"kind": "categorical"}},
+    }
+    config = {"params": params, "tables": {"Batting": batting}}
     start = time.perf_counter()
     synth = RelationalSynthesizer(config).fit(folder, work / "model", overwrite=True)
     seconds = time.perf_counter() - start

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from synthloom.config import Params
+from synthloom.encoding.tokenizers import PAD
 from synthloom.privacy.entropy import secure_generator
 
 if TYPE_CHECKING:  # the privacy engine imports opacus (slow): only DP runs load it
@@ -29,6 +30,9 @@ warnings.filterwarnings("ignore", message="Full backward hook is firing", catego
 # Records are bucketed by length inside pools of this many batches, so padding stays small
 # while batch order stays random.
 _POOL_BATCHES = 50
+# A DP batch is computed in groups of records whose lengths lie within this factor of
+# their group's longest (Poisson batches cannot be bucketed by length in advance).
+GROUP_LENGTH_RATIO = 2.0
 
 
 class TrainerView(Protocol):
@@ -180,13 +184,68 @@ class PrivateSteps:
             trainer.optimizer.noise_step()
             return 0.0, 0, 0
         trainer.optimizer.zero_grad(set_to_none=True)
-        result = trainer.backward(batch, per_token=False)
+        groups = length_groups(record_lengths(batch))
+        if len(groups) == 1:
+            result = trainer.backward(batch, per_token=False)
+        else:
+            result = self._grouped_backward(trainer, batch, groups)
         trainer.optimizer.step()
         return result
+
+    @staticmethod
+    def _grouped_backward(
+        trainer: TrainerView, batch: torch.Tensor, groups: list[np.ndarray]
+    ) -> tuple[float, int, int]:
+        """Per-record gradients of a Poisson batch, computed in groups of records of
+        similar length (each padded only to its own longest): the same clipped sum as one
+        pass, since every record is clipped on its own, at a fraction of the padding."""
+        params = [p for p in trainer.optimizer.params if p.requires_grad]
+        collected: list[list[torch.Tensor]] = [[] for _ in params]
+        total, right, tokens = 0.0, 0, 0
+        for group in groups:
+            rows = torch.as_tensor(group, device=batch.device)
+            sub = batch.index_select(0, rows)
+            longest = int(record_lengths(sub).max())
+            loss, correct, n = trainer.backward(sub[:, :longest], per_token=False)
+            total, right, tokens = total + loss, right + correct, tokens + n
+            for p, parts in zip(params, collected, strict=True):
+                sample = p.grad_sample
+                if isinstance(sample, list):  # chunks of the same records: one gradient each
+                    sample = torch.stack(sample).sum(dim=0)
+                elif sample is None:  # not reached by these records (e.g. one-row ones)
+                    sample = p.new_zeros((len(group), *p.shape))
+                parts.append(sample)
+                p.grad_sample = None
+        for p, parts in zip(params, collected, strict=True):
+            p.grad_sample = torch.cat(parts, dim=0)
+        return total, right, tokens
 
     def privacy(self) -> tuple[float | None, float | None]:
         """The run's total (ε, δ) so far, releases included."""
         return self.run.epsilon(), self.run.total_delta()
+
+
+def record_lengths(batch: torch.Tensor) -> np.ndarray:
+    """Each padded record's length (up to its last token that is not padding)."""
+    real = (batch != PAD).cpu().numpy()
+    width = real.shape[1]
+    return np.where(real.any(axis=1), width - np.argmax(real[:, ::-1], axis=1), 0)
+
+
+def length_groups(lengths: np.ndarray, ratio: float = GROUP_LENGTH_RATIO) -> list[np.ndarray]:
+    """Record positions in groups whose lengths lie within ``ratio`` of the group's
+    longest (longest group first); one group when padding to the longest wastes little."""
+    order = np.argsort(-lengths, kind="stable")
+    if len(order) == 0 or lengths[order].mean() * ratio >= lengths[order[0]]:
+        return [np.arange(len(lengths))]
+    groups, start = [], 0
+    while start < len(order):
+        longest = lengths[order[start]]
+        end = start + int(np.sum(lengths[order[start:]] * ratio > longest))
+        end = max(end, start + 1)
+        groups.append(order[start:end])
+        start = end
+    return groups
 
 
 def bucketed_batches(

@@ -168,6 +168,8 @@ def _report(
         real = synth.real_tables(spec["source"])
     except SynthloomError as exc:
         return {"report_note": f"no report: {scrub(str(exc), spec.get('secrets') or [])}"}
+    claims = synth.report_claims()
+    claims["sensitive"] = _with_marked(claims["sensitive"], spec["settings"].get("sensitive"))
     with timeline.step("report") as event:
         build_relational_report(
             real,
@@ -176,10 +178,21 @@ def _report(
             spec["report_dir"],
             per_table_reports=bool(report.get("per_table", True)),
             options=report_options(**(report.get("limits") or {})),
-            **synth.report_claims(),
+            **claims,
         )
         event.detail = "relational report written"
     return {"report": True}
+
+
+def _with_marked(
+    sensitive: dict[str, tuple[str, ...]], marked: dict[str, list[str]] | None
+) -> dict[str, tuple[str, ...]]:
+    """The config's sensitive columns plus those ticked on the treatment page: the
+    per-table reports run the attribute-inference attack on each."""
+    out = dict(sensitive)
+    for table, columns in (marked or {}).items():
+        out[table] = tuple(dict.fromkeys([*out.get(table, ()), *columns]))
+    return out
 
 
 def _watch_parent(parent: int) -> None:

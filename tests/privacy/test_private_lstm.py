@@ -52,3 +52,54 @@ def test_weights_move_to_and_from_nn_lstm_unchanged() -> None:
     back = PrivateLSTM(6, 8, num_layers=2).eval()
     back.load_state_dict(plain.state_dict())
     torch.testing.assert_close(back(x)[1][0], plain(x)[1][0], atol=1e-6, rtol=1e-5)
+
+
+class _GroupTrainer:
+    """What PrivateSteps needs of a trainer: the parameters and a summed-loss backward
+    that ignores padding (token 0), in chunks, so that chunk gradients are summed too."""
+
+    def __init__(self, net: nn.Module) -> None:
+        self.net = net
+        self.optimizer = type("Opt", (), {"params": list(net.parameters())})()
+
+    def backward(self, batch: torch.Tensor, per_token: bool) -> tuple[float, int, int]:
+        x, y = batch[:, :-1], batch[:, 1:]
+        total = 0.0
+        for lo in range(0, x.shape[1], 5):  # chunks at the same positions in any width
+            logits = self.net(x[:, lo : lo + 5])
+            loss = nn.functional.cross_entropy(
+                logits.reshape(-1, 30),
+                y[:, lo : lo + 5].reshape(-1),
+                reduction="sum",
+                ignore_index=0,
+            )
+            loss.backward()
+            total += loss.item()
+        return total, 0, int((y != 0).sum())
+
+
+def test_length_groups_give_the_same_per_record_gradients() -> None:
+    from synthloom.lstm.steps import PrivateSteps, length_groups, record_lengths
+
+    torch.manual_seed(1)
+    net = _Net(PrivateLSTM(6, 8), 8)
+    GradSampleModule(net, batch_first=True, loss_reduction="sum", strict=True)
+    lengths = [3, 17, 4, 16, 2, 3]
+    batch = torch.zeros(len(lengths), 17, dtype=torch.long)
+    for b, n in enumerate(lengths):
+        batch[b, :n] = torch.randint(1, 30, (n,))
+    trainer = _GroupTrainer(net)
+    groups = length_groups(record_lengths(batch))
+    assert record_lengths(batch).tolist() == lengths
+    assert len(groups) > 1 and sorted(i for g in groups for i in g) == list(range(6))
+    PrivateSteps._grouped_backward(trainer, batch, groups)
+    grouped = {n: p.grad_sample.clone() for n, p in net.named_parameters()}
+    order = [int(i) for g in groups for i in g]
+    for p in net.parameters():
+        p.grad_sample = None
+    trainer.backward(batch, per_token=False)  # one pass, padded to the longest
+    for name, p in net.named_parameters():
+        whole = (
+            torch.stack(p.grad_sample).sum(0) if isinstance(p.grad_sample, list) else p.grad_sample
+        )
+        torch.testing.assert_close(grouped[name], whole[order], atol=1e-5, rtol=1e-4)

@@ -337,3 +337,25 @@ def test_a_star_schema_root_says_why(client: TestClient, tmp_path: Path) -> None
     schema = checked.json()["schema"]
     assert checked.json()["ok"] and schema["root"] == "sales"
     assert schema["root_reason"] == "its parents (store) are all original tables"
+
+
+def test_columns_marked_sensitive_are_attacked_in_the_report(
+    client: TestClient, shop_db: Path
+) -> None:
+    source = upload_db(client, shop_db, "shop.sqlite")
+    settings = {
+        "num_records": 30,
+        "seed": 1,
+        "report": {"enabled": True, "per_table": True},
+        "sensitive": {"customer": ["city"]},
+    }
+    body = {"source_id": source["id"], "config_yaml": yaml.safe_dump(FAST), "settings": settings}
+    created = client.post("/api/generators", json=body)
+    assert created.status_code == 201, created.text
+    status = wait_for(client, created.json()["id"])
+    assert status["status"] == "done", status["job"]["error"]
+    report = client.get(f"/api/generators/{status['id']}/report/customer/report.json")
+    assert report.status_code == 200, report.text
+    attack = report.json()["privacy"]["attribute_inference"]
+    assert attack["sensitive_columns"] == ["city"]
+    assert [a["column"] for a in attack["attacks"]] == ["city"]
