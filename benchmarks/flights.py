@@ -83,7 +83,7 @@ def make_database(folder: Path, aircraft: int, seed: int) -> None:
             "year": 2015,
             "month": dates.month,
             "day": dates.day,
-            "day_of_week": dates.dayofweek + 1,
+            "day_of_week": dates.day_of_week + 1,
             "dep_hour": rng.choice(np.arange(5, 24), n),
             "dep_delay": dep_delay,
             "arr_delay": np.round(dep_delay + rng.normal(-3, 8, n)),
