@@ -31,7 +31,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthloom.config import SyntheticsConfig, rebalance_problem, validate_config
+from synthloom.config import (
+    SyntheticsConfig,
+    rebalance_problem,
+    validate_config,
+    weak_privacy_warning,
+)
 from synthloom.constraints import Constraints
 from synthloom.encoding.clusters import cramers_v_matrix
 from synthloom.errors import ConfigError, DataError, ModelDirError, TrainingInterrupted
@@ -269,6 +274,8 @@ class RelationalSynthesizer:
         if not self.config.params.dp or len(synthesized) < 2:
             return None
         params = self.config.params_for(schema.root)
+        if warning := weak_privacy_warning(params):  # the database's total, not a share
+            log.warning("DP for the database: %s", warning)
         budget = DatabaseBudget.open(
             params.dp_epsilon, params.dp_delta, len(frames[schema.root]), synthesized
         )
