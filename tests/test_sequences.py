@@ -95,6 +95,34 @@ def test_context_decides_sequence_length(tmp_path):
     assert (counts == expected).mean() >= 0.9
 
 
+def test_length_classes_cover_each_entitys_size():
+    from synthloom.synthesizers.sequence import LENGTH_CLASSES, length_classes
+
+    sizes = np.array([1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 2, 3])
+    entity = np.repeat(np.arange(len(sizes)), sizes)
+    labels = length_classes(entity)
+    per_entity = pd.Series(labels).groupby(entity).agg(set)
+    assert (per_entity.map(len) == 1).all()  # one class per entity
+    for size, (label,) in zip(sizes, per_entity, strict=True):
+        low, _, high = label.partition("-")
+        assert int(low) <= size <= int(high or low)
+    assert 1 < len(set(labels)) <= LENGTH_CLASSES
+
+
+def test_a_childs_length_class_is_learned_not_output(tmp_path):
+    from synthloom.synthesizers.sequence import LENGTH_CLASS
+
+    rng = np.random.default_rng(0)
+    context = pd.DataFrame({"__parent__plan": rng.choice(["basic", "gold"], 120)})
+    entity = np.repeat(np.arange(120), rng.integers(0, 6, 120))
+    rows = pd.DataFrame({"amount": rng.integers(1, 5, len(entity)) * 10})
+    synth = SequenceSynthesizer(epochs=1, **SMALL)
+    synth.fit(rows, tmp_path / "m", entity=entity, context=context)
+    assert LENGTH_CLASS in SequenceSynthesizer.load(tmp_path / "m").codec.static
+    out = synth.generate(context=context.head(10), seed=0)
+    assert LENGTH_CLASS not in out.columns and set(out.columns) == {"amount", ENTITY}
+
+
 def test_long_entities_are_capped_with_a_warning(tmp_path, caplog):
     rng = np.random.default_rng(0)
     entity = np.repeat(np.arange(30), [40] + [3] * 29)
