@@ -184,17 +184,21 @@ class PrivateSteps:
             trainer.optimizer.noise_step()
             return 0.0, 0, 0
         trainer.optimizer.zero_grad(set_to_none=True)
-        groups = length_groups(record_lengths(batch))
+        lengths = record_lengths(batch)
+        groups = length_groups(lengths)
         if len(groups) == 1:
             result = trainer.backward(batch, per_token=False)
         else:
-            result = self._grouped_backward(trainer, batch, groups)
+            result = self._grouped_backward(trainer, batch, lengths, groups)
         trainer.optimizer.step()
         return result
 
     @staticmethod
     def _grouped_backward(
-        trainer: TrainerView, batch: torch.Tensor, groups: list[np.ndarray]
+        trainer: TrainerView,
+        batch: torch.Tensor,
+        lengths: np.ndarray,
+        groups: list[np.ndarray],
     ) -> tuple[float, int, int]:
         """Per-record gradients of a Poisson batch, computed in groups of records of
         similar length (each padded only to its own longest): the same clipped sum as one
@@ -204,9 +208,9 @@ class PrivateSteps:
         total, right, tokens = 0.0, 0, 0
         for group in groups:
             rows = torch.as_tensor(group, device=batch.device)
-            sub = batch.index_select(0, rows)
-            longest = int(record_lengths(sub).max())
-            loss, correct, n = trainer.backward(sub[:, :longest], per_token=False)
+            longest = int(lengths[group].max())
+            sub = batch.index_select(0, rows)[:, :longest]
+            loss, correct, n = trainer.backward(sub, per_token=False)
             total, right, tokens = total + loss, right + correct, tokens + n
             for p, parts in zip(params, collected, strict=True):
                 sample = p.grad_sample

@@ -760,8 +760,9 @@ class RelationalSynthesizer:
             return meta["privacy"]
         for plan in self.plans.values():
             path = self.model_dir / plan.folder / SUMMARY_FILE if plan.folder else None
-            if path is not None and path.exists() and read_json(path).get("privacy"):
-                return read_json(path)["privacy"]
+            privacy = read_json(path).get("privacy") if path and path.exists() else None
+            if privacy:
+                return privacy
         return None
 
     def sensitive_columns(self) -> dict[str, tuple[str, ...]]:

@@ -92,7 +92,7 @@ def test_length_groups_give_the_same_per_record_gradients() -> None:
     groups = length_groups(record_lengths(batch))
     assert record_lengths(batch).tolist() == lengths
     assert len(groups) > 1 and sorted(i for g in groups for i in g) == list(range(6))
-    PrivateSteps._grouped_backward(trainer, batch, groups)
+    PrivateSteps._grouped_backward(trainer, batch, record_lengths(batch), groups)
     grouped = {n: p.grad_sample.clone() for n, p in net.named_parameters()}
     order = [int(i) for g in groups for i in g]
     for p in net.parameters():
