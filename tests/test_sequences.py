@@ -11,7 +11,15 @@ import pandas as pd
 import pytest
 
 from synthloom.errors import ConfigError
-from synthloom.lstm.calibration import calibrate_bias, end_rates, position_rates
+from synthloom.lstm.calibration import (
+    MAX_SHARE_SHIFT,
+    calibrate_bias,
+    calibrate_shares,
+    end_rates,
+    field_shares,
+    position_rates,
+    share_bucket,
+)
 from synthloom.report.sequences import (
     consecutive_pair_accuracy,
     lag1_autocorrelation,
@@ -368,6 +376,52 @@ def test_end_bias_step_matches_end_rates():
     reliable_rows = int(np.flatnonzero(end_rates(real, 65).trials >= 30).max())
     assert reliable_rows < 40
     assert np.all(bias[reliable_rows + 1 :] == bias[reliable_rows])
+
+
+def test_share_step_is_the_log_ratio_of_shares_per_row_bucket():
+    """Per row bucket with enough rows, a token's shift is the log ratio of its real and
+    sampled shares (clipped); buckets too rare to measure take the last measured one's."""
+    assert share_bucket(np.array([0, 1, 2, 3, 4, 7, 8, 40, 500])).tolist() == [
+        0, 1, 2, 2, 3, 3, 4, 6, 6,
+    ]  # fmt: skip
+    rng = np.random.default_rng(0)
+    rows = np.arange(20_000) % 4  # buckets 0, 1, 2 only
+    real = field_shares(rng.choice(3, 20_000, p=[0.6, 0.3, 0.1]), rows, 3)
+    sampled = field_shares(rng.choice(3, 20_000, p=[0.2, 0.3, 0.5]), rows, 3)
+    shift = calibrate_shares(np.zeros((7, 3)), real, sampled)
+    assert np.allclose(shift[0], np.log([0.6 / 0.2, 1.0, 0.1 / 0.5]), atol=0.15)
+    assert np.all(shift[3:] == shift[2])  # no rows there: the last measured bucket's
+    never = field_shares(np.zeros(1000, int), np.zeros(1000, int), 3)  # tokens 1, 2 never
+    always = field_shares(np.full(1000, 2), np.zeros(1000, int), 3)
+    assert calibrate_shares(np.zeros((7, 3)), always, never)[0, 2] == MAX_SHARE_SHIFT
+
+
+def test_child_column_shares_are_calibrated_along_the_sequence(tmp_path):
+    """A column whose shares change with the row index: after calibration the shares
+    generated for the training parents follow the data's row by row."""
+    rng = np.random.default_rng(2)
+    lengths = rng.integers(1, 13, 600)
+    entity = np.repeat(np.arange(600), lengths)
+    index = np.arange(len(entity)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    late = rng.random(len(entity)) < np.minimum(index / 8, 0.9)  # "z" grows along the rows
+    rows = pd.DataFrame({"v": np.where(late, "z", rng.choice(["x", "y"], len(entity)))})
+    synth = SequenceSynthesizer(epochs=1, **SMALL)
+    synth.fit(rows, tmp_path / "m", entity=entity, context=pd.DataFrame(index=range(600)))
+    saved = json.loads((tmp_path / "m" / "model_params.json").read_text())["calibration"]
+    assert any(key.startswith("field:") for key in saved)
+    real = pd.crosstab(share_bucket(index), rows["v"], normalize="index")
+
+    def gap(model: SequenceSynthesizer) -> float:
+        out = model.generate(context=pd.DataFrame(index=range(600)), seed=0)
+        made = out.groupby(ENTITY).cumcount().to_numpy()
+        shares = pd.crosstab(share_bucket(made), out["v"], normalize="index")
+        return float((shares - real).abs().sum(axis=1).max() / 2)
+
+    calibrated = SequenceSynthesizer.load(tmp_path / "m")
+    plain = SequenceSynthesizer.load(tmp_path / "m")
+    plain.calibration = {k: v for k, v in plain.calibration.items() if not k.startswith("field:")}
+    assert gap(calibrated) < 0.08
+    assert gap(calibrated) < gap(plain) - 0.05
 
 
 def test_child_lengths_are_calibrated_to_the_training_parents(tmp_path):

@@ -16,6 +16,11 @@ import numpy as np
 # rounds' sampling seeds.
 ROUNDS = 2
 _SEED_STRIDE = 104729
+# Row-index ranges whose field shares are calibrated apart: rows 0, 1, 2-3, 4-7, … 32+.
+SHARE_BUCKETS = 7
+# Largest logit shift of one category's share (a value the model all but never draws
+# stays rare instead of being forced).
+MAX_SHARE_SHIFT = 3.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,49 @@ def position_rates(position: np.ndarray, hit: np.ndarray, positions: int) -> Rat
     )
 
 
+@dataclass(frozen=True)
+class Shares:
+    """How often each token of one row field was drawn, per row-index bucket
+    (:func:`share_bucket`): ``counts`` has shape (buckets, vocabulary)."""
+
+    counts: np.ndarray
+
+
+def share_bucket(row: np.ndarray) -> np.ndarray:
+    """Bucket of each row index: 0, 1, 2-3, 4-7, … (the last takes every later row)."""
+    row = np.asarray(row)
+    bucket = np.floor(np.log2(np.maximum(row, 1))).astype(np.int64) + (row > 0)
+    return np.minimum(bucket, SHARE_BUCKETS - 1)
+
+
+def field_shares(tokens: np.ndarray, row: np.ndarray, vocabulary: int) -> Shares:
+    """The shares of one field's ``tokens``, drawn at row indexes ``row``."""
+    flat = share_bucket(row) * vocabulary + tokens
+    counts = np.bincount(flat, minlength=SHARE_BUCKETS * vocabulary)
+    return Shares(counts.reshape(SHARE_BUCKETS, vocabulary))
+
+
+def calibrate_shares(
+    shift: np.ndarray, real: Shares, sampled: Shares, min_rows: int = 30
+) -> np.ndarray:
+    """One calibration step of per-bucket logit shifts of a field's tokens: in buckets
+    with ``min_rows`` real and sampled rows, each token's shift moves by the log ratio of
+    its real and sampled shares (half a count added to each: finite), within
+    ±:data:`MAX_SHARE_SHIFT`; later buckets without enough rows take the last such one's."""
+
+    def log_share(counts: np.ndarray) -> np.ndarray:
+        return np.log((counts + 0.5) / (counts.sum(axis=1, keepdims=True) + 0.5 * counts.shape[1]))
+
+    reliable = (real.counts.sum(axis=1) >= min_rows) & (sampled.counts.sum(axis=1) >= min_rows)
+    out = shift.copy()
+    step = log_share(real.counts) - log_share(sampled.counts)
+    out[reliable] = np.clip(out[reliable] + step[reliable], -MAX_SHARE_SHIFT, MAX_SHARE_SHIFT)
+    last = np.flatnonzero(reliable)
+    if len(last):
+        out[last[-1] + 1 :] = out[last[-1]]
+    return out
+
+
 def calibrate_bias(
     bias: np.ndarray, real: Rates, sampled: Rates, min_trials: int = 30
 ) -> np.ndarray:
@@ -74,22 +122,34 @@ def calibrate_bias(
 
 
 def calibrated_biases(
-    sample: Callable[[dict[str, list[float]], int], dict[str, Rates]],
-    real: dict[str, Rates],
+    sample: Callable[[dict[str, list], int], dict[str, Rates | Shares]],
+    real: dict[str, Rates | Shares],
     positions: int,
     seed: int,
-) -> dict[str, list[float]]:
-    """Per decision named in ``real``, its logit shift per position after :data:`ROUNDS`
-    rounds: each samples with the shifts so far (``sample(shifts, seed)`` gives the
-    sampled rates by name) and corrects them towards the real rates
-    (:func:`calibrate_bias`). The decisions are sampled together, as generation makes
-    them."""
-    biases = {name: np.zeros(positions) for name in real}
+) -> dict[str, list]:
+    """Per decision named in ``real``, its logit shifts after :data:`ROUNDS` rounds: each
+    samples with the shifts so far (``sample(shifts, seed)`` gives the sampled rates by
+    name) and corrects them towards the real ones: a token's shift per position for
+    :class:`Rates` (:func:`calibrate_bias`), every token's per row bucket for
+    :class:`Shares` (:func:`calibrate_shares`, nested lists). The decisions are sampled
+    together, as generation makes them."""
+
+    def start(target: Rates | Shares) -> np.ndarray:
+        return np.zeros(target.counts.shape if isinstance(target, Shares) else positions)
+
+    def step(bias: np.ndarray, target: Rates | Shares, drawn: Rates | Shares) -> np.ndarray:
+        if isinstance(target, Shares):
+            assert isinstance(drawn, Shares)
+            return calibrate_shares(bias, target, drawn)
+        assert isinstance(drawn, Rates)
+        return calibrate_bias(bias, target, drawn)
+
+    biases = {name: start(target) for name, target in real.items()}
     for round_ in range(ROUNDS):
         shifts = {name: bias.tolist() for name, bias in biases.items()}
         sampled = sample(shifts, seed + _SEED_STRIDE * (round_ + 1))
-        biases = {name: calibrate_bias(b, real[name], sampled[name]) for name, b in biases.items()}
-    return {name: [round(float(b), 4) for b in bias] for name, bias in biases.items()}
+        biases = {name: step(b, real[name], sampled[name]) for name, b in biases.items()}
+    return {name: np.round(bias, 4).tolist() for name, bias in biases.items()}
 
 
 def padded_bias(bias: Sequence[float], positions: int) -> np.ndarray | None:

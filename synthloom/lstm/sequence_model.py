@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from synthloom.lstm.calibration import padded_bias
+from synthloom.lstm.calibration import padded_bias, share_bucket
 from synthloom.lstm.model import (
     LossTerms,
     State,
@@ -244,6 +244,13 @@ class SampledSequences:
 
 # Logit shifts a sampler takes from calibration (see SequenceSampler).
 CALIBRATED = ("end", "end_tied", "tie", "tie_again")
+# Calibration key of a row field's category shares: the prefix and the field's index.
+FIELD_SHARES = "field:"
+
+
+def field_key(field: int) -> str:
+    """Calibration key of row field ``field``'s shares (see SequenceSampler)."""
+    return f"{FIELD_SHARES}{field}"
 
 
 class SequenceSampler:
@@ -257,7 +264,7 @@ class SequenceSampler:
         banned: list[list[int]],
         ends: list[int],
         rules: RowRules | None = None,
-        calibration: dict[str, list[float]] | None = None,
+        calibration: dict[str, list] | None = None,
         tie: tuple[int, int] | None = None,
     ) -> None:
         self.model = model.to(device).eval()
@@ -266,9 +273,17 @@ class SequenceSampler:
         # training (see SequenceSynthesizer._calibrated): the end flag's ("end", and
         # "end_tied" once an entity has shared a time) and, with ``tie`` (row field,
         # token), the zero gap's ("tie" before an entity's first shared time,
-        # "tie_again" after it).
+        # "tie_again" after it). Per row field ("field:<j>"), every token's shift per row
+        # bucket (calibration.share_bucket): its share along the sequence.
         shifts = calibration or {}
         self._shifts = {kind: self._per_row(shifts.get(kind)) for kind in CALIBRATED}
+        self._field_shifts = {
+            int(key[len(FIELD_SHARES) :]): torch.as_tensor(
+                shift, dtype=torch.float32, device=device
+            )
+            for key, shift in shifts.items()
+            if key.startswith(FIELD_SHARES)
+        }
         self._tie = tie if shifts.get("tie") else None
         self._no_mask = torch.zeros(2, device=device)  # the flag: row or end
         self.on_row: Callable[[], None] | None = None  # called once per row step
@@ -444,8 +459,11 @@ class SequenceSampler:
             previous = None
             fixed = self.rules.first_fixed if row == 0 else self.rules.later_fixed
             masks = self._first_masks if row == 0 else self._later_masks
+            bucket = int(share_bucket(np.array(row)))
             for j in range(1, period):
                 mask = masks[j - 1]
+                if j - 1 in self._field_shifts:
+                    mask = mask + self._field_shifts[j - 1][bucket] / temperature
                 if self._tie is not None and row > 0 and j - 1 == self._tie[0]:
                     kinds = ("tie", "tie_again")
                     mask = self._shifted(mask, self._tie[1], kinds, tied, row, temperature)
