@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthloom.errors import ConfigError
+from synthloom.errors import ConfigError, DataError
 from synthloom.lstm.calibration import (
     MAX_SHARE_SHIFT,
     calibrate_bias,
@@ -663,3 +663,67 @@ def test_the_time_cap_covers_the_calibration(tmp_path, monkeypatch):
     synth.fit(rows, tmp_path / "m", entity=entity, context=context)
     assert time.monotonic() - started < 8 * 1.05 + 1.0
     assert synth.calibration  # calibrated, on fewer parents
+
+
+def _sized_orders(n_parents: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+    """Parents of two tiers; each order's item decides its size (items 0-4 small)."""
+    rng = np.random.default_rng(seed)
+    tier = rng.choice(["basic", "pro"], n_parents)
+    lengths = rng.integers(1, 5, n_parents)
+    entity = np.repeat(np.arange(n_parents), lengths)
+    item = rng.integers(0, 10, len(entity))
+    rows = pd.DataFrame(
+        {"item": [f"i{v}" for v in item], "size": np.where(item < 5, "small", "large")}
+    )
+    return rows, entity, pd.DataFrame({"tier": tier})
+
+
+def test_child_rows_conditioned_on_their_own_columns(tmp_path):
+    """Seed rows give a child's later field: the field drawn before it follows it (the
+    candidates are resampled), the given values come back, entities go on after them,
+    and parents without seeds are sampled as learned."""
+    rows, entity, context = _sized_orders(800, 5)
+    synth = SequenceSynthesizer(epochs=12, learning_rate=0.02, **SMALL)
+    synth.fit(rows, tmp_path / "m", entity=entity, context=context)
+    model = SequenceSynthesizer.load(tmp_path / "m")
+    order = [field.name for field in model.codec.rows.fields if field.name in ("item", "size")]
+    given = order[1]  # the later field is given, the earlier one drawn
+    parents = pd.DataFrame({"tier": ["pro"] * 300})
+    values = rows[given].to_numpy()[np.arange(300) % len(rows)]
+    seeds = pd.DataFrame({ENTITY: np.arange(300) // 2, given: values[:300]})
+    seeds = seeds[seeds[ENTITY] < 150]
+    out = model.generate(context=parents, seeds=seeds, seed=0)
+    seeded = out[out.groupby(ENTITY).cumcount() < 2]
+    seeded = seeded[seeded[ENTITY] < 150].reset_index(drop=True)
+    assert seeded[given].tolist() == seeds[given].tolist()
+    size_of = dict(zip(rows["item"], rows["size"], strict=True))
+
+    def consistent(frame: pd.DataFrame) -> float:
+        return float((frame["item"].map(size_of) == frame["size"]).mean())
+
+    assert consistent(seeded) >= 0.9
+    assert (np.bincount(out[ENTITY], minlength=300)[:150] >= 2).all()
+    assert set(out[ENTITY]) > set(range(150))  # unseeded parents still get rows
+
+    model.config.params.conditioning_particles = 1  # forcing alone: the earlier field guesses
+    alone = model.generate(context=parents, seeds=seeds, seed=0)
+    alone = alone[alone.groupby(ENTITY).cumcount() < 2]
+    alone = alone[alone[ENTITY] < 150]
+    assert consistent(alone) < 0.8
+
+
+def test_child_seeds_bad_input_is_one_line(tmp_path):
+    rows, entity, context = _sized_orders(200, 6)
+    synth = SequenceSynthesizer(epochs=1, **SMALL)
+    synth.fit(rows, tmp_path / "m", entity=entity, context=context)
+    parents = pd.DataFrame({"tier": ["pro"] * 3})
+    cases = {
+        "not columns of the child": pd.DataFrame({ENTITY: [0], "colour": ["red"]}),
+        "lack the __entity": pd.DataFrame({"item": ["i1"]}),
+        "name parent rows 0": pd.DataFrame({ENTITY: [7], "item": ["i1"]}),
+        "never seen": pd.DataFrame({ENTITY: [0], "item": ["i99"]}),
+        "no rows": pd.DataFrame({ENTITY: [], "item": []}),
+    }
+    for message, seeds in cases.items():
+        with pytest.raises(DataError, match=message):
+            synth.generate(context=parents, seeds=seeds)

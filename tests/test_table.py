@@ -272,10 +272,20 @@ def test_table_defaults_fill_only_unset_options_and_keep_the_dp_settings_under_d
 
 @pytest.mark.parametrize(
     ("options", "first"),
-    [({}, "late"), ({"dropout_rate": 0.2}, 1), ({"dp": True, "dp_epsilon": 50.0}, 1)],
-    ids=["default: late", "user's rate: from the start", "DP: from the start"],
+    [
+        ({}, "late"),
+        ({"validation_split": 0.2}, 1),
+        ({"dropout_rate": 0.2}, 1),
+        ({"dp": True, "dp_epsilon": 50.0}, 1),
+    ],
+    ids=[
+        "default: late",
+        "validation rows: from the start",
+        "user's rate: from the start",
+        "DP: from the start",
+    ],
 )
-def test_table_dropout_starts_late_only_by_default(
+def test_table_dropout_starts_late_only_without_validation_rows(
     tmp_path: Path,
     adult: pd.DataFrame,
     monkeypatch: pytest.MonkeyPatch,
@@ -297,3 +307,4 @@ def test_table_dropout_starts_late_only_by_default(
         adult[columns].head(300), tmp_path / "m"
     )
     assert starts == [table_module.LATE_DROPOUT_EPOCH if first == "late" else first]
+

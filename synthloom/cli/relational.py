@@ -243,10 +243,22 @@ def generate(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress.")] = False,
     ray: Annotated[str | None, typer.Option("--ray", help=RAY_HELP)] = None,
+    seeds: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--seeds",
+            help="TABLE=FILE: given values to condition on (repeatable). The root's seed rows "
+            "become its rows; a sequence child's rows name their parent by the root seeds' "
+            "key and become its first children.",
+        ),
+    ] = None,
 ) -> None:
     """Generate a database: NUM_RECORDS root rows, every other table following."""
     shares = parse_rebalance(rebalance or "")
+    seed_rows = _seed_tables(seeds or [])
     synth = RelationalSynthesizer.load(model_dir)
+    if ray is not None and seed_rows:
+        raise SynthloomError("--seeds runs on this machine; leave out --ray")
     if ray is not None:
         _check_destination(destination, model_dir, synth.source_)
         options = _storage_options(storage_option or [])
@@ -274,6 +286,7 @@ def generate(
         rebalance=shares,
         predict_batch_size=batch_size,
         progress=progress,
+        seeds=seed_rows,
     )
     assert synth.schema is not None and synth.timeline_ is not None
     timeline = synth.timeline_
@@ -293,6 +306,21 @@ def generate(
     if report:
         folder = report_dir or _report_dir(destination, model_dir)
         _report(synth, tables, folder, report_source, timeline)
+
+
+def _seed_tables(items: list[str]) -> dict[str, Any]:
+    """``TABLE=FILE`` items read as tables (by file type)."""
+    from synthloom.io.tables import read_table
+
+    out = {}
+    for item in items:
+        name, _, path = item.partition("=")
+        if not name or not path:
+            raise SynthloomError(f"--seeds {item!r}: give TABLE=FILE, e.g. --seeds customers=c.csv")
+        if not Path(path).is_file():
+            raise SynthloomError(f"--seeds {item!r}: no file {path}")
+        out[name] = read_table(path)[0]
+    return out
 
 
 def _check_destination(destination: str, model_dir: Path, source: dict | None) -> None:

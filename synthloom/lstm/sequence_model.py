@@ -340,25 +340,42 @@ class SequenceSampler:
         max_rows: np.ndarray,
         batch_size: int,
         prefix: np.ndarray | None = None,
+        particles: int = 1,
     ) -> SampledSequences:
         """Sequences for the given context tokens (-1 entries are drawn by the model);
         each entity gets between ``min_rows`` and ``max_rows`` rows. ``prefix`` (entities,
-        rows, fields) holds rows to continue: rows whose tokens are all ≥ 0 are kept as
-        given, the first row with a -1 starts the generated part."""
+        rows, fields) holds an entity's first rows: tokens ≥ 0 are kept as given, -1 are
+        drawn, and the rows after the last one with a given token are generated (rows to
+        continue are whole given rows).
+
+        Where a drawn field comes before a given one in the prefix rows, each entity is
+        sampled as ``particles`` candidates, weighted by the probability the network
+        gives each given token and resampled there (sequential importance resampling, as
+        :class:`~synthloom.lstm.table_model.TableSampler` does for one row), so the drawn
+        values follow the network given the later given ones too; after an entity's
+        given rows one candidate goes on."""
+        k = particles if prefix is not None and particles > 1 and _free_before_given(prefix) else 1
+        step = max(batch_size // k, 1)
         contexts, entities, rows = [], [], []
-        for lo in range(0, len(context), batch_size):
-            hi = min(lo + batch_size, len(context))
-            given = None if prefix is None else torch.as_tensor(prefix[lo:hi], device=self.device)
+        for lo in range(0, len(context), step):
+            hi = min(lo + step, len(context))
+
+            def part(values: np.ndarray, lo: int = lo, hi: int = hi) -> torch.Tensor:
+                return torch.as_tensor(values[lo:hi], device=self.device).repeat_interleave(
+                    k, dim=0
+                )
+
             ctx, entity, row = self._sample_batch(
-                torch.as_tensor(context[lo:hi], device=self.device),
+                part(context),
                 temperature,
                 generator,
-                torch.as_tensor(min_rows[lo:hi], device=self.device),
-                torch.as_tensor(max_rows[lo:hi], device=self.device),
-                given,
+                part(min_rows),
+                part(max_rows),
+                None if prefix is None else part(prefix),
+                k,
             )
-            contexts.append(ctx)
-            entities.append(entity + lo)
+            contexts.append(ctx[::k])
+            entities.append(entity // k + lo)
             rows.append(row)
         width = self.model.shape.period - 1
         return SampledSequences(
@@ -377,7 +394,10 @@ class SequenceSampler:
         context: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
         previous: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, State]:
+        given: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, State, torch.Tensor | None]:
+        """A drawn token per row, the state after it, and with ``given`` (tokens, -1:
+        none) the log-probability of each given token (0 where none is given)."""
         hidden, state = self.model.hidden(
             token.unsqueeze(1),
             state,
@@ -390,7 +410,13 @@ class SequenceSampler:
         logits = head(hidden[:, -1]) / temperature + self._masks[slot]
         if mask is not None:
             logits = logits + mask
-        return draw_tokens(logits, generator), state
+        chance = None
+        if given is not None:
+            chance = torch.log_softmax(logits, dim=-1).gather(1, given.clamp(min=0).unsqueeze(1))
+            chance = torch.where(
+                (given >= 0) & chance.squeeze(1).isfinite(), chance.squeeze(1), 0.0
+            )
+        return draw_tokens(logits, generator), state, chance
 
     def _sample_batch(
         self,
@@ -400,41 +426,59 @@ class SequenceSampler:
         min_rows: torch.Tensor,
         max_rows: torch.Tensor,
         prefix: torch.Tensor | None = None,
+        particles: int = 1,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows of ``particles`` candidates per entity side by side (entity ``i``'s are
+        ``i·k … i·k + k − 1``); the entity index returned is the candidate's."""
         model = self.model
+        k = particles
         given_rows = (
-            (prefix >= 0).all(dim=2).sum(dim=1)
+            (prefix >= 0).any(dim=2).long().cumprod(dim=1).sum(dim=1)
             if prefix is not None
             else torch.zeros(len(context), dtype=torch.long, device=self.device)
         )
         min_rows = torch.maximum(min_rows, given_rows)
-        n, k, period = len(context), model.n_context, model.shape.period
+        n, k_ctx, period = len(context), model.n_context, model.shape.period
         token = torch.zeros(n, dtype=torch.long, device=self.device)  # <bos>
         state: State | None = None
-        drawn_context = torch.empty((n, k), dtype=torch.long, device=self.device)
-        for t in range(k):
-            drawn, state = self._draw(state, token, t, temperature, generator)
+        drawn_context = torch.empty((n, k_ctx), dtype=torch.long, device=self.device)
+        for t in range(k_ctx):
+            drawn, state, _ = self._draw(state, token, t, temperature, generator)
             given = context[:, t]
             drawn = torch.where(given >= 0, given, drawn)
             drawn_context[:, t] = drawn
             token = drawn + 1
         vector = model.context_vector(drawn_context)
         alive = torch.arange(n, device=self.device)
-        entity_parts, row_parts = [], []
+        # candidates: their weights, which are set aside (after their entity's given rows
+        # one goes on), and the rows each step appended, re-drawn when candidates resample
+        log_weight = torch.zeros(n, device=self.device)
+        dropped = torch.zeros(n, dtype=torch.bool, device=self.device)
+        entity_parts: list[torch.Tensor] = []
+        row_parts: list[torch.Tensor] = []
         row = 0
         fields = torch.zeros((n, period - 1), dtype=torch.long, device=self.device)
         tied = torch.zeros(n, dtype=torch.bool, device=self.device)  # a shared time so far
         while len(alive):
             if self.on_row is not None:
                 self.on_row()
-            position = k + row * period
+            if k > 1:  # candidates of entities whose given rows are over: one goes on
+                spare = (row >= given_rows[alive]) & (alive % k > 0)
+                if bool(spare.any()):
+                    dropped[alive[spare]] = True
+                    keep = ~spare
+                    alive, fields, tied, token = alive[keep], fields[keep], tied[keep], token[keep]
+                    state = (state[0][:, keep], state[1][:, keep])
+                    if not len(alive):
+                        break
+            position = k_ctx + row * period
             # the previous row's tokens (+1; 0 on the first row): its flag said "row"
             last = (
                 torch.zeros((len(alive), period), dtype=torch.long, device=self.device)
                 if row == 0
                 else torch.cat([torch.full_like(fields[:, :1], FLAG_ROW), fields], dim=1) + 1
             )
-            flag, state = self._draw(
+            flag, state, _ = self._draw(
                 state,
                 token,
                 position,
@@ -460,6 +504,7 @@ class SequenceSampler:
             fixed = self.rules.first_fixed if row == 0 else self.rules.later_fixed
             masks = self._first_masks if row == 0 else self._later_masks
             bucket = int(share_bucket(np.array(row)))
+            seeded = prefix is not None and row < prefix.shape[1]
             for j in range(1, period):
                 mask = masks[j - 1]
                 if j - 1 in self._field_shifts:
@@ -467,7 +512,12 @@ class SequenceSampler:
                 if self._tie is not None and row > 0 and j - 1 == self._tie[0]:
                     kinds = ("tie", "tie_again")
                     mask = self._shifted(mask, self._tie[1], kinds, tied, row, temperature)
-                drawn, state = self._draw(
+                kept = None
+                if seeded:
+                    assert prefix is not None
+                    kept = prefix[alive, row, j - 1]
+                    kept = torch.where(row < given_rows[alive], kept, -1)
+                drawn, state, chance = self._draw(
                     state,
                     token,
                     position + j,
@@ -476,25 +526,88 @@ class SequenceSampler:
                     vector[alive],
                     mask,
                     last[:, j],
+                    kept if k > 1 else None,
                 )
                 if fixed[j - 1] >= 0:
                     drawn = torch.full_like(drawn, fixed[j - 1])
-                if prefix is not None and row < prefix.shape[1]:
-                    kept = prefix[alive, row, j - 1]
-                    drawn = torch.where(row < given_rows[alive], kept, drawn)
+                if kept is not None:
+                    drawn = torch.where(kept >= 0, kept, drawn)
                 end = self._ends[j]
                 if end >= 0 and previous is not None:
                     drawn = torch.where(previous >= end, end, drawn)
                 fields[:, j - 1] = drawn
                 previous = drawn
                 token = drawn + 1
+                if chance is not None and kept is not None and bool((kept >= 0).any()):
+                    log_weight[alive] += chance
+                    pick = _resample_groups(alive, kept >= 0, log_weight, k, generator)
+                    state = (state[0][:, pick], state[1][:, pick])
+                    fields, last, tied, token = fields[pick], last[pick], tied[pick], token[pick]
+                    previous = previous[pick]
+                    source = alive[pick]
+                    vector[alive], drawn_context[alive] = vector[source], drawn_context[source]
+                    for i, ids in enumerate(entity_parts):  # earlier rows follow the draw
+                        row_parts[i] = _redrawn(row_parts[i], ids, alive, source)
+                    log_weight[alive[kept >= 0]] = 0.0
             if self._tie is not None and row > 0:
                 tied |= fields[:, self._tie[0]] == self._tie[1]
-            entity_parts.append(alive.cpu().numpy())
-            row_parts.append(fields.cpu().numpy())
+            entity_parts.append(alive.clone())
+            row_parts.append(fields.clone())
             row += 1
+        if k > 1:
+            kept_rows = [~dropped[ids] for ids in entity_parts]
+            entity_parts = [ids[m] for ids, m in zip(entity_parts, kept_rows, strict=True)]
+            row_parts = [rows[m] for rows, m in zip(row_parts, kept_rows, strict=True)]
+        entity_parts_np = [ids.cpu().numpy() for ids in entity_parts]
+        row_parts_np = [rows.cpu().numpy() for rows in row_parts]
         width = period - 1
-        entity = np.concatenate(entity_parts) if entity_parts else np.zeros(0, np.int64)
-        rows = np.concatenate(row_parts) if row_parts else np.zeros((0, width), np.int64)
+        entity = np.concatenate(entity_parts_np) if entity_parts_np else np.zeros(0, np.int64)
+        rows = np.concatenate(row_parts_np) if row_parts_np else np.zeros((0, width), np.int64)
         order = np.argsort(entity, kind="stable")  # entity by entity, rows in order
         return drawn_context.cpu().numpy(), entity[order], rows[order]
+
+
+def _free_before_given(prefix: np.ndarray) -> bool:
+    """Whether some entity's given rows draw a field before a given one, in sampling
+    order (candidates must then be weighed; whole given rows, as when continuing a
+    series, need none)."""
+    given = prefix >= 0
+    seeded = np.cumprod(given.any(axis=2), axis=1).astype(bool)[..., None]
+    order = np.arange(given.shape[1] * given.shape[2]).reshape(given.shape[1:])
+    last_given = np.where(seeded & given, order, -1).max(axis=(1, 2), initial=-1)
+    first_free = np.where(seeded & ~given, order, order.size).min(axis=(1, 2), initial=order.size)
+    return bool((last_given > first_free).any())
+
+
+def _resample_groups(
+    alive: torch.Tensor,
+    weighed: torch.Tensor,
+    log_weight: torch.Tensor,
+    k: int,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """Positions in ``alive`` after resampling: the candidates of each entity with a
+    ``weighed`` token (all ``k`` alive, side by side) drawn by weight, the rest kept."""
+    pick = torch.arange(len(alive), device=alive.device)
+    rows = torch.nonzero(weighed).flatten()
+    if not len(rows):
+        return pick
+    blocks = rows.view(-1, k)
+    chance = torch.softmax(log_weight[alive[blocks]], dim=1)
+    drawn = torch.multinomial(chance, k, replacement=True, generator=generator)
+    pick[rows] = blocks.gather(1, drawn).flatten()
+    return pick
+
+
+def _redrawn(
+    rows: torch.Tensor, ids: torch.Tensor, alive: torch.Tensor, source: torch.Tensor
+) -> torch.Tensor:
+    """An earlier step's ``rows`` (of candidates ``ids``, ascending) after resampling:
+    candidate ``alive[i]`` now holds the rows of ``source[i]`` (both alive at every
+    earlier step: they were in their entity's given rows)."""
+    moved = alive != source
+    if not bool(moved.any()):
+        return rows
+    out = rows.clone()
+    out[torch.searchsorted(ids, alive[moved])] = rows[torch.searchsorted(ids, source[moved])]
+    return out

@@ -173,6 +173,7 @@ class RelationalSynthesizer:
         # generate()'s rebalance and predict_batch_size, for the table models
         self._sampling: dict[str, Any] = {"rebalance": None, "predict_batch_size": None}
         self._key_offset = 0  # new keys start after it (generate's key_offset)
+        self._seeds: dict[str, pd.DataFrame] = {}  # generate's, checked (_checked_seeds)
         self._dp_budget: DatabaseBudget | None = None  # a whole database under DP
 
     # ----------------------------------------------------------------- training
@@ -797,6 +798,7 @@ class RelationalSynthesizer:
         predict_batch_size: int | None = None,
         progress: ProgressCallback | None = None,
         key_offset: int = 0,
+        seeds: dict[str, pd.DataFrame] | None = None,
     ) -> dict[str, pd.DataFrame]:
         """A synthetic database: ``num_records`` rows of the root table, every other table
         following, original tables copied; keys checked before it is returned.
@@ -806,12 +808,24 @@ class RelationalSynthesizer:
         ``predict_batch_size`` (default ``generate.predict_batch_size``, else each table's
         params) is the rows a row-by-row table model samples per step (sequence children
         sample a fixed number of parents at a time). New keys count from ``key_offset`` + 1
-        (a shard of a larger run: synthloom.scale)."""
+        (a shard of a larger run: synthloom.scale).
+
+        ``seeds`` (``{table: rows}``) conditions the database on given values: the root's
+        seed rows (any of its columns) become its rows, one each and in order, so there are
+        as many root rows as seed rows; a child learned as sequences under the root may
+        have seed rows too, each with its foreign key naming a root seed row's primary key
+        and values of some of the child's own columns: they are that parent's first
+        children, the rest of each row drawn given them (see
+        :meth:`SequenceSynthesizer.generate`), and it may have more children after them.
+        Given values come back as given."""
         if self.schema is None:
             raise ConfigError("this synthesizer is not trained; call fit() or load() first")
         schema = self.schema
         self._sampling = self.sampling(rebalance, predict_batch_size)
         self._key_offset = key_offset
+        self._seeds = self._checked_seeds(seeds or {})
+        if schema.root in self._seeds:
+            num_records = len(self._seeds[schema.root])
         n = num_records if num_records is not None else self.config.generate.num_records
         if n is None:
             n = self.plans[schema.root].rows
@@ -838,6 +852,93 @@ class RelationalSynthesizer:
             self.integrity_ = require_integrity(schema, tables)
             event.detail = f"{100 * self.integrity_.share:.0f}% of references valid"
         return {name: tables[name] for name in schema.tables}
+
+    def _checked_seeds(self, seeds: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+        """The seed rows by table as the models take them (the root's: its data columns;
+        a child's: an ``__entity`` column, the root seed row it belongs to, and its own
+        columns as learned), each problem one line."""
+        assert self.schema is not None
+        schema, root = self.schema, self.schema.root
+        if not seeds:
+            return {}
+        unknown = [name for name in seeds if name not in schema.tables]
+        if unknown:
+            raise DataError(f"seeds for {unknown}: not tables of the model {sorted(schema.tables)}")
+        if self._sampling["rebalance"] and root in seeds:
+            raise ConfigError("give seeds or rebalance for the root table, not both")
+        out: dict[str, pd.DataFrame] = {}
+        keys = seeds.get(root)
+        if keys is not None:
+            out[root] = self._root_seeds(keys.rename(columns=str))
+        for name, frame in seeds.items():
+            if name == root:
+                continue
+            table, plan = schema.tables[name], self.plans.get(name)
+            fk = table.modelled_by
+            if plan is None or not plan.sequential or fk is None or fk.parent != root:
+                raise DataError(
+                    f"seeds for {name}: only the root table ({root}) and the child tables "
+                    "learned as sequences under it take seeds"
+                )
+            if keys is None:
+                raise DataError(
+                    f"seeds for {name} name their parents by key: give seeds for the root "
+                    f"table {root} too, with its key {list(fk.parent_columns)}"
+                )
+            out[name] = self._child_seeds(name, frame.rename(columns=str), keys)
+        return out
+
+    def _root_seeds(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The root's seed rows without its key columns (they name rows for the children's
+        seeds; the rows get new keys)."""
+        assert self.schema is not None
+        table = self.schema.tables[self.schema.root]
+        if frame.empty:
+            raise DataError(f"the seeds for {table.name} have no rows; give at least one")
+        unknown = [c for c in frame.columns if c not in table.columns]
+        if unknown:
+            raise DataError(
+                f"seed column(s) {unknown} are not columns of {table.name}; give some of "
+                f"{table.data_columns}"
+            )
+        keys = [c for c in table.primary_key if c in frame.columns]
+        if keys and frame.duplicated(subset=keys).any():
+            raise DataError(f"the seeds for {table.name} repeat a key {keys}; give each once")
+        data = [c for c in frame.columns if c in table.data_columns]
+        lookups = [c for c in lookup_columns(self.schema, table) if c in data]
+        return lookups_as_text(frame[data].reset_index(drop=True), lookups)
+
+    def _child_seeds(self, name: str, frame: pd.DataFrame, roots: pd.DataFrame) -> pd.DataFrame:
+        """A sequence child's seed rows: the root seed row each belongs to (by its foreign
+        key) as ``__entity``, then its own given columns."""
+        assert self.schema is not None
+        table = self.schema.tables[name]
+        fk = table.modelled_by
+        assert fk is not None
+        missing = [c for c in fk.columns if c not in frame.columns]
+        absent = [c for c in fk.parent_columns if c not in roots.columns]
+        if missing or absent:
+            raise DataError(
+                f"seeds for {name}: each row names its parent by {list(fk.columns)}, the "
+                f"root seeds' {list(fk.parent_columns)}; give those columns"
+            )
+        positions = parent_positions(roots.reset_index(drop=True), fk, frame)
+        if (positions < 0).any():
+            example = frame.loc[positions < 0, list(fk.columns)].iloc[0].tolist()
+            raise DataError(
+                f"seeds for {name}: parent key {example} is not among the root seeds' keys"
+            )
+        own = [c for c in frame.columns if c not in fk.columns]
+        unknown = [c for c in own if c not in table.data_columns]
+        if unknown:
+            raise DataError(
+                f"seed column(s) {unknown} are not columns of {name}; give some of "
+                f"{table.data_columns}"
+            )
+        lookups = [c for c in lookup_columns(self.schema, table) if c in own]
+        given = lookups_as_text(frame[own].reset_index(drop=True), lookups)
+        given.insert(0, ENTITY, positions)
+        return given
 
     def sampling(
         self,
@@ -939,7 +1040,10 @@ class RelationalSynthesizer:
             return pd.DataFrame(), np.zeros(0, dtype=np.int64)
         batch = self._sampling["predict_batch_size"]
         rows = self._models[plan.name].generate(
-            context=context, seed=seed, predict_batch_size=batch
+            context=context,
+            seeds=self._seeds.get(plan.name),
+            seed=seed,
+            predict_batch_size=batch,
         )
         positions = rows.pop(ENTITY).to_numpy()
         return rows.reset_index(drop=True), positions
@@ -952,6 +1056,11 @@ class RelationalSynthesizer:
         if model is None:
             return seeds
         batch = self._sampling["predict_batch_size"]
+        given = self._seeds.get(plan.name)
+        if given is not None and len(given.columns):
+            rows = model.generate(seeds=given, seed=seed, predict_batch_size=batch)
+            kept = seeds.drop(columns=rows.columns, errors="ignore")  # keep columns
+            return pd.concat([rows.reset_index(drop=True), kept], axis=1)
         if plan.seed_fields:
             return model.generate(
                 seeds=seeds[plan.seed_fields], seed=seed, predict_batch_size=batch

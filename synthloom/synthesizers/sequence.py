@@ -96,6 +96,7 @@ from synthloom.lstm.train import (
 )
 from synthloom.privacy.entropy import secure_rng
 from synthloom.synthesizers.base import PrivateRun, model_header, table_params
+from synthloom.synthesizers.table_sampling import cast_like
 
 log = logging.getLogger("synthloom")
 
@@ -509,6 +510,7 @@ class SequenceSynthesizer:
         *,
         context: pd.DataFrame | None = None,
         prefix: pd.DataFrame | None = None,
+        seeds: pd.DataFrame | None = None,
         seed: int | None = None,
         gen_temp: float | None = None,
         predict_batch_size: int | None = None,
@@ -525,6 +527,14 @@ class SequenceSynthesizer:
         followed by at least one generated row. ``predict_batch_size``: entities sampled
         side by side (default 65,536; fewer use less memory). A time series' new entity
         ids count from ``entity_offset`` + 1 (a Ray shard's own range).
+
+        A child table given ``seeds`` beside its ``context`` conditions rows on some of
+        its own columns too: each seed row (an ``__entity`` column, the context row it
+        belongs to, and values of some row columns) is one of that entity's first rows,
+        in the seeds' order. Its given values come back as given, the rest of the row is
+        drawn given them (``conditioning_particles`` candidates per entity, resampled by
+        the chance of each given value, where a drawn field comes before a given one),
+        and the entity may go on with rows of its own after them.
         """
         if predict_batch_size is not None and predict_batch_size < 1:
             raise ConfigError(f"predict_batch_size={predict_batch_size} must be at least 1")
@@ -542,6 +552,20 @@ class SequenceSynthesizer:
                 )
             min_rows = np.zeros(n, dtype=np.int64)
             max_rows = np.full(n, self.max_rows, dtype=np.int64)
+            if seeds is not None:
+                given, seeded = self._seed_rows(seeds, forced)
+                min_rows = np.bincount(seeded[ENTITY], minlength=n).astype(np.int64)
+                max_rows = np.maximum(max_rows, min_rows)
+                frame, entity = self._sample(
+                    forced, min_rows, max_rows, seed, gen_temp, batch, given, seeded=seeded
+                )
+                frame.insert(0, ENTITY, entity)
+                return frame.reset_index(drop=True)
+        elif seeds is not None:
+            raise ConfigError(
+                "seeds condition a child table's rows given their parents (context=); "
+                "continue a time series with prefix= instead"
+            )
         else:
             n = num_records if num_records is not None else (len(self.lengths) or self.n_entities)
             if n <= 0:
@@ -607,8 +631,11 @@ class SequenceSynthesizer:
         fields = _share_fields(codec)
         rng = np.random.default_rng(first_given(params.seed, 0))
         mean_rows = np.mean([len(rows[i]) for i in train_idx])
-        n = min(len(train_idx), max(1, int(CALIBRATION_ROWS / max(mean_rows, 1.0))))
-        chosen = rng.choice(np.asarray(train_idx), n, replace=False)
+        # about CALIBRATION_ROWS rows: a few hundred training parents are drawn again
+        # and again (the sampled shares of 150 parents' rows were noisier than the
+        # errors they corrected)
+        n = max(1, int(CALIBRATION_ROWS / max(mean_rows, 1.0)))
+        chosen = rng.choice(np.asarray(train_idx), n, replace=n > len(train_idx))
 
         def rates(lengths: np.ndarray, tokens: np.ndarray) -> dict[str, Rates | Shares]:
             ties = tokens[:, tie[0]] == tie[1] if tie else np.zeros(len(tokens), bool)
@@ -631,7 +658,8 @@ class SequenceSynthesizer:
 
         # under a deadline the first round is a probe of a quarter of the parents, whose
         # pace sizes the rest
-        first = n if deadline is None else max(min(MIN_CALIBRATION_PARENTS, n), n // 4)
+        probe = min(n, len(train_idx)) // 4  # a quarter of the distinct parents
+        first = n if deadline is None else max(min(MIN_CALIBRATION_PARENTS, n), probe)
         pace = {"parents": first, "rounds": 0, "seconds_per_parent": 0.0}
 
         def sample(shifts: dict[str, list], seed: int) -> dict[str, Rates | Shares]:
@@ -694,10 +722,12 @@ class SequenceSynthesizer:
         batch: int,
         prefix: np.ndarray | None = None,
         starts: dict[str, np.ndarray] | None = None,
+        seeded: pd.DataFrame | None = None,
     ) -> tuple[pd.DataFrame, np.ndarray]:
         """Decoded rows (training columns) and each row's entity, from the sampler
         (``batch`` entities side by side; ``prefix`` and ``starts``: rows to continue, see
-        :meth:`_extend`)."""
+        :meth:`_extend`; ``seeded``: the seed rows whose values ``prefix`` gives, which
+        come back as given)."""
         codec, network, params = self._trained(), self.network, self.config.params
         assert network is not None and self.table_format is not None
         temperature = first_given(gen_temp, params.gen_temp)
@@ -711,11 +741,20 @@ class SequenceSynthesizer:
         with ThreadGovernor(params.threads, "generation", wait=False, level=logging.DEBUG) as gov:
             sampler.on_row = gov.tick
             drawn = sampler.sample(
-                forced, temperature, generator, min_rows, max_rows, batch, prefix
+                forced,
+                temperature,
+                generator,
+                min_rows,
+                max_rows,
+                batch,
+                prefix,
+                params.conditioning_particles if seeded is not None else 1,
             )
         _, frame = codec.decode(drawn.context, drawn.entity, drawn.rows, rng, starts)
         names = [c for c in self.table_format.names if c in frame.columns]
         frame, entity = frame[names], drawn.entity
+        if seeded is not None:
+            frame = _as_seeded(frame, entity, seeded)
         order_by = [c for c in self.series.order_by if c in frame]
         spelled = {step.name for step in codec.steps}
         if any(c not in spelled for c in order_by):
@@ -798,6 +837,89 @@ class SequenceSynthesizer:
         if not parts:
             return history.iloc[:0]
         return pd.concat(parts, ignore_index=True)
+
+    def _seed_rows(
+        self, seeds: pd.DataFrame, forced: np.ndarray
+    ) -> tuple[np.ndarray, pd.DataFrame]:
+        """The seed rows of a child table's entities as the sampler's prefix (entities,
+        rows, fields; -1 where the model draws), and the seeds checked and sorted by
+        entity (the given values to put back). A column the model learned as constant
+        per entity is forced into ``forced`` (the context tokens), one value per entity."""
+        n = len(forced)
+        codec, table_format = self._trained(), self.table_format
+        assert table_format is not None
+        if ENTITY not in seeds.columns:
+            raise DataError(f"the child seeds lack the {ENTITY} column (each row's parent row)")
+        given = [c for c in seeds.columns if c != ENTITY]
+        direct = {field.name for field in codec.rows.fields} | set(codec.static)
+        direct &= set(table_format.names)
+        unknown = [c for c in given if c not in table_format.names]
+        if unknown:
+            raise DataError(
+                f"seed column(s) {unknown} are not columns of the child table; give some of "
+                f"{[c for c in table_format.names if c in direct]}"
+            )
+        stepped = [c for c in given if c not in direct]
+        if stepped:
+            raise DataError(
+                f"seed column(s) {stepped} are learned as steps from the row before "
+                "(order_by or a column that rarely changes) and cannot be given; leave "
+                "them out"
+            )
+        if seeds.empty or not given:
+            raise DataError("the child seeds have no rows or no columns; give at least one of each")
+        entity = pd.to_numeric(seeds[ENTITY], errors="coerce")
+        if entity.isna().any() or not entity.between(0, n - 1).all():
+            raise DataError(f"the child seeds' {ENTITY} must name parent rows 0 … {n - 1}")
+        seeded = seeds.assign(**{ENTITY: entity.astype(np.int64)}).reset_index(drop=True)
+        seeded = seeded.sort_values(ENTITY, kind="stable").reset_index(drop=True)
+        codes = seeded[ENTITY].to_numpy()
+        counts = np.bincount(codes, minlength=n)
+        if counts.max() > self.max_rows:
+            raise DataError(
+                f"a parent has {counts.max()} seed rows; the model learned at most "
+                f"{self.max_rows} rows per parent (max_sequence_rows)"
+            )
+        prefix = np.full((n, int(counts.max()), len(codec.rows.vocab_sizes)), -1, np.int64)
+        within = seeded.groupby(ENTITY).cumcount().to_numpy()
+        for column in given:
+            part = codec.context if column in codec.static else codec.rows
+            field = part.field(column)
+            if isinstance(field, CategoricalField) and not field.numeric:
+                known = {str(v) for v in field.values}
+                unseen = sorted({str(v) for v in seeded[column].dropna()} - known)
+                if unseen:
+                    raise DataError(
+                        f"child seed column {column!r} has values never seen in training: "
+                        f"{unseen[:5]}; give values the table learned"
+                    )
+        static = [c for c in given if c in codec.static]
+        fields = [c for c in given if c not in static]
+        try:
+            if fields:
+                tokens = codec.rows.encode(seeded[fields], seeds=True)
+                prefix[codes[:, None], within[:, None], codec.rows.positions(fields)] = tokens
+            if static:
+                self._seed_static(seeded[[ENTITY, *static]], forced)
+        except DataError as exc:
+            raise DataError(f"child seeds: {exc}; give values the table learned") from None
+        return prefix, seeded
+
+    def _seed_static(self, seeded: pd.DataFrame, forced: np.ndarray) -> None:
+        """Seed values of columns learned as one value per entity, into its context."""
+        codec = self._trained()
+        columns = [c for c in seeded.columns if c != ENTITY]
+        per_entity = seeded.groupby(ENTITY)
+        mixed = [c for c in columns if (per_entity[c].nunique(dropna=False) > 1).any()]
+        if mixed:
+            raise DataError(
+                f"seed column(s) {mixed} hold one value per parent in the data; give the "
+                "same value in each of a parent's seed rows"
+            )
+        first = per_entity[columns].first()
+        forced[np.ix_(first.index.to_numpy(), codec.context.positions(columns))] = (
+            codec.context.encode(first[columns], seeds=True)
+        )
 
     def _prefix_tokens(
         self, rows: pd.DataFrame, codes: np.ndarray, n: int
@@ -1020,6 +1142,23 @@ def _sequence(context: np.ndarray, rows: np.ndarray) -> torch.Tensor:
     body = np.concatenate([flags, rows], axis=1).reshape(-1) if len(rows) else np.zeros(0, int)
     ids = np.concatenate([[-1], context, body, [FLAG_END]]) + 1
     return torch.as_tensor(ids, dtype=torch.long)
+
+
+def _as_seeded(frame: pd.DataFrame, entity: np.ndarray, seeded: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (rows sorted by entity, in order) with the seed rows' given values put
+    back: a number conditioned by its bin comes back as given, not as a draw in it."""
+    within = pd.Series(entity).groupby(entity).cumcount().to_numpy()
+    where = pd.MultiIndex.from_arrays([entity, within])
+    target = pd.MultiIndex.from_arrays(
+        [seeded[ENTITY].to_numpy(), seeded.groupby(ENTITY).cumcount().to_numpy()]
+    )
+    rows = where.get_indexer(target)
+    out = frame.copy()
+    for column in seeded.columns.drop(ENTITY):
+        values = out[column].astype(object).to_numpy(copy=True)
+        values[rows] = seeded[column].to_numpy(dtype=object)
+        out[column] = cast_like(values, frame[column])
+    return out
 
 
 def _share_fields(codec: SequenceCodec) -> dict[int, int]:

@@ -289,3 +289,68 @@ def test_a_sequential_child_reads_more_parent_columns_by_default(tmp_path):
     assert len(context()) == 5
     assert len(context(tables={"item": {"sequential": False}})) == 3
     assert len(context(context_size=2)) == 2
+
+
+def test_a_database_conditioned_on_root_and_child_columns(clinic, clinic_model):
+    """Root seed rows become the patients (in order, new keys); each child seed row is
+    one of its patient's first visits with the given values, the rest drawn as learned."""
+    synth = RelationalSynthesizer.load(clinic_model)
+    patients = pd.DataFrame({"id": [7, 8, 9, 10], "plan": ["gold", "gold", "basic", "gold"]})
+    visits = pd.DataFrame(
+        {"patient": [7, 8, 8, 10], "doctor": [133, 133, 117, 133], "ward": ["C", "B", "B", "A"]}
+    )
+    tables = synth.generate(seed=0, seeds={"patient": patients, "visit": visits})
+    assert synth.integrity_.share == 1.0
+    assert tables["patient"]["plan"].tolist() == ["gold", "gold", "basic", "gold"]
+    made = tables["visit"].merge(tables["patient"], left_on="patient", right_on="id")
+    by_patient = {k: g for k, g in made.groupby("patient", sort=False)}
+    ids = tables["patient"]["id"].tolist()
+    first = by_patient[ids[0]]
+    assert first["doctor"].iloc[0] == 133 and (first["ward"] == "C").all()
+    second = by_patient[ids[1]]
+    assert second["doctor"].iloc[:2].tolist() == [133, 117] and (second["ward"] == "B").all()
+    assert len(by_patient[ids[0]]) >= 1 and len(second) >= 2
+    assert (by_patient[ids[3]]["ward"] == "A").all()
+
+
+def test_database_seeds_bad_input_is_one_line(clinic, clinic_model):
+    from synthloom.errors import DataError
+
+    synth = RelationalSynthesizer.load(clinic_model)
+    root = pd.DataFrame({"id": [1], "plan": ["gold"]})
+    cases = {
+        "not tables of the model": {"ward": root},
+        "give seeds for the root": {"visit": pd.DataFrame({"patient": [1], "cost": [10]})},
+        "not among the root seeds": {
+            "patient": root,
+            "visit": pd.DataFrame({"patient": [2], "cost": [10]}),
+        },
+        "not columns of patient": {"patient": root.assign(colour="red")},
+        "only the root table": {"patient": root, "doctor": pd.DataFrame({"id": [101]})},
+    }
+    for message, seeds in cases.items():
+        with pytest.raises(DataError, match=message):
+            synth.generate(seed=0, seeds=seeds)
+
+
+def test_relational_generate_takes_seed_files(clinic_model, tmp_path):
+    """--seeds TABLE=FILE on the CLI; a bad seed file is one line, exit 2, nothing written."""
+    from typer.testing import CliRunner
+
+    from synthloom.cli import app
+
+    pd.DataFrame({"patient": ["a", "a"], "cost": [70, 80]}).to_csv(tmp_path / "v.csv", index=False)
+    pd.DataFrame({"id": ["a"], "plan": ["gold"]}).to_csv(tmp_path / "p.csv", index=False)
+    args = ["relational", "generate", "--model-dir", str(clinic_model), "--no-report"]
+    seeds = ["--seeds", f"patient={tmp_path / 'p.csv'}", "--seeds", f"visit={tmp_path / 'v.csv'}"]
+    result = CliRunner().invoke(app, [*args, "--destination", str(tmp_path / "out"), *seeds])
+    assert result.exit_code == 0, result.output
+    patients = pd.read_csv(tmp_path / "out" / "patient.csv")
+    visits = pd.read_csv(tmp_path / "out" / "visit.csv").sort_values("day")
+    assert patients["plan"].tolist() == ["gold"]
+    assert visits["cost"].iloc[:2].tolist() == [70, 80]
+    pd.DataFrame({"patient": ["z"], "cost": [70]}).to_csv(tmp_path / "bad.csv", index=False)
+    bad = ["--seeds", f"patient={tmp_path / 'p.csv'}", "--seeds", f"visit={tmp_path / 'bad.csv'}"]
+    result = CliRunner().invoke(app, [*args, "--destination", str(tmp_path / "no"), *bad])
+    assert result.exit_code == 2 and "not among the root seeds" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "no").exists()
