@@ -103,29 +103,3 @@ def test_length_groups_give_the_same_per_record_gradients() -> None:
             torch.stack(p.grad_sample).sum(0) if isinstance(p.grad_sample, list) else p.grad_sample
         )
         torch.testing.assert_close(grouped[name], whole[order], atol=1e-5, rtol=1e-4)
-
-
-def test_released_shares_calibration_moves_dp_categories_to_their_counts():
-    """Post-processing under DP: shifts of released values bring the sampled shares to
-    the released counts' shares."""
-    import numpy as np
-    import torch
-
-    from synthloom.config import Params
-    from synthloom.encoding.fields import CategoricalField
-    from synthloom.lstm.table_model import TableLSTM, TableShape
-    from synthloom.synthesizers.table_parts import calibrate_released_shares, sampler_for
-
-    field = CategoricalField("c", ["a", "b", "c"], [600, 300, 100], True, True, other=True)
-    from synthloom.encoding.fields import TableCodec
-    from synthloom.io.schema import ColumnInfo
-
-    codec = TableCodec([field], [ColumnInfo("c", "string")])
-    torch.manual_seed(0)
-    network = TableLSTM(TableShape(tuple(codec.vocab_sizes), 8, 8, 1, 0.0))
-    part = type("Part", (), {"codec": codec, "network": network})()
-    calibrate_released_shares(part, Params(seed=0), torch.device("cpu"), {})
-    generator = torch.Generator().manual_seed(3)
-    drawn = sampler_for(part, torch.device("cpu"), {}).sample(20_000, 20_000, 1.0, generator)
-    shares = np.bincount(drawn[:, 0], minlength=5)[:3] / max((drawn[:, 0] < 3).sum(), 1)
-    assert np.allclose(shares, [0.6, 0.3, 0.1], atol=0.03)
