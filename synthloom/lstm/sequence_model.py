@@ -29,6 +29,7 @@ from synthloom.lstm.model import (
     grouped_head_loss,
     recurrent_layers,
 )
+from synthloom.lstm.table_model import resample_candidates
 
 # Rows beyond this index share one row-position embedding.
 ROW_POSITIONS = 64
@@ -590,12 +591,8 @@ def _resample_groups(
     ``weighed`` token (all ``k`` alive, side by side) drawn by weight, the rest kept."""
     pick = torch.arange(len(alive), device=alive.device)
     rows = torch.nonzero(weighed).flatten()
-    if not len(rows):
-        return pick
-    blocks = rows.view(-1, k)
-    chance = torch.softmax(log_weight[alive[blocks]], dim=1)
-    drawn = torch.multinomial(chance, k, replacement=True, generator=generator)
-    pick[rows] = blocks.gather(1, drawn).flatten()
+    if len(rows):  # rows come in blocks of one entity's k candidates
+        pick[rows] = rows[resample_candidates(log_weight[alive[rows]].view(-1, k), k, generator)]
     return pick
 
 

@@ -232,7 +232,7 @@ class TableSampler:
             if weighed:
                 assert forced is not None
                 keep = 1 if t == last else k  # after the last forced token one is enough
-                pick = _resample(log_weight.view(n, k), keep, generator)
+                pick = resample_candidates(log_weight.view(n, k), keep, generator)
                 out, token, forced = out[pick], token[pick], forced[pick]
                 state = tuple(s[:, pick].contiguous() for s in state)  # type: ignore[assignment]
                 log_weight = torch.zeros(n * keep, device=self.device)
@@ -251,7 +251,9 @@ def _needs_particles(forced: np.ndarray) -> bool:
     return bool((last_given > first_free).any())
 
 
-def _resample(log_weight: torch.Tensor, keep: int, generator: torch.Generator) -> torch.Tensor:
+def resample_candidates(
+    log_weight: torch.Tensor, keep: int, generator: torch.Generator
+) -> torch.Tensor:
     """Flat row indices: ``keep`` draws per group (row of ``log_weight``) by weight."""
     groups, k = log_weight.shape
     chance = torch.softmax(log_weight, dim=1)
