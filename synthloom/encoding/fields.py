@@ -82,6 +82,9 @@ class CategoricalField:
     kind: str = "categorical"
     # Under DP rare values are not released: they train and sample as ``<unk>`` (missing).
     other: bool = False
+    # Under DP, per released value, a logit shift calibrated after training so that the
+    # generated values share out as the released counts do (post-processing).
+    bias: list[float] | None = None
 
     @classmethod
     def fit(cls, name: str, column: pd.Series, seedable: bool) -> CategoricalField:
@@ -524,10 +527,14 @@ class TableCodec:
     @property
     def shifts(self) -> list[dict[int, float]]:
         """Per position, logit shifts of tokens at sampling: a calibrated text column's
-        ``<end>`` (see ``StringField.end_bias``)."""
+        ``<end>`` (see ``StringField.end_bias``) and a DP category's released values
+        (``CategoricalField.bias``)."""
         out: list[dict[int, float]] = []
         for codec in self.fields:
             width = len(codec.vocab_sizes)
+            if isinstance(codec, CategoricalField) and codec.bias:
+                out.append({token: float(b) for token, b in enumerate(codec.bias)})
+                continue
             if not isinstance(codec, StringField) or not codec.end_bias:
                 out += [{} for _ in range(width)]
                 continue

@@ -185,7 +185,10 @@ class PrivateSteps:
             return 0.0, 0, 0
         trainer.optimizer.zero_grad(set_to_none=True)
         lengths = record_lengths(batch)
-        groups = length_groups(lengths)
+        # a table row's tokens are local ids, 0 (PAD) among them: every row is as wide as
+        # the batch, and grouping by "length" would cut a row's trailing 0 tokens
+        fixed = getattr(trainer.model, "fixed_width", False)
+        groups = [np.arange(len(lengths))] if fixed else length_groups(lengths)
         if len(groups) == 1:
             result = trainer.backward(batch, per_token=False)
         else:

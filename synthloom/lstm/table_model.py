@@ -70,6 +70,9 @@ class TableShape:
 class TableLSTM(nn.Module):
     """Predicts each field token of a row from the tokens before it."""
 
+    # Every row has one token per position, 0 a real one (no padding): see PrivateSteps.
+    fixed_width = True
+
     def __init__(self, shape: TableShape) -> None:
         super().__init__()
         self.shape = shape

@@ -98,6 +98,7 @@ from synthloom.synthesizers.executors import (
 )
 from synthloom.synthesizers.table_parts import (
     ClusterModel,
+    calibrate_released_shares,
     calibrate_text_ends,
     column_kinds,
     combine_results,
@@ -549,9 +550,11 @@ class TableSynthesizer:
             dropout_from_epoch=LATE_DROPOUT_EPOCH if late else 1,
         )
         result = trainer.fit(list(rows[train_idx]), list(rows[val_idx]))
+        own = gen_temps(self.config.columns)
         if not private and result.stop_reason != "interrupted" and len(train_idx):
-            own = gen_temps(self.config.columns)
             calibrate_text_ends(part, tokens[train_idx], params, device, own)
+        if private and result.stop_reason != "interrupted":
+            calibrate_released_shares(part, params, device, own)
         return result
 
     def _check_seed_fields(self, table_format: TableFormat) -> None:

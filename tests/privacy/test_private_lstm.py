@@ -103,3 +103,65 @@ def test_length_groups_give_the_same_per_record_gradients() -> None:
             torch.stack(p.grad_sample).sum(0) if isinstance(p.grad_sample, list) else p.grad_sample
         )
         torch.testing.assert_close(grouped[name], whole[order], atol=1e-5, rtol=1e-4)
+
+
+class _WidthTrainer:
+    """Records the width of every batch a DP step back-propagates."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+        self.widths: list[int] = []
+        self.optimizer = type(
+            "Opt", (), {"zero_grad": lambda *a, **k: None, "step": lambda *a: None}
+        )()
+
+    def backward(self, batch: torch.Tensor, per_token: bool) -> tuple[float, int, int]:
+        self.widths.append(batch.shape[1])
+        return 0.0, 0, 0
+
+
+def test_a_dp_step_trains_every_position_of_a_table_row() -> None:
+    """A table row's tokens are local ids, 0 among them: rows ending in 0 tokens are not
+    shorter (grouping them by length cut those tokens, or failed on a row of all 0s)."""
+    from synthloom.lstm.steps import PrivateSteps
+    from synthloom.lstm.table_model import TableLSTM, TableShape
+
+    rows = [[0, 0, 0, 0, 0, 0], [0, 3, 1, 0, 0, 0], [0, 1, 2, 3, 1, 2], [0, 1, 0, 0, 0, 0]]
+    batch = torch.tensor(rows)
+    table = _WidthTrainer(TableLSTM(TableShape((4,) * 5, 4, 8, 1, 0.0)))
+    steps = object.__new__(PrivateSteps)
+    steps.step(table, batch)
+    assert table.widths == [6]
+    # a padded record model groups the same batch by its records' lengths
+    text = _WidthTrainer(_Net(PrivateLSTM(6, 8), 8))
+    steps._grouped_backward = lambda trainer, batch, lengths, groups: trainer.widths.extend(
+        int(lengths[g].max()) for g in groups
+    ) or (0.0, 0, 0)
+    steps.step(text, batch)
+    assert len(text.widths) > 1
+
+
+def test_released_shares_calibration_moves_dp_categories_to_their_counts():
+    """Post-processing under DP: shifts of released values bring the sampled shares to
+    the released counts' shares."""
+    import numpy as np
+    import torch
+
+    from synthloom.config import Params
+    from synthloom.encoding.fields import CategoricalField
+    from synthloom.lstm.table_model import TableLSTM, TableShape
+    from synthloom.synthesizers.table_parts import calibrate_released_shares, sampler_for
+
+    field = CategoricalField("c", ["a", "b", "c"], [600, 300, 100], True, True, other=True)
+    from synthloom.encoding.fields import TableCodec
+    from synthloom.io.schema import ColumnInfo
+
+    codec = TableCodec([field], [ColumnInfo("c", "string")])
+    torch.manual_seed(0)
+    network = TableLSTM(TableShape(tuple(codec.vocab_sizes), 8, 8, 1, 0.0))
+    part = type("Part", (), {"codec": codec, "network": network})()
+    calibrate_released_shares(part, Params(seed=0), torch.device("cpu"), {})
+    generator = torch.Generator().manual_seed(3)
+    drawn = sampler_for(part, torch.device("cpu"), {}).sample(20_000, 20_000, 1.0, generator)
+    shares = np.bincount(drawn[:, 0], minlength=5)[:3] / max((drawn[:, 0] < 3).sum(), 1)
+    assert np.allclose(shares, [0.6, 0.3, 0.1], atol=0.03)
