@@ -93,7 +93,7 @@ from synthloom.relational.schema import (
 )
 from synthloom.relational.sources import is_database_url, read_source, source_record
 from synthloom.relational.status import ProgressCallback, Timeline
-from synthloom.synthesizers.base import model_header
+from synthloom.synthesizers.base import model_header, refuse_unknown_seed_columns
 from synthloom.synthesizers.executors import Executor, folder_files, land_files, refuse_ray_keyword
 from synthloom.synthesizers.sequence import ENTITY, SequenceSynthesizer
 from synthloom.synthesizers.table import TableSynthesizer
@@ -895,12 +895,7 @@ class RelationalSynthesizer:
         table = self.schema.tables[self.schema.root]
         if frame.empty:
             raise DataError(f"the seeds for {table.name} have no rows; give at least one")
-        unknown = [c for c in frame.columns if c not in table.columns]
-        if unknown:
-            raise DataError(
-                f"seed column(s) {unknown} are not columns of {table.name}; give some of "
-                f"{table.data_columns}"
-            )
+        refuse_unknown_seed_columns(frame.columns, table.columns, table.name, table.data_columns)
         keys = [c for c in table.primary_key if c in frame.columns]
         if keys and frame.duplicated(subset=keys).any():
             raise DataError(f"the seeds for {table.name} repeat a key {keys}; give each once")
@@ -929,12 +924,7 @@ class RelationalSynthesizer:
                 f"seeds for {name}: parent key {example} is not among the root seeds' keys"
             )
         own = [c for c in frame.columns if c not in fk.columns]
-        unknown = [c for c in own if c not in table.data_columns]
-        if unknown:
-            raise DataError(
-                f"seed column(s) {unknown} are not columns of {name}; give some of "
-                f"{table.data_columns}"
-            )
+        refuse_unknown_seed_columns(own, table.data_columns, name, table.data_columns)
         lookups = [c for c in lookup_columns(self.schema, table) if c in own]
         given = lookups_as_text(frame[own].reset_index(drop=True), lookups)
         given.insert(0, ENTITY, positions)

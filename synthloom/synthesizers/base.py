@@ -8,6 +8,7 @@ inferred column kinds privately and release each column's vocabulary once
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from synthloom.config import Params
 from synthloom.encoding.columns import max_lengths, requested_kinds
 from synthloom.encoding.fields import DomainBudget, TableCodec
 from synthloom.encoding.private_kinds import inferred_columns, private_kinds
+from synthloom.errors import DataError
 from synthloom.io.schema import TableFormat
 from synthloom.lstm.steps import dp_settings
 from synthloom.privacy.accounting import Release
@@ -130,6 +132,17 @@ class PrivateRun:
             frame.iloc[rows], columns, [], budgets, requested_kinds(options), max_lengths(options)
         )
         return cls(training, codec, frame, table_format)
+
+
+def refuse_unknown_seed_columns(
+    given: Iterable[str], known: Collection[str], owner: str, offer: Iterable[str]
+) -> None:
+    """One line naming the seed columns ``owner`` does not have, and the ones to give."""
+    unknown = [c for c in given if c not in known]
+    if unknown:
+        raise DataError(
+            f"seed column(s) {unknown} are not columns of {owner}; give some of {list(offer)}"
+        )
 
 
 def model_header(data_kind: str) -> dict[str, Any]:

@@ -95,7 +95,12 @@ from synthloom.lstm.train import (
     training_summary,
 )
 from synthloom.privacy.entropy import secure_rng
-from synthloom.synthesizers.base import PrivateRun, model_header, table_params
+from synthloom.synthesizers.base import (
+    PrivateRun,
+    model_header,
+    refuse_unknown_seed_columns,
+    table_params,
+)
 from synthloom.synthesizers.table_sampling import cast_like
 
 log = logging.getLogger("synthloom")
@@ -543,6 +548,7 @@ class SequenceSynthesizer:
             return self._continue(prefix, seed, gen_temp, batch)
         codec = self._trained()
         rng = np.random.default_rng(first_given(seed, self.config.params.seed, 0))
+        given = seeded = None
         if context is not None:
             n = len(context)
             forced = np.full((n, len(codec.context.vocab_sizes)), -1, dtype=np.int64)
@@ -556,11 +562,6 @@ class SequenceSynthesizer:
                 given, seeded = self._seed_rows(seeds, forced)
                 min_rows = np.bincount(seeded[ENTITY], minlength=n).astype(np.int64)
                 max_rows = np.maximum(max_rows, min_rows)
-                frame, entity = self._sample(
-                    forced, min_rows, max_rows, seed, gen_temp, batch, given, seeded=seeded
-                )
-                frame.insert(0, ENTITY, entity)
-                return frame.reset_index(drop=True)
         elif seeds is not None:
             raise ConfigError(
                 "seeds condition a child table's rows given their parents (context=); "
@@ -582,7 +583,9 @@ class SequenceSynthesizer:
             else:  # under DP: the model's own end decision, at least one row
                 min_rows = np.ones(n, dtype=np.int64)
                 max_rows = np.full(n, self.max_rows, dtype=np.int64)
-        frame, entity = self._sample(forced, min_rows, max_rows, seed, gen_temp, batch)
+        frame, entity = self._sample(
+            forced, min_rows, max_rows, seed, gen_temp, batch, given, seeded=seeded
+        )
         frame.insert(0, ENTITY, entity)
         if context is not None:
             return frame.reset_index(drop=True)
@@ -853,12 +856,8 @@ class SequenceSynthesizer:
         given = [c for c in seeds.columns if c != ENTITY]
         direct = {field.name for field in codec.rows.fields} | set(codec.static)
         direct &= set(table_format.names)
-        unknown = [c for c in given if c not in table_format.names]
-        if unknown:
-            raise DataError(
-                f"seed column(s) {unknown} are not columns of the child table; give some of "
-                f"{[c for c in table_format.names if c in direct]}"
-            )
+        offer = [c for c in table_format.names if c in direct]
+        refuse_unknown_seed_columns(given, table_format.names, "the child table", offer)
         stepped = [c for c in given if c not in direct]
         if stepped:
             raise DataError(

@@ -25,6 +25,7 @@ from synthloom.errors import ConfigError, DataError
 from synthloom.fallback import StatisticalModel
 from synthloom.io.tables import read_table
 from synthloom.privacy.protection import RARE
+from synthloom.synthesizers.base import refuse_unknown_seed_columns
 from synthloom.synthesizers.table_parts import ClusterModel
 
 log = logging.getLogger("synthloom")
@@ -119,12 +120,7 @@ class SeedFields:
         frame = frame.rename(columns=str)
         if frame.columns.has_duplicates:
             raise DataError("the seeds name a column more than once; give each column once")
-        unknown = [c for c in frame.columns if c not in self.columns]
-        if unknown:
-            raise DataError(
-                f"seed column(s) {unknown} are not columns of the model; give seeds with "
-                f"some of its columns: {list(self.columns)}"
-            )
+        refuse_unknown_seed_columns(frame.columns, self.columns, "the model", self.columns)
         ruled = [c for c in frame.columns if c in self.constrained]
         if ruled:
             raise DataError(
