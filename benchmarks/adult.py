@@ -1,6 +1,6 @@
 """Adult benchmark: train under a time cap, generate 5,000 rows, score against the holdout.
 
-Usage: python benchmarks/adult.py [--time-cap 120] [--records 5000] [--validation-split 0.2]
+Usage: python benchmarks/adult.py [--time-cap 120] [--records 5000] [--validation-split 0.1]
                                   [--set PARAM=VALUE ...] [--data TABLE [--drop COLS]]
 Prints train seconds, generated records/s, valid share, TVD accuracy, C2ST AUC (a
 classifier telling holdout rows from synthetic ones; 0.5 is best), DCR share and the
@@ -55,8 +55,9 @@ def main() -> None:
     parser.add_argument(
         "--validation-split",
         type=float,
-        default=0.2,
-        help="share held out for early stopping (0: train on every row, stop at the cap)",
+        default=None,
+        help="share held out for early stopping (default: the library's, 10%%; 0: train on "
+        "every row, stop at the cap)",
     )
     parser.add_argument(
         "--set",
@@ -81,7 +82,11 @@ def main() -> None:
         holdout, _ = read_table(DATA / "adult_test.csv")
     synth = TableSynthesizer(
         epochs=args.epochs,
-        validation_split=args.validation_split or False,
+        **(
+            {}
+            if args.validation_split is None
+            else {"validation_split": args.validation_split or False}
+        ),
         max_training_time_seconds=args.time_cap,
         seed=args.seed,
         **chosen,

@@ -11,6 +11,7 @@ column), months are about 8% each.
 Prints: training seconds per table against the cap (overrun %), per-column TVD accuracy
 of ``flights`` learned as sequences under ``aircraft`` and of the same columns learned as
 a flat table with the same cap (and the difference), columns that gained missing values,
+the generated aircraft and flights per aircraft against the real ones (length accuracy),
 and the whole ``synthloom relational generate`` command's wall time and child rows/s
 (a fresh process, as a user runs it).
 
@@ -38,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from synthloom.relational import RelationalSynthesizer, read_database  # noqa: E402
 from synthloom.report.metrics import tvd_accuracy  # noqa: E402
+from synthloom.report.sequences import length_accuracy  # noqa: E402
 from synthloom.synthesizers.table import TableSynthesizer  # noqa: E402
 
 MAKERS = ["Boeing", "Airbus", "Embraer", "Bombardier", "ATR", "McDonnell", "Cessna", "Saab"]
@@ -174,6 +176,16 @@ def main() -> None:
             f"whole `relational generate`: {wall:.1f} s for {len(generated):,} flights rows, "
             f"{len(generated) / wall:,.0f} child rows/s"
         )
+        fk = schema.tables["flights"].modelled_by
+        assert fk is not None
+        roots = pd.read_csv(work / "out" / "aircraft.csv")
+        real_lengths = _lengths(flights, real["aircraft"], fk)
+        made_lengths = _lengths(generated, roots, fk)
+        print(
+            f"aircraft {len(roots):,} generated ({len(real['aircraft']):,} real); flights per "
+            f"aircraft: mean {made_lengths.mean():.2f} (real {real_lengths.mean():.2f}), "
+            f"length accuracy {length_accuracy(real_lengths, made_lengths):.3f}"
+        )
         columns = schema.tables["flights"].data_columns
         columns = [c for c in columns if c in generated.columns]
         as_child = tvd_accuracy(flights[columns], generated[columns]).univariate
@@ -193,6 +205,16 @@ def main() -> None:
             print(line)
         print(f"{'mean':14s} {np.mean(list(as_child.values())):9.3f}", end="")
         print(f" {np.mean(list(flat.values())):7.3f}" if flat else "")
+
+
+def _lengths(child: pd.DataFrame, parents: pd.DataFrame, fk) -> np.ndarray:
+    """Child rows per parent row, childless parents counted as 0."""
+    counts = child.groupby(list(fk.columns)).size().rename("rows").reset_index()
+    keys = parents[list(fk.parent_columns)]
+    merged = keys.merge(
+        counts, left_on=list(fk.parent_columns), right_on=list(fk.columns), how="left"
+    )
+    return merged["rows"].fillna(0).to_numpy()
 
 
 def _yaml(conf: dict) -> str:

@@ -273,13 +273,15 @@ def test_table_defaults_fill_only_unset_options_and_keep_the_dp_settings_under_d
 @pytest.mark.parametrize(
     ("options", "first"),
     [
-        ({}, "late"),
+        ({"validation_split": False}, "late"),
+        ({}, 1),  # the default split
         ({"validation_split": 0.2}, 1),
         ({"dropout_rate": 0.2}, 1),
         ({"dp": True, "dp_epsilon": 50.0}, 1),
     ],
     ids=[
-        "default: late",
+        "no validation rows: late",
+        "default validation rows: from the start",
         "validation rows: from the start",
         "user's rate: from the start",
         "DP: from the start",
@@ -308,3 +310,18 @@ def test_table_dropout_starts_late_only_without_validation_rows(
     )
     assert starts == [table_module.LATE_DROPOUT_EPOCH if first == "late" else first]
 
+
+
+def test_a_table_model_holds_out_a_tenth_of_its_rows_by_default(
+    tmp_path: Path, adult: pd.DataFrame
+) -> None:
+    """The held-out rows stop training before the rows are learned by heart and are the
+    report's holdout; a user's false trains on every row."""
+    import json
+
+    frame = adult[["age", "sex", "race"]].head(300)
+    for options, held_out in [({}, 30), ({"validation_split": False}, 0)]:
+        folder = tmp_path / str(held_out)
+        TableSynthesizer(**{**TINY_TABLE, "epochs": 1, **options}).fit(frame, folder)
+        summary = json.loads((folder / "training_summary.json").read_text())
+        assert summary["validation_records"] == held_out

@@ -217,7 +217,7 @@ class SequenceSynthesizer:
             if not dp:  # learned once per entity (a static column), never output
                 frame[LENGTH_CLASS] = length_classes(entity)
                 infos[LENGTH_CLASS] = ColumnInfo(LENGTH_CLASS, "string")
-        params = table_params(self.config.params)
+        params = table_params(self.config.params, flat=False)
         if not dp:
             params = _sequence_defaults(params, self.config.params)
         seed_everything(params.seed)
