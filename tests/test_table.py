@@ -311,7 +311,6 @@ def test_table_dropout_starts_late_only_without_validation_rows(
     assert starts == [table_module.LATE_DROPOUT_EPOCH if first == "late" else first]
 
 
-
 def test_a_table_model_holds_out_a_tenth_of_its_rows_by_default(
     tmp_path: Path, adult: pd.DataFrame
 ) -> None:
