@@ -54,6 +54,34 @@ def test_weights_move_to_and_from_nn_lstm_unchanged() -> None:
     torch.testing.assert_close(back(x)[1][0], plain(x)[1][0], atol=1e-6, rtol=1e-5)
 
 
+@pytest.mark.parametrize("layers", [1, 2])
+def test_backward_through_time_equals_nn_lstm_autograd(layers: int) -> None:
+    """The hand-written backward pass gives nn.LSTM's gradients: of the weights, the input
+    and the carried-in state, with losses on the outputs and on the last state."""
+    torch.manual_seed(2)
+    private = PrivateLSTM(6, 8, num_layers=layers).train()
+    plain = nn.LSTM(6, 8, num_layers=layers, batch_first=True)
+    plain.load_state_dict(private.state_dict())
+    grads = []
+    for lstm in (private, plain):
+        torch.manual_seed(3)
+        x = torch.randn(4, 7, 6, requires_grad=True)
+        h0 = torch.randn(layers, 4, 8, requires_grad=True)
+        c0 = torch.randn(layers, 4, 8, requires_grad=True)
+        out, (h, c) = lstm(x, (h0, c0))
+        ((out**2).sum() + (h * 3).sum() + c.sum()).backward()
+        weights = {k: v.grad for k, v in lstm.named_parameters()}
+        grads.append((x.grad, h0.grad, c0.grad, sorted(weights.items())))
+    (px, ph, pc, pw), (qx, qh, qc, qw) = grads
+    for a, b in [(px, qx), (ph, qh), (pc, qc)]:
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+    bias = dict(qw)  # nn.LSTM's two biases get the same gradient, as do PrivateLSTM's
+    for name, grad in pw:
+        key = name.replace("layers.", "").split(".")
+        lstm_name = f"{key[1]}_l{key[0]}"
+        torch.testing.assert_close(grad, bias[lstm_name], atol=1e-5, rtol=1e-4)
+
+
 class _GroupTrainer:
     """What PrivateSteps needs of a trainer: the parameters and a summed-loss backward
     that ignores padding (token 0), in chunks, so that chunk gradients are summed too."""
