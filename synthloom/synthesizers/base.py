@@ -46,7 +46,6 @@ _TABLE_DEFAULTS = {
 # throughout. A 3,000-row table at that cap runs ~90 epochs: DCR share 0.597 from epoch 10,
 # 0.602 from 8; earlier, 0.598 throughout and 0.631 without dropout.
 LATE_DROPOUT_EPOCH = 10
-# Under DP: the settings the DP benchmark (benchmarks/dp.py) was measured with.
 # A table model holds out 10% of its rows: its validation loss stops training before the
 # network learns rows by heart, and they are the report's holdout (DCR, the membership
 # attack). A 3,300-row table (benchmarks/flights.py's aircraft, 150 s cap): without it
@@ -55,6 +54,7 @@ LATE_DROPOUT_EPOCH = 10
 # (benchmarks/adult.py): DCR share 0.538 -> 0.497, holdout TVD 0.9766 -> 0.9761.
 TABLE_VALIDATION_SPLIT = 0.1
 _FLAT_TABLE_DEFAULTS = {**_TABLE_DEFAULTS, "validation_split": TABLE_VALIDATION_SPLIT}
+# Under DP: the settings the DP benchmark (benchmarks/dp.py) was measured with.
 _DP_TABLE_DEFAULTS = {
     **_TABLE_DEFAULTS,
     "rnn_layers": 2,

@@ -37,13 +37,7 @@ from synthloom.encoding.fields import (
 )
 from synthloom.io.model_dir import check_shape, load_weights
 from synthloom.io.schema import TableFormat
-from synthloom.lstm.calibration import (
-    MAX_SHARE_SHIFT,
-    ROUNDS,
-    Rates,
-    calibrated_biases,
-    end_rates,
-)
+from synthloom.lstm.calibration import Rates, Shares, calibrated_biases, end_rates
 from synthloom.lstm.table_model import TableLSTM, TableSampler, TableShape
 from synthloom.lstm.train import TrainingResult, first_given
 
@@ -152,27 +146,25 @@ def calibrate_released_shares(
     ]
     if not fields:
         return
-    rng_seed = first_given(params.seed, 0)
-    for _, f in fields:
-        f.bias = [0.0] * len(f.values)
-    for round_ in range(ROUNDS):
+
+    def shares(drawn: np.ndarray, at: int, k: int) -> Shares:  # one bucket: every row
+        return Shares(np.bincount(drawn[:, at], minlength=k)[None, :k])
+
+    def sample(shifts: dict[str, list], seed: int) -> dict[str, Rates | Shares]:
+        for _, f in fields:
+            f.bias = shifts[f.name][0]
         generator = torch.Generator(device=device)
-        generator.manual_seed(rng_seed + 7919 * (round_ + 1))
-        sampler = sampler_for(part, device, own)
-        drawn = sampler.sample(
-            SHARE_CALIBRATION_ROWS, SHARE_CALIBRATION_ROWS, params.gen_temp, generator
-        )
-        for at, f in fields:
-            k = len(f.values)
-            counts = np.bincount(drawn[:, at], minlength=k)[:k].astype(float)
-            target = np.asarray(f.counts, dtype=float)
-            step = np.log(target / target.sum()) - np.log((counts + 0.5) / (counts.sum() + 0.5 * k))
-            assert f.bias is not None
-            f.bias = (
-                np.clip(np.asarray(f.bias) + step, -MAX_SHARE_SHIFT, MAX_SHARE_SHIFT)
-                .round(4)
-                .tolist()
-            )
+        generator.manual_seed(seed)
+        n = SHARE_CALIBRATION_ROWS
+        drawn = sampler_for(part, device, own).sample(n, n, params.gen_temp, generator)
+        return {f.name: shares(drawn, at, len(f.values)) for at, f in fields}
+
+    real: dict[str, Rates | Shares] = {
+        f.name: Shares(np.asarray(f.counts)[None, :]) for _, f in fields
+    }
+    biases = calibrated_biases(sample, real, 0, first_given(params.seed, 0))
+    for _, f in fields:
+        f.bias = biases[f.name][0]
     log.info("DP: shares of %d categories calibrated to their released counts", len(fields))
 
 
