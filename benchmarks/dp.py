@@ -4,10 +4,11 @@ Usage: python benchmarks/dp.py [--epsilons 1,5,10] [--epochs 8] [--time-cap 300]
                                [--set PARAM=VALUE ...]
 Each run trains on the whole adult.csv (the same epochs, batch and network; DP runs may
 stop earlier at the budget or the time cap), generates 5,000 rows and scores them against
-adult_test.csv: TVD accuracy (mostlyai-qa's definition) and DCR share. The overhead is DP
-training's seconds per epoch over plain training's. ε and δ are the run's totals (DP-SGD plus
-the count, kind and vocabulary releases). Goal (issue 11): accuracy ≥ 0.95 at total ε ≤ 4 in
-≤ 600 s.
+adult_test.csv: TVD accuracy (mostlyai-qa's definition), DCR share and a distance-based
+membership-inference attack (its AUC and the ε lower bound it implies, at the run's δ).
+The overhead is DP training's seconds per epoch over plain training's. ε and δ are the
+run's totals (DP-SGD plus the count, kind and vocabulary releases). Goal (issues 11, 31):
+accuracy ≥ 0.95 at total ε ≤ 4 with δ ≤ 1e-6 in ≤ 600 s.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from pathlib import Path
 import yaml
 
 from synthloom.io.tables import read_table
+from synthloom.report.attacks import membership_attack
 from synthloom.report.metrics import dcr, tvd_accuracy
+from synthloom.report.privacy import knn_privacy
 from synthloom.synthesizers.table import TableSynthesizer
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "tabular"
@@ -53,6 +56,11 @@ def run(epsilon: float | None, args: argparse.Namespace) -> dict[str, float]:
     train, _ = read_table(DATA / "adult.csv")
     holdout, _ = read_table(DATA / "adult_test.csv")
     summary = json.loads((model_dir / "training_summary.json").read_text())
+    knn = knn_privacy(train, synthetic, holdout, list(train.columns), 10_000, 0)
+    attack = membership_attack(
+        knn.member_d_synthetic, knn.non_member_d_synthetic, summary["delta"] or 0.0
+    )
+    assert attack is not None
     return {
         "epsilon": summary["epsilon"] if epsilon is not None else float("inf"),
         "delta": summary["delta"] or 0.0,
@@ -62,6 +70,7 @@ def run(epsilon: float | None, args: argparse.Namespace) -> dict[str, float]:
         "accuracy": tvd_accuracy(holdout, synthetic).overall,
         "dcr_share": dcr(train, holdout, synthetic).dcr_share,
         "stop": result.stop_reason,
+        "attack": attack,
     }
 
 
@@ -97,6 +106,13 @@ def main() -> None:
             f"{name:8s} {r['epsilon']:7.3f}  {r['delta']:.2e}  {r['epochs']:6d}  "
             f"{r['seconds']:7.1f}  {r['seconds_per_epoch']:7.1f}  {r['accuracy']:.4f}    "
             f"{r['dcr_share']:.3f}      {r['stop']}"
+        )
+    print("membership inference (distance attack; members: adult.csv, non-members: test):")
+    for name, r in rows:
+        a = r["attack"]
+        print(
+            f"  {name:8s} auc {a.auc:.3f} (95% {a.auc_low:.3f}-{a.auc_high:.3f}), "
+            f"empirical epsilon lower bound {a.epsilon_lower_bound:.2f} at delta {a.delta:.0e}"
         )
     for name, r in rows[1:]:
         overhead = r["seconds_per_epoch"] / plain["seconds_per_epoch"]

@@ -8,7 +8,6 @@ epochs, the time cap, Ctrl-C, averaging, history and callbacks — is the traine
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -20,12 +19,8 @@ from synthloom.config import Params
 from synthloom.encoding.tokenizers import PAD
 from synthloom.privacy.entropy import secure_generator
 
-if TYPE_CHECKING:  # the privacy engine imports opacus (slow): only DP runs load it
+if TYPE_CHECKING:  # the privacy package imports opacus' accountants (slow): DP runs only
     from synthloom.privacy.training import DPSettings, PrivateTraining
-
-# opacus hooks the embedding, whose input (token ids) needs no gradient; torch warns
-# about exactly that on every step. It is expected here.
-warnings.filterwarnings("ignore", message="Full backward hook is firing", category=UserWarning)
 
 # Records are bucketed by length inside pools of this many batches, so padding stays small
 # while batch order stays random.
@@ -136,7 +131,7 @@ class PrivateSteps:
         self.run = run
 
     def attach(self, trainer: TrainerView) -> None:
-        """Swap in the per-record-gradient LSTM and wrap the optimizer with opacus."""
+        """Swap in the per-record-gradient LSTM, hook the layers, wrap the optimizer."""
         from synthloom.privacy.engine import make_private
         from synthloom.privacy.lstm import swap_lstm
 
@@ -145,7 +140,7 @@ class PrivateSteps:
             trainer.model.parameters(), lr=trainer.params.learning_rate
         )
         plan = self.run.plan
-        self.module, trainer.optimizer = make_private(
+        self.clipping, trainer.optimizer = make_private(
             trainer.model,
             trainer.optimizer,
             noise_multiplier=plan.noise_multiplier,
@@ -157,10 +152,10 @@ class PrivateSteps:
         )
 
     def detach(self, trainer: TrainerView) -> None:
-        """Remove opacus' hooks; back to the fast ``nn.LSTM`` for sampling."""
+        """Remove the clipping hooks; back to the fast ``nn.LSTM`` for sampling."""
         from synthloom.privacy.lstm import swap_lstm
 
-        self.module.remove_hooks()
+        self.clipping.remove_hooks()
         swap_lstm(trainer.model, private=False)
 
     def steps_per_epoch(self, n_records: int) -> int:
@@ -206,8 +201,6 @@ class PrivateSteps:
         """Per-record gradients of a Poisson batch, computed in groups of records of
         similar length (each padded only to its own longest): the same clipped sum as one
         pass, since every record is clipped on its own, at a fraction of the padding."""
-        params = [p for p in trainer.optimizer.params if p.requires_grad]
-        collected: list[list[torch.Tensor]] = [[] for _ in params]
         total, right, tokens = 0.0, 0, 0
         for group in groups:
             rows = torch.as_tensor(group, device=batch.device)
@@ -215,16 +208,7 @@ class PrivateSteps:
             sub = batch.index_select(0, rows)[:, :longest]
             loss, correct, n = trainer.backward(sub, per_token=False)
             total, right, tokens = total + loss, right + correct, tokens + n
-            for p, parts in zip(params, collected, strict=True):
-                sample = p.grad_sample
-                if isinstance(sample, list):  # chunks of the same records: one gradient each
-                    sample = torch.stack(sample).sum(dim=0)
-                elif sample is None:  # not reached by these records (e.g. one-row ones)
-                    sample = p.new_zeros((len(group), *p.shape))
-                parts.append(sample)
-                p.grad_sample = None
-        for p, parts in zip(params, collected, strict=True):
-            p.grad_sample = torch.cat(parts, dim=0)
+            trainer.optimizer.close_group()
         return total, right, tokens
 
     def privacy(self) -> tuple[float | None, float | None]:

@@ -1,10 +1,10 @@
-"""The DP-SGD boundary: a private model and optimizer (opacus), Poisson batches, OS entropy.
+"""The DP-SGD boundary: per-record clipping, a private optimizer, Poisson batches, OS entropy.
 
 How a training step uses it::
 
     model = RecordLSTM(...)                   # its nn.LSTM swapped for a PrivateLSTM
-    gsm, optimizer = make_private(model, torch.optim.Adam(model.parameters()), ...,
-                                  ledger=ledger, sample_rate=q)
+    clipping, optimizer = make_private(model, torch.optim.Adam(model.parameters()), ...,
+                                       ledger=ledger, sample_rate=q)
     for batch in poisson_batches(n, q, rng):  # one epoch
         optimizer.zero_grad()
         if len(batch) == 0:
@@ -13,6 +13,7 @@ How a training step uses it::
         loss = sum over records of that record's own mean token loss
         loss.backward()                       # may be several backward passes (chunks)
         optimizer.step()                      # clip each record, add noise, update
+    clipping.remove_hooks()                   # then sample as usual
 
 A record's loss must depend on that record only (divide by its own token count, never by
 the batch's), or one record could change the others' gradients and the clipping would no
@@ -21,45 +22,91 @@ longer bound its influence.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import torch
-from opacus import GradSampleModule
-from opacus.optimizers import DPOptimizer
-from opacus.validators import ModuleValidator
 from torch import nn
 
 from synthloom.privacy.accounting import PrivacyLedger, check_clip_norm, steps_per_epoch
+from synthloom.privacy.clipping import PerRecordClipping
 
 
-class RecordDPOptimizer(DPOptimizer):
-    """opacus' DPOptimizer for whole records that may be trained in several chunks.
+class PrivateOptimizer:
+    """An optimizer whose every step releases the noisy sum of clipped record gradients.
 
-    Between two steps every backward pass must cover the same batch of records (chunks
-    of long records with carried state, as the trainer does). opacus would treat each
-    pass as separate samples, clipping each chunk on its own so that a record of k chunks
-    could move the model by k·clip; here the chunks' per-record gradients are summed first,
-    so each record is clipped once, as a whole.
+    Between two steps the records of a batch may be back-propagated in several passes:
+    chunks of long records with carried state (one group) and groups of records of
+    similar length (each closed with :meth:`close_group`). Each record is clipped once,
+    as a whole, over all its chunks (clipping each chunk on its own, as a per-sample
+    library would, would let a record of k chunks move the model by k·clip).
     """
 
-    def pre_step(self, closure: Callable[[], float] | None = None) -> bool | None:
-        """Sum chunk gradients per record, then clip, add noise and scale as opacus does."""
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        clipping: PerRecordClipping,
+        *,
+        noise_multiplier: float,
+        max_grad_norm: float,
+        expected_batch_size: int,
+        average: bool,
+        generator: torch.Generator | None,
+        ledger: PrivacyLedger | None,
+        sample_rate: float | None,
+    ) -> None:
+        self.optimizer = optimizer
+        self.clipping = clipping
+        self.noise_multiplier = noise_multiplier
+        self.max_grad_norm = max_grad_norm
+        self.expected_batch_size = expected_batch_size
+        self.average = average
+        self.generator = generator
+        self.ledger = ledger
+        self.sample_rate = sample_rate
+        self.params = [p for g in optimizer.param_groups for p in g["params"] if p.requires_grad]
+
+    @property
+    def param_groups(self) -> list[dict[str, Any]]:
+        return self.optimizer.param_groups
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients and what was recorded of the last batch."""
+        self.optimizer.zero_grad(set_to_none=set_to_none)
+        self.clipping.clear()
+
+    def close_group(self) -> None:
+        """The passes so far covered one group of records; others follow."""
+        self.clipping.close_group()
+
+    def pre_step(self) -> None:
+        """Set each weight's gradient to the clipped sum plus N(0, (σ·C)²) noise, divided
+        by the expected batch size with ``average`` (not by the actual Poisson batch
+        size, which would depend on the data)."""
+        clipped = self.clipping.clipped_sum(self.max_grad_norm)
+        std = self.noise_multiplier * self.max_grad_norm
         for p in self.params:
-            if isinstance(p.grad_sample, list):
-                p.grad_sample = torch.stack(p.grad_sample).sum(dim=0)
-        return super().pre_step(closure)
+            grad = clipped.get(p)
+            noise = torch.normal(0.0, std, size=p.shape, device=p.device, generator=self.generator)
+            grad = noise if grad is None else grad + noise
+            p.grad = grad / self.expected_batch_size if self.average else grad
+
+    def step(self) -> None:
+        """One released update, accounted in the ledger as it happens."""
+        self.pre_step()
+        self.optimizer.step()
+        if self.ledger is not None:
+            assert self.sample_rate is not None
+            self.ledger.step(self.noise_multiplier, self.sample_rate)
 
     def noise_step(self) -> None:
         """An update of pure noise, for an empty Poisson batch.
 
         Skipping the update instead would reveal that the batch was empty, which the
-        analysis does not cover; this is opacus' own empty-batch path (zero per-record
-        gradients plus noise), and it is accounted like any other step.
+        analysis does not cover; it is accounted like any other step.
         """
         self.zero_grad(set_to_none=True)
-        for p in self.params:
-            p.grad_sample = p.new_zeros((0, *p.shape))
         self.step()
 
 
@@ -74,53 +121,38 @@ def make_private(
     ledger: PrivacyLedger | None = None,
     sample_rate: float | None = None,
     generator: torch.Generator | None = None,
-    secure_mode: bool = False,
-) -> tuple[GradSampleModule, RecordDPOptimizer]:
-    """Wrap ``model`` to compute per-record gradients and ``optimizer`` to privatize them.
+) -> tuple[PerRecordClipping, PrivateOptimizer]:
+    """Hook ``model`` to clip per-record gradients and wrap ``optimizer`` to privatize them.
 
-    The caller's loss is a sum over records (``loss_reduction="sum"``), each term being
-    that record's own loss (e.g. its mean token loss). Each step clips every record's
-    gradient to L2 norm ``max_grad_norm``, sums them, and adds Gaussian noise of standard
-    deviation ``noise_multiplier · max_grad_norm``. With ``average`` the noisy sum is then
-    divided by ``expected_batch_size`` (not by the actual Poisson batch size, which would
-    depend on the data), giving gradients on the scale of a mean loss.
-
-    The model's forward and methods (``loss_terms``) may be called on ``model`` itself:
-    the returned GradSampleModule has hooked its layers. Every layer must be supported by
-    opacus (swap ``nn.LSTM`` for :class:`~synthloom.privacy.lstm.PrivateLSTM`), else opacus'
-    ``UnsupportedModuleError`` (a ``ValueError``) names the layer. With ``ledger`` and
-    ``sample_rate`` each optimizer step is recorded in the ledger as it happens.
+    The caller's loss is a sum over records, each term being that record's own loss
+    (e.g. its mean token loss). Each step clips every record's gradient to L2 norm
+    ``max_grad_norm``, sums them, and adds Gaussian noise of standard deviation
+    ``noise_multiplier · max_grad_norm``; with ``average`` the noisy sum is divided by
+    ``expected_batch_size``. Every trainable layer must be a linear map, an embedding or
+    a :class:`~synthloom.privacy.lstm.PrivateLSTMLayer` (swap ``nn.LSTM`` for
+    :class:`~synthloom.privacy.lstm.PrivateLSTM`), else a ``ValueError`` names the layer.
+    With ``ledger`` and ``sample_rate`` each step is recorded in the ledger as it happens.
     """
     check_clip_norm(max_grad_norm)
     if noise_multiplier < 0:
         raise ValueError(f"noise_multiplier={noise_multiplier} must be ≥ 0")
     if expected_batch_size < 1:
         raise ValueError(f"expected_batch_size={expected_batch_size} must be ≥ 1")
-    ModuleValidator.validate(model, strict=True)  # e.g. nn.LSTM: use PrivateLSTM
-    module = GradSampleModule(model, batch_first=True, loss_reduction="sum", strict=True)
-    private = RecordDPOptimizer(
+    if ledger is not None and sample_rate is None:
+        raise ValueError("give sample_rate with ledger: each step is accounted at it")
+    clipping = PerRecordClipping(model)
+    private = PrivateOptimizer(
         optimizer,
+        clipping,
         noise_multiplier=noise_multiplier,
         max_grad_norm=max_grad_norm,
         expected_batch_size=expected_batch_size,
-        loss_reduction="mean" if average else "sum",
+        average=average,
         generator=generator,
-        secure_mode=secure_mode,
+        ledger=ledger,
+        sample_rate=sample_rate,
     )
-    if ledger is not None:
-        if sample_rate is None:
-            raise ValueError("give sample_rate with ledger: each step is accounted at it")
-        private.attach_step_hook(_accounting_hook(ledger, noise_multiplier, sample_rate))
-    return module, private
-
-
-def _accounting_hook(
-    ledger: PrivacyLedger, noise_multiplier: float, sample_rate: float
-) -> Callable[[DPOptimizer], None]:
-    def hook(optimizer: DPOptimizer) -> None:
-        ledger.step(noise_multiplier, sample_rate)
-
-    return hook
+    return clipping, private
 
 
 def poisson_batches(

@@ -4,10 +4,10 @@ opacus' DPLSTM computes per-record gradients at every time step (one batch × we
 tensor per step and weight), which makes DP-SGD training an order of magnitude slower
 than plain training. Here each layer runs its recurrence as one autograd node with a
 hand-written backward pass through time, which yields the gradient of the gate
-pre-activations at every step, and then forms every record's weight gradient at once:
-``Σ_t dgates[b, t] ⊗ input[b, t]`` is a single ``einsum`` over the whole chunk. (With
-autograd's graph of a dozen nodes and a hook per step instead, Adult's DP epoch took
-35.7 s against 21.4 s, run after run: benchmarks/dp_epoch.py, batch 1024, one layer.)
+pre-activations at every step: a record's weight gradient is ``Σ_t dgates[b, t] ⊗
+input[b, t]``, whose norm and clipped sum privacy/clipping.py takes without forming it.
+(With autograd's graph of a dozen nodes and a hook per step instead, Adult's DP epoch
+took 35.7 s against 21.4 s, run after run: benchmarks/dp_epoch.py, batch 1024, one layer.)
 
 The state dict uses ``nn.LSTM``'s names (``weight_ih_l0`` …), so weights move between this
 module and ``nn.LSTM`` (fast sampling) with ``load_state_dict``.
@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 import torch
-from opacus.grad_sample import register_grad_sampler
 from torch import nn
 from torch.nn import functional as F
 
@@ -42,8 +42,8 @@ class PrivateLSTMLayer(nn.Module):
         bound = 1 / math.sqrt(hidden_size)
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
-        # (previous hidden states, gate gradients) of the chunk being back-propagated
-        self._recorded: tuple[torch.Tensor, torch.Tensor] | None = None
+        # called by each backward pass with (inputs, previous hidden states, gate gradients)
+        self.on_backward: Callable[..., None] | None = None
 
     def forward(
         self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor
@@ -51,7 +51,7 @@ class PrivateLSTMLayer(nn.Module):
         """Outputs (batch, time, hidden) and the last hidden and cell states."""
         projected = F.linear(x, self.weight_ih, self.bias_ih + self.bias_hh)
         if self.training and torch.is_grad_enabled():
-            return _Recurrence.apply(projected, h, c, self.weight_hh, self)
+            return _Recurrence.apply(projected, h, c, self.weight_hh, (self, x))
         with torch.no_grad():
             out, h, c, _ = _recur(projected, h, c, self.weight_hh, keep=False)
         return out, h, c
@@ -95,8 +95,8 @@ def _recur(
 class _Recurrence(torch.autograd.Function):
     """A chunk's recurrence with a hand-written backward pass through time: one node in
     the autograd graph instead of a dozen per step, and the gate gradients of every step
-    (what the per-record gradients are made of) come out of it whole, for the grad
-    sampler (:func:`_layer_grad_sample`)."""
+    (what the per-record gradients are made of) come out of it whole, for the layer's
+    ``on_backward``."""
 
     @staticmethod
     def forward(  # type: ignore[override]
@@ -105,11 +105,11 @@ class _Recurrence(torch.autograd.Function):
         h: torch.Tensor,
         c: torch.Tensor,
         weight_hh: torch.Tensor,
-        layer: PrivateLSTMLayer,
+        use: tuple[PrivateLSTMLayer, torch.Tensor],
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         outputs, h, c, saved = _recur(projected, h, c, weight_hh, keep=True)
         ctx.save_for_backward(weight_hh, *saved)
-        ctx.layer = layer
+        ctx.use = use  # the layer and its input: not differentiated through this node
         return outputs, h, c
 
     @staticmethod
@@ -140,28 +140,11 @@ class _Recurrence(torch.autograd.Function):
             step[:, 3 * size :] = dh * tanh_c * o * (1 - o)
             dc = dc * f
             dh = step @ weight_hh
-        ctx.layer._recorded = (before, dgates)
+        layer, x = ctx.use
+        if layer.on_backward is not None:
+            layer.on_backward(x, before, dgates)
         d_weight = torch.einsum("btg,bth->gh", dgates, before)
         return dgates, dh, dc, d_weight, None
-
-
-@register_grad_sampler(PrivateLSTMLayer)
-def _layer_grad_sample(
-    layer: PrivateLSTMLayer, activations: list[torch.Tensor], backprops: torch.Tensor
-) -> dict[nn.Parameter, torch.Tensor]:
-    """Every record's gradient of each weight, from the chunk's recorded gate gradients."""
-    if layer._recorded is None:
-        raise RuntimeError("no recorded forward pass for this backward pass")
-    previous, dgates = layer._recorded
-    layer._recorded = None
-    x = activations[0].to(dgates.dtype)
-    bias = dgates.sum(dim=1)
-    return {
-        layer.weight_ih: torch.einsum("btg,bti->bgi", dgates, x),
-        layer.weight_hh: torch.einsum("btg,bth->bgh", dgates, previous),
-        layer.bias_ih: bias,
-        layer.bias_hh: bias.clone(),
-    }
 
 
 class PrivateLSTM(nn.Module):

@@ -7,18 +7,15 @@ import copy
 import numpy as np
 import pytest
 import torch
-from opacus import GradSampleModule
-from opacus.optimizers import DPOptimizer
 from torch import nn
 
 from synthloom.lstm.model import ModelShape, RecordLSTM
 from synthloom.lstm.table_model import TableLSTM, TableShape
 from synthloom.privacy.accounting import PrivacyLedger
+from synthloom.privacy.clipping import PerRecordClipping, _pair_norms
 from synthloom.privacy.engine import make_private, poisson_batches
 from synthloom.privacy.entropy import secure_generator, secure_rng
 from synthloom.privacy.lstm import PrivateLSTM, swap_lstm
-
-pytestmark = pytest.mark.filterwarnings("ignore:Full backward hook is firing")
 
 VOCAB, PAD = 12, 0
 
@@ -91,29 +88,78 @@ def _reference_gradient(model: nn.Module, record: torch.Tensor, chunk: int = 3) 
     return _flat(p.grad for p in model.parameters())
 
 
-def test_grad_sample_module_gives_per_record_gradients() -> None:
+def test_a_step_updates_the_weights_and_remove_hooks_stops_recording() -> None:
     torch.manual_seed(1)
     model = TinyModel()
-    module, optimizer = make_private(
+    clipping, optimizer = make_private(
         model,
         torch.optim.Adam(model.parameters()),
         noise_multiplier=1.0,
         max_grad_norm=1.0,
         expected_batch_size=4,
     )
-    with torch.no_grad():
-        logits, _ = module(_records(4, 0))
-    assert logits.shape == (4, 9, VOCAB)
-    _loss_and_backward(model, _records(4, 0), chunk=9)  # the wrapped model itself is hooked
-    assert all(p.grad_sample.shape == (4, *p.shape) for p in model.parameters())
+    _loss_and_backward(model, _records(4, 0), chunk=9)
+    assert clipping.norms().shape == (4,)
     before = _flat(p.detach().clone() for p in model.parameters())
+    optimizer.zero_grad()
+    _loss_and_backward(model, _records(4, 0), chunk=9)
     optimizer.step()
     assert not torch.equal(before, _flat(p.detach() for p in model.parameters()))
+    clipping.remove_hooks()
+    _loss_and_backward(model, _records(4, 0), chunk=9)
+    assert clipping.norms().shape == (0,)
+
+
+@pytest.mark.parametrize("steps", [1, 3, 40])
+def test_norms_from_products_equal_norms_of_the_formed_gradients(steps: int) -> None:
+    """Both ways of taking ‖Σ_t g_t a_tᵀ‖² (T×T products, or the formed matrix) agree."""
+    gen = torch.Generator().manual_seed(steps)
+    g, a = torch.randn(5, steps, 7, generator=gen), torch.randn(5, steps, 4, generator=gen)
+    formed = torch.einsum("btp,btq->bpq", g, a).square().sum((1, 2))
+    torch.testing.assert_close(_pair_norms(g, a), formed, rtol=1e-4, atol=1e-5)
+
+
+def _models_and_batches():
+    torch.manual_seed(7)
+    text = RecordLSTM(ModelShape(VOCAB, 6, 8, 2, 0.0))
+    text_rows = _records(5, 3)
+    # tied positions: a shared head used at several positions, and a position embedding
+    table = TableLSTM(TableShape((3, 4, 4, 4), 6, 8, 1, 0.0, tied=(0, 1, 1, 1)))
+    table_rows = torch.cat([torch.zeros(5, 1, dtype=torch.long), torch.randint(0, 3, (5, 4))], 1)
+    return [(text, text_rows), (table, table_rows)]
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["text", "table"])
+def test_each_records_norm_and_the_unclipped_sum_are_autograds(index: int) -> None:
+    """For synthloom's models the recorded per-record norms are those of each record's
+    gradient on its own, and with a clip no record reaches, the released sum is
+    autograd's gradient of the batch: no use of a weight goes unrecorded."""
+    model, batch = _models_and_batches()[index]
+    swap_lstm(model, private=True)
+    model.train()
+
+    def backward(rows: torch.Tensor) -> None:
+        model.loss_terms(rows[:, :-1], rows[:, 1:], None, 0).loss.backward()
+
+    alone = []
+    for row in batch:
+        model.zero_grad()
+        backward(row[None])
+        alone.append(_flat(p.grad for p in model.parameters()))
+    clipping = PerRecordClipping(model)
+    model.zero_grad()
+    backward(batch)
+    whole = _flat(p.grad for p in model.parameters())
+    norms = clipping.norms()
+    torch.testing.assert_close(norms, torch.stack([g.norm() for g in alone]), rtol=1e-4, atol=1e-6)
+    summed = clipping.clipped_sum(1e6)
+    released = _flat(summed.get(p, torch.zeros_like(p)) for p in model.parameters())
+    torch.testing.assert_close(released, whole, rtol=1e-4, atol=1e-6)
 
 
 def test_nn_lstm_is_refused() -> None:
     model = TinyModel(dp=False)
-    with pytest.raises(ValueError, match="DPLSTM"):
+    with pytest.raises(ValueError, match=r"layer 'lstm' .*PrivateLSTM"):
         make_private(
             model,
             torch.optim.SGD(model.parameters(), lr=0.1),
@@ -152,19 +198,6 @@ def test_a_record_trained_in_chunks_is_clipped_once() -> None:
     reference = _reference_gradient(model, record[0], chunk=3)  # truncated BPTT, 3 passes
     assert float(reference.norm()) > clip
     torch.testing.assert_close(chunked, reference * clip / reference.norm(), rtol=1e-3, atol=1e-7)
-    # opacus alone would take each chunk for a separate sample and clip it on its own
-    model = copy.deepcopy(model)
-    GradSampleModule(model, batch_first=True, loss_reduction="sum")
-    plain = DPOptimizer(
-        torch.optim.SGD(model.parameters(), lr=0.0),
-        noise_multiplier=0.0,
-        max_grad_norm=clip,
-        expected_batch_size=1,
-        loss_reduction="sum",
-    )
-    _loss_and_backward(model, record, chunk=3)
-    plain.pre_step()
-    assert float(_flat(p.grad for p in model.parameters()).norm()) > 1.5 * clip
 
 
 def test_noise_has_the_stated_scale_and_empty_batches_still_step() -> None:
@@ -213,7 +246,7 @@ def test_synthloom_models_train_privately_with_a_private_lstm(kind: str) -> None
         model = TableLSTM(TableShape((3, 4, 5), 6, 8, 1, 0.0))
         batch = torch.stack([torch.zeros(5, dtype=torch.long), *(torch.arange(5) % 3,) * 3], 1)
     swap_lstm(model, private=True)
-    _, optimizer = make_private(
+    clipping, optimizer = make_private(
         model,
         torch.optim.Adam(model.parameters()),
         noise_multiplier=1.0,
@@ -222,8 +255,10 @@ def test_synthloom_models_train_privately_with_a_private_lstm(kind: str) -> None
     )
     terms = model.loss_terms(batch[:, :-1], batch[:, 1:], None, 0)  # Σ of per-record sums
     terms.loss.backward()
-    assert all(p.grad_sample.shape[0] == 5 for p in model.parameters())
+    before = _flat(p.detach().clone() for p in model.parameters())
     optimizer.step()
+    assert not torch.equal(before, _flat(p.detach() for p in model.parameters()))
+    clipping.remove_hooks()
     swap_lstm(model, private=False)  # back to nn.LSTM for sampling, weights kept
     assert isinstance(model.lstm, nn.LSTM)
     fresh = RecordLSTM(model.shape) if kind == "text" else TableLSTM(model.shape)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from opacus import GradSampleModule
 from torch import nn
 
+from synthloom.privacy.clipping import PerRecordClipping
+from synthloom.privacy.engine import make_private
 from synthloom.privacy.lstm import PrivateLSTM
 
 
@@ -26,20 +27,31 @@ def _loss(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return nn.functional.cross_entropy(logits.reshape(-1, 30), y.reshape(-1), reduction="sum")
 
 
+def _flat(net: nn.Module) -> torch.Tensor:
+    return torch.cat([p.grad.reshape(-1) for p in net.parameters()])
+
+
 @pytest.mark.parametrize("layers", [1, 2])
-def test_per_record_gradients_equal_one_record_at_a_time(layers: int) -> None:
+def test_per_record_norms_and_clipped_sum_equal_one_record_at_a_time(layers: int) -> None:
     torch.manual_seed(0)
     net = _Net(PrivateLSTM(6, 8, num_layers=layers), 8)
-    module = GradSampleModule(net, batch_first=True, loss_reduction="sum", strict=True)
     x, y = torch.randint(0, 30, (5, 9)), torch.randint(0, 30, (5, 9))
-    _loss(net, x, y).backward()
-    per_record = {n: p.grad_sample.clone() for n, p in net.named_parameters()}
-    module.disable_hooks()
+    alone = []
     for b in range(5):
         net.zero_grad()
         _loss(net, x[b : b + 1], y[b : b + 1]).backward()
-        for name, p in net.named_parameters():
-            torch.testing.assert_close(per_record[name][b], p.grad, atol=1e-5, rtol=1e-4)
+        alone.append(_flat(net))
+    clipping = PerRecordClipping(net)
+    _loss(net, x, y).backward()
+    norms = torch.stack([g.norm() for g in alone])
+    torch.testing.assert_close(clipping.norms(), norms, atol=1e-5, rtol=1e-4)
+    clipping.clear()
+    _loss(net, x, y).backward()
+    clip = float(norms.min()) / 2  # every record is scaled down, each by its own factor
+    summed = clipping.clipped_sum(clip)
+    released = torch.cat([summed[p].reshape(-1) for p in net.parameters()])
+    expected = sum(g * clip / g.norm() for g in alone)
+    torch.testing.assert_close(released, expected, atol=1e-5, rtol=1e-4)
 
 
 def test_weights_move_to_and_from_nn_lstm_unchanged() -> None:
@@ -88,7 +100,14 @@ class _GroupTrainer:
 
     def __init__(self, net: nn.Module) -> None:
         self.net = net
-        self.optimizer = type("Opt", (), {"params": list(net.parameters())})()
+        _, self.optimizer = make_private(
+            net,
+            torch.optim.SGD(net.parameters(), lr=0.0),
+            noise_multiplier=0.0,
+            max_grad_norm=0.05,
+            expected_batch_size=1,
+            average=False,
+        )
 
     def backward(self, batch: torch.Tensor, per_token: bool) -> tuple[float, int, int]:
         x, y = batch[:, :-1], batch[:, 1:]
@@ -106,12 +125,11 @@ class _GroupTrainer:
         return total, 0, int((y != 0).sum())
 
 
-def test_length_groups_give_the_same_per_record_gradients() -> None:
+def test_length_groups_give_the_same_clipped_sum() -> None:
     from synthloom.lstm.steps import PrivateSteps, length_groups, record_lengths
 
     torch.manual_seed(1)
     net = _Net(PrivateLSTM(6, 8), 8)
-    GradSampleModule(net, batch_first=True, loss_reduction="sum", strict=True)
     lengths = [3, 17, 4, 16, 2, 3]
     batch = torch.zeros(len(lengths), 17, dtype=torch.long)
     for b, n in enumerate(lengths):
@@ -121,16 +139,16 @@ def test_length_groups_give_the_same_per_record_gradients() -> None:
     assert record_lengths(batch).tolist() == lengths
     assert len(groups) > 1 and sorted(i for g in groups for i in g) == list(range(6))
     PrivateSteps._grouped_backward(trainer, batch, record_lengths(batch), groups)
-    grouped = {n: p.grad_sample.clone() for n, p in net.named_parameters()}
-    order = [int(i) for g in groups for i in g]
-    for p in net.parameters():
-        p.grad_sample = None
+    assert trainer.optimizer.clipping.norms().shape == (6,)
+    trainer.optimizer.zero_grad()
+    PrivateSteps._grouped_backward(trainer, batch, record_lengths(batch), groups)
+    trainer.optimizer.pre_step()
+    grouped = _flat(net)
+    trainer.optimizer.zero_grad()
     trainer.backward(batch, per_token=False)  # one pass, padded to the longest
-    for name, p in net.named_parameters():
-        whole = (
-            torch.stack(p.grad_sample).sum(0) if isinstance(p.grad_sample, list) else p.grad_sample
-        )
-        torch.testing.assert_close(grouped[name], whole[order], atol=1e-5, rtol=1e-4)
+    trainer.optimizer.pre_step()
+    torch.testing.assert_close(grouped, _flat(net), atol=1e-6, rtol=1e-4)
+    assert float(grouped.norm()) > 0
 
 
 class _WidthTrainer:
@@ -162,9 +180,9 @@ def test_a_dp_step_trains_every_position_of_a_table_row() -> None:
     assert table.widths == [6]
     # a padded record model groups the same batch by its records' lengths
     text = _WidthTrainer(_Net(PrivateLSTM(6, 8), 8))
-    steps._grouped_backward = lambda trainer, batch, lengths, groups: trainer.widths.extend(
-        int(lengths[g].max()) for g in groups
-    ) or (0.0, 0, 0)
+    steps._grouped_backward = lambda trainer, batch, lengths, groups: (
+        trainer.widths.extend(int(lengths[g].max()) for g in groups) or (0.0, 0, 0)
+    )
     steps.step(text, batch)
     assert len(text.widths) > 1
 
