@@ -261,7 +261,9 @@ def test_table_defaults_fill_only_unset_options_and_keep_the_dp_settings_under_d
         "budget",
     )
     private = table_params(Params(dp=True))
-    assert (private.rnn_layers, private.learning_rate_schedule) == (2, "plateau")
+    assert (private.rnn_layers, private.learning_rate_schedule) == (1, "plateau")
+    assert (private.epochs, private.learning_rate, private.validation_split) == (12, 0.01, False)
+    assert table_params(Params(dp=True, epochs=40)).epochs == 40
     mine = table_params(Params(rnn_layers=3, learning_rate_schedule="constant"))
     assert (mine.rnn_layers, mine.learning_rate_schedule, mine.learning_rate) == (
         3,
