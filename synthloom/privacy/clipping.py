@@ -167,7 +167,7 @@ def _weighted(
         x, g = tensors
         g = g * scale[:, None, None]
         if module.weight.requires_grad:
-            yield module.weight, torch.einsum("btp,btq->pq", g, x)
+            yield module.weight, _summed_outer(g, x)
         if module.bias is not None and module.bias.requires_grad:
             yield module.bias, g.sum((0, 1))
         return
@@ -176,7 +176,7 @@ def _weighted(
     g = dgates * scale[:, None, None]
     for weight, inputs in ((layer.weight_ih, x), (layer.weight_hh, before)):
         if weight.requires_grad:
-            yield weight, torch.einsum("btp,btq->pq", g, inputs)
+            yield weight, _summed_outer(g, inputs)
     bias = g.sum((0, 1))
     for param in (layer.bias_ih, layer.bias_hh):
         if param.requires_grad:
@@ -190,9 +190,16 @@ def _masked(module: nn.Embedding, ids: torch.Tensor, g: torch.Tensor) -> torch.T
     return g * (ids != module.padding_idx).unsqueeze(-1)
 
 
+def _summed_outer(g: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """Σ_b Σ_t g_{b,t} a_{b,t}ᵀ as one matrix product."""
+    return g.flatten(0, 1).t() @ a.flatten(0, 1)
+
+
 def _pair_norms(g: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     """Per record, ‖Σ_t g_t a_tᵀ‖²: from T×T products, or the formed matrix where smaller."""
     steps, p, q = g.shape[1], g.shape[2], a.shape[2]
+    if steps == 1:  # a rank-one gradient: ‖g aᵀ‖ = ‖g‖·‖a‖
+        return g.square().sum((1, 2)) * a.square().sum((1, 2))
     if steps * (p + q) <= p * q:
         return _by_blocks(
             lambda s: ((g[s] @ g[s].transpose(1, 2)) * (a[s] @ a[s].transpose(1, 2))).sum((1, 2)),

@@ -141,8 +141,9 @@ class _Recurrence(torch.autograd.Function):
             dc = dc * f
             dh = step @ weight_hh
         layer, x = ctx.use
-        if layer.on_backward is not None:
+        if layer.on_backward is not None:  # DP: the clipping forms the (clipped) sum itself
             layer.on_backward(x, before, dgates)
+            return dgates, dh, dc, None, None
         d_weight = torch.einsum("btg,bth->gh", dgates, before)
         return dgates, dh, dc, d_weight, None
 
