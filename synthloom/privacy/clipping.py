@@ -27,7 +27,8 @@ from torch import nn
 
 from synthloom.privacy.lstm import PrivateLSTMLayer
 
-Uses = dict[nn.Module, list[tuple[torch.Tensor, ...]]]
+Uses = dict[nn.Module, list[tuple[torch.Tensor, ...]]]  # per layer, each use's tensors
+Group = dict[nn.Module, tuple[torch.Tensor, ...]]  # per layer, its uses joined by position
 
 # Records per block when per-record products are formed (bounds the memory of a step).
 _BLOCK = 256
@@ -46,6 +47,7 @@ class PerRecordClipping:
 
     def __init__(self, model: nn.Module) -> None:
         self._handles = []
+        self._lstm_layers: list[PrivateLSTMLayer] = []
         for name, module in model.named_modules():
             if not any(p.requires_grad for p in module.parameters(recurse=False)):
                 continue
@@ -59,11 +61,11 @@ class PerRecordClipping:
                 )
             if isinstance(module, PrivateLSTMLayer):
                 module.on_backward = self._recorder(module)
+                self._lstm_layers.append(module)
             else:
                 self._handles.append(module.register_forward_hook(self._forward_hook))
-        self._lstm_layers = [m for m in model.modules() if isinstance(m, PrivateLSTMLayer)]
         self._pending: Uses = {}
-        self._groups: list[tuple[Uses, torch.Tensor]] = []
+        self._groups: list[tuple[Group, torch.Tensor]] = []
 
     def remove_hooks(self) -> None:
         """Stop recording (the model trains or samples as before)."""
@@ -102,13 +104,14 @@ class PerRecordClipping:
         pending, self._pending = self._pending, {}
         if not pending:
             return
-        merged: Uses = {}
-        for module, uses in pending.items():
-            merged[module] = [tuple(torch.cat(parts, dim=1) for parts in zip(*uses, strict=True))]
-        sizes = {tensors[0][0].shape[0] for tensors in merged.values()}
+        merged: Group = {
+            module: tuple(torch.cat(parts, dim=1) for parts in zip(*uses, strict=True))
+            for module, uses in pending.items()
+        }
+        sizes = {tensors[0].shape[0] for tensors in merged.values()}
         if len(sizes) != 1:
             raise RuntimeError(f"one group of records passed layers with batch sizes {sizes}")
-        squared = sum(_squared_norms(m, *uses[0]) for m, uses in merged.items())
+        squared = sum(_squared_norms(m, *tensors) for m, tensors in merged.items())
         self._groups.append((merged, squared))  # type: ignore[arg-type]
 
     def clipped_sum(self, clip_norm: float) -> dict[nn.Parameter, torch.Tensor]:
@@ -117,8 +120,8 @@ class PerRecordClipping:
         total: dict[nn.Parameter, torch.Tensor] = {}
         for merged, squared in self._groups:
             scale = (clip_norm / (squared.sqrt() + 1e-6)).clamp(max=1.0)
-            for module, uses in merged.items():
-                for param, grad in _weighted(module, *uses[0], scale=scale):
+            for module, tensors in merged.items():
+                for param, grad in _weighted(module, *tensors, scale=scale):
                     total[param] = grad if param not in total else total[param] + grad
         self._groups = []
         return total

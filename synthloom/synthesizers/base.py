@@ -55,11 +55,10 @@ LATE_DROPOUT_EPOCH = 10
 TABLE_VALIDATION_SPLIT = 0.1
 _FLAT_TABLE_DEFAULTS = {**_TABLE_DEFAULTS, "validation_split": TABLE_VALIDATION_SPLIT}
 # Under DP: one layer, a larger step and 12 epochs (the noise is solved for the planned
-# epochs, so fewer epochs mean less noise per step). benchmarks/dp.py --epsilons 4 --delta
-# 1e-6 --epochs 12 --batch-size 256 --learning-rate 0.01 --set rnn_layers=1: Adult TVD
-# 0.953 in 92 s (batch 1024: 0.953 too); a 3,000-row sample of it (/tmp/w/dp_small.py in
-# the closing note of stop 40): 0.755 in 9 s, where 2 layers, 0.004 and 100 epochs took
-# 142 s for 0.761.
+# epochs, so fewer epochs mean less noise per step). benchmarks/dp.py --delta 1e-6 (these
+# settings): Adult at ε 4 TVD 0.943-0.953 over three runs, each in about 90 s (the noise
+# differs run to run); a 3,000-row sample of Adult at ε 4 scored 0.755 in 9 s, where
+# 2 layers, 0.004 and 100 epochs took 142 s for 0.761 (closing note of stop 40).
 _DP_TABLE_DEFAULTS = {
     **_TABLE_DEFAULTS,
     "learning_rate": 0.01,
